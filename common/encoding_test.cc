@@ -1,0 +1,108 @@
+#include "common/encoding.h"
+
+#include "gtest/gtest.h"
+
+namespace microledger {
+namespace {
+
+TEST(Base64UrlTest, RoundTripsAllLengths) {
+  std::string bytes;
+  for (int i = 0; i < 40; ++i) {
+    absl::StatusOr<std::string> decoded = DecodeBase64Url(EncodeBase64Url(bytes));
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    EXPECT_EQ(*decoded, bytes);
+    bytes.push_back(static_cast<char>(i * 37 + 250));
+  }
+}
+
+TEST(Base64UrlTest, KnownAnswer) {
+  EXPECT_EQ(EncodeBase64Url("\xfb\xff\xbf"), "-_-_");
+  EXPECT_EQ(EncodeBase64Url("f"), "Zg");
+  EXPECT_EQ(EncodeBase64Url(""), "");
+}
+
+TEST(Base64UrlTest, RejectsPadding) { EXPECT_FALSE(DecodeBase64Url("Zg==").ok()); }
+
+TEST(Base64UrlTest, RejectsNonZeroTrailingBits) {
+  EXPECT_TRUE(DecodeBase64Url("Zg").ok());
+  EXPECT_FALSE(DecodeBase64Url("Zh").ok());
+}
+
+TEST(Base64UrlTest, RejectsStandardAlphabet) {
+  EXPECT_FALSE(DecodeBase64Url("+/+/").ok());
+}
+
+TEST(Base64UrlTest, RejectsImpossibleLength) { EXPECT_FALSE(DecodeBase64Url("Z").ok()); }
+
+TEST(Base64StdTest, RequiresPaddingAndCanonicalBits) {
+  EXPECT_EQ(EncodeBase64Std("f"), "Zg==");
+  EXPECT_TRUE(DecodeBase64Std("Zg==").ok());
+  EXPECT_FALSE(DecodeBase64Std("Zg").ok());
+  EXPECT_FALSE(DecodeBase64Std("Zh==").ok());
+  EXPECT_FALSE(DecodeBase64Std("-_-_").ok());
+}
+
+TEST(MultibaseTest, RequiresUPrefix) {
+  EXPECT_EQ(EncodeMultibase("f"), "uZg");
+  EXPECT_EQ(*DecodeMultibase("uZg"), "f");
+  EXPECT_FALSE(DecodeMultibase("Zg").ok());
+  EXPECT_FALSE(DecodeMultibase("mZg==").ok());
+  EXPECT_FALSE(DecodeMultibase("").ok());
+}
+
+TEST(DigestTest, Sha256KnownAnswer) {
+  // SHA-256("abc"), FIPS 180-2.
+  const std::string digest = Sha256("abc");
+  EXPECT_EQ(EncodeBase64Url(digest), "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
+  EXPECT_EQ(DigestText("abc"), "uEiC6eBa_jwHP6kFBQN5driIjsANho5YXepy0EP9h8gAVrQ");
+}
+
+TEST(DigestTest, DecodesSha256Multihash) {
+  absl::StatusOr<std::string> raw = DecodeDigest(DigestText("abc"));
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  EXPECT_EQ(*raw, Sha256Multihash("abc"));
+  EXPECT_EQ(raw->size(), kSha256MultihashSize);
+}
+
+TEST(DigestTest, RejectsUnknownMultihashCode) {
+  std::string sha512_like = Sha256Multihash("abc");
+  sha512_like[0] = 0x13;
+  absl::StatusOr<std::string> raw = DecodeDigest(EncodeMultibase(sha512_like));
+  ASSERT_FALSE(raw.ok());
+  EXPECT_NE(raw.status().message().find("unknown multihash code 0x13"),
+            std::string::npos)
+      << raw.status();
+}
+
+TEST(DigestTest, RejectsMultiByteVarintCode) {
+  std::string bytes = "\x92\x01\x20" + Sha256("abc");
+  absl::StatusOr<std::string> raw = DecodeDigest(EncodeMultibase(bytes));
+  ASSERT_FALSE(raw.ok());
+  EXPECT_NE(raw.status().message().find("0x92"), std::string::npos) << raw.status();
+}
+
+TEST(DigestTest, RejectsWrongLength) {
+  std::string truncated = Sha256Multihash("abc").substr(0, 33);
+  EXPECT_FALSE(DecodeDigest(EncodeMultibase(truncated)).ok());
+  std::string wrong_length_byte = Sha256Multihash("abc");
+  wrong_length_byte[1] = 0x1f;
+  EXPECT_FALSE(DecodeDigest(EncodeMultibase(wrong_length_byte)).ok());
+}
+
+TEST(LedgerIdTest, RoundTrips) {
+  const std::string key_text = EncodeMultibase(std::string(32, '\x07'));
+  const std::string id = LedgerIdFromPublicKeyText(key_text);
+  EXPECT_EQ(id, "jlinx:" + key_text);
+  EXPECT_EQ(*PublicKeyTextFromLedgerId(id), key_text);
+}
+
+TEST(LedgerIdTest, RejectsBadIds) {
+  const std::string key_text = EncodeMultibase(std::string(32, '\x07'));
+  EXPECT_FALSE(PublicKeyTextFromLedgerId(key_text).ok());
+  EXPECT_FALSE(PublicKeyTextFromLedgerId("JLINX:" + key_text).ok());
+  EXPECT_FALSE(
+      PublicKeyTextFromLedgerId("jlinx:" + EncodeMultibase(std::string(31, 'x'))).ok());
+}
+
+}  // namespace
+}  // namespace microledger
