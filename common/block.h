@@ -1,0 +1,94 @@
+// The micro ledger block (SPEC §2, §5): its fields, body, fingerprint and signed
+// message; parsing from canonical JSON bytes and serialising back.
+//
+// ParseBlock checks everything that can be checked from one block alone: strict
+// canonical JSON, the member set and types, the encodings, the fingerprint and
+// the shape of each signature object. Rules that need the chain (previous, time
+// order, authority, events in context, signature verification) belong to
+// chain_validator.h. Every error message starts with the name of the rule it
+// broke ("fingerprint: …"). Thread-safe: all functions are pure.
+#ifndef MICROLEDGER_COMMON_BLOCK_H_
+#define MICROLEDGER_COMMON_BLOCK_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/json.h"
+
+namespace microledger {
+
+inline constexpr absl::string_view kBlockSignedMessagePrefix = "microledger-block-v1 ";
+inline constexpr absl::string_view kOwnerRole = "owner";
+inline constexpr absl::string_view kHostRole = "host";
+inline constexpr size_t kMaxControllerKeys = 16;
+inline constexpr size_t kMaxSeals = 64;
+// Block numbers are JSON numbers, exact as doubles up to 2^53.
+inline constexpr uint64_t kMaxBlockNumber = uint64_t{1} << 53;
+
+struct Controllers {
+  int threshold = 0;
+  std::vector<std::string> keys;  // Owner public key texts, as given.
+
+  bool operator==(const Controllers& other) const {
+    return threshold == other.threshold && keys == other.keys;
+  }
+};
+
+struct BlockSignature {
+  std::string role;
+  std::string alg;
+  std::string key;  // Public key text.
+  std::string sig;  // Signature text.
+};
+
+struct Block {
+  std::string ledger;
+  uint64_t number = 0;
+  std::optional<std::string> previous;
+  std::string time;
+  int64_t time_millis = 0;  // `time` parsed.
+  std::optional<Controllers> controllers;
+  std::optional<std::vector<std::string>> seals;
+  Json event;  // An object with a string member "event".
+  std::string fingerprint;
+  std::vector<BlockSignature> signatures;
+
+  // The value of event["event"].
+  const std::string& event_name() const;
+};
+
+// Which signatures a parsed block must carry.
+enum class SignatureStage {
+  kOwnerSigned,  // Owner signatures only: what an owner sends to the host.
+  kComplete,     // Owner signatures, then the host signature.
+};
+
+// Parses canonical block bytes. InvalidArgument for malformed input (the message
+// names the rule); the fingerprint is recomputed and must match.
+absl::StatusOr<Block> ParseBlock(absl::string_view bytes, SignatureStage stage);
+
+// The same from an already parsed JSON value whose canonical form the caller
+// has checked (a bundle line's inner object).
+absl::StatusOr<Block> BlockFromJson(const Json& value, SignatureStage stage);
+
+// The body: every member but `fingerprint` and `signatures`.
+Json BlockBodyJson(const Block& block);
+// Digest text of the JCS of the body.
+std::string ComputeFingerprint(const Block& block);
+// The bytes every block signature covers: prefix + fingerprint.
+std::string BlockSignedMessage(absl::string_view fingerprint);
+// The whole block (body, fingerprint, signatures) as JSON and as JCS bytes.
+Json BlockJson(const Block& block);
+std::string SerializeBlock(const Block& block);
+
+// Reads a JSON number that must be a whole number in [min, max].
+absl::StatusOr<uint64_t> JsonWholeNumber(const Json& value, uint64_t min,
+                                         uint64_t max);
+
+}  // namespace microledger
+
+#endif  // MICROLEDGER_COMMON_BLOCK_H_

@@ -1,0 +1,78 @@
+// The rules between blocks of one ledger (SPEC §3-§5, §8.1): numbering, previous,
+// time order, events in their place, authority (owner signatures meeting the
+// threshold of the controllers in force), the host signature and terminal events.
+//
+// ChainState is the O(1) summary of a verified chain that the next block is
+// checked against; the host keeps one per ledger, a verifier one per bundle.
+// Malformed content is InvalidArgument; a block that is well formed but does
+// not fit the chain is FailedPrecondition. Every message starts with the rule's
+// name ("previous: …"). Thread-safe: all functions are pure.
+#ifndef MICROLEDGER_COMMON_CHAIN_VALIDATOR_H_
+#define MICROLEDGER_COMMON_CHAIN_VALIDATOR_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "common/block.h"
+
+namespace microledger {
+
+inline constexpr absl::string_view kOpenedDocument = "opened document";
+inline constexpr absl::string_view kBecameDocument = "became document";
+inline constexpr absl::string_view kClosedDocument = "closed document";
+inline constexpr absl::string_view kMovedDocument = "moved document";
+inline constexpr absl::string_view kTransferredOwnership = "transferred ownership";
+
+// Host defaults (SPEC §3); an offline verifier applies none of them.
+inline constexpr size_t kDefaultMaxBlockBytes = 64 * 1024;
+inline constexpr size_t kDefaultMaxEventMemberNameBytes = 256;
+inline constexpr int64_t kDefaultMaxClockSkewMillis = 300 * 1000;
+
+struct ChainState {
+  std::string ledger;
+  uint64_t head_number = 0;  // 0 before the genesis block.
+  std::string head_fingerprint;
+  int64_t head_time_millis = 0;
+  Controllers controllers;  // In force after the head block.
+  std::string terminal_event;  // Non-empty once the head closed or moved the ledger.
+
+  static ChainState Empty(absl::string_view ledger_id);
+};
+
+struct BlockRuleOptions {
+  // Host limits; unset for an offline verifier.
+  std::optional<size_t> max_event_member_name_bytes;
+  // When set, the block time must be within max_clock_skew_millis of it.
+  std::optional<int64_t> now_millis;
+  int64_t max_clock_skew_millis = kDefaultMaxClockSkewMillis;
+
+  static BlockRuleOptions HostDefaults(int64_t now_millis);
+};
+
+// Checks that `block` may follow `state`. With SignatureStage::kComplete the
+// host signature is verified too.
+absl::Status CheckNextBlock(const ChainState& state, const Block& block,
+                            SignatureStage stage, const BlockRuleOptions& options);
+
+// The state after appending `block` (which CheckNextBlock accepted).
+ChainState AdvanceChain(const ChainState& state, const Block& block);
+
+// SPEC §5/§10 authority: owner signatures by distinct keys of `authorising`,
+// in ascending order of key text, each verifying over `message`, at least
+// `threshold` of them. `what` names the signed thing in messages.
+absl::Status CheckOwnerSignatures(const Controllers& authorising,
+                                  absl::string_view message,
+                                  absl::Span<const BlockSignature> owner_signatures,
+                                  absl::string_view what);
+
+// The event rules of SPEC §3 that depend only on the block and its position.
+absl::Status CheckEventRules(const Block& block,
+                             std::optional<size_t> max_member_name_bytes);
+
+}  // namespace microledger
+
+#endif  // MICROLEDGER_COMMON_CHAIN_VALIDATOR_H_

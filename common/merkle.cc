@@ -1,0 +1,357 @@
+#include "common/merkle.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "absl/numeric/bits.h"
+#include "absl/strings/str_cat.h"
+
+namespace microledger {
+namespace {
+
+constexpr uint8_t kLeafPrefix = 0x00;
+constexpr uint8_t kNodePrefix = 0x01;
+constexpr size_t kFrontierSizeBytes = 8;
+
+void EnsureSodiumInitialized() {
+  static const bool initialized = sodium_init() >= 0;
+  if (!initialized) abort();
+}
+
+// The largest power of two strictly less than n; requires n >= 2.
+uint64_t LargestPowerOfTwoBelow(uint64_t n) {
+  return uint64_t{1} << (absl::bit_width(n - 1) - 1);
+}
+
+// The hash of leaves [begin, end), where begin is a multiple of the smallest
+// power of two >= end - begin (true of every range in RFC 9162's recursion).
+// Reads one node per set bit of end - begin and folds them right to left.
+absl::StatusOr<MerkleHash> RangeHash(const MerkleNodeReader& nodes,
+                                     uint64_t begin, uint64_t end) {
+  std::vector<MerkleHash> parts;
+  uint64_t offset = begin;
+  for (int level = 63; level >= 0; --level) {
+    const uint64_t width = uint64_t{1} << level;
+    if (((end - begin) & width) == 0) continue;
+    absl::StatusOr<MerkleHash> node = nodes.ReadNode(level, offset >> level);
+    if (!node.ok()) return node.status();
+    parts.push_back(*node);
+    offset += width;
+  }
+  MerkleHash hash = parts.back();
+  for (size_t i = parts.size() - 1; i-- > 0;) {
+    hash = HashMerkleChildren(parts[i], hash);
+  }
+  return hash;
+}
+
+// Shifts fn and sn right together while fn is even and non-zero (the
+// "right-shift equally until" steps of RFC 9162 §2.1.3.2 and §2.1.4.2).
+void ShiftWhileEvenAndNonZero(uint64_t& fn, uint64_t& sn) {
+  while (fn != 0 && (fn & 1) == 0) {
+    fn >>= 1;
+    sn >>= 1;
+  }
+}
+
+}  // namespace
+
+MerkleHash HashMerkleLeaf(std::string_view leaf_data) {
+  EnsureSodiumInitialized();
+  crypto_hash_sha256_state state;
+  crypto_hash_sha256_init(&state);
+  crypto_hash_sha256_update(&state, &kLeafPrefix, 1);
+  crypto_hash_sha256_update(
+      &state, reinterpret_cast<const unsigned char*>(leaf_data.data()),
+      leaf_data.size());
+  MerkleHash hash;
+  crypto_hash_sha256_final(&state, hash.data());
+  return hash;
+}
+
+MerkleHash HashMerkleChildren(const MerkleHash& left, const MerkleHash& right) {
+  EnsureSodiumInitialized();
+  unsigned char input[1 + 2 * sizeof(MerkleHash)];
+  input[0] = kNodePrefix;
+  std::memcpy(input + 1, left.data(), left.size());
+  std::memcpy(input + 1 + left.size(), right.data(), right.size());
+  MerkleHash hash;
+  crypto_hash_sha256(hash.data(), input, sizeof(input));
+  return hash;
+}
+
+MerkleHash EmptyMerkleRoot() {
+  EnsureSodiumInitialized();
+  MerkleHash hash;
+  crypto_hash_sha256(hash.data(), nullptr, 0);
+  return hash;
+}
+
+std::vector<std::pair<MerkleNodeId, MerkleHash>> MerkleFrontier::Append(
+    const MerkleHash& leaf_hash) {
+  std::vector<std::pair<MerkleNodeId, MerkleHash>> completed;
+  completed.push_back({MerkleNodeId{0, size_}, leaf_hash});
+  MerkleHash hash = leaf_hash;
+  // Each trailing one bit of size_ is a perfect subtree that the new node
+  // completes into its parent.
+  for (int level = 0; (size_ >> level) & 1; ++level) {
+    hash = HashMerkleChildren(subtree_roots_.back(), hash);
+    subtree_roots_.pop_back();
+    completed.push_back({MerkleNodeId{level + 1, size_ >> (level + 1)}, hash});
+  }
+  subtree_roots_.push_back(hash);
+  ++size_;
+  return completed;
+}
+
+MerkleHash MerkleFrontier::Root() const {
+  if (subtree_roots_.empty()) return EmptyMerkleRoot();
+  MerkleHash hash = subtree_roots_.back();
+  for (size_t i = subtree_roots_.size() - 1; i-- > 0;) {
+    hash = HashMerkleChildren(subtree_roots_[i], hash);
+  }
+  return hash;
+}
+
+std::string MerkleFrontier::Serialize() const {
+  std::string bytes;
+  bytes.reserve(kFrontierSizeBytes + subtree_roots_.size() * sizeof(MerkleHash));
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    bytes.push_back(static_cast<char>((size_ >> shift) & 0xff));
+  }
+  for (const MerkleHash& hash : subtree_roots_) {
+    bytes.append(reinterpret_cast<const char*>(hash.data()), hash.size());
+  }
+  return bytes;
+}
+
+absl::StatusOr<MerkleFrontier> MerkleFrontier::Deserialize(
+    std::string_view bytes) {
+  if (bytes.size() < kFrontierSizeBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Merkle frontier is ", bytes.size(),
+                     " bytes, shorter than its 8-byte size"));
+  }
+  MerkleFrontier frontier;
+  for (size_t i = 0; i < kFrontierSizeBytes; ++i) {
+    frontier.size_ = (frontier.size_ << 8) | static_cast<uint8_t>(bytes[i]);
+  }
+  const size_t hash_count = absl::popcount(frontier.size_);
+  const size_t expected = kFrontierSizeBytes + hash_count * sizeof(MerkleHash);
+  if (bytes.size() != expected) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Merkle frontier of size ", frontier.size_, " must be ", expected,
+        " bytes, got ", bytes.size()));
+  }
+  frontier.subtree_roots_.resize(hash_count);
+  for (size_t i = 0; i < hash_count; ++i) {
+    std::memcpy(frontier.subtree_roots_[i].data(),
+                bytes.data() + kFrontierSizeBytes + i * sizeof(MerkleHash),
+                sizeof(MerkleHash));
+  }
+  return frontier;
+}
+
+absl::StatusOr<MerkleHash> MerkleRootAt(const MerkleNodeReader& nodes,
+                                        uint64_t size) {
+  if (size == 0) return EmptyMerkleRoot();
+  return RangeHash(nodes, 0, size);
+}
+
+absl::StatusOr<std::vector<MerkleHash>> MerkleInclusionProof(
+    const MerkleNodeReader& nodes, uint64_t leaf_index, uint64_t tree_size) {
+  if (leaf_index >= tree_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("inclusion proof: leaf index ", leaf_index,
+                     " is not below tree size ", tree_size));
+  }
+  // PATH(m, D[n]) unrolled from the top: each step halves [begin, end) at the
+  // largest power of two and records the half not holding the leaf. Only the
+  // first right-hand sibling can be a non-perfect range, so the total number
+  // of node reads is O(log n).
+  std::vector<MerkleHash> proof;
+  uint64_t begin = 0;
+  uint64_t end = tree_size;
+  while (end - begin > 1) {
+    const uint64_t middle = begin + LargestPowerOfTwoBelow(end - begin);
+    absl::StatusOr<MerkleHash> sibling =
+        leaf_index < middle ? RangeHash(nodes, middle, end)
+                            : RangeHash(nodes, begin, middle);
+    if (!sibling.ok()) return sibling.status();
+    proof.push_back(*sibling);
+    (leaf_index < middle ? end : begin) = middle;
+  }
+  std::reverse(proof.begin(), proof.end());
+  return proof;
+}
+
+absl::StatusOr<std::vector<MerkleHash>> MerkleConsistencyProof(
+    const MerkleNodeReader& nodes, uint64_t old_size, uint64_t new_size) {
+  if (old_size == 0) {
+    return absl::InvalidArgumentError(
+        "consistency proof: old size 0 is not provable");
+  }
+  if (old_size > new_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("consistency proof: old size ", old_size,
+                     " exceeds new size ", new_size));
+  }
+  // SUBPROOF(m, D[n], b) unrolled from the top, as in MerkleInclusionProof;
+  // `old_tree_complete` is b.
+  std::vector<MerkleHash> proof;
+  uint64_t begin = 0;
+  uint64_t end = new_size;
+  bool old_tree_complete = true;
+  while (old_size != end) {
+    const uint64_t middle = begin + LargestPowerOfTwoBelow(end - begin);
+    absl::StatusOr<MerkleHash> sibling =
+        old_size <= middle ? RangeHash(nodes, middle, end)
+                           : RangeHash(nodes, begin, middle);
+    if (!sibling.ok()) return sibling.status();
+    proof.push_back(*sibling);
+    if (old_size <= middle) {
+      end = middle;
+    } else {
+      begin = middle;
+      old_tree_complete = false;
+    }
+  }
+  if (!old_tree_complete) {
+    absl::StatusOr<MerkleHash> old_subtree = RangeHash(nodes, begin, end);
+    if (!old_subtree.ok()) return old_subtree.status();
+    proof.push_back(*old_subtree);
+  }
+  std::reverse(proof.begin(), proof.end());
+  return proof;
+}
+
+absl::Status VerifyMerkleInclusion(const MerkleHash& leaf_hash,
+                                   uint64_t leaf_index, uint64_t tree_size,
+                                   absl::Span<const MerkleHash> proof,
+                                   const MerkleHash& root) {
+  if (leaf_index >= tree_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("inclusion proof: leaf index ", leaf_index,
+                     " is not below tree size ", tree_size));
+  }
+  uint64_t fn = leaf_index;
+  uint64_t sn = tree_size - 1;
+  MerkleHash hash = leaf_hash;
+  for (const MerkleHash& sibling : proof) {
+    if (sn == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("inclusion proof is too long for leaf ", leaf_index,
+                       " in tree size ", tree_size));
+    }
+    if ((fn & 1) == 1 || fn == sn) {
+      hash = HashMerkleChildren(sibling, hash);
+      ShiftWhileEvenAndNonZero(fn, sn);
+    } else {
+      hash = HashMerkleChildren(hash, sibling);
+    }
+    fn >>= 1;
+    sn >>= 1;
+  }
+  if (sn != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("inclusion proof is too short for leaf ", leaf_index,
+                     " in tree size ", tree_size));
+  }
+  if (hash != root) {
+    return absl::InvalidArgumentError("inclusion proof does not match root");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status VerifyMerkleConsistency(uint64_t old_size, uint64_t new_size,
+                                     const MerkleHash& old_root,
+                                     const MerkleHash& new_root,
+                                     absl::Span<const MerkleHash> proof) {
+  if (old_size == 0) {
+    return absl::InvalidArgumentError(
+        "consistency proof: old size 0 is not provable");
+  }
+  if (old_size > new_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("consistency proof: old size ", old_size,
+                     " exceeds new size ", new_size));
+  }
+  if (old_size == new_size) {
+    if (!proof.empty()) {
+      return absl::InvalidArgumentError(
+          "consistency proof between equal sizes must be empty");
+    }
+    if (old_root != new_root) {
+      return absl::InvalidArgumentError(
+          "consistency proof: roots of equal sizes differ");
+    }
+    return absl::OkStatus();
+  }
+  if (proof.empty()) {
+    return absl::InvalidArgumentError("consistency proof is empty");
+  }
+  // When old_size is a power of two the old root is itself the first node of
+  // the path, and RFC 9162 prepends it instead of sending it.
+  const bool old_size_is_power_of_two = absl::has_single_bit(old_size);
+  MerkleHash old_hash = old_size_is_power_of_two ? old_root : proof[0];
+  MerkleHash new_hash = old_hash;
+  uint64_t fn = old_size - 1;
+  uint64_t sn = new_size - 1;
+  while ((fn & 1) == 1) {
+    fn >>= 1;
+    sn >>= 1;
+  }
+  for (size_t i = old_size_is_power_of_two ? 0 : 1; i < proof.size(); ++i) {
+    if (sn == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("consistency proof from ", old_size, " to ", new_size,
+                       " is too long"));
+    }
+    if ((fn & 1) == 1 || fn == sn) {
+      old_hash = HashMerkleChildren(proof[i], old_hash);
+      new_hash = HashMerkleChildren(proof[i], new_hash);
+      ShiftWhileEvenAndNonZero(fn, sn);
+    } else {
+      new_hash = HashMerkleChildren(new_hash, proof[i]);
+    }
+    fn >>= 1;
+    sn >>= 1;
+  }
+  if (sn != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("consistency proof from ", old_size, " to ", new_size,
+                     " is too short"));
+  }
+  if (old_hash != old_root) {
+    return absl::InvalidArgumentError(
+        "consistency proof does not match old root");
+  }
+  if (new_hash != new_root) {
+    return absl::InvalidArgumentError(
+        "consistency proof does not match new root");
+  }
+  return absl::OkStatus();
+}
+
+void MemoryMerkleTree::AppendLeaf(std::string_view leaf_data) {
+  for (const auto& [id, hash] : frontier_.Append(HashMerkleLeaf(leaf_data))) {
+    if (levels_.size() <= static_cast<size_t>(id.level)) levels_.emplace_back();
+    levels_[id.level].push_back(hash);
+  }
+}
+
+absl::StatusOr<MerkleHash> MemoryMerkleTree::ReadNode(int level,
+                                                      uint64_t index) const {
+  if (level < 0 || static_cast<size_t>(level) >= levels_.size() ||
+      index >= levels_[level].size()) {
+    return absl::NotFoundError(absl::StrCat("Merkle node (", level, ", ", index,
+                                            ") is not in a tree of size ",
+                                            size()));
+  }
+  return levels_[level][index];
+}
+
+}  // namespace microledger
