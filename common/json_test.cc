@@ -311,6 +311,19 @@ TEST(ParseJsonTest, AcceptsSurrogatePairEscapes) {
   EXPECT_EQ(CanonicalOrDie(R"("\uD83D\uDE00")"), "\"\xF0\x9F\x98\x80\"");
 }
 
+// Only a byte-order mark that starts the input is rejected; U+FEFF inside a
+// string is an ordinary character.
+TEST(ParseJsonTest, AcceptsZeroWidthNoBreakSpaceInStrings) {
+  EXPECT_EQ(CanonicalOrDie("[\"\xEF\xBB\xBF\",\"\\ufeff\"]"),
+            "[\"\xEF\xBB\xBF\",\"\xEF\xBB\xBF\"]");
+}
+
+// SPEC.md names no rule against noncharacters, so they pass like any other.
+TEST(ParseJsonTest, AcceptsNoncharacters) {
+  EXPECT_EQ(CanonicalOrDie(R"(["\uffff","\ufdd0"])"),
+            "[\"\xEF\xBF\xBF\",\"\xEF\xB7\x90\"]");
+}
+
 TEST(ParseJsonTest, AcceptsMaximumDepthOfArrays) {
   EXPECT_TRUE(ParseJson(Nested(32, "[", "]")).ok());
 }

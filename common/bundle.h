@@ -1,0 +1,124 @@
+// Ledger bundles (SPEC §9): the JSON Lines export of one ledger, and their
+// offline verification (SPEC §8), both streaming.
+//
+// A bundle is, line by line, each line the JCS of a one-member object:
+//
+//   {"bundle":{"format":"microledger-bundle-v1","ledger":"jlinx:u…"}}
+//   {"block":{…}}                                       blocks 1..n
+//   {"checkpoint":"<signed note>"}                      zero or more
+//   {"attachment":{"data":"u…","name":"…","seal":"u…"}} zero or more
+//
+// BundleWriter writes those lines; VerifyBundle reads a bundle one line at a
+// time (memory: one line plus a LedgerVerifier, never the whole bundle) and
+// returns the verdict that `mlctl verify` prints. Failure positions follow
+// SPEC §8: a line that begins with {"block": is the k-th block line and any
+// failure in it is at block k; any other failure is at block 0.
+//
+// Thread-safety: a BundleWriter or BundleLineReader is used by one thread at a
+// time; VerifyBundle is thread-safe given distinct streams.
+#ifndef MICROLEDGER_COMMON_BUNDLE_H_
+#define MICROLEDGER_COMMON_BUNDLE_H_
+
+#include <cstdint>
+#include <functional>
+#include <istream>
+#include <ostream>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/block.h"
+#include "common/ledger_verifier.h"
+
+namespace microledger {
+
+inline constexpr absl::string_view kBundleFormat = "microledger-bundle-v1";
+
+// Writes a bundle to `out`, one JCS line plus "\n" per call, in call order.
+// The caller makes the order valid: WriteHeader once, then the blocks from
+// genesis, then checkpoints, then attachments. Each call returns an Unavailable
+// error once `out` has failed. Strings passed in (ledger id, note, name) must
+// be UTF-8, as JSON strings are.
+class BundleWriter {
+ public:
+  explicit BundleWriter(std::ostream& out) : out_(out) {}
+
+  // {"bundle":{"format":"microledger-bundle-v1","ledger":<ledger_id>}}
+  absl::Status WriteHeader(absl::string_view ledger_id);
+  // {"block":<SerializeBlock(block)>}
+  absl::Status WriteBlock(const Block& block);
+  // {"checkpoint":<signed note text>}
+  absl::Status WriteCheckpoint(absl::string_view signed_note);
+  // {"attachment":{"data":<multibase of data>,"name":<name>,"seal":<seal>}};
+  // empty data is written "u".
+  absl::Status WriteAttachment(absl::string_view seal, absl::string_view name,
+                               absl::string_view data);
+
+ private:
+  absl::Status WriteLine(absl::string_view line);
+
+  std::ostream& out_;
+};
+
+// Reads a stream line by line, holding one line at a time.
+class BundleLineReader {
+ public:
+  explicit BundleLineReader(std::istream& in) : in_(in) {}
+
+  // Reads the next line, without its "\n", into `*line`. Returns true when a
+  // line was read and false at the end of the input (the bytes after the last
+  // "\n" form a last line only if there are any). Returns an Unavailable error
+  // when the stream cannot be read (it was already failed, or a read failed).
+  absl::StatusOr<bool> Next(std::string* line);
+
+  // Whether the line last read ended in "\n"; only the last line can lack it.
+  bool line_terminated() const { return line_terminated_; }
+  // Lines and bytes ("\n" included) read so far.
+  uint64_t lines_read() const { return lines_read_; }
+  uint64_t bytes_read() const { return bytes_read_; }
+
+ private:
+  std::istream& in_;
+  bool line_terminated_ = false;
+  uint64_t lines_read_ = 0;
+  uint64_t bytes_read_ = 0;
+};
+
+// The outcome of verifying a bundle.
+struct BundleVerdict {
+  bool ok = false;
+  // The ledger named by the header; empty if no valid header was read.
+  std::string ledger;
+  // The number of blocks verified (all of them when ok).
+  uint64_t blocks = 0;
+  // The first failure when !ok.
+  VerifyFailure failure;
+
+  // "OK <ledger> <n> blocks" or "FAIL block <k>: <rule>", without "\n".
+  std::string Line() const;
+};
+
+// How far a verification has come, for progress display.
+struct BundleProgress {
+  uint64_t lines = 0;
+  uint64_t blocks = 0;
+  uint64_t bytes = 0;
+};
+using BundleProgressFn = std::function<void(const BundleProgress&)>;
+
+// VerifyBundle reports progress after every kProgressBlockInterval-th block
+// and whenever kProgressByteInterval more bytes have been read.
+inline constexpr uint64_t kProgressBlockInterval = 1000;
+inline constexpr uint64_t kProgressByteInterval = uint64_t{16} << 20;
+
+// Applies SPEC §8 to the bundle read from `in` and stops at the first failure.
+// Returns an error (Unavailable) only when `in` cannot be read; every problem
+// with the bundle's content is a verdict with ok == false. `progress` may be
+// empty.
+absl::StatusOr<BundleVerdict> VerifyBundle(
+    std::istream& in, const BundleProgressFn& progress = nullptr);
+
+}  // namespace microledger
+
+#endif  // MICROLEDGER_COMMON_BUNDLE_H_

@@ -1,0 +1,143 @@
+#include "common/ledger_verifier.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/checkpoint.h"
+#include "common/encoding.h"
+
+namespace microledger {
+namespace {
+
+// The length of the well-formed UTF-8 sequence that starts at text[pos]
+// (shortest form, no surrogates, at most U+10FFFF), or 0 if there is none.
+size_t Utf8SequenceLength(absl::string_view text, size_t pos) {
+  const uint8_t lead = static_cast<uint8_t>(text[pos]);
+  size_t length;
+  uint32_t code_point;
+  uint32_t smallest;
+  if (lead < 0x80) {
+    return 1;
+  } else if ((lead & 0xE0) == 0xC0) {
+    length = 2;
+    code_point = lead & 0x1F;
+    smallest = 0x80;
+  } else if ((lead & 0xF0) == 0xE0) {
+    length = 3;
+    code_point = lead & 0x0F;
+    smallest = 0x800;
+  } else if ((lead & 0xF8) == 0xF0) {
+    length = 4;
+    code_point = lead & 0x07;
+    smallest = 0x10000;
+  } else {
+    return 0;
+  }
+  if (text.size() - pos < length) return 0;
+  for (size_t i = 1; i < length; ++i) {
+    const uint8_t continuation = static_cast<uint8_t>(text[pos + i]);
+    if ((continuation & 0xC0) != 0x80) return 0;
+    code_point = (code_point << 6) | (continuation & 0x3F);
+  }
+  if (code_point < smallest || code_point > 0x10FFFF ||
+      (code_point >= 0xD800 && code_point <= 0xDFFF)) {
+    return 0;
+  }
+  return length;
+}
+
+absl::Status CheckpointBroke(absl::string_view detail) {
+  return absl::FailedPreconditionError(absl::StrCat("checkpoint: ", detail));
+}
+
+absl::Status AttachmentBroke(absl::string_view detail) {
+  return absl::FailedPreconditionError(absl::StrCat("attachment: ", detail));
+}
+
+}  // namespace
+
+std::string FailureRule(const absl::Status& status) {
+  const absl::string_view message = status.message();
+  std::string rule;
+  rule.reserve(message.size());
+  for (size_t pos = 0; pos < message.size();) {
+    const uint8_t byte = static_cast<uint8_t>(message[pos]);
+    const size_t length = Utf8SequenceLength(message, pos);
+    if (length == 0 || byte < 0x20 || byte == 0x7F) {
+      absl::StrAppendFormat(&rule, "\\x%02X", byte);
+      ++pos;
+    } else {
+      rule.append(message.data() + pos, length);
+      pos += length;
+    }
+  }
+  return rule;
+}
+
+LedgerVerifier::LedgerVerifier(std::string ledger_id)
+    : state_(ChainState::Empty(ledger_id)) {}
+
+absl::Status LedgerVerifier::Fail(uint64_t block_position, absl::Status status) {
+  failure_ = VerifyFailure{block_position, FailureRule(status)};
+  failure_status_ = status;
+  return status;
+}
+
+absl::Status LedgerVerifier::AddBlock(const Block& block) {
+  if (failure_.has_value()) return failure_status_;
+  const uint64_t position = block_count() + 1;
+  // Leaf of the Merkle tree: the raw multihash of the recomputed fingerprint.
+  const std::string leaf = Sha256Multihash(CanonicalJson(BlockBodyJson(block)));
+  if (EncodeMultibase(leaf) != block.fingerprint) {
+    return Fail(position, absl::InvalidArgumentError(
+                              "fingerprint: is not the sha2-256 digest of the "
+                              "block body's JCS bytes"));
+  }
+  if (absl::Status status = CheckNextBlock(state_, block, SignatureStage::kComplete,
+                                           BlockRuleOptions());
+      !status.ok()) {
+    return Fail(position, std::move(status));
+  }
+  state_ = AdvanceChain(state_, block);
+  tree_.AppendLeaf(leaf);
+  if (block.seals.has_value()) seals_.insert(block.seals->begin(), block.seals->end());
+  return absl::OkStatus();
+}
+
+absl::Status LedgerVerifier::AddCheckpoint(absl::string_view signed_note) {
+  if (failure_.has_value()) return failure_status_;
+  absl::StatusOr<Checkpoint> checkpoint = VerifyCheckpoint(signed_note, ledger_id());
+  if (!checkpoint.ok()) return Fail(0, checkpoint.status());
+  if (checkpoint->tree_size == 0 || checkpoint->tree_size > block_count()) {
+    return Fail(0, CheckpointBroke(absl::StrCat(
+                       "tree size ", checkpoint->tree_size,
+                       " is not from 1 to the ledger's ", block_count(),
+                       " block(s)")));
+  }
+  absl::StatusOr<MerkleHash> root = MerkleRootAt(tree_, checkpoint->tree_size);
+  if (!root.ok()) return Fail(0, root.status());
+  if (*root != checkpoint->root_hash) {
+    return Fail(0, CheckpointBroke(absl::StrCat(
+                       "root hash is not the RFC 9162 root of the first ",
+                       checkpoint->tree_size, " fingerprint(s)")));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LedgerVerifier::AddAttachment(absl::string_view seal,
+                                           absl::string_view data) {
+  if (failure_.has_value()) return failure_status_;
+  if (!seals_.contains(seal)) {
+    return Fail(0, AttachmentBroke(absl::StrCat(
+                       "seal \"", seal.substr(0, 64),
+                       "\" is not a seal of any block of the ledger")));
+  }
+  if (DigestText(data) != seal) {
+    return Fail(0, AttachmentBroke(absl::StrCat(
+                       "data does not match its seal ", seal)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace microledger

@@ -1,0 +1,47 @@
+// The host's storage interface: an ordered key-value store with atomic batches.
+// Two implementations: RocksDB (durable; one database per process, guarded by
+// RocksDB's LOCK file) and memory (tests, --storage=memory).
+//
+// Contract: Write applies a whole batch or nothing. With a RocksDB store opened
+// with sync=true, a batch is on disk (WAL fsync'ed) when Write returns OK;
+// concurrent Write calls from different threads share one WAL sync (RocksDB
+// group commit). All methods are thread-safe.
+#ifndef MICROLEDGER_HOST_SERVICE_KV_STORE_H_
+#define MICROLEDGER_HOST_SERVICE_KV_STORE_H_
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace microledger {
+
+struct KvBatch {
+  std::vector<std::pair<std::string, std::string>> puts;
+  // Half-open key ranges [first, second) to delete, applied before the puts.
+  std::vector<std::pair<std::string, std::string>> delete_ranges;
+};
+
+class KvStore {
+ public:
+  virtual ~KvStore() = default;
+  // The value of `key`; NotFound when absent.
+  virtual absl::StatusOr<std::string> Get(absl::string_view key) const = 0;
+  // Applies `batch` atomically.
+  virtual absl::Status Write(const KvBatch& batch) = 0;
+};
+
+std::unique_ptr<KvStore> NewMemoryKvStore();
+
+// Opens (creating if absent) the RocksDB database in `dir`. A database that
+// another process holds open fails with FailedPrecondition saying so.
+absl::StatusOr<std::unique_ptr<KvStore>> OpenRocksDbKvStore(const std::string& dir,
+                                                            bool sync);
+
+}  // namespace microledger
+
+#endif  // MICROLEDGER_HOST_SERVICE_KV_STORE_H_

@@ -1,0 +1,39 @@
+#include <map>
+
+#include "absl/synchronization/mutex.h"
+#include "host_service/kv_store.h"
+
+namespace microledger {
+namespace {
+
+// One mutex over a std::map: the memory store is for tests and small runs.
+class MemoryKvStore : public KvStore {
+ public:
+  absl::StatusOr<std::string> Get(absl::string_view key) const override {
+    absl::MutexLock lock(&mu_);
+    auto it = map_.find(std::string(key));
+    if (it == map_.end()) return absl::NotFoundError("key not found");
+    return it->second;
+  }
+
+  absl::Status Write(const KvBatch& batch) override {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [begin, end] : batch.delete_ranges) {
+      map_.erase(map_.lower_bound(begin), map_.lower_bound(end));
+    }
+    for (const auto& [key, value] : batch.puts) map_[key] = value;
+    return absl::OkStatus();
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::map<std::string, std::string> map_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+std::unique_ptr<KvStore> NewMemoryKvStore() {
+  return std::make_unique<MemoryKvStore>();
+}
+
+}  // namespace microledger
