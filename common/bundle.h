@@ -99,16 +99,11 @@ struct BundleVerdict {
   std::string Line() const;
 };
 
-// How far a verification has come, for progress display.
-struct BundleProgress {
-  uint64_t lines = 0;
-  uint64_t blocks = 0;
-  uint64_t bytes = 0;
-};
-using BundleProgressFn = std::function<void(const BundleProgress&)>;
-
-// VerifyBundle reports progress after every kProgressBlockInterval-th block
-// and whenever kProgressByteInterval more bytes have been read.
+// Progress callback of VerifyBundle: the number of blocks verified so far.
+// Called after every kProgressBlockInterval-th block, and whenever another
+// kProgressByteInterval bytes have been read (so that a bundle of large
+// attachments shows progress too).
+using BundleProgressFn = std::function<void(uint64_t blocks)>;
 inline constexpr uint64_t kProgressBlockInterval = 1000;
 inline constexpr uint64_t kProgressByteInterval = uint64_t{16} << 20;
 

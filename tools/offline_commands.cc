@@ -137,11 +137,11 @@ int RunSample(uint64_t blocks, const std::string& out_path, std::ostream& out,
   const SigningKey* owners[] = {&*owner};
 
   BundleWriter writer(file);
-  writer.WriteHeader(ledger_id);
+  absl::Status written = writer.WriteHeader(ledger_id);
   ChainState state = ChainState::Empty(ledger_id);
   MerkleFrontier tree;
   const int64_t start_millis = NowMillis();
-  for (uint64_t number = 1; number <= blocks; ++number) {
+  for (uint64_t number = 1; number <= blocks && written.ok(); ++number) {
     BlockContent content;
     content.time_millis = start_millis + static_cast<int64_t>(number);
     if (number == 1) {
@@ -157,16 +157,19 @@ int RunSample(uint64_t blocks, const std::string& out_path, std::ostream& out,
     Block block = DraftNextBlock(state, std::move(content));
     SignAsOwners(block, owners);
     SignAsHost(block, *host);
-    writer.WriteBlock(block);
+    written = writer.WriteBlock(block);
     tree.Append(LeafHashOf(block.fingerprint));
     state = AdvanceChain(state, block);
   }
-  if (blocks > 0) {
-    writer.WriteCheckpoint(SignCheckpoint({ledger_id, tree.size(), tree.Root()}, *host));
+  if (written.ok() && blocks > 0) {
+    written =
+        writer.WriteCheckpoint(SignCheckpoint({ledger_id, tree.size(), tree.Root()}, *host));
   }
-  if (blocks >= 2) writer.WriteAttachment(seal, "sample.txt", attachment);
+  if (written.ok() && blocks >= 2) {
+    written = writer.WriteAttachment(seal, "sample.txt", attachment);
+  }
   file.flush();
-  if (!file.good()) {
+  if (!written.ok() || !file.good()) {
     err << "sample: cannot write " << out_path << "\n";
     return kExitUsageOrInput;
   }

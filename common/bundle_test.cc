@@ -1,0 +1,622 @@
+#include "common/bundle.h"
+
+#include <cstring>
+#include <sstream>
+#include <stdexcept>
+#include <streambuf>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/checkpoint.h"
+#include "common/encoding.h"
+#include "common/merkle.h"
+#include "common/test_chain.h"
+#include "common/timestamp.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace microledger {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+struct TestAttachment {
+  std::string seal;
+  std::string name;
+  std::string data;
+};
+
+std::string WriteBundle(absl::string_view ledger_id, const std::vector<Block>& blocks,
+                        const std::vector<std::string>& checkpoints = {},
+                        const std::vector<TestAttachment>& attachments = {}) {
+  std::ostringstream out;
+  BundleWriter writer(out);
+  EXPECT_TRUE(writer.WriteHeader(ledger_id).ok());
+  for (const Block& block : blocks) EXPECT_TRUE(writer.WriteBlock(block).ok());
+  for (const std::string& note : checkpoints) {
+    EXPECT_TRUE(writer.WriteCheckpoint(note).ok());
+  }
+  for (const TestAttachment& attachment : attachments) {
+    EXPECT_TRUE(
+        writer.WriteAttachment(attachment.seal, attachment.name, attachment.data).ok());
+  }
+  return out.str();
+}
+
+std::string BundleOf(const TestChain& chain) {
+  return WriteBundle(chain.ledger_id(), chain.blocks());
+}
+
+// A checkpoint of the first `size` blocks of `chain`, signed by its host.
+std::string CheckpointOf(const TestChain& chain, uint64_t size) {
+  MemoryMerkleTree tree;
+  for (const Block& block : chain.blocks()) {
+    tree.AppendLeaf(*DecodeDigest(block.fingerprint));
+  }
+  Checkpoint checkpoint;
+  checkpoint.origin = chain.ledger_id();
+  checkpoint.tree_size = size;
+  checkpoint.root_hash = *MerkleRootAt(tree, size);
+  return SignCheckpoint(checkpoint, chain.host());
+}
+
+// The verdict line of the bundle `text`.
+std::string Verify(const std::string& text) {
+  std::istringstream in(text);
+  absl::StatusOr<BundleVerdict> verdict = VerifyBundle(in);
+  EXPECT_TRUE(verdict.ok()) << verdict.status();
+  return verdict.ok() ? verdict->Line() : "";
+}
+
+// The lines of `text`, each without its "\n".
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines = absl::StrSplit(text, '\n');
+  if (!lines.empty() && lines.back().empty()) lines.pop_back();
+  return lines;
+}
+
+// `lines`, each followed by "\n".
+std::string Join(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const std::string& line : lines) absl::StrAppend(&text, line, "\n");
+  return text;
+}
+
+std::string OkLine(const TestChain& chain, size_t blocks) {
+  return absl::StrCat("OK ", chain.ledger_id(), " ", blocks, " blocks");
+}
+
+// Bundles of valid ledgers.
+
+TEST(BundleTest, VerifiesSingleOwnerLedgerWithCheckpoints) {
+  TestChain chain;
+  chain.AppendEvents(5);
+  const std::string text = WriteBundle(
+      chain.ledger_id(), chain.blocks(),
+      {CheckpointOf(chain, 6), CheckpointOf(chain, 2), CheckpointOf(chain, 6)});
+  EXPECT_EQ(Verify(text), OkLine(chain, 6));
+}
+
+TEST(BundleTest, VerifiesTwoOfThreeMultisig) {
+  TestChain chain(3, 2);
+  chain.AppendEvents(3);
+  EXPECT_EQ(Verify(BundleOf(chain)), OkLine(chain, 4));
+}
+
+TEST(BundleTest, VerifiesOwnershipTransfer) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  chain.Append(chain.Make({{"event", "transferred ownership"}},
+                          Controllers{2,
+                                      {chain.stranger(0).public_key_text(),
+                                       chain.stranger(1).public_key_text()}}));
+  chain.Append(chain.Make({{"event", "signed by the new custodians"}}));
+  EXPECT_EQ(Verify(BundleOf(chain)), OkLine(chain, 4));
+}
+
+TEST(BundleTest, VerifiesSealsWithAttachments) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  chain.Append(chain.Make({{"event", "sealed"}}, std::nullopt,
+                          std::vector<std::string>{DigestText("report"), DigestText("")}));
+  const std::string text = WriteBundle(chain.ledger_id(), chain.blocks(),
+                                       {CheckpointOf(chain, 3)},
+                                       {{DigestText("report"), "report.txt", "report"},
+                                        {DigestText(""), "", ""},
+                                        {DigestText("report"), "again", "report"}});
+  EXPECT_EQ(Verify(text), OkLine(chain, 3));
+}
+
+TEST(BundleTest, VerifiesMovedDocumentAndSuccessor) {
+  TestChain predecessor, successor;
+  predecessor.AppendEvents(2);
+  predecessor.Append(predecessor.Make(
+      {{"event", "moved document"},
+       {"new id", successor.ledger_id()},
+       {"new cryptographic signing key", successor.owner(0).public_key_text()}}));
+  successor.Append(successor.Make(
+      {{"event", "became document"},
+       {"document type", "didDocument"},
+       {"cryptographic signing key", successor.owner(0).public_key_text()},
+       {"original id", predecessor.ledger_id()},
+       {"moved from", predecessor.ledger_id()},
+       {"moved from block", predecessor.state().head_fingerprint}},
+      successor.all_owners(1)));
+  successor.AppendEvents(1);
+  EXPECT_EQ(Verify(BundleOf(predecessor)), OkLine(predecessor, 4));
+  EXPECT_EQ(Verify(BundleOf(successor)), OkLine(successor, 2));
+}
+
+TEST(BundleTest, VerifiesBundleWithoutBlocks) {
+  TestChain chain;
+  EXPECT_EQ(Verify(WriteBundle(chain.ledger_id(), {})), OkLine(chain, 0));
+}
+
+TEST(BundleTest, LastLineMayLackNewline) {
+  TestChain chain;
+  chain.AppendEvents(2);
+  std::string text = BundleOf(chain);
+  text.pop_back();
+  EXPECT_EQ(Verify(text), OkLine(chain, 3));
+}
+
+TEST(BundleTest, WriterWritesJcsLines) {
+  TestChain chain;
+  chain.AppendEvents(0);
+  const std::string seal = DigestText("");
+  const std::vector<std::string> lines = Lines(WriteBundle(
+      chain.ledger_id(), chain.blocks(), {CheckpointOf(chain, 1)}, {{seal, "n", ""}}));
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0], absl::StrCat("{\"bundle\":{\"format\":\"microledger-bundle-v1\","
+                                   "\"ledger\":\"",
+                                   chain.ledger_id(), "\"}}"));
+  EXPECT_EQ(lines[1], absl::StrCat("{\"block\":", SerializeBlock(chain.blocks()[0]), "}"));
+  EXPECT_THAT(lines[2],
+              StartsWith(absl::StrCat("{\"checkpoint\":\"", chain.ledger_id(), "\\n1\\n")));
+  EXPECT_EQ(lines[3], absl::StrCat("{\"attachment\":{\"data\":\"u\",\"name\":\"n\","
+                                   "\"seal\":\"",
+                                   seal, "\"}}"));
+}
+
+TEST(BundleTest, ReaderReportsWhetherTheLastLineEndedInNewline) {
+  std::istringstream in("a\n\nb");
+  BundleLineReader reader(in);
+  std::string line;
+  ASSERT_TRUE(*reader.Next(&line));
+  EXPECT_EQ(line, "a");
+  EXPECT_TRUE(reader.line_terminated());
+  ASSERT_TRUE(*reader.Next(&line));
+  EXPECT_EQ(line, "");
+  ASSERT_TRUE(*reader.Next(&line));
+  EXPECT_EQ(line, "b");
+  EXPECT_FALSE(reader.line_terminated());
+  EXPECT_FALSE(*reader.Next(&line));
+  EXPECT_FALSE(*reader.Next(&line));
+  EXPECT_EQ(reader.lines_read(), 3u);
+  EXPECT_EQ(reader.bytes_read(), 4u);
+}
+
+// Failures in block lines are reported at the line's position among blocks.
+
+TEST(BundleTest, BadFingerprintFailsAtItsBlock) {
+  TestChain chain;
+  chain.AppendEvents(4);
+  std::vector<Block> blocks = chain.blocks();
+  blocks[2].fingerprint = blocks[1].fingerprint;
+  EXPECT_THAT(Verify(WriteBundle(chain.ledger_id(), blocks)),
+              StartsWith("FAIL block 3: fingerprint: "));
+}
+
+TEST(BundleTest, WrongPreviousFailsAtItsBlock) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  Block block = chain.Make({{"event", "x"}});
+  block.previous = chain.blocks()[0].fingerprint;
+  std::vector<Block> blocks = chain.blocks();
+  blocks.push_back(chain.Reseal(block));
+  EXPECT_EQ(Verify(WriteBundle(chain.ledger_id(), blocks)),
+            "FAIL block 3: previous: is not the fingerprint of block 2");
+}
+
+TEST(BundleTest, GapFailsAtThePositionNotTheClaimedNumber) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  Block block = chain.Make({{"event", "x"}});
+  block.number = 4;
+  std::vector<Block> blocks = chain.blocks();
+  blocks.push_back(chain.Reseal(block));
+  EXPECT_EQ(Verify(WriteBundle(chain.ledger_id(), blocks)),
+            "FAIL block 3: number: expected block 3, got 4");
+}
+
+TEST(BundleTest, NonCanonicalBlockLineFailsAtItsBlock) {
+  TestChain chain;
+  chain.AppendEvents(3);
+  std::vector<std::string> lines = Lines(BundleOf(chain));
+  lines[2] += " ";
+  EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 2: canonical form: "));
+
+  lines = Lines(BundleOf(chain));
+  lines[3].insert(strlen("{\"block\":"), " ");
+  EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 3: canonical form: "));
+}
+
+TEST(BundleTest, InvalidJsonInBlockLineFailsAtItsBlock) {
+  TestChain chain;
+  chain.AppendEvents(3);
+  std::vector<std::string> lines = Lines(BundleOf(chain));
+  lines[3].resize(lines[3].size() / 2);
+  EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 3: json: "));
+}
+
+TEST(BundleTest, CarriageReturnInBlockLineFailsAtItsBlock) {
+  TestChain chain;
+  chain.AppendEvents(2);
+  std::vector<std::string> lines = Lines(BundleOf(chain));
+  lines[2] += "\r";
+  EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 2: line: "));
+}
+
+TEST(BundleTest, BlockWrapperWithExtraMemberFailsAtItsBlock) {
+  TestChain chain;
+  chain.AppendEvents(2);
+  std::vector<std::string> lines = Lines(BundleOf(chain));
+  lines[2].insert(lines[2].size() - 1, ",\"extra\":1");
+  EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 2: bundle line: "));
+}
+
+TEST(BundleTest, BlockLineThatIsNotABlockFailsAtItsBlock) {
+  TestChain chain;
+  chain.AppendEvents(2);
+  std::vector<std::string> lines = Lines(BundleOf(chain));
+  lines[2] = "{\"block\":\"not a block\"}";
+  EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 2: members: "));
+}
+
+TEST(BundleTest, BlockOfAnotherLedgerFailsAtItsBlock) {
+  TestChain chain, other;
+  chain.AppendEvents(2);
+  other.AppendEvents(2);
+  std::vector<Block> blocks = chain.blocks();
+  blocks[1] = other.blocks()[1];
+  EXPECT_THAT(Verify(WriteBundle(chain.ledger_id(), blocks)),
+              StartsWith("FAIL block 2: ledger: "));
+}
+
+TEST(BundleTest, HeaderNamingAnotherLedgerFailsAtBlockOne) {
+  TestChain chain, other;
+  chain.AppendEvents(2);
+  EXPECT_THAT(Verify(WriteBundle(other.ledger_id(), chain.blocks())),
+              StartsWith("FAIL block 1: ledger: "));
+}
+
+TEST(BundleTest, TimeGoingBackwardsFailsAtItsBlock) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  Block block = chain.Make({{"event", "x"}});
+  block.time_millis = chain.state().head_time_millis - 1;
+  block.time = FormatTimestampMillis(block.time_millis);
+  std::vector<Block> blocks = chain.blocks();
+  blocks.push_back(chain.Reseal(block));
+  EXPECT_THAT(Verify(WriteBundle(chain.ledger_id(), blocks)),
+              StartsWith("FAIL block 3: time: "));
+}
+
+TEST(BundleTest, BlockAfterClosedDocumentFailsAtItsBlock) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  chain.Append(chain.Make({{"event", "closed document"}}));
+  std::vector<Block> blocks = chain.blocks();
+  blocks.push_back(chain.Make({{"event", "x"}}));
+  EXPECT_THAT(Verify(WriteBundle(chain.ledger_id(), blocks)),
+              StartsWith("FAIL block 4: terminal: "));
+}
+
+TEST(BundleTest, UnknownSignatureAlgorithmFailsAtItsBlock) {
+  TestChain chain;
+  chain.AppendEvents(2);
+  std::vector<Block> blocks = chain.blocks();
+  blocks[1].signatures[0].alg = "Ed448";
+  EXPECT_THAT(Verify(WriteBundle(chain.ledger_id(), blocks)),
+              StartsWith("FAIL block 2: alg: "));
+}
+
+TEST(BundleTest, UnknownMultihashFailsAtItsBlock) {
+  TestChain chain;
+  chain.AppendEvents(2);
+  std::vector<Block> blocks = chain.blocks();
+  blocks[1].fingerprint = EncodeMultibase(absl::StrCat("\x13\x20", std::string(32, 'x')));
+  const std::string verdict = Verify(WriteBundle(chain.ledger_id(), blocks));
+  EXPECT_THAT(verdict, StartsWith("FAIL block 2: fingerprint: "));
+  EXPECT_THAT(verdict, HasSubstr("unknown multihash"));
+}
+
+TEST(BundleTest, UnknownMultihashInSealFailsAtItsBlock) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  const std::string seal = EncodeMultibase(absl::StrCat("\x13\x20", std::string(32, 'x')));
+  std::vector<Block> blocks = chain.blocks();
+  blocks.push_back(
+      chain.Make({{"event", "sealed"}}, std::nullopt, std::vector<std::string>{seal}));
+  EXPECT_THAT(Verify(WriteBundle(chain.ledger_id(), blocks)),
+              StartsWith("FAIL block 3: seals: "));
+}
+
+TEST(BundleTest, ThresholdNotMetFailsAtItsBlock) {
+  TestChain chain(3, 2);
+  chain.AppendEvents(1);
+  std::vector<Block> blocks = chain.blocks();
+  blocks.push_back(chain.Reseal(chain.Make({{"event", "x"}}), {&chain.owner(0)}));
+  EXPECT_THAT(Verify(WriteBundle(chain.ledger_id(), blocks)),
+              StartsWith("FAIL block 3: threshold: "));
+}
+
+TEST(BundleTest, WrapperIsNotCountedInTheDepthLimit) {
+  TestChain chain;
+  chain.AppendEvents(0);
+  // The block is level 1 and its event level 2, so `arrays` nested arrays
+  // reach level 2 + arrays.
+  const auto with_nesting = [&chain](int arrays) {
+    Json nested = Json::array();
+    for (int i = 1; i < arrays; ++i) nested = Json::array({nested});
+    std::vector<Block> blocks = chain.blocks();
+    blocks.push_back(chain.Make({{"event", "deep"}, {"value", nested}}));
+    return WriteBundle(chain.ledger_id(), blocks);
+  };
+  EXPECT_EQ(Verify(with_nesting(30)), OkLine(chain, 2));
+  EXPECT_THAT(Verify(with_nesting(31)), StartsWith("FAIL block 2: json: "));
+}
+
+// Failures outside block lines are reported at block 0.
+
+TEST(BundleTest, EmptyFileFails) {
+  EXPECT_THAT(Verify(""), StartsWith("FAIL block 0: header: "));
+}
+
+TEST(BundleTest, MissingHeaderFails) {
+  TestChain chain;
+  chain.AppendEvents(2);
+  std::vector<std::string> lines = Lines(BundleOf(chain));
+  lines.erase(lines.begin());
+  EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 0: header: "));
+}
+
+TEST(BundleTest, HeaderTwiceFails) {
+  TestChain chain;
+  chain.AppendEvents(2);
+  std::vector<std::string> lines = Lines(BundleOf(chain));
+  lines.insert(lines.begin() + 2, lines[0]);
+  EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 0: header: "));
+  lines = Lines(BundleOf(chain));
+  lines.insert(lines.begin() + 1, lines[0]);
+  EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 0: header: "));
+}
+
+TEST(BundleTest, HeaderNotFirstFails) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  std::vector<std::string> lines =
+      Lines(WriteBundle(chain.ledger_id(), chain.blocks(), {CheckpointOf(chain, 2)}));
+  std::swap(lines[0], lines[3]);
+  EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 0: header: "));
+}
+
+TEST(BundleTest, UnknownLineKindFails) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  std::vector<std::string> lines = Lines(BundleOf(chain));
+  lines.push_back("{\"note\":\"hello\"}");
+  EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 0: bundle line: "));
+}
+
+TEST(BundleTest, ExtraMemberInHeaderFails) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  std::vector<std::string> lines = Lines(BundleOf(chain));
+  lines[0] = absl::StrCat(
+      "{\"bundle\":{\"extra\":1,\"format\":\"microledger-bundle-v1\",\"ledger\":\"",
+      chain.ledger_id(), "\"}}");
+  EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 0: header: "));
+}
+
+TEST(BundleTest, ExtraMemberInHeaderWrapperFails) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  std::vector<std::string> lines = Lines(BundleOf(chain));
+  lines[0].insert(lines[0].size() - 1, ",\"extra\":1");
+  EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 0: bundle line: "));
+}
+
+TEST(BundleTest, WrongFormatFails) {
+  TestChain chain;
+  std::vector<std::string> lines = Lines(WriteBundle(chain.ledger_id(), {}));
+  lines[0] = absl::StrCat(
+      "{\"bundle\":{\"format\":\"microledger-bundle-v2\",\"ledger\":\"",
+      chain.ledger_id(), "\"}}");
+  EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 0: header: "));
+}
+
+TEST(BundleTest, HeaderWithInvalidLedgerIdFails) {
+  EXPECT_THAT(Verify("{\"bundle\":{\"format\":\"microledger-bundle-v1\","
+                     "\"ledger\":\"jlinx:uAAAA\"}}\n"),
+              StartsWith("FAIL block 0: header: "));
+}
+
+TEST(BundleTest, InvalidUtf8OutsideBlockLinesFails) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  std::vector<std::string> lines = Lines(BundleOf(chain));
+  lines.push_back("{\"checkpoint\":\"\xff\"}");
+  EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 0: json: "));
+}
+
+TEST(BundleTest, EmptyLineFails) {
+  TestChain chain;
+  chain.AppendEvents(2);
+  std::vector<std::string> lines = Lines(BundleOf(chain));
+  lines.insert(lines.begin() + 2, "");
+  EXPECT_EQ(Verify(Join(lines)), "FAIL block 0: line: is empty (line 3)");
+  EXPECT_THAT(Verify(BundleOf(chain) + "\n"), StartsWith("FAIL block 0: line: "));
+}
+
+TEST(BundleTest, CrlfFails) {
+  TestChain chain;
+  chain.AppendEvents(2);
+  std::vector<std::string> lines = Lines(BundleOf(chain));
+  for (std::string& line : lines) line += "\r";
+  EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 0: line: "));
+}
+
+TEST(BundleTest, BlockAfterCheckpointFails) {
+  TestChain chain;
+  chain.AppendEvents(2);
+  std::vector<std::string> lines =
+      Lines(WriteBundle(chain.ledger_id(), chain.blocks(), {CheckpointOf(chain, 2)}));
+  std::swap(lines[3], lines[4]);
+  EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 0: line order: "));
+}
+
+TEST(BundleTest, BlockAfterAttachmentFails) {
+  TestChain chain;
+  chain.AppendEvents(0);
+  chain.Append(chain.Make({{"event", "sealed"}}, std::nullopt,
+                          std::vector<std::string>{DigestText("a")}));
+  chain.AppendEvents(1);
+  std::vector<std::string> lines = Lines(WriteBundle(
+      chain.ledger_id(), chain.blocks(), {}, {{DigestText("a"), "a", "a"}}));
+  std::swap(lines[3], lines[4]);
+  EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 0: line order: "));
+}
+
+TEST(BundleTest, CheckpointAfterAttachmentFails) {
+  TestChain chain;
+  chain.AppendEvents(0);
+  chain.Append(chain.Make({{"event", "sealed"}}, std::nullopt,
+                          std::vector<std::string>{DigestText("a")}));
+  std::vector<std::string> lines =
+      Lines(WriteBundle(chain.ledger_id(), chain.blocks(), {CheckpointOf(chain, 2)},
+                        {{DigestText("a"), "a", "a"}}));
+  std::swap(lines[3], lines[4]);
+  EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 0: line order: "));
+}
+
+TEST(BundleTest, BadCheckpointFails) {
+  TestChain chain, other;
+  chain.AppendEvents(2);
+  other.AppendEvents(2);
+  Checkpoint wrong_root = *VerifyCheckpoint(CheckpointOf(chain, 2), chain.ledger_id());
+  wrong_root.tree_size = 3;
+  Checkpoint beyond = wrong_root;
+  beyond.tree_size = 4;
+  for (const std::string& checkpoint :
+       {CheckpointOf(other, 2), CheckpointOf(chain, 0),
+        SignCheckpoint(beyond, chain.host()),
+        SignCheckpoint(wrong_root, chain.host()),
+        SignCheckpoint(wrong_root, other.host())}) {
+    EXPECT_THAT(Verify(WriteBundle(chain.ledger_id(), chain.blocks(),
+                                   {CheckpointOf(chain, 3), checkpoint})),
+                StartsWith("FAIL block 0: checkpoint: "));
+  }
+  std::vector<std::string> lines = Lines(BundleOf(chain));
+  lines.push_back("{\"checkpoint\":3}");
+  EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 0: checkpoint: "));
+}
+
+TEST(BundleTest, CheckpointInBundleWithoutBlocksFails) {
+  TestChain chain;
+  chain.AppendEvents(0);
+  EXPECT_THAT(Verify(WriteBundle(chain.ledger_id(), {}, {CheckpointOf(chain, 1)})),
+              StartsWith("FAIL block 0: checkpoint: "));
+}
+
+TEST(BundleTest, AttachmentNotMatchingAnySealFails) {
+  TestChain chain;
+  chain.AppendEvents(0);
+  chain.Append(chain.Make({{"event", "sealed"}}, std::nullopt,
+                          std::vector<std::string>{DigestText("a")}));
+  EXPECT_THAT(Verify(WriteBundle(chain.ledger_id(), chain.blocks(), {},
+                                 {{DigestText("b"), "b", "b"}})),
+              StartsWith("FAIL block 0: attachment: "));
+  EXPECT_THAT(Verify(WriteBundle(chain.ledger_id(), chain.blocks(), {},
+                                 {{DigestText("a"), "a", "not a"}})),
+              StartsWith("FAIL block 0: attachment: "));
+}
+
+TEST(BundleTest, MalformedAttachmentFails) {
+  TestChain chain;
+  chain.AppendEvents(0);
+  chain.Append(chain.Make({{"event", "sealed"}}, std::nullopt,
+                          std::vector<std::string>{DigestText("a")}));
+  const std::string seal = DigestText("a");
+  for (const std::string& attachment :
+       {absl::StrCat("{\"attachment\":{\"data\":\"uYQ\",\"extra\":\"\",\"name\":\"a\","
+                     "\"seal\":\"", seal, "\"}}"),
+        absl::StrCat("{\"attachment\":{\"data\":\"uYQ\",\"seal\":\"", seal, "\"}}"),
+        absl::StrCat("{\"attachment\":{\"data\":\"uYQ\",\"name\":1,\"seal\":\"", seal,
+                     "\"}}"),
+        absl::StrCat("{\"attachment\":{\"data\":\"uYR\",\"name\":\"a\",\"seal\":\"",
+                     seal, "\"}}"),
+        absl::StrCat("{\"attachment\":{\"data\":\"YQ\",\"name\":\"a\",\"seal\":\"", seal,
+                     "\"}}")}) {
+    std::vector<std::string> lines = Lines(BundleOf(chain));
+    lines.push_back(attachment);
+    EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 0: attachment: "))
+        << attachment;
+  }
+  std::vector<std::string> lines = Lines(BundleOf(chain));
+  lines.push_back(absl::StrCat("{\"attachment\":{\"data\":\"uYQ\",\"name\":\"a\","
+                               "\"seal\":\"", seal, "\"}}"));
+  EXPECT_EQ(Verify(Join(lines)), OkLine(chain, 2));
+}
+
+// Reading and progress.
+
+// A stream buffer whose every read fails.
+class FailingBuffer : public std::streambuf {
+ protected:
+  int_type underflow() override { throw std::runtime_error("read error"); }
+};
+
+TEST(BundleTest, UnreadableStreamIsAnErrorNotAVerdict) {
+  FailingBuffer buffer;
+  std::istream failing(&buffer);
+  EXPECT_FALSE(VerifyBundle(failing).ok());
+
+  std::istringstream failed("{}");
+  failed.setstate(std::ios::failbit);
+  EXPECT_FALSE(VerifyBundle(failed).ok());
+}
+
+TEST(BundleTest, VerifiesLargeBundleWithProgress) {
+  constexpr int kEvents = 20000;
+  TestChain chain;
+  chain.AppendEvents(kEvents - 1);
+  std::stringstream bundle;
+  BundleWriter writer(bundle);
+  ASSERT_TRUE(writer.WriteHeader(chain.ledger_id()).ok());
+  for (const Block& block : chain.blocks()) ASSERT_TRUE(writer.WriteBlock(block).ok());
+  ASSERT_TRUE(writer.WriteCheckpoint(CheckpointOf(chain, kEvents)).ok());
+  ASSERT_TRUE(writer.WriteCheckpoint(CheckpointOf(chain, 12345)).ok());
+
+  std::vector<uint64_t> reports;
+  absl::StatusOr<BundleVerdict> verdict =
+      VerifyBundle(bundle, [&reports](uint64_t blocks) { reports.push_back(blocks); });
+  ASSERT_TRUE(verdict.ok()) << verdict.status();
+  EXPECT_EQ(verdict->Line(), OkLine(chain, kEvents));
+  // One report per kProgressBlockInterval blocks, and more for every
+  // kProgressByteInterval bytes.
+  ASSERT_GE(reports.size(), kEvents / kProgressBlockInterval);
+  uint64_t milestones = 0;
+  for (size_t i = 0; i < reports.size(); ++i) {
+    if (reports[i] % kProgressBlockInterval == 0) ++milestones;
+    if (i > 0) EXPECT_GE(reports[i], reports[i - 1]);
+  }
+  EXPECT_EQ(milestones, kEvents / kProgressBlockInterval);
+  EXPECT_EQ(reports.back(), static_cast<uint64_t>(kEvents));
+}
+
+}  // namespace
+}  // namespace microledger

@@ -1,0 +1,333 @@
+#include "common/ledger_verifier.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/checkpoint.h"
+#include "common/encoding.h"
+#include "common/merkle.h"
+#include "common/test_chain.h"
+#include "common/timestamp.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace microledger {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+absl::Status AddAll(LedgerVerifier& verifier, const std::vector<Block>& blocks) {
+  for (const Block& block : blocks) {
+    if (absl::Status status = verifier.AddBlock(block); !status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+// A checkpoint of the first `size` blocks of `chain`, signed by its host.
+std::string CheckpointOf(const TestChain& chain, uint64_t size) {
+  MemoryMerkleTree tree;
+  for (const Block& block : chain.blocks()) {
+    tree.AppendLeaf(*DecodeDigest(block.fingerprint));
+  }
+  Checkpoint checkpoint;
+  checkpoint.origin = chain.ledger_id();
+  checkpoint.tree_size = size;
+  checkpoint.root_hash = *MerkleRootAt(tree, size);
+  return SignCheckpoint(checkpoint, chain.host());
+}
+
+// A verifier that has verified every block of `chain`.
+LedgerVerifier VerifiedChain(const TestChain& chain) {
+  LedgerVerifier verifier(chain.ledger_id());
+  absl::Status status = AddAll(verifier, chain.blocks());
+  EXPECT_TRUE(status.ok()) << status;
+  return verifier;
+}
+
+void ExpectFailure(const LedgerVerifier& verifier, const absl::Status& status,
+                   uint64_t position, absl::string_view rule) {
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(std::string(status.message()), StartsWith(std::string(rule)))
+      << status;
+  ASSERT_TRUE(verifier.failure().has_value());
+  EXPECT_EQ(verifier.failure()->block_position, position);
+  EXPECT_THAT(verifier.failure()->rule, StartsWith(std::string(rule)));
+}
+
+TEST(LedgerVerifierTest, VerifiesSingleOwnerChain) {
+  TestChain chain;
+  chain.AppendEvents(5);
+  LedgerVerifier verifier = VerifiedChain(chain);
+  EXPECT_EQ(verifier.block_count(), 6u);
+  EXPECT_EQ(verifier.ledger_id(), chain.ledger_id());
+  EXPECT_EQ(verifier.state().head_fingerprint, chain.state().head_fingerprint);
+  EXPECT_EQ(verifier.state().controllers, chain.state().controllers);
+  EXPECT_FALSE(verifier.failure().has_value());
+}
+
+TEST(LedgerVerifierTest, VerifiesTwoOfThreeMultisig) {
+  TestChain chain(3, 2);
+  chain.AppendEvents(3);
+  LedgerVerifier verifier = VerifiedChain(chain);
+  EXPECT_EQ(verifier.block_count(), 4u);
+  EXPECT_EQ(verifier.state().controllers.threshold, 2);
+}
+
+TEST(LedgerVerifierTest, VerifiesOwnershipTransfer) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  Controllers custodians{1, {chain.stranger(0).public_key_text()}};
+  chain.Append(chain.Make({{"event", "transferred ownership"}}, custodians));
+  chain.Append(chain.Make({{"event", "signed by the new custodian"}}));
+  LedgerVerifier verifier = VerifiedChain(chain);
+  EXPECT_EQ(verifier.block_count(), 4u);
+  EXPECT_EQ(verifier.state().controllers, custodians);
+}
+
+TEST(LedgerVerifierTest, RejectsBlockByOldCustodianAfterTransfer) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  chain.Append(chain.Make({{"event", "transferred ownership"}},
+                          Controllers{1, {chain.stranger(0).public_key_text()}}));
+  LedgerVerifier verifier = VerifiedChain(chain);
+  const Block stale = chain.Reseal(chain.Make({{"event", "x"}}), {&chain.owner(0)});
+  ExpectFailure(verifier, verifier.AddBlock(stale), 4, "owner signatures");
+}
+
+TEST(LedgerVerifierTest, VerifiesSealsAndAttachments) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  chain.Append(chain.Make({{"event", "sealed"}}, std::nullopt,
+                          std::vector<std::string>{DigestText("report"), DigestText("")}));
+  chain.AppendEvents(1);
+  LedgerVerifier verifier = VerifiedChain(chain);
+  EXPECT_TRUE(verifier.AddAttachment(DigestText("report"), "report").ok());
+  EXPECT_TRUE(verifier.AddAttachment(DigestText(""), "").ok());
+  EXPECT_TRUE(verifier.AddAttachment(DigestText("report"), "report").ok());
+  EXPECT_FALSE(verifier.failure().has_value());
+}
+
+TEST(LedgerVerifierTest, RejectsAttachmentWithUnknownSeal) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  chain.Append(chain.Make({{"event", "sealed"}}, std::nullopt,
+                          std::vector<std::string>{DigestText("report")}));
+  LedgerVerifier verifier = VerifiedChain(chain);
+  ExpectFailure(verifier, verifier.AddAttachment(DigestText("other"), "other"), 0,
+                "attachment");
+  EXPECT_THAT(verifier.failure()->rule, HasSubstr("not a seal"));
+}
+
+TEST(LedgerVerifierTest, RejectsAttachmentWithWrongData) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  chain.Append(chain.Make({{"event", "sealed"}}, std::nullopt,
+                          std::vector<std::string>{DigestText("report")}));
+  LedgerVerifier verifier = VerifiedChain(chain);
+  ExpectFailure(verifier, verifier.AddAttachment(DigestText("report"), "forged"), 0,
+                "attachment");
+  EXPECT_THAT(verifier.failure()->rule, HasSubstr("does not match"));
+}
+
+TEST(LedgerVerifierTest, RejectsAttachmentBeforeItsBlock) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  LedgerVerifier verifier = VerifiedChain(chain);
+  ExpectFailure(verifier, verifier.AddAttachment(DigestText("report"), "report"), 0,
+                "attachment");
+}
+
+TEST(LedgerVerifierTest, VerifiesMovedDocumentAndSuccessor) {
+  TestChain predecessor, successor;
+  predecessor.AppendEvents(2);
+  predecessor.Append(predecessor.Make(
+      {{"event", "moved document"},
+       {"new id", successor.ledger_id()},
+       {"new cryptographic signing key", successor.owner(0).public_key_text()}}));
+  successor.Append(successor.Make(
+      {{"event", "became document"},
+       {"document type", "didDocument"},
+       {"cryptographic signing key", successor.owner(0).public_key_text()},
+       {"original id", predecessor.ledger_id()},
+       {"moved from", predecessor.ledger_id()},
+       {"moved from block", predecessor.state().head_fingerprint}},
+      successor.all_owners(1)));
+  successor.AppendEvents(2);
+
+  LedgerVerifier old_ledger = VerifiedChain(predecessor);
+  EXPECT_EQ(old_ledger.state().terminal_event, "moved document");
+  LedgerVerifier new_ledger = VerifiedChain(successor);
+  EXPECT_EQ(new_ledger.block_count(), 3u);
+
+  Block after_move = predecessor.Make({{"event", "too late"}});
+  ExpectFailure(old_ledger, old_ledger.AddBlock(after_move), 5, "terminal");
+}
+
+TEST(LedgerVerifierTest, RejectsBlockAfterClosedDocument) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  chain.Append(chain.Make({{"event", "closed document"}}));
+  LedgerVerifier verifier = VerifiedChain(chain);
+  ExpectFailure(verifier, verifier.AddBlock(chain.Make({{"event", "x"}})), 4,
+                "terminal");
+}
+
+TEST(LedgerVerifierTest, ReportsFirstFailingPositionAndStaysFailed) {
+  TestChain chain;
+  chain.AppendEvents(3);
+  LedgerVerifier verifier(chain.ledger_id());
+  ASSERT_TRUE(verifier.AddBlock(chain.blocks()[0]).ok());
+  ASSERT_TRUE(verifier.AddBlock(chain.blocks()[1]).ok());
+  const absl::Status skipped = verifier.AddBlock(chain.blocks()[3]);
+  ExpectFailure(verifier, skipped, 3, "number");
+  EXPECT_EQ(verifier.AddBlock(chain.blocks()[2]), skipped);
+  EXPECT_EQ(verifier.AddCheckpoint(CheckpointOf(chain, 1)), skipped);
+  EXPECT_EQ(verifier.block_count(), 2u);
+  EXPECT_EQ(verifier.failure()->block_position, 3u);
+}
+
+TEST(LedgerVerifierTest, RejectsBlockWhoseFingerprintDoesNotMatchItsBody) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  LedgerVerifier verifier = VerifiedChain(chain);
+  Block block = chain.Make({{"event", "x"}});
+  block.event["event"] = "edited after signing";
+  ExpectFailure(verifier, verifier.AddBlock(block), 3, "fingerprint");
+}
+
+TEST(LedgerVerifierTest, RejectsBlockOfAnotherLedger) {
+  TestChain chain, other;
+  other.AppendEvents(1);
+  LedgerVerifier verifier(chain.ledger_id());
+  ExpectFailure(verifier, verifier.AddBlock(other.blocks()[0]), 1, "ledger");
+}
+
+TEST(LedgerVerifierTest, RejectsTimeGoingBackwards) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  LedgerVerifier verifier = VerifiedChain(chain);
+  Block block = chain.Make({{"event", "x"}});
+  block.time_millis = chain.state().head_time_millis - 1;
+  block.time = FormatTimestampMillis(block.time_millis);
+  ExpectFailure(verifier, verifier.AddBlock(chain.Reseal(block)), 3, "time");
+}
+
+TEST(LedgerVerifierTest, IgnoresBlockTimesFarFromTheClock) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  LedgerVerifier verifier = VerifiedChain(chain);
+  Block block = chain.Make({{"event", "x"}});
+  block.time_millis += int64_t{1000} * 86400 * 365;
+  block.time = FormatTimestampMillis(block.time_millis);
+  EXPECT_TRUE(verifier.AddBlock(chain.Reseal(block)).ok());
+}
+
+TEST(LedgerVerifierTest, AcceptsCheckpointsInAnyOrderAndRepeated) {
+  TestChain chain;
+  chain.AppendEvents(6);
+  LedgerVerifier verifier = VerifiedChain(chain);
+  for (uint64_t size : {7, 1, 3, 7, 2, 1, 4, 5, 6}) {
+    absl::Status status = verifier.AddCheckpoint(CheckpointOf(chain, size));
+    EXPECT_TRUE(status.ok()) << "size " << size << ": " << status;
+  }
+}
+
+TEST(LedgerVerifierTest, AcceptsCheckpointOfPrefixWhileStreaming) {
+  TestChain chain;
+  chain.AppendEvents(4);
+  const std::string checkpoint = CheckpointOf(chain, 3);
+  LedgerVerifier verifier(chain.ledger_id());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(verifier.AddBlock(chain.blocks()[i]).ok());
+  EXPECT_TRUE(verifier.AddCheckpoint(checkpoint).ok());
+  EXPECT_TRUE(verifier.AddBlock(chain.blocks()[3]).ok());
+}
+
+TEST(LedgerVerifierTest, RejectsCheckpointWithWrongRoot) {
+  TestChain chain;
+  chain.AppendEvents(4);
+  LedgerVerifier verifier = VerifiedChain(chain);
+  Checkpoint checkpoint = *VerifyCheckpoint(CheckpointOf(chain, 2), chain.ledger_id());
+  checkpoint.tree_size = 3;
+  ExpectFailure(verifier,
+                verifier.AddCheckpoint(SignCheckpoint(checkpoint, chain.host())), 0,
+                "checkpoint");
+  EXPECT_THAT(verifier.failure()->rule, HasSubstr("root hash"));
+}
+
+TEST(LedgerVerifierTest, RejectsCheckpointOfSizeZero) {
+  TestChain chain;
+  chain.AppendEvents(2);
+  LedgerVerifier verifier = VerifiedChain(chain);
+  ExpectFailure(verifier, verifier.AddCheckpoint(CheckpointOf(chain, 0)), 0,
+                "checkpoint");
+  EXPECT_THAT(verifier.failure()->rule, HasSubstr("tree size 0"));
+}
+
+TEST(LedgerVerifierTest, RejectsCheckpointBeyondTheBlocks) {
+  TestChain chain;
+  chain.AppendEvents(3);
+  const std::string checkpoint = CheckpointOf(chain, 4);
+  LedgerVerifier verifier(chain.ledger_id());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(verifier.AddBlock(chain.blocks()[i]).ok());
+  ExpectFailure(verifier, verifier.AddCheckpoint(checkpoint), 0, "checkpoint");
+  EXPECT_THAT(verifier.failure()->rule, HasSubstr("tree size 4"));
+}
+
+TEST(LedgerVerifierTest, RejectsCheckpointWithoutBlocks) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  LedgerVerifier verifier(chain.ledger_id());
+  ExpectFailure(verifier, verifier.AddCheckpoint(CheckpointOf(chain, 1)), 0,
+                "checkpoint");
+}
+
+TEST(LedgerVerifierTest, RejectsCheckpointOfAnotherLedger) {
+  TestChain chain, other;
+  chain.AppendEvents(2);
+  other.AppendEvents(2);
+  LedgerVerifier verifier = VerifiedChain(chain);
+  ExpectFailure(verifier, verifier.AddCheckpoint(CheckpointOf(other, 3)), 0,
+                "checkpoint");
+}
+
+TEST(LedgerVerifierTest, RejectsCheckpointSignedByAnotherKey) {
+  TestChain chain, other;
+  chain.AppendEvents(2);
+  LedgerVerifier verifier = VerifiedChain(chain);
+  Checkpoint checkpoint = *VerifyCheckpoint(CheckpointOf(chain, 3), chain.ledger_id());
+  ExpectFailure(verifier, verifier.AddCheckpoint(SignCheckpoint(checkpoint, other.host())),
+                0, "checkpoint");
+}
+
+TEST(LedgerVerifierTest, RejectsCheckpointWithBadSignature) {
+  TestChain chain;
+  chain.AppendEvents(2);
+  LedgerVerifier verifier = VerifiedChain(chain);
+  // Flip one bit of the Ed25519 signature, keeping the key hash.
+  std::vector<std::string> lines = absl::StrSplit(CheckpointOf(chain, 3), '\n');
+  ASSERT_EQ(lines.size(), 6u);
+  std::vector<std::string> words = absl::StrSplit(lines[4], ' ');
+  ASSERT_EQ(words.size(), 3u);
+  std::string payload = *DecodeBase64Std(words[2]);
+  payload[10] ^= 1;
+  words[2] = EncodeBase64Std(payload);
+  lines[4] = absl::StrJoin(words, " ");
+  ExpectFailure(verifier, verifier.AddCheckpoint(absl::StrJoin(lines, "\n")), 0,
+                "checkpoint");
+}
+
+TEST(LedgerVerifierTest, FailureRuleIsOneLineOfUtf8) {
+  EXPECT_EQ(FailureRule(absl::InvalidArgumentError("alg: \"a\nb\r\"")),
+            "alg: \"a\\x0Ab\\x0D\"");
+  EXPECT_EQ(FailureRule(absl::InvalidArgumentError("cut \xC3")), "cut \\xC3");
+  EXPECT_EQ(FailureRule(absl::InvalidArgumentError("caf\xC3\xA9 \xE2\x80\xA6")),
+            "caf\xC3\xA9 \xE2\x80\xA6");
+  EXPECT_EQ(FailureRule(absl::InvalidArgumentError("surrogate \xED\xA0\x80")),
+            "surrogate \\xED\\xA0\\x80");
+}
+
+}  // namespace
+}  // namespace microledger

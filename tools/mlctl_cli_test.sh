@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs the real mlctl binary: exit codes, stdout and stderr as SPEC §9 and --help say.
+set -u
+mlctl="$1"
+tmp="${TEST_TMPDIR:-$(mktemp -d)}"
+failures=0
+check() {  # description, then a condition already evaluated as $?
+  if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi
+}
+
+"$mlctl" help >"$tmp/help" 2>&1; check "help exits 0" $?
+grep -q "mlctl verify FILE" "$tmp/help"; check "help lists verify" $?
+"$mlctl" --help >"$tmp/long_help" 2>&1
+grep -q "secret_out" "$tmp/long_help"; check "--help documents --secret_out" $?
+
+"$mlctl" frobnicate >/dev/null 2>&1; [ $? -eq 2 ]; check "unknown command exits 2" $?
+
+printf '{"b":2,"a":[1.50,"x"]}' | "$mlctl" canonicalize >"$tmp/c.out" 2>"$tmp/c.err"
+check "canonicalize exits 0" $?
+[ "$(cat "$tmp/c.out")" = '{"a":[1.5,"x"],"b":2}' ]; check "canonicalize output" $?
+printf '{"a":1,}' | "$mlctl" canonicalize >"$tmp/c2.out" 2>"$tmp/c2.err"
+[ $? -eq 2 ]; check "canonicalize bad input exits 2" $?
+[ ! -s "$tmp/c2.out" ] && [ "$(wc -l <"$tmp/c2.err")" -eq 1 ]; check "one error line, no output" $?
+
+"$mlctl" keygen --secret_out="$tmp/k.key" >"$tmp/k.out" 2>/dev/null; check "keygen exits 0" $?
+[ "$(stat -c %a "$tmp/k.key")" = 600 ]; check "secret file mode 0600" $?
+grep -Eq '^u[A-Za-z0-9_-]{43}$' "$tmp/k.out"; check "public key text on stdout" $?
+
+"$mlctl" sample --blocks=30 --out="$tmp/s.jsonl" >/dev/null 2>"$tmp/s.err"; check "sample exits 0" $?
+grep -q "NOT the two-machine mode" "$tmp/s.err"; check "sample says it is not two-machine mode" $?
+"$mlctl" verify "$tmp/s.jsonl" >"$tmp/v.out" 2>"$tmp/v.err"; check "verify exits 0" $?
+grep -Eq '^OK jlinx:u[A-Za-z0-9_-]{43} 30 blocks$' "$tmp/v.out"; check "OK verdict line" $?
+[ ! -s "$tmp/v.err" ]; check "no progress noise when stderr is not a terminal" $?
+
+sed '5s/"n":4/"n":6/' "$tmp/s.jsonl" >"$tmp/t.jsonl"
+"$mlctl" verify "$tmp/t.jsonl" >"$tmp/t.out" 2>/dev/null; [ $? -eq 1 ]; check "tampered bundle exits 1" $?
+grep -q '^FAIL block 4: ' "$tmp/t.out"; check "FAIL verdict names block 4" $?
+
+"$mlctl" verify "$tmp/missing.jsonl" >"$tmp/m.out" 2>"$tmp/m.err"; [ $? -eq 2 ]; check "unreadable file exits 2" $?
+[ ! -s "$tmp/m.out" ] && [ "$(wc -l <"$tmp/m.err")" -eq 1 ]; check "nothing on stdout, one line on stderr" $?
+
+[ "$failures" -eq 0 ]
