@@ -12,8 +12,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/bundle.h"
+#include "common/checkpoint.h"
 #include "common/ed25519.h"
 #include "common/encoding.h"
+#include "common/merkle.h"
+#include "common/test_chain.h"
 #include "gtest/gtest.h"
 
 namespace microledger {
@@ -150,6 +154,115 @@ TEST_F(SampleAndVerifyTest, UnreadableFileIsExitTwoWithNothingOnStdout) {
 TEST_F(SampleAndVerifyTest, DirectoryIsExitTwo) {
   EXPECT_EQ(Verify(getenv("TEST_TMPDIR")), kExitUsageOrInput);
   EXPECT_EQ(verify_out_, "");
+}
+
+}  // namespace
+}  // namespace microledger
+
+namespace microledger {
+namespace {
+
+// Writes `chain` as a bundle file with a checkpoint at its head, returns the path.
+std::string WriteChainBundle(const TestChain& chain, const std::string& name,
+                             const std::string& attachment = "") {
+  const std::string path = TempPath(name);
+  std::ofstream file(path, std::ios::binary);
+  BundleWriter writer(file);
+  EXPECT_TRUE(writer.WriteHeader(chain.ledger_id()).ok());
+  MemoryMerkleTree tree;
+  for (const Block& block : chain.blocks()) {
+    EXPECT_TRUE(writer.WriteBlock(block).ok());
+    tree.AppendLeaf(*DecodeDigest(block.fingerprint));
+  }
+  EXPECT_TRUE(writer
+                  .WriteCheckpoint(SignCheckpoint(
+                      {chain.ledger_id(), tree.size(), tree.Root()}, chain.host()))
+                  .ok());
+  if (!attachment.empty()) {
+    EXPECT_TRUE(writer.WriteAttachment(DigestText(attachment), "a.txt", attachment).ok());
+  }
+  return path;
+}
+
+std::string VerifyLine(const std::string& path, int expected_exit) {
+  std::ostringstream out, err;
+  EXPECT_EQ(RunVerify(path, false, out, err), expected_exit) << out.str() << err.str();
+  return out.str();
+}
+
+std::string OkLine(const TestChain& chain) {
+  return "OK " + chain.ledger_id() + " " + std::to_string(chain.blocks().size()) +
+         " blocks\n";
+}
+
+TEST(VerifyLedgerKindsTest, TwoOfThreeMultisig) {
+  TestChain chain(3, 2);
+  chain.AppendEvents(5);
+  EXPECT_EQ(VerifyLine(WriteChainBundle(chain, "multisig.jsonl"), kExitOk),
+            OkLine(chain));
+}
+
+TEST(VerifyLedgerKindsTest, OwnershipTransferThenOldKeyRefused) {
+  TestChain chain;
+  chain.AppendEvents(2);
+  chain.Append(chain.Make({{"event", "transferred ownership"}},
+                          Controllers{1, {chain.stranger(0).public_key_text()}}));
+  chain.AppendEvents(2);
+  EXPECT_EQ(VerifyLine(WriteChainBundle(chain, "transfer.jsonl"), kExitOk),
+            OkLine(chain));
+
+  TestChain forged;
+  forged.AppendEvents(1);
+  forged.Append(forged.Make({{"event", "transferred ownership"}},
+                            Controllers{1, {forged.stranger(0).public_key_text()}}));
+  std::vector<Block> blocks = forged.blocks();
+  blocks.push_back(forged.Reseal(forged.Make({{"event", "x"}}), {&forged.owner(0)}));
+  const std::string path = TempPath("forged.jsonl");
+  {
+    std::ofstream file(path, std::ios::binary);
+    BundleWriter writer(file);
+    ASSERT_TRUE(writer.WriteHeader(forged.ledger_id()).ok());
+    for (const Block& block : blocks) ASSERT_TRUE(writer.WriteBlock(block).ok());
+  }
+  EXPECT_TRUE(absl::StartsWith(VerifyLine(path, kExitVerifyFailed),
+                               "FAIL block 4: owner signatures"));
+}
+
+TEST(VerifyLedgerKindsTest, SealWithAttachment) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  const std::string attachment = "the contract, version 3";
+  chain.Append(chain.Make({{"event", "sealed"}}, std::nullopt,
+                          std::vector<std::string>{DigestText(attachment)}));
+  EXPECT_EQ(VerifyLine(WriteChainBundle(chain, "sealed.jsonl", attachment), kExitOk),
+            OkLine(chain));
+  EXPECT_TRUE(absl::StartsWith(
+      VerifyLine(WriteChainBundle(chain, "unsealed.jsonl", "another text"),
+                 kExitVerifyFailed),
+      "FAIL block 0: attachment"));
+}
+
+TEST(VerifyLedgerKindsTest, MovedDocumentAndBecameDocument) {
+  TestChain old_chain, new_chain;
+  old_chain.AppendEvents(2);
+  old_chain.Append(old_chain.Make({{"event", "moved document"},
+                                   {"new id", new_chain.ledger_id()},
+                                   {"new cryptographic signing key",
+                                    new_chain.owner(0).public_key_text()}}));
+  Block genesis = new_chain.MakeGenesis();
+  genesis.event = {{"event", "became document"},
+                   {"document type", "didDocument"},
+                   {"cryptographic signing key", new_chain.owner(0).public_key_text()},
+                   {"original id", old_chain.ledger_id()},
+                   {"moved from", old_chain.ledger_id()},
+                   {"moved from block", old_chain.blocks().back().fingerprint}};
+  new_chain.Append(new_chain.Reseal(genesis));
+  new_chain.AppendEvents(1);
+  new_chain.Append(new_chain.Make({{"event", "closed document"}}));
+  EXPECT_EQ(VerifyLine(WriteChainBundle(old_chain, "old.jsonl"), kExitOk),
+            OkLine(old_chain));
+  EXPECT_EQ(VerifyLine(WriteChainBundle(new_chain, "new.jsonl"), kExitOk),
+            OkLine(new_chain));
 }
 
 }  // namespace
