@@ -1,5 +1,7 @@
 #include "common/json.h"
 
+#include "common/utf8.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -64,20 +66,18 @@ void AppendQuoted(std::string_view text, std::string* out) {
 }
 
 // Returns the UTF-16 code units of UTF-8 `text`, the order JCS sorts member
-// names in. Ill-formed input (a broken precondition) still yields some
-// deterministic sequence without reading out of bounds.
+// names in. Ill-formed input (a broken precondition) still yields a
+// deterministic sequence: each bad byte becomes one unit.
 std::u16string ToUtf16(std::string_view text) {
+  const absl::string_view utf8(text.data(), text.size());
   std::u16string units;
   units.reserve(text.size());
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const unsigned char lead = text[i];
-    const int length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
-    char32_t code_point = length == 1 ? lead : lead & (0x7F >> length);
-    for (int k = 1; k < length && i + k < text.size(); ++k) {
-      code_point = (code_point << 6) | (text[i + k] & 0x3F);
+  size_t pos = 0;
+  while (pos < utf8.size()) {
+    uint32_t code_point;
+    if (!DecodeUtf8(utf8, &pos, &code_point)) {
+      code_point = static_cast<uint8_t>(utf8[pos++]);
     }
-    i += length;
     if (code_point < 0x10000) {
       units.push_back(static_cast<char16_t>(code_point));
     } else {

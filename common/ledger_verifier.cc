@@ -6,46 +6,10 @@
 #include "absl/strings/str_format.h"
 #include "common/checkpoint.h"
 #include "common/encoding.h"
+#include "common/utf8.h"
 
 namespace microledger {
 namespace {
-
-// The length of the well-formed UTF-8 sequence that starts at text[pos]
-// (shortest form, no surrogates, at most U+10FFFF), or 0 if there is none.
-size_t Utf8SequenceLength(absl::string_view text, size_t pos) {
-  const uint8_t lead = static_cast<uint8_t>(text[pos]);
-  size_t length;
-  uint32_t code_point;
-  uint32_t smallest;
-  if (lead < 0x80) {
-    return 1;
-  } else if ((lead & 0xE0) == 0xC0) {
-    length = 2;
-    code_point = lead & 0x1F;
-    smallest = 0x80;
-  } else if ((lead & 0xF0) == 0xE0) {
-    length = 3;
-    code_point = lead & 0x0F;
-    smallest = 0x800;
-  } else if ((lead & 0xF8) == 0xF0) {
-    length = 4;
-    code_point = lead & 0x07;
-    smallest = 0x10000;
-  } else {
-    return 0;
-  }
-  if (text.size() - pos < length) return 0;
-  for (size_t i = 1; i < length; ++i) {
-    const uint8_t continuation = static_cast<uint8_t>(text[pos + i]);
-    if ((continuation & 0xC0) != 0x80) return 0;
-    code_point = (code_point << 6) | (continuation & 0x3F);
-  }
-  if (code_point < smallest || code_point > 0x10FFFF ||
-      (code_point >= 0xD800 && code_point <= 0xDFFF)) {
-    return 0;
-  }
-  return length;
-}
 
 absl::Status CheckpointBroke(absl::string_view detail) {
   return absl::FailedPreconditionError(absl::StrCat("checkpoint: ", detail));
@@ -63,13 +27,13 @@ std::string FailureRule(const absl::Status& status) {
   rule.reserve(message.size());
   for (size_t pos = 0; pos < message.size();) {
     const uint8_t byte = static_cast<uint8_t>(message[pos]);
-    const size_t length = Utf8SequenceLength(message, pos);
-    if (length == 0 || byte < 0x20 || byte == 0x7F) {
+    const size_t start = pos;
+    uint32_t code_point;
+    if (!DecodeUtf8(message, &pos, &code_point) || byte < 0x20 || byte == 0x7F) {
       absl::StrAppendFormat(&rule, "\\x%02X", byte);
-      ++pos;
+      pos = start + 1;
     } else {
-      rule.append(message.data() + pos, length);
-      pos += length;
+      rule.append(message.data() + start, pos - start);
     }
   }
   return rule;

@@ -1,0 +1,193 @@
+// ml-host: the Micro Ledger host service. Parses flags, opens the store, loads
+// the master secret and serves microledger.v1.HostService (plus gRPC health
+// and reflection). The logic lives in ledger_host.h; this file only wires.
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "host_service/host_grpc_service.h"
+#include "host_service/host_keys.h"
+#include "host_service/kv_store.h"
+#include "host_service/ledger_host.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:7400",
+          "HOST:PORT to listen on; port 0 picks a free port (the log line says which)");
+ABSL_FLAG(std::string, data_dir, "",
+          "directory of the RocksDB database (required with --storage=rocksdb); "
+          "one ml-host process per directory");
+ABSL_FLAG(std::string, storage, "rocksdb",
+          "rocksdb (durable) or memory (lost at exit; for tests)");
+ABSL_FLAG(std::string, master_key_file, "",
+          "file holding the 32-byte master secret (mode 0600), created on first "
+          "start if absent; default DATA_DIR/master.key. The environment variable "
+          "ML_HOST_MASTER_KEY (base64url of 32 bytes) takes precedence. With "
+          "--storage=memory and neither set, a random secret is used for this run");
+ABSL_FLAG(bool, sync, true,
+          "fsync the RocksDB write-ahead log before acknowledging an append "
+          "(concurrent appends share one sync)");
+ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate chain file (enables TLS)");
+ABSL_FLAG(std::string, tls_key, "", "PEM server private key file (with --tls_cert)");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle: when set, clients must present a certificate it signs "
+          "(mutual TLS)");
+ABSL_FLAG(int64_t, max_block_bytes, 65536,
+          "largest accepted block, canonical JSON bytes with the host signature");
+ABSL_FLAG(int64_t, max_attachment_bytes, 1 << 20, "largest accepted attachment");
+ABSL_FLAG(int64_t, max_attachments, 16, "most attachments in one append");
+ABSL_FLAG(int64_t, max_inflight_per_stream, 64,
+          "most unanswered appends per AppendStream before the host stops reading");
+ABSL_FLAG(int64_t, max_clock_skew_seconds, 300,
+          "reject blocks whose time is further than this from the host's clock");
+
+namespace microledger {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "ml-host: %s\n", std::string(status.message()).c_str());
+  return 1;
+}
+
+int Run() {
+  const std::string storage = absl::GetFlag(FLAGS_storage);
+  const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
+  std::unique_ptr<KvStore> store;
+  if (storage == "memory") {
+    store = NewMemoryKvStore();
+  } else if (storage == "rocksdb") {
+    if (data_dir.empty()) {
+      return Fail(absl::InvalidArgumentError("--data_dir is required with --storage=rocksdb"));
+    }
+    absl::StatusOr<std::unique_ptr<KvStore>> opened =
+        OpenRocksDbKvStore(data_dir, absl::GetFlag(FLAGS_sync));
+    if (!opened.ok()) return Fail(opened.status());
+    store = *std::move(opened);
+  } else {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--storage must be rocksdb or memory, not ", storage)));
+  }
+
+  std::string key_file = absl::GetFlag(FLAGS_master_key_file);
+  if (key_file.empty() && !data_dir.empty()) key_file = data_dir + "/master.key";
+  absl::StatusOr<MasterSecret> master =
+      (key_file.empty() && std::getenv(kMasterKeyEnvVar) == nullptr)
+          ? MasterSecret::Generate()
+          : MasterSecret::Load(key_file);
+  if (!master.ok()) return Fail(master.status());
+
+  const int64_t max_block_bytes = absl::GetFlag(FLAGS_max_block_bytes);
+  const int64_t max_attachment_bytes = absl::GetFlag(FLAGS_max_attachment_bytes);
+  const int64_t max_attachments = absl::GetFlag(FLAGS_max_attachments);
+  const int64_t max_inflight = absl::GetFlag(FLAGS_max_inflight_per_stream);
+  const int64_t max_skew = absl::GetFlag(FLAGS_max_clock_skew_seconds);
+  if (max_block_bytes <= 0 || max_attachment_bytes < 0 || max_attachments < 0 ||
+      max_inflight <= 0 || max_skew < 0) {
+    return Fail(absl::InvalidArgumentError("limits must be positive"));
+  }
+  HostOptions options;
+  options.max_block_bytes = static_cast<size_t>(max_block_bytes);
+  options.max_attachment_bytes = static_cast<size_t>(max_attachment_bytes);
+  options.max_attachments = static_cast<size_t>(max_attachments);
+  options.max_clock_skew_millis = max_skew * 1000;
+  LedgerHost host(std::move(store), *std::move(master), options);
+  HostGrpcService service(&host, static_cast<size_t>(max_inflight));
+
+  std::shared_ptr<grpc::ServerCredentials> credentials =
+      grpc::InsecureServerCredentials();
+  const std::string tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  const std::string tls_key = absl::GetFlag(FLAGS_tls_key);
+  const std::string tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  if (!tls_cert.empty() || !tls_key.empty() || !tls_client_ca.empty()) {
+    if (tls_cert.empty() || tls_key.empty()) {
+      return Fail(absl::InvalidArgumentError("TLS needs both --tls_cert and --tls_key"));
+    }
+    absl::StatusOr<std::string> cert = ReadFile(tls_cert);
+    if (!cert.ok()) return Fail(cert.status());
+    absl::StatusOr<std::string> key = ReadFile(tls_key);
+    if (!key.ok()) return Fail(key.status());
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({*key, *cert});
+    if (!tls_client_ca.empty()) {
+      absl::StatusOr<std::string> ca = ReadFile(tls_client_ca);
+      if (!ca.ok()) return Fail(ca.status());
+      ssl.pem_root_certs = *ca;
+      ssl.client_certificate_request =
+          GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+    }
+    credentials = grpc::SslServerCredentials(ssl);
+  }
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int selected_port = 0;
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  builder.AddListeningPort(listen, credentials, &selected_port);
+  const int64_t max_message =
+      max_block_bytes + max_attachments * (max_attachment_bytes + 1024) + 65536;
+  builder.SetMaxReceiveMessageSize(
+      static_cast<int>(std::min<int64_t>(max_message, INT32_MAX)));
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || selected_port == 0) {
+    return Fail(absl::UnavailableError(absl::StrCat("cannot listen on ", listen)));
+  }
+  const std::string host_part = listen.substr(0, listen.rfind(':'));
+  std::fprintf(stderr, "ml-host: listening on %s:%d (storage=%s%s%s)\n",
+               host_part.c_str(), selected_port, storage.c_str(),
+               data_dir.empty() ? "" : ", data_dir=", data_dir.c_str());
+  std::fflush(stderr);
+
+  // SIGINT/SIGTERM: stop accepting calls, give running ones a moment, exit.
+  std::thread stopper([&server] {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    int signal = 0;
+    sigwait(&signals, &signal);
+    std::fprintf(stderr, "ml-host: signal %d, shutting down\n", signal);
+    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  });
+  server->Wait();
+  stopper.join();
+  return 0;
+}
+
+}  // namespace
+}  // namespace microledger
+
+int main(int argc, char** argv) {
+  // Signals go to the stopper thread only.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  absl::SetProgramUsageMessage(
+      "the Micro Ledger host service (gRPC microledger.v1.HostService).\n"
+      "Holds the host keys, checks every SPEC rule, countersigns, stores blocks in "
+      "RocksDB and publishes signed checkpoints.\n"
+      "Usage: ml-host --data_dir=DIR [--listen=HOST:PORT] [flags]");
+  absl::ParseCommandLine(argc, argv);
+  return microledger::Run();
+}

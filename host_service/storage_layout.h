@@ -1,0 +1,63 @@
+// The host's key layout on the KvStore. Every key starts with a one-byte table
+// prefix and the ledger's 32-byte raw host public key, so one ledger's data is
+// a contiguous range per table (ForgetLedger deletes five ranges). Integers are
+// fixed-width big-endian, so keys sort numerically.
+//
+//   'h' key                        -> head record (EncodeHeadRecord)
+//   'b' key number:u64             -> complete block bytes (canonical JSON)
+//   'n' key level:u8 index:u64     -> 32-byte Merkle node (RFC 9162 perfect subtree)
+//   'c' key tree_size:u64          -> signed checkpoint note
+//   'a' key seal multihash (34 B)  -> attachment record (EncodeAttachment)
+//
+// Thread-safe: pure functions.
+#ifndef MICROLEDGER_HOST_SERVICE_STORAGE_LAYOUT_H_
+#define MICROLEDGER_HOST_SERVICE_STORAGE_LAYOUT_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/chain_validator.h"
+#include "common/merkle.h"
+
+namespace microledger {
+
+inline constexpr char kHeadTable = 'h';
+inline constexpr char kBlockTable = 'b';
+inline constexpr char kNodeTable = 'n';
+inline constexpr char kCheckpointTable = 'c';
+inline constexpr char kAttachmentTable = 'a';
+
+// `ledger_key` is the ledger's 32-byte raw host public key.
+std::string HeadKey(absl::string_view ledger_key);
+std::string BlockKey(absl::string_view ledger_key, uint64_t number);
+std::string NodeKey(absl::string_view ledger_key, int level, uint64_t index);
+std::string CheckpointKey(absl::string_view ledger_key, uint64_t tree_size);
+std::string AttachmentKey(absl::string_view ledger_key, absl::string_view seal_multihash);
+// The half-open ranges that hold all of one ledger's keys.
+std::vector<std::pair<std::string, std::string>> LedgerKeyRanges(
+    absl::string_view ledger_key);
+
+// What the host keeps per ledger besides blocks: the chain summary, the Merkle
+// frontier and the nonce its key derives from.
+struct HeadRecord {
+  ChainState state;
+  MerkleFrontier frontier;
+  std::string nonce;
+};
+std::string EncodeHeadRecord(const HeadRecord& record);
+absl::StatusOr<HeadRecord> DecodeHeadRecord(absl::string_view bytes);
+
+struct StoredAttachment {
+  std::string name;
+  std::string data;
+};
+std::string EncodeAttachment(absl::string_view name, absl::string_view data);
+absl::StatusOr<StoredAttachment> DecodeAttachment(absl::string_view bytes);
+
+}  // namespace microledger
+
+#endif  // MICROLEDGER_HOST_SERVICE_STORAGE_LAYOUT_H_

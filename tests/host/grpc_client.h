@@ -1,0 +1,84 @@
+// Test helpers for talking to a running ml-host over gRPC.
+#ifndef MICROLEDGER_TESTS_HOST_GRPC_CLIENT_H_
+#define MICROLEDGER_TESTS_HOST_GRPC_CLIENT_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "grpcpp/grpcpp.h"
+#include "microledger/v1/host.grpc.pb.h"
+#include "tests/host/owner_chain.h"
+
+namespace microledger {
+
+using HostStub = microledger::v1::HostService::Stub;
+
+inline std::unique_ptr<HostStub> Connect(const std::string& address) {
+  return v1::HostService::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+}
+
+// CreateLedger; the chain's owners are fresh local keys.
+inline OwnerChain CreateChain(HostStub& stub, int owners = 1, int threshold = 1) {
+  grpc::ClientContext context;
+  v1::CreateLedgerRequest request;
+  v1::CreateLedgerResponse response;
+  grpc::Status status = stub.CreateLedger(&context, request, &response);
+  if (!status.ok()) return OwnerChain("", "", owners, threshold);
+  return OwnerChain(response.ledger_id(), response.ledger_token(), owners, threshold);
+}
+
+inline BlockSignature FromProto(const v1::Signature& s) {
+  return {s.role(), s.alg(), s.key(), s.sig()};
+}
+
+// Unary Append of `block`; on success the chain accepts it.
+inline grpc::Status AppendBlock(HostStub& stub, OwnerChain& chain, const Block& block,
+                                v1::AppendResponse* out = nullptr) {
+  grpc::ClientContext context;
+  v1::AppendRequest request;
+  request.set_block(OwnerChain::Bytes(block));
+  if (block.number == 1) request.set_ledger_token(chain.token());
+  v1::AppendResponse response;
+  grpc::Status status = stub.Append(&context, request, &response);
+  if (status.ok()) {
+    absl::Status accepted = chain.Accept(block, FromProto(response.host_signature()));
+    if (!accepted.ok()) {
+      return grpc::Status(grpc::StatusCode::INTERNAL, std::string(accepted.message()));
+    }
+    if (out != nullptr) *out = response;
+  }
+  return status;
+}
+
+// All blocks [from, to] (to 0 = head) via GetBlocks.
+inline grpc::Status ReadBlocks(HostStub& stub, const std::string& ledger_id, uint64_t from,
+                               uint64_t to, std::vector<std::string>* blocks,
+                               std::vector<uint64_t>* numbers = nullptr) {
+  grpc::ClientContext context;
+  v1::GetBlocksRequest request;
+  request.set_ledger_id(ledger_id);
+  request.set_from_number(from);
+  request.set_to_number(to);
+  auto reader = stub.GetBlocks(&context, request);
+  v1::GetBlocksResponse response;
+  while (reader->Read(&response)) {
+    blocks->push_back(response.block());
+    if (numbers != nullptr) numbers->push_back(response.number());
+  }
+  return reader->Finish();
+}
+
+inline uint64_t HeadNumber(HostStub& stub, const std::string& ledger_id) {
+  grpc::ClientContext context;
+  v1::GetLedgerRequest request;
+  request.set_ledger_id(ledger_id);
+  v1::GetLedgerResponse response;
+  if (!stub.GetLedger(&context, request, &response).ok()) return 0;
+  return response.head_number();
+}
+
+}  // namespace microledger
+
+#endif  // MICROLEDGER_TESTS_HOST_GRPC_CLIENT_H_
