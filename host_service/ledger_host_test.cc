@@ -397,7 +397,9 @@ TEST_P(LedgerHostTest, SubscribeSeesStoredThenNewBlocks) {
           EXPECT_TRUE(ParseBlock(block, SignatureStage::kComplete).ok());
           absl::StatusOr<Checkpoint> cp = VerifyCheckpoint(checkpoint, ledger_id);
           EXPECT_TRUE(cp.ok()) << cp.status() << "\n" << checkpoint;
-          if (cp.ok()) EXPECT_EQ(cp->tree_size, n);
+          if (cp.ok()) {
+            EXPECT_EQ(cp->tree_size, n);
+          }
           seen.push_back(n);
           return n < 12;
         },

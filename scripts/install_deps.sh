@@ -8,7 +8,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libsodium-dev libabsl-dev librocksdb-dev libgtest-dev libgmock-dev
   libbenchmark-dev nlohmann-json3-dev
-  python3 python3-grpcio python3-grpc-tools python3-cryptography
+  python3 python3-grpcio python3-grpc-tools python3-cryptography openssl
 )
 
 missing=()

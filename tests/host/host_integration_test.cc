@@ -271,6 +271,53 @@ TEST_F(HostIntegrationTest, BadInputsMapToStatusCodesAndChangeNothing) {
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+TEST_F(HostIntegrationTest, AppendStreamRejectsOneBlockAndGoesOn) {
+  OwnerChain chain = CreateChain(*stub_);
+  std::vector<Block> drafts = chain.DraftAhead(2);
+  Block wrong_previous = drafts[1];
+  wrong_previous.previous = wrong_previous.fingerprint;
+  wrong_previous = chain.Reseal(wrong_previous);
+  grpc::ClientContext context;
+  auto stream = stub_->AppendStream(&context);
+  for (const Block* block : {&drafts[0], &wrong_previous, &drafts[1]}) {
+    v1::AppendRequest request;
+    request.set_block(OwnerChain::Bytes(*block));
+    if (block->number == 1) request.set_ledger_token(chain.token());
+    ASSERT_TRUE(stream->Write(request));
+  }
+  stream->WritesDone();
+  std::vector<v1::AppendStreamResponse> replies(3);
+  for (v1::AppendStreamResponse& reply : replies) ASSERT_TRUE(stream->Read(&reply));
+  EXPECT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(replies[0].code(), 0) << replies[0].message();
+  EXPECT_EQ(replies[1].code(), static_cast<int>(grpc::StatusCode::FAILED_PRECONDITION));
+  EXPECT_THAT(replies[1].message(), HasSubstr("block 2: previous"));
+  EXPECT_EQ(replies[2].code(), 0) << replies[2].message();
+  EXPECT_EQ(replies[2].result().number(), 2u);
+  EXPECT_EQ(HeadNumber(*stub_, chain.ledger_id()), 2u);
+}
+
+TEST_F(HostIntegrationTest, MovedLedgerReportsStatusAndRefusesMore) {
+  OwnerChain chain = CreateChain(*stub_);
+  OwnerChain successor = CreateChain(*stub_);
+  ASSERT_TRUE(AppendBlock(*stub_, chain, chain.Next()).ok());
+  ASSERT_TRUE(AppendBlock(*stub_, chain,
+                          chain.Next({{"event", "moved document"},
+                                      {"new id", successor.ledger_id()},
+                                      {"new cryptographic signing key",
+                                       successor.owner(0).public_key_text()}}))
+                  .ok());
+  grpc::ClientContext context;
+  v1::GetLedgerRequest request;
+  request.set_ledger_id(chain.ledger_id());
+  v1::GetLedgerResponse response;
+  ASSERT_TRUE(stub_->GetLedger(&context, request, &response).ok());
+  EXPECT_EQ(response.status(), v1::LEDGER_STATUS_MOVED);
+  grpc::Status refused = AppendBlock(*stub_, chain, chain.Next());
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(refused.error_message(), HasSubstr("block 3: terminal"));
+}
+
 TEST_F(HostIntegrationTest, AttachmentAndForgetOverGrpc) {
   OwnerChain chain = CreateChain(*stub_);
   ASSERT_TRUE(AppendBlock(*stub_, chain, chain.Next()).ok());
