@@ -95,9 +95,28 @@ int64_t LedgerHost::Now() const {
 std::shared_ptr<LedgerHost::Entry> LedgerHost::GetEntry(const std::string& ledger_id) {
   Shard& shard = shards_[absl::Hash<std::string>()(ledger_id) % kShards];
   absl::MutexLock lock(&shard.mu);
-  std::shared_ptr<Entry>& entry = shard.entries[ledger_id];
-  if (entry == nullptr) entry = std::make_shared<Entry>();
+  CachedEntry& cached = shard.entries[ledger_id];
+  cached.last_used = ++shard.clock;
+  if (cached.entry == nullptr) cached.entry = std::make_shared<Entry>();
+  std::shared_ptr<Entry> entry = cached.entry;
+  EvictIdleLocked(shard);
   return entry;
+}
+
+void LedgerHost::EvictIdleLocked(Shard& shard) {
+  const size_t capacity =
+      std::max<size_t>(1, options_.max_cached_ledgers / kShards);
+  if (shard.entries.size() <= capacity) return;
+  // Evict down to 7/8 of the capacity at once, so the scan is amortised.
+  std::vector<std::pair<uint64_t, std::string>> idle;
+  for (const auto& [ledger_id, cached] : shard.entries) {
+    if (cached.entry.use_count() == 1) idle.emplace_back(cached.last_used, ledger_id);
+  }
+  const size_t target = capacity - capacity / 8;
+  const size_t excess = shard.entries.size() - std::min(target, shard.entries.size());
+  const size_t count = std::min(excess, idle.size());
+  std::nth_element(idle.begin(), idle.begin() + count, idle.end());
+  for (size_t i = 0; i < count; ++i) shard.entries.erase(idle[i].second);
 }
 
 absl::Status LedgerHost::LoadLocked(Entry& entry, absl::string_view ledger_key)

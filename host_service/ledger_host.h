@@ -39,6 +39,9 @@ struct HostOptions {
   size_t max_attachment_bytes = 1 << 20;
   size_t max_attachments = 16;
   int64_t max_clock_skew_millis = kDefaultMaxClockSkewMillis;
+  // Ledgers whose state (chain state, frontier, guarded signing key) stays
+  // cached; idle ones beyond this are evicted, least recently used first.
+  size_t max_cached_ledgers = 10000;
   // The host's clock in Unix milliseconds; NowMillis when unset.
   std::function<int64_t()> clock;
 };
@@ -133,13 +136,21 @@ class LedgerHost {
 
  private:
   struct Entry;
+  struct CachedEntry {
+    std::shared_ptr<Entry> entry;
+    uint64_t last_used = 0;
+  };
   struct Shard {
     absl::Mutex mu;
-    absl::flat_hash_map<std::string, std::shared_ptr<Entry>> entries ABSL_GUARDED_BY(mu);
+    absl::flat_hash_map<std::string, CachedEntry> entries ABSL_GUARDED_BY(mu);
+    uint64_t clock ABSL_GUARDED_BY(mu) = 0;
   };
   static constexpr int kShards = 64;
 
+  // The ledger's cache entry, created (unloaded) if absent. An entry is only
+  // evicted while nobody holds it, so one ledger never has two entries.
   std::shared_ptr<Entry> GetEntry(const std::string& ledger_id);
+  void EvictIdleLocked(Shard& shard) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   absl::Status LoadLocked(Entry& entry, absl::string_view ledger_key);
   absl::StatusOr<HeadRecord> ReadHead(absl::string_view ledger_id,
                                       std::string* ledger_key) const;

@@ -45,7 +45,7 @@ class LedgerHostTest : public ::testing::TestWithParam<std::string> {
       absl::StatusOr<std::unique_ptr<KvStore>> opened = OpenRocksDbKvStore(dir_, true);
       ASSERT_TRUE(opened.ok()) << opened.status();
       store = *std::move(opened);
-    } else if (memory_ == nullptr) {
+    } else {
       store = NewMemoryKvStore();
     }
     host_ = std::make_unique<LedgerHost>(std::move(store), FixedSecret(), options);
@@ -82,7 +82,6 @@ class LedgerHostTest : public ::testing::TestWithParam<std::string> {
   }
 
   std::string dir_;
-  std::unique_ptr<KvStore> memory_;
   std::unique_ptr<LedgerHost> host_;
 };
 
@@ -379,6 +378,54 @@ TEST_P(LedgerHostTest, ManyLedgersInParallel) {
                          return true;
                        }).ok());
     ASSERT_EQ(blocks.size(), static_cast<size_t>(kBlocks));
+    EXPECT_TRUE(VerifyChainBytes(chain.ledger_id(), blocks).ok());
+  }
+}
+
+TEST_P(LedgerHostTest, EvictedLedgersReloadAndKeepTheirOrder) {
+  HostOptions options;
+  options.max_cached_ledgers = 64;  // One per shard: nearly every append reloads.
+  Open(options);
+  constexpr int kLedgers = 200, kBlocks = 5, kThreads = 4;
+  std::vector<OwnerChain> chains;
+  for (int i = 0; i < kLedgers; ++i) {
+    chains.push_back(NewChain());
+    AppendN(chains.back(), 1);
+  }
+  std::vector<uint64_t> delivered;
+  std::atomic<bool> stop{false};
+  std::thread subscriber([&] {
+    EXPECT_TRUE(host_
+                    ->Subscribe(
+                        chains[0].ledger_id(), 1,
+                        [&](uint64_t number, const std::string&, const std::string&) {
+                          delivered.push_back(number);
+                          return number < kBlocks + 1;
+                        },
+                        [&] { return stop.load(); }, 20)
+                    .ok());
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int b = 0; b < kBlocks; ++b) {
+        for (int i = t; i < kLedgers; i += kThreads) {
+          absl::StatusOr<AppendResult> r = Send(chains[i], chains[i].Next());
+          EXPECT_TRUE(r.ok()) << r.status();
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  subscriber.join();
+  EXPECT_EQ(delivered, (std::vector<uint64_t>{1, 2, 3, 4, 5, 6}));
+  for (OwnerChain& chain : chains) {
+    std::vector<std::string> blocks;
+    ASSERT_TRUE(host_->GetBlocks(chain.ledger_id(), 1, 0, [&](uint64_t, const std::string& b) {
+                         blocks.push_back(b);
+                         return true;
+                       }).ok());
+    ASSERT_EQ(blocks.size(), static_cast<size_t>(kBlocks + 1));
     EXPECT_TRUE(VerifyChainBytes(chain.ledger_id(), blocks).ok());
   }
 }

@@ -50,6 +50,9 @@ ABSL_FLAG(int64_t, max_inflight_per_stream, 64,
           "most unanswered appends per AppendStream before the host stops reading");
 ABSL_FLAG(int64_t, max_clock_skew_seconds, 300,
           "reject blocks whose time is further than this from the host's clock");
+ABSL_FLAG(int64_t, ledger_cache_size, 10000,
+          "ledgers whose state and key stay in memory; idle ones beyond this are "
+          "evicted (least recently used) and reloaded from storage on use");
 
 namespace microledger {
 namespace {
@@ -99,8 +102,9 @@ int Run() {
   const int64_t max_attachments = absl::GetFlag(FLAGS_max_attachments);
   const int64_t max_inflight = absl::GetFlag(FLAGS_max_inflight_per_stream);
   const int64_t max_skew = absl::GetFlag(FLAGS_max_clock_skew_seconds);
+  const int64_t ledger_cache_size = absl::GetFlag(FLAGS_ledger_cache_size);
   if (max_block_bytes <= 0 || max_attachment_bytes < 0 || max_attachments < 0 ||
-      max_inflight <= 0 || max_skew < 0) {
+      max_inflight <= 0 || max_skew < 0 || ledger_cache_size <= 0) {
     return Fail(absl::InvalidArgumentError("limits must be positive"));
   }
   HostOptions options;
@@ -108,6 +112,7 @@ int Run() {
   options.max_attachment_bytes = static_cast<size_t>(max_attachment_bytes);
   options.max_attachments = static_cast<size_t>(max_attachments);
   options.max_clock_skew_millis = max_skew * 1000;
+  options.max_cached_ledgers = static_cast<size_t>(ledger_cache_size);
   LedgerHost host(std::move(store), *std::move(master), options);
   HostGrpcService service(&host, static_cast<size_t>(max_inflight));
 
