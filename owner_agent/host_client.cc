@@ -1,0 +1,154 @@
+#include "owner_agent/host_client.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace microledger {
+
+absl::Status FromGrpc(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      status.error_message());
+}
+
+grpc::Status ToGrpc(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+struct HostClient::Stream {
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::AppendRequest, v1::AppendStreamResponse>>
+      rw;
+  // Guarded by HostClient::mu_.
+  std::deque<v1::AppendRequest> outbound;
+  std::deque<AppendCallback> waiting;
+  bool broken = false;
+  bool writes_done = false;
+  std::thread reader;
+  std::thread writer;
+};
+
+HostClient::HostClient(std::string address, const HostClientOptions& options)
+    : address_(std::move(address)), options_(options) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      grpc::InsecureChannelCredentials();
+  if (!options_.tls_ca_pem.empty()) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = options_.tls_ca_pem;
+    credentials = grpc::SslCredentials(ssl);
+  }
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  // A restarted host is found again quickly (fail-fast calls meanwhile).
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  channel_ = grpc::CreateCustomChannel(address_, credentials, args);
+  stub_ = v1::HostService::NewStub(channel_);
+}
+
+HostClient::~HostClient() {
+  std::vector<std::unique_ptr<Stream>> streams;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& stream : streams_) {
+      stream->broken = true;
+      stream->context.TryCancel();
+    }
+    streams.swap(streams_);
+    current_ = nullptr;
+  }
+  // Each reader joins its writer before it ends.
+  for (auto& stream : streams) {
+    if (stream->reader.joinable()) stream->reader.join();
+  }
+}
+
+std::unique_ptr<grpc::ClientContext> HostClient::NewContext() const {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + options_.call_timeout);
+  return context;
+}
+
+void HostClient::Submit(v1::AppendRequest request, AppendCallback done) {
+  absl::MutexLock lock(&mu_);
+  if (current_ == nullptr || current_->broken) {
+    auto stream = std::make_unique<Stream>();
+    stream->rw = stub_->AppendStream(&stream->context);
+    Stream* raw = stream.get();
+    streams_.push_back(std::move(stream));
+    current_ = raw;
+    raw->reader = std::thread([this, raw] { ReaderLoop(raw); });
+    raw->writer = std::thread([this, raw] { WriterLoop(raw); });
+  }
+  current_->outbound.push_back(std::move(request));
+  current_->waiting.push_back(std::move(done));
+}
+
+void HostClient::CancelStream() {
+  absl::MutexLock lock(&mu_);
+  if (current_ != nullptr) {
+    current_->broken = true;
+    current_->context.TryCancel();
+  }
+}
+
+void HostClient::WriterLoop(Stream* stream) {
+  while (true) {
+    v1::AppendRequest request;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](Stream* s) { return s->broken || !s->outbound.empty(); }, stream));
+      if (stream->broken) return;
+      request = std::move(stream->outbound.front());
+      stream->outbound.pop_front();
+    }
+    if (!stream->rw->Write(request)) {
+      absl::MutexLock lock(&mu_);
+      stream->broken = true;
+      stream->context.TryCancel();
+      return;
+    }
+  }
+}
+
+void HostClient::ReaderLoop(Stream* stream) {
+  v1::AppendStreamResponse response;
+  while (stream->rw->Read(&response)) {
+    AppendCallback done;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stream->waiting.empty()) break;  // A reply nobody asked for.
+      done = std::move(stream->waiting.front());
+      stream->waiting.pop_front();
+    }
+    if (response.code() == 0) {
+      done(absl::OkStatus(), response.result());
+    } else {
+      done(absl::Status(static_cast<absl::StatusCode>(response.code()),
+                        response.message()),
+           v1::AppendResponse());
+    }
+  }
+  std::deque<AppendCallback> failed;
+  {
+    absl::MutexLock lock(&mu_);
+    stream->broken = true;
+    stream->context.TryCancel();
+    failed.swap(stream->waiting);
+    stream->outbound.clear();
+  }
+  stream->writer.join();
+  grpc::Status finish = stream->rw->Finish();
+  absl::Status error = absl::UnavailableError(absl::StrCat(
+      "host ", address_, ": append stream ended (",
+      finish.ok() ? std::string("closed") : finish.error_message(),
+      "); the block may or may not be stored"));
+  for (AppendCallback& done : failed) done(error, v1::AppendResponse());
+}
+
+}  // namespace microledger

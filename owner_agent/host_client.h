@@ -1,0 +1,78 @@
+// The owner agent's connection to one host service: a gRPC channel (TLS when
+// a CA is given), unary calls with a deadline, and one long-lived AppendStream
+// that pipelines appends (DESIGN §4): requests are queued and written in
+// submission order by a writer thread, and each reply is handed to the
+// callback submitted with its request, in the same order, by a reader thread.
+//
+// When the stream ends (host gone, cancelled), every request still waiting is
+// answered with the stream's error and the next Submit opens a new stream.
+// Callbacks run on the reader thread and must not block on network calls.
+// Thread-safe.
+#ifndef MICROLEDGER_OWNER_AGENT_HOST_CLIENT_H_
+#define MICROLEDGER_OWNER_AGENT_HOST_CLIENT_H_
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/grpcpp.h"
+#include "microledger/v1/host.grpc.pb.h"
+
+namespace microledger {
+
+// gRPC status -> absl::Status (same code and message).
+absl::Status FromGrpc(const grpc::Status& status);
+grpc::Status ToGrpc(const absl::Status& status);
+
+struct HostClientOptions {
+  // PEM CA bundle that signs the host's certificate; empty = plaintext.
+  std::string tls_ca_pem;
+  // Deadline of unary calls.
+  std::chrono::milliseconds call_timeout{10000};
+};
+
+class HostClient {
+ public:
+  using AppendCallback =
+      std::function<void(absl::Status, const v1::AppendResponse&)>;
+
+  HostClient(std::string address, const HostClientOptions& options);
+  ~HostClient();
+
+  const std::string& address() const { return address_; }
+  v1::HostService::Stub& stub() { return *stub_; }
+  // A context with the unary deadline.
+  std::unique_ptr<grpc::ClientContext> NewContext() const;
+
+  // Queues `request` on the append stream; `done` is called exactly once
+  // with the host's reply or error. Never calls `done` synchronously.
+  void Submit(v1::AppendRequest request, AppendCallback done);
+
+  // Cancels the current stream (its waiting requests fail).
+  void CancelStream();
+
+ private:
+  struct Stream;
+  void ReaderLoop(Stream* stream);
+  void WriterLoop(Stream* stream);
+
+  const std::string address_;
+  const HostClientOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::HostService::Stub> stub_;
+
+  absl::Mutex mu_;
+  Stream* current_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::vector<std::unique_ptr<Stream>> streams_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace microledger
+
+#endif  // MICROLEDGER_OWNER_AGENT_HOST_CLIENT_H_

@@ -1,0 +1,229 @@
+#include "owner_agent/ledger_registry.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/encoding.h"
+#include "common/json.h"
+#include "common/timestamp.h"
+
+namespace microledger {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Hex(absl::string_view bytes) { return absl::BytesToHexString(bytes); }
+
+absl::Status WriteFileAtomic(const std::string& path, const std::string& data,
+                             bool sync) {
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::InternalError(absl::StrCat("cannot write ", tmp));
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n <= 0) {
+      ::close(fd);
+      return absl::InternalError(absl::StrCat("cannot write ", tmp));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (sync && ::fsync(fd) != 0) {
+    ::close(fd);
+    return absl::InternalError(absl::StrCat("cannot sync ", tmp));
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot rename ", tmp));
+  }
+  if (sync) {
+    int dfd = ::open(fs::path(path).parent_path().c_str(), O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {
+      ::fsync(dfd);
+      ::close(dfd);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+std::string Get(const Json& json, const char* name) {
+  auto it = json.find(name);
+  if (it == json.end() || !it->is_string()) return "";
+  return it->get<std::string>();
+}
+
+Json EvidenceToJson(const EvidenceRecord& e) {
+  return Json{{"ledger", e.ledger_id},
+              {"host", e.host_address},
+              {"kind", e.kind},
+              {"held checkpoint", e.held_checkpoint},
+              {"served checkpoint", e.served_checkpoint},
+              {"detail", e.detail},
+              {"detected", e.detected_unix_millis}};
+}
+
+}  // namespace
+
+std::string LedgerRecordToJson(const LedgerRecord& r) {
+  Json controllers{{"threshold", r.state.controllers.threshold},
+                   {"keys", r.state.controllers.keys}};
+  Json json{{"ledger", r.ledger_id},
+            {"host", r.host_address},
+            {"token", EncodeBase64Url(r.ledger_token)},
+            {"document type", r.document_type},
+            {"original id", r.original_id},
+            {"moved to", r.moved_to},
+            {"head number", r.state.head_number},
+            {"head fingerprint", r.state.head_fingerprint},
+            {"head time", r.state.head_time_millis},
+            {"controllers", controllers},
+            {"terminal event", r.state.terminal_event},
+            {"checkpoint", r.checkpoint},
+            {"frontier", EncodeBase64Url(r.frontier)},
+            {"equivocation", r.equivocation},
+            {"move host", r.move_host},
+            {"move new id", r.move_new_id},
+            {"move token", EncodeBase64Url(r.move_token)},
+            {"move new key", r.move_new_key},
+            {"move block", r.move_block_fingerprint}};
+  return json.dump(1);
+}
+
+absl::StatusOr<LedgerRecord> LedgerRecordFromJson(const std::string& text) {
+  Json json = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object()) return absl::DataLossError("ledger record is not JSON");
+  LedgerRecord r;
+  r.ledger_id = Get(json, "ledger");
+  r.host_address = Get(json, "host");
+  absl::StatusOr<std::string> token = DecodeBase64Url(Get(json, "token"));
+  absl::StatusOr<std::string> frontier = DecodeBase64Url(Get(json, "frontier"));
+  absl::StatusOr<std::string> move_token = DecodeBase64Url(Get(json, "move token"));
+  if (!token.ok() || !frontier.ok() || !move_token.ok() || r.ledger_id.empty()) {
+    return absl::DataLossError("ledger record: bad field");
+  }
+  r.ledger_token = *token;
+  r.frontier = *frontier;
+  r.move_token = *move_token;
+  r.document_type = Get(json, "document type");
+  r.original_id = Get(json, "original id");
+  r.moved_to = Get(json, "moved to");
+  r.state.ledger = r.ledger_id;
+  if (!json.contains("head number") || !json.contains("head time") ||
+      !json["head number"].is_number_unsigned() && !json["head number"].is_number_integer()) {
+    return absl::DataLossError("ledger record: bad head");
+  }
+  r.state.head_number = json["head number"].get<uint64_t>();
+  r.state.head_fingerprint = Get(json, "head fingerprint");
+  r.state.head_time_millis = json["head time"].get<int64_t>();
+  const Json& controllers = json["controllers"];
+  if (controllers.is_object() && controllers.contains("threshold")) {
+    r.state.controllers.threshold = controllers["threshold"].get<int>();
+    for (const Json& key : controllers["keys"]) {
+      r.state.controllers.keys.push_back(key.get<std::string>());
+    }
+  }
+  r.state.terminal_event = Get(json, "terminal event");
+  r.checkpoint = Get(json, "checkpoint");
+  r.equivocation = json.value("equivocation", false);
+  r.move_host = Get(json, "move host");
+  r.move_new_id = Get(json, "move new id");
+  r.move_new_key = Get(json, "move new key");
+  r.move_block_fingerprint = Get(json, "move block");
+  return r;
+}
+
+absl::StatusOr<std::unique_ptr<LedgerRegistry>> LedgerRegistry::Open(
+    const std::string& dir) {
+  std::error_code error;
+  for (const std::string& sub : {dir, dir + "/ledgers", dir + "/evidence"}) {
+    fs::create_directories(sub, error);
+    if (error) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot create ", sub, ": ", error.message()));
+    }
+    ::chmod(sub.c_str(), 0700);
+  }
+  return std::unique_ptr<LedgerRegistry>(new LedgerRegistry(dir));
+}
+
+absl::Status LedgerRegistry::Save(const LedgerRecord& record, bool sync) {
+  return WriteFileAtomic(
+      absl::StrCat(dir_, "/ledgers/", Hex(Sha256(record.ledger_id)), ".json"),
+      LedgerRecordToJson(record), sync);
+}
+
+absl::StatusOr<std::vector<LedgerRecord>> LedgerRegistry::LoadAll() const {
+  std::vector<LedgerRecord> records;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(dir_ + "/ledgers", error)) {
+    const std::string path = entry.path().string();
+    if (!absl::EndsWith(path, ".json")) continue;
+    absl::StatusOr<std::string> text = ReadFile(path);
+    if (!text.ok()) return text.status();
+    absl::StatusOr<LedgerRecord> record = LedgerRecordFromJson(*text);
+    if (!record.ok()) {
+      return absl::DataLossError(absl::StrCat(path, ": ", record.status().message()));
+    }
+    records.push_back(*std::move(record));
+  }
+  if (error) return absl::InternalError(absl::StrCat("cannot list ", dir_));
+  return records;
+}
+
+absl::Status LedgerRegistry::AddEvidence(const EvidenceRecord& evidence) {
+  int n;
+  {
+    absl::MutexLock lock(&evidence_mu_);
+    n = evidence_counter_++;
+  }
+  return WriteFileAtomic(
+      absl::StrCat(dir_, "/evidence/", Hex(Sha256(evidence.ledger_id)), "-",
+                   evidence.detected_unix_millis, "-", n, ".json"),
+      EvidenceToJson(evidence).dump(1), /*sync=*/true);
+}
+
+absl::StatusOr<std::vector<EvidenceRecord>> LedgerRegistry::ListEvidence(
+    const std::string& ledger_id) const {
+  std::vector<EvidenceRecord> out;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(dir_ + "/evidence", error)) {
+    const std::string path = entry.path().string();
+    if (!absl::EndsWith(path, ".json")) continue;
+    absl::StatusOr<std::string> text = ReadFile(path);
+    if (!text.ok()) continue;
+    Json json = Json::parse(*text, nullptr, false);
+    if (!json.is_object()) continue;
+    EvidenceRecord e;
+    e.ledger_id = Get(json, "ledger");
+    if (!ledger_id.empty() && e.ledger_id != ledger_id) continue;
+    e.host_address = Get(json, "host");
+    e.kind = Get(json, "kind");
+    e.held_checkpoint = Get(json, "held checkpoint");
+    e.served_checkpoint = Get(json, "served checkpoint");
+    e.detail = Get(json, "detail");
+    e.detected_unix_millis = json.value("detected", int64_t{0});
+    out.push_back(std::move(e));
+  }
+  std::sort(out.begin(), out.end(), [](const EvidenceRecord& a, const EvidenceRecord& b) {
+    return a.detected_unix_millis < b.detected_unix_millis;
+  });
+  return out;
+}
+
+}  // namespace microledger

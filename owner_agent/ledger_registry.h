@@ -1,0 +1,82 @@
+// The owner agent's persistent state, under <keystore>/agent/ (mode 0700):
+//   ledgers/<hex sha256 of id>.json  one LedgerRecord per ledger the agent
+//                                    signs for: host address, verified head
+//                                    (chain state), latest verified checkpoint
+//                                    and Merkle frontier, move in progress
+//   evidence/<hex>-<millis>-<n>.json equivocation evidence (two checkpoints)
+// Files are written through a temporary file, fsync and rename. A record may
+// lag the host (it is saved after each verified block); a restarted agent
+// re-reads the head from the host and checks it against the saved checkpoint.
+// Thread-safe (each call writes or reads whole files).
+#ifndef MICROLEDGER_OWNER_AGENT_LEDGER_REGISTRY_H_
+#define MICROLEDGER_OWNER_AGENT_LEDGER_REGISTRY_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/chain_validator.h"
+
+namespace microledger {
+
+struct LedgerRecord {
+  std::string ledger_id;
+  std::string host_address;
+  std::string ledger_token;  // Raw CreateLedger token, until genesis commits.
+  std::string document_type;
+  std::string original_id;
+  std::string moved_to;
+  ChainState state;          // The verified head.
+  std::string checkpoint;    // Latest verified signed note ("" before genesis).
+  std::string frontier;      // MerkleFrontier::Serialize() of the verified head.
+  bool equivocation = false;
+  // A move whose "became document" genesis is not committed yet.
+  std::string move_host;
+  std::string move_new_id;
+  std::string move_token;
+  std::string move_new_key;
+  std::string move_block_fingerprint;
+};
+
+struct EvidenceRecord {
+  std::string ledger_id;
+  std::string host_address;
+  std::string kind;  // "fork" or "rollback".
+  std::string held_checkpoint;
+  std::string served_checkpoint;
+  std::string detail;
+  int64_t detected_unix_millis = 0;
+};
+
+class LedgerRegistry {
+ public:
+  // Creates `dir` (and its subdirectories) when absent.
+  static absl::StatusOr<std::unique_ptr<LedgerRegistry>> Open(const std::string& dir);
+
+  absl::Status Save(const LedgerRecord& record, bool sync);
+  absl::StatusOr<std::vector<LedgerRecord>> LoadAll() const;
+
+  absl::Status AddEvidence(const EvidenceRecord& evidence);
+  // Evidence of `ledger_id`, or of every ledger when it is empty.
+  absl::StatusOr<std::vector<EvidenceRecord>> ListEvidence(
+      const std::string& ledger_id) const;
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  explicit LedgerRegistry(std::string dir) : dir_(std::move(dir)) {}
+  const std::string dir_;
+  absl::Mutex evidence_mu_;
+  int evidence_counter_ = 0;
+};
+
+// JSON round trip of a record (exposed for tests).
+std::string LedgerRecordToJson(const LedgerRecord& record);
+absl::StatusOr<LedgerRecord> LedgerRecordFromJson(const std::string& text);
+
+}  // namespace microledger
+
+#endif  // MICROLEDGER_OWNER_AGENT_LEDGER_REGISTRY_H_

@@ -1,0 +1,86 @@
+#include "owner_agent/ledger_registry.h"
+
+#include <cstdlib>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace microledger {
+namespace {
+
+std::string TempDir(const std::string& name) {
+  const char* base = std::getenv("TEST_TMPDIR");
+  return std::string(base ? base : "/tmp") + "/" + name;
+}
+
+LedgerRecord SampleRecord() {
+  LedgerRecord r;
+  r.ledger_id = "jlinx:uAAAA";
+  r.host_address = "127.0.0.1:1";
+  r.ledger_token = std::string("\x00\x01\xff", 3);
+  r.document_type = "didDocument";
+  r.original_id = "jlinx:uAAAA";
+  r.state = ChainState::Empty(r.ledger_id);
+  r.state.head_number = 7;
+  r.state.head_fingerprint = "uFP";
+  r.state.head_time_millis = 1234567;
+  r.state.controllers = Controllers{2, {"uK1", "uK2", "uK3"}};
+  r.state.terminal_event = "closed document";
+  r.checkpoint = "note\n";
+  r.frontier = std::string("\x00\x00\x01", 3);
+  r.equivocation = true;
+  r.move_new_id = "jlinx:uBBBB";
+  r.move_token = "tok";
+  return r;
+}
+
+TEST(LedgerRegistryTest, RecordRoundTrip) {
+  LedgerRecord r = SampleRecord();
+  absl::StatusOr<LedgerRecord> back = LedgerRecordFromJson(LedgerRecordToJson(r));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->ledger_id, r.ledger_id);
+  EXPECT_EQ(back->ledger_token, r.ledger_token);
+  EXPECT_EQ(back->state.head_number, 7u);
+  EXPECT_EQ(back->state.head_fingerprint, "uFP");
+  EXPECT_EQ(back->state.head_time_millis, 1234567);
+  EXPECT_EQ(back->state.controllers, r.state.controllers);
+  EXPECT_EQ(back->state.terminal_event, "closed document");
+  EXPECT_EQ(back->checkpoint, "note\n");
+  EXPECT_EQ(back->frontier, r.frontier);
+  EXPECT_TRUE(back->equivocation);
+  EXPECT_EQ(back->move_new_id, "jlinx:uBBBB");
+  EXPECT_EQ(back->move_token, "tok");
+}
+
+TEST(LedgerRegistryTest, CorruptRecordIsDataLoss) {
+  EXPECT_EQ(LedgerRecordFromJson("{").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(LedgerRecordFromJson("{\"ledger\":\"x\"}").status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
+TEST(LedgerRegistryTest, SaveLoadAndEvidence) {
+  auto registry = LedgerRegistry::Open(TempDir("registry"));
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  LedgerRecord r = SampleRecord();
+  ASSERT_TRUE((*registry)->Save(r, true).ok());
+  r.state.head_number = 8;
+  ASSERT_TRUE((*registry)->Save(r, false).ok());
+  auto all = (*registry)->LoadAll();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].state.head_number, 8u);
+
+  EvidenceRecord e{r.ledger_id, "h", "fork", "a", "b", "detail", 5};
+  ASSERT_TRUE((*registry)->AddEvidence(e).ok());
+  ASSERT_TRUE((*registry)->AddEvidence(e).ok());
+  auto evidence = (*registry)->ListEvidence(r.ledger_id);
+  ASSERT_TRUE(evidence.ok());
+  EXPECT_EQ(evidence->size(), 2u);
+  EXPECT_EQ((*evidence)[0].kind, "fork");
+  EXPECT_EQ((*evidence)[0].served_checkpoint, "b");
+  EXPECT_TRUE((*registry)->ListEvidence("other")->empty());
+  EXPECT_EQ((*registry)->ListEvidence("")->size(), 2u);
+}
+
+}  // namespace
+}  // namespace microledger

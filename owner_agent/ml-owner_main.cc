@@ -1,0 +1,197 @@
+// ml-owner: the Micro Ledger owner agent. Parses flags, opens the keystore
+// (one agent per keystore: file lock), and serves
+// microledger.v1.OwnerAgentService (plus gRPC health and reflection). The
+// logic lives in owner_agent.h; this file only wires.
+#include <sodium.h>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "owner_agent/keystore.h"
+#include "owner_agent/owner_agent.h"
+#include "owner_agent/owner_grpc_service.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:7401",
+          "HOST:PORT (port 0 picks a free port; the start line says which) or "
+          "unix:PATH to listen on; keep it on loopback or a Unix socket unless TLS "
+          "and --token_file are set");
+ABSL_FLAG(std::string, keystore, "",
+          "keystore directory (required; created mode 0700 if absent). The agent's "
+          "ledger registry and evidence live in KEYSTORE/agent. One ml-owner per "
+          "keystore");
+ABSL_FLAG(std::string, passphrase_file, "",
+          "file whose first line is the keystore passphrase (mode 0600); without "
+          "it the environment variable ML_PASSPHRASE is used. Never a flag value");
+ABSL_FLAG(std::string, host, "",
+          "HOST:PORT of the host service for new ledgers when a request names none");
+ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate chain file (enables TLS)");
+ABSL_FLAG(std::string, tls_key, "", "PEM server private key file (with --tls_cert)");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle: when set, clients must present a certificate it signs "
+          "(mutual TLS)");
+ABSL_FLAG(std::string, host_tls_ca, "",
+          "PEM CA bundle that signs the hosts' certificates; enables TLS on the "
+          "agent->host channel (plaintext without it)");
+ABSL_FLAG(std::string, token_file, "",
+          "file whose first line is a bearer token; when set every call must carry "
+          "\"authorization: Bearer <token>\" metadata");
+ABSL_FLAG(int64_t, append_timeout_seconds, 30,
+          "how long an append waits for the host's reply before it fails");
+ABSL_FLAG(std::string, keystore_kdf, "interactive",
+          "Argon2id cost of a keystore created by this start: interactive "
+          "(libsodium INTERACTIVE) or min (libsodium minimum; for tests only). An "
+          "existing keystore keeps its recorded cost");
+
+namespace microledger {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "ml-owner: %s\n", std::string(status.message()).c_str());
+  return 1;
+}
+
+int Run() {
+  const std::string keystore_dir = absl::GetFlag(FLAGS_keystore);
+  if (keystore_dir.empty()) return Fail(absl::InvalidArgumentError("--keystore is required"));
+  KeystoreOptions keystore_options;
+  const std::string kdf = absl::GetFlag(FLAGS_keystore_kdf);
+  if (kdf == "min") {
+    keystore_options.argon2id_opslimit = crypto_pwhash_argon2id_OPSLIMIT_MIN;
+    keystore_options.argon2id_memlimit = crypto_pwhash_argon2id_MEMLIMIT_MIN;
+  } else if (kdf != "interactive") {
+    return Fail(absl::InvalidArgumentError("--keystore_kdf must be interactive or min"));
+  }
+  absl::StatusOr<std::string> passphrase =
+      LoadPassphrase(absl::GetFlag(FLAGS_passphrase_file));
+  if (!passphrase.ok()) return Fail(passphrase.status());
+  absl::StatusOr<std::unique_ptr<Keystore>> keystore =
+      Keystore::Open(keystore_dir, *passphrase, keystore_options);
+  sodium_memzero(passphrase->data(), passphrase->size());
+  if (!keystore.ok()) return Fail(keystore.status());
+
+  OwnerAgentOptions options;
+  options.default_host = absl::GetFlag(FLAGS_host);
+  options.append_timeout =
+      std::chrono::seconds(std::max<int64_t>(1, absl::GetFlag(FLAGS_append_timeout_seconds)));
+  if (const std::string ca = absl::GetFlag(FLAGS_host_tls_ca); !ca.empty()) {
+    absl::StatusOr<std::string> pem = ReadFile(ca);
+    if (!pem.ok()) return Fail(pem.status());
+    options.host_client.tls_ca_pem = *pem;
+  }
+  std::string token;
+  if (const std::string token_file = absl::GetFlag(FLAGS_token_file); !token_file.empty()) {
+    absl::StatusOr<std::string> text = ReadFile(token_file);
+    if (!text.ok()) return Fail(text.status());
+    token = text->substr(0, text->find('\n'));
+    if (!token.empty() && token.back() == '\r') token.pop_back();
+    if (token.empty()) return Fail(absl::InvalidArgumentError("--token_file: empty token"));
+  }
+  absl::StatusOr<std::unique_ptr<OwnerAgent>> agent =
+      OwnerAgent::Create(*std::move(keystore), options);
+  if (!agent.ok()) return Fail(agent.status());
+  OwnerGrpcService service(agent->get(), token);
+
+  std::shared_ptr<grpc::ServerCredentials> credentials =
+      grpc::InsecureServerCredentials();
+  const std::string tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  const std::string tls_key = absl::GetFlag(FLAGS_tls_key);
+  const std::string tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  if (!tls_cert.empty() || !tls_key.empty() || !tls_client_ca.empty()) {
+    if (tls_cert.empty() || tls_key.empty()) {
+      return Fail(absl::InvalidArgumentError("TLS needs both --tls_cert and --tls_key"));
+    }
+    absl::StatusOr<std::string> cert = ReadFile(tls_cert);
+    if (!cert.ok()) return Fail(cert.status());
+    absl::StatusOr<std::string> key = ReadFile(tls_key);
+    if (!key.ok()) return Fail(key.status());
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({*key, *cert});
+    if (!tls_client_ca.empty()) {
+      absl::StatusOr<std::string> ca = ReadFile(tls_client_ca);
+      if (!ca.ok()) return Fail(ca.status());
+      ssl.pem_root_certs = *ca;
+      ssl.client_certificate_request =
+          GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+    }
+    credentials = grpc::SslServerCredentials(ssl);
+  }
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int selected_port = 0;
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  const bool unix_socket = absl::StartsWith(listen, "unix:");
+  builder.AddListeningPort(listen, credentials, &selected_port);
+  builder.SetMaxReceiveMessageSize(64 << 20);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || (!unix_socket && selected_port == 0)) {
+    return Fail(absl::UnavailableError(absl::StrCat("cannot listen on ", listen)));
+  }
+  if (unix_socket) {
+    std::fprintf(stderr, "ml-owner: listening on %s (keystore=%s)\n", listen.c_str(),
+                 keystore_dir.c_str());
+  } else {
+    const std::string host_part = listen.substr(0, listen.rfind(':'));
+    std::fprintf(stderr, "ml-owner: listening on %s:%d (keystore=%s)\n", host_part.c_str(),
+                 selected_port, keystore_dir.c_str());
+  }
+  std::fflush(stderr);
+
+  std::thread stopper([&server] {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    int signal = 0;
+    sigwait(&signals, &signal);
+    std::fprintf(stderr, "ml-owner: signal %d, shutting down\n", signal);
+    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  });
+  server->Wait();
+  stopper.join();
+  return 0;
+}
+
+}  // namespace
+}  // namespace microledger
+
+int main(int argc, char** argv) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  absl::SetProgramUsageMessage(
+      "the Micro Ledger owner agent (gRPC microledger.v1.OwnerAgentService).\n"
+      "Holds the owner keys (encrypted keystore), builds and signs blocks for "
+      "applications, sends them to host services and verifies every reply.\n"
+      "Usage: ml-owner --keystore=DIR [--host=HOST:PORT] [--listen=HOST:PORT|unix:PATH] "
+      "[flags]\n(passphrase: --passphrase_file=FILE or the ML_PASSPHRASE environment "
+      "variable)");
+  absl::ParseCommandLine(argc, argv);
+  return microledger::Run();
+}

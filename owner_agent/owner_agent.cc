@@ -1,0 +1,1192 @@
+#include "owner_agent/owner_agent.h"
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/bundle.h"
+#include "common/chain_validator.h"
+#include "common/checkpoint.h"
+#include "common/encoding.h"
+#include "common/ledger_verifier.h"
+#include "common/merkle.h"
+#include "common/timestamp.h"
+
+namespace microledger {
+
+struct OwnerAgent::Ledger {
+  absl::Mutex mu;
+  LedgerRecord record ABSL_GUARDED_BY(mu);  // The verified head.
+  MerkleFrontier frontier ABSL_GUARDED_BY(mu);
+  ChainState drafted ABSL_GUARDED_BY(mu);  // Verified + in flight.
+  uint64_t generation ABSL_GUARDED_BY(mu) = 0;
+  int inflight ABSL_GUARDED_BY(mu) = 0;
+  // Re-read the head from the host before the next block.
+  bool needs_sync ABSL_GUARDED_BY(mu) = true;
+};
+
+struct OwnerAgent::Pending {
+  absl::Mutex mu;
+  bool done ABSL_GUARDED_BY(mu) = false;
+  absl::StatusOr<v1::CommittedBlock> result ABSL_GUARDED_BY(mu);
+  std::shared_ptr<HostClient> host;
+};
+
+namespace {
+
+std::string_view View(absl::string_view s) { return std::string_view(s.data(), s.size()); }
+
+Controllers FromProto(const v1::Controllers& c) {
+  Controllers out;
+  out.threshold = static_cast<int>(c.threshold());
+  out.keys.assign(c.keys().begin(), c.keys().end());
+  return out;
+}
+
+void ToProto(const Controllers& c, v1::Controllers* out) {
+  out->set_threshold(c.threshold);
+  for (const std::string& key : c.keys) out->add_keys(key);
+}
+
+absl::Status Prefix(const absl::Status& status, absl::string_view prefix) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
+}
+
+bool IsReserved(const std::string& name) {
+  return name == kOpenedDocument || name == kBecameDocument || name == kClosedDocument ||
+         name == kMovedDocument || name == kTransferredOwnership;
+}
+
+// Parses optional extra event members: a JSON object without the reserved
+// member names.
+absl::StatusOr<Json> ParseExtras(const std::string& text,
+                                 std::initializer_list<const char*> taken) {
+  if (text.empty()) return Json::object();
+  absl::StatusOr<Json> json = ParseJson(View(text));
+  if (!json.ok()) return Prefix(json.status(), "extra members: ");
+  if (!json->is_object()) {
+    return absl::InvalidArgumentError("extra members: must be a JSON object");
+  }
+  for (const char* name : taken) {
+    if (json->contains(name)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("extra members: \"", name, "\" is set by the agent"));
+    }
+  }
+  if (json->contains("event")) {
+    return absl::InvalidArgumentError("extra members: \"event\" is set by the agent");
+  }
+  return json;
+}
+
+v1::LedgerStatus StatusOf(const ChainState& state) {
+  if (state.terminal_event == kClosedDocument) return v1::LEDGER_STATUS_CLOSED;
+  if (state.terminal_event == kMovedDocument) return v1::LEDGER_STATUS_MOVED;
+  return state.head_number == 0 ? v1::LEDGER_STATUS_UNSPECIFIED : v1::LEDGER_STATUS_OPEN;
+}
+
+std::vector<v1::Attachment> ToVector(
+    const google::protobuf::RepeatedPtrField<v1::Attachment>& list) {
+  return std::vector<v1::Attachment>(list.begin(), list.end());
+}
+
+void ToProto(const EvidenceRecord& e, v1::Evidence* out) {
+  out->set_ledger_id(e.ledger_id);
+  out->set_host_address(e.host_address);
+  out->set_kind(e.kind);
+  out->set_held_checkpoint(e.held_checkpoint);
+  out->set_served_checkpoint(e.served_checkpoint);
+  out->set_detail(e.detail);
+  out->set_detected_unix_millis(e.detected_unix_millis);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<OwnerAgent>> OwnerAgent::Create(
+    std::unique_ptr<Keystore> keystore, OwnerAgentOptions options) {
+  if (keystore == nullptr) return absl::InvalidArgumentError("no keystore");
+  absl::StatusOr<std::unique_ptr<LedgerRegistry>> registry =
+      LedgerRegistry::Open(keystore->dir() + "/agent");
+  if (!registry.ok()) return registry.status();
+  absl::StatusOr<std::vector<LedgerRecord>> records = (*registry)->LoadAll();
+  if (!records.ok()) return records.status();
+  std::unique_ptr<OwnerAgent> agent(
+      new OwnerAgent(std::move(keystore), *std::move(registry), std::move(options)));
+  for (LedgerRecord& record : *records) agent->AddLedger(std::move(record));
+  return agent;
+}
+
+OwnerAgent::OwnerAgent(std::unique_ptr<Keystore> keystore,
+                       std::unique_ptr<LedgerRegistry> registry, OwnerAgentOptions options)
+    : keystore_(std::move(keystore)),
+      registry_(std::move(registry)),
+      options_(std::move(options)) {}
+
+OwnerAgent::~OwnerAgent() {
+  absl::flat_hash_map<std::string, std::shared_ptr<HostClient>> hosts;
+  {
+    absl::MutexLock lock(&mu_);
+    hosts.swap(hosts_);
+  }
+  hosts.clear();  // Ends the streams; waiting appends fail.
+}
+
+std::shared_ptr<HostClient> OwnerAgent::Host(const std::string& address) {
+  absl::MutexLock lock(&mu_);
+  std::shared_ptr<HostClient>& host = hosts_[address];
+  if (host == nullptr) host = std::make_shared<HostClient>(address, options_.host_client);
+  return host;
+}
+
+std::shared_ptr<OwnerAgent::Ledger> OwnerAgent::AddLedger(LedgerRecord record) {
+  auto ledger = std::make_shared<Ledger>();
+  absl::MutexLock ledger_lock(&ledger->mu);
+  absl::StatusOr<MerkleFrontier> frontier = MerkleFrontier::Deserialize(record.frontier);
+  if (frontier.ok()) ledger->frontier = *std::move(frontier);
+  if (ledger->frontier.size() != record.state.head_number) {
+    // Rebuilt from the host on the next sync.
+    ledger->frontier = MerkleFrontier();
+    record.state = ChainState::Empty(record.ledger_id);
+    record.checkpoint.clear();
+  }
+  ledger->drafted = record.state;
+  ledger->needs_sync = true;
+  const std::string id = record.ledger_id;
+  ledger->record = std::move(record);
+  absl::MutexLock lock(&mu_);
+  ledgers_[id] = ledger;
+  return ledger;
+}
+
+absl::StatusOr<std::shared_ptr<OwnerAgent::Ledger>> OwnerAgent::FindLedger(
+    const std::string& ledger_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = ledgers_.find(ledger_id);
+  if (it == ledgers_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("ledger ", ledger_id, " is not in this agent's registry"));
+  }
+  return it->second;
+}
+
+// ---------------------------------------------------------------- keys
+
+absl::StatusOr<v1::CreateKeyResponse> OwnerAgent::CreateKey(
+    const v1::CreateKeyRequest& request) {
+  absl::StatusOr<std::string> key = keystore_->CreateKey(request.label());
+  if (!key.ok()) return key.status();
+  v1::CreateKeyResponse response;
+  response.set_key(*key);
+  return response;
+}
+
+v1::ListKeysResponse OwnerAgent::ListKeys() const {
+  v1::ListKeysResponse response;
+  for (const KeyInfo& info : keystore_->ListKeys()) {
+    v1::OwnerKey* key = response.add_keys();
+    key->set_key(info.public_key_text);
+    key->set_label(info.label);
+    key->set_created_unix_millis(info.created_unix_millis);
+  }
+  return response;
+}
+
+absl::StatusOr<int> OwnerAgent::SignHeld(Block& block, const Controllers& authorising) {
+  std::set<std::string> signed_keys;
+  for (const BlockSignature& s : block.signatures) signed_keys.insert(s.key);
+  const std::string message = BlockSignedMessage(block.fingerprint);
+  for (const std::string& key : authorising.keys) {
+    if (signed_keys.count(key) > 0 || !keystore_->HasKey(key)) continue;
+    absl::StatusOr<std::string> sig = keystore_->SignText(key, message);
+    if (!sig.ok()) return sig.status();
+    block.signatures.push_back(
+        {std::string(kOwnerRole), std::string(kEd25519Alg), key, *sig});
+    signed_keys.insert(key);
+  }
+  std::sort(block.signatures.begin(), block.signatures.end(),
+            [](const BlockSignature& a, const BlockSignature& b) { return a.key < b.key; });
+  return static_cast<int>(block.signatures.size());
+}
+
+// ---------------------------------------------------------------- host checks
+
+absl::Status OwnerAgent::EquivocationLocked(Ledger& ledger, const std::string& kind,
+                                            const std::string& served,
+                                            const std::string& detail) {
+  LedgerRecord& record = ledger.record;
+  EvidenceRecord evidence;
+  evidence.ledger_id = record.ledger_id;
+  evidence.host_address = record.host_address;
+  evidence.kind = kind;
+  evidence.held_checkpoint = record.checkpoint;
+  evidence.served_checkpoint = served;
+  evidence.detail = detail;
+  evidence.detected_unix_millis = NowMillis();
+  absl::Status stored = registry_->AddEvidence(evidence);
+  record.equivocation = true;
+  absl::Status saved = registry_->Save(record, /*sync=*/true);
+  return absl::DataLossError(absl::StrCat(
+      "host equivocation on ledger ", record.ledger_id, " (", kind, "): ", detail,
+      stored.ok() ? "; evidence kept in " + registry_->dir() + "/evidence"
+                  : absl::StrCat("; evidence NOT stored: ", stored.message()),
+      saved.ok() ? "" : absl::StrCat("; state not saved: ", saved.message())));
+}
+
+absl::Status OwnerAgent::CheckServedCheckpointLocked(Ledger& ledger, HostClient& host,
+                                                     const std::string& served) {
+  LedgerRecord& record = ledger.record;
+  absl::StatusOr<Checkpoint> cp = VerifyCheckpoint(served, record.ledger_id);
+  if (!cp.ok()) {
+    return absl::DataLossError(absl::StrCat("host ", host.address(),
+                                            " served an invalid checkpoint of ledger ",
+                                            record.ledger_id, ": ", cp.status().message()));
+  }
+  if (record.checkpoint.empty()) return absl::OkStatus();
+  absl::StatusOr<Checkpoint> held = VerifyCheckpoint(record.checkpoint, record.ledger_id);
+  if (!held.ok()) return absl::InternalError("the agent's saved checkpoint is invalid");
+  if (cp->tree_size < held->tree_size) {
+    return EquivocationLocked(
+        ledger, "rollback", served,
+        absl::StrCat("the host serves a tree of ", cp->tree_size,
+                     " blocks after signing a checkpoint of ", held->tree_size, " blocks"));
+  }
+  if (cp->tree_size == held->tree_size) {
+    if (cp->root_hash != held->root_hash) {
+      return EquivocationLocked(
+          ledger, "fork", served,
+          absl::StrCat("two checkpoints of size ", cp->tree_size, " with different roots"));
+    }
+    return absl::OkStatus();
+  }
+  auto context = host.NewContext();
+  v1::GetConsistencyProofRequest request;
+  request.set_ledger_id(record.ledger_id);
+  request.set_old_size(held->tree_size);
+  request.set_new_size(cp->tree_size);
+  v1::GetConsistencyProofResponse response;
+  absl::Status status =
+      FromGrpc(host.stub().GetConsistencyProof(context.get(), request, &response));
+  if (!status.ok()) return Prefix(status, "consistency proof: ");
+  std::vector<MerkleHash> proof;
+  for (const std::string& hash : response.hashes()) {
+    MerkleHash h{};
+    if (hash.size() != h.size()) {
+      proof.clear();
+      proof.push_back(h);
+      break;
+    }
+    std::copy(hash.begin(), hash.end(), h.begin());
+    proof.push_back(h);
+  }
+  absl::Status consistent = VerifyMerkleConsistency(held->tree_size, cp->tree_size,
+                                                    held->root_hash, cp->root_hash, proof);
+  if (!consistent.ok()) {
+    return EquivocationLocked(
+        ledger, "fork", served,
+        absl::StrCat("no valid consistency proof from size ", held->tree_size, " to ",
+                     cp->tree_size, ": ", consistent.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status OwnerAgent::SyncLocked(Ledger& ledger) {
+  LedgerRecord& record = ledger.record;
+  std::shared_ptr<HostClient> host = Host(record.host_address);
+  v1::GetLedgerResponse info;
+  {
+    auto context = host->NewContext();
+    v1::GetLedgerRequest request;
+    request.set_ledger_id(record.ledger_id);
+    absl::Status status = FromGrpc(host->stub().GetLedger(context.get(), request, &info));
+    if (absl::IsNotFound(status) && record.state.head_number == 0) {
+      ledger.drafted = record.state;
+      ledger.needs_sync = false;
+      return absl::OkStatus();
+    }
+    if (absl::IsNotFound(status)) {
+      return EquivocationLocked(ledger, "rollback", "",
+                                absl::StrCat("the host no longer knows the ledger after "
+                                             "signing ",
+                                             record.state.head_number, " blocks"));
+    }
+    if (!status.ok()) {
+      return Prefix(status, absl::StrCat("host ", record.host_address, ": "));
+    }
+  }
+  if (absl::Status s = CheckServedCheckpointLocked(ledger, *host, info.checkpoint());
+      !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<Checkpoint> cp = VerifyCheckpoint(info.checkpoint(), record.ledger_id);
+  if (cp->tree_size > record.state.head_number) {
+    auto context = host->NewContext();
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    v1::GetBlocksRequest request;
+    request.set_ledger_id(record.ledger_id);
+    request.set_from_number(record.state.head_number + 1);
+    request.set_to_number(cp->tree_size);
+    auto reader = host->stub().GetBlocks(context.get(), request);
+    v1::GetBlocksResponse response;
+    ChainState state = record.state;
+    MerkleFrontier frontier = ledger.frontier;
+    std::string document_type = record.document_type, original_id = record.original_id;
+    absl::Status failure;
+    while (reader->Read(&response)) {
+      if (!failure.ok()) continue;
+      absl::StatusOr<Block> block = ParseBlock(response.block(), SignatureStage::kComplete);
+      if (!block.ok()) {
+        failure = block.status();
+        continue;
+      }
+      failure = CheckNextBlock(state, *block, SignatureStage::kComplete, BlockRuleOptions{});
+      if (!failure.ok()) {
+        failure = Prefix(failure, absl::StrCat("block ", block->number, ": "));
+        continue;
+      }
+      if (block->number == 1) {
+        document_type = block->event.value("document type", "");
+        original_id = block->event.value("original id", record.ledger_id);
+      }
+      absl::StatusOr<std::string> leaf = DecodeDigest(block->fingerprint);
+      frontier.Append(HashMerkleLeaf(View(*leaf)));
+      state = AdvanceChain(state, *block);
+    }
+    absl::Status finished = FromGrpc(reader->Finish());
+    if (!failure.ok()) {
+      return absl::DataLossError(absl::StrCat("host ", record.host_address,
+                                              " served a block of ledger ", record.ledger_id,
+                                              " that fails verification: ",
+                                              failure.message()));
+    }
+    if (!finished.ok()) return Prefix(finished, "reading blocks: ");
+    if (state.head_number != cp->tree_size ||
+        frontier.Root() != cp->root_hash) {
+      return EquivocationLocked(
+          ledger, "fork", info.checkpoint(),
+          absl::StrCat("the blocks served (", state.head_number,
+                       ") do not match the checkpoint of size ", cp->tree_size));
+    }
+    record.state = state;
+    record.document_type = document_type;
+    record.original_id = original_id;
+    ledger.frontier = frontier;
+    record.ledger_token.clear();
+  }
+  if (cp->tree_size >= record.state.head_number) record.checkpoint = info.checkpoint();
+  if (absl::Status s = registry_->Save(record, /*sync=*/false); !s.ok()) return s;
+  ledger.drafted = record.state;
+  ++ledger.generation;
+  ledger.needs_sync = false;
+  return absl::OkStatus();
+}
+
+bool NoneInflight(OwnerAgent::Ledger* ledger) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  return ledger->inflight == 0;
+}
+
+absl::Status OwnerAgent::PrepareLocked(Ledger& ledger) {
+  if (ledger.record.equivocation) {
+    return absl::DataLossError(absl::StrCat(
+        "host equivocation on ledger ", ledger.record.ledger_id,
+        ": the agent refuses to write to it (see GetEvidence)"));
+  }
+  const Controllers& controllers = ledger.drafted.controllers;
+  bool shared = false;
+  for (const std::string& key : controllers.keys) {
+    if (!keystore_->HasKey(key)) shared = true;
+  }
+  if (ledger.needs_sync || shared) {
+    ledger.mu.Await(absl::Condition(&NoneInflight, &ledger));
+    return SyncLocked(ledger);
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------- appends
+
+absl::Status OwnerAgent::AcceptReplyLocked(Ledger& ledger, Block block,
+                                           const v1::AppendResponse& response,
+                                           v1::CommittedBlock* committed) {
+  LedgerRecord& record = ledger.record;
+  const std::string where = absl::StrCat("block ", block.number, " of ledger ",
+                                         record.ledger_id, ": ");
+  if (response.ledger_id() != record.ledger_id || response.number() != block.number ||
+      response.fingerprint() != block.fingerprint) {
+    return absl::DataLossError(
+        absl::StrCat(where, "the host's reply names another block"));
+  }
+  const v1::Signature& s = response.host_signature();
+  block.signatures.push_back({s.role(), s.alg(), s.key(), s.sig()});
+  if (absl::Status checked =
+          CheckNextBlock(record.state, block, SignatureStage::kComplete, BlockRuleOptions{});
+      !checked.ok()) {
+    return absl::DataLossError(
+        absl::StrCat(where, "the host's signature does not verify: ", checked.message()));
+  }
+  absl::StatusOr<Checkpoint> cp = VerifyCheckpoint(response.checkpoint(), record.ledger_id);
+  if (!cp.ok()) {
+    return absl::DataLossError(
+        absl::StrCat(where, "invalid checkpoint: ", cp.status().message()));
+  }
+  if (cp->tree_size != block.number) {
+    return absl::DataLossError(absl::StrCat(where, "the checkpoint is of size ",
+                                            cp->tree_size));
+  }
+  MerkleFrontier frontier = ledger.frontier;
+  absl::StatusOr<std::string> leaf = DecodeDigest(block.fingerprint);
+  frontier.Append(HashMerkleLeaf(View(*leaf)));
+  if (frontier.Root() != cp->root_hash) {
+    return EquivocationLocked(
+        ledger, "fork", response.checkpoint(),
+        absl::StrCat("the checkpoint of size ", cp->tree_size,
+                     " does not extend the agent's tree with block ", block.number));
+  }
+  record.state = AdvanceChain(record.state, block);
+  record.checkpoint = response.checkpoint();
+  record.ledger_token.clear();
+  ledger.frontier = std::move(frontier);
+  if (block.number == 1) {
+    record.document_type = block.event.value("document type", "");
+    record.original_id = block.event.value("original id", record.ledger_id);
+  }
+  (void)registry_->Save(record, /*sync=*/block.number == 1 || record.state.terminal_event != "");
+  committed->set_ledger_id(record.ledger_id);
+  committed->set_number(block.number);
+  committed->set_fingerprint(block.fingerprint);
+  committed->set_block(SerializeBlock(block));
+  committed->set_checkpoint(response.checkpoint());
+  return absl::OkStatus();
+}
+
+std::shared_ptr<OwnerAgent::Pending> OwnerAgent::SubmitLocked(
+    std::shared_ptr<Ledger> ledger, const Block& block,
+    const std::vector<v1::Attachment>& attachments) {
+  auto pending = std::make_shared<Pending>();
+  pending->host = Host(ledger->record.host_address);
+  v1::AppendRequest request;
+  request.set_block(SerializeBlock(block));
+  for (const v1::Attachment& a : attachments) *request.add_attachments() = a;
+  if (block.number == 1) request.set_ledger_token(ledger->record.ledger_token);
+  const uint64_t generation = ledger->generation;
+  ledger->inflight++;
+  ledger->drafted = AdvanceChain(ledger->drafted, block);
+  pending->host->Submit(
+      std::move(request),
+      [this, ledger, generation, block, pending](absl::Status status,
+                                                  const v1::AppendResponse& response) {
+        v1::CommittedBlock committed;
+        {
+          absl::MutexLock lock(&ledger->mu);
+          ledger->inflight--;
+          if (status.ok()) status = AcceptReplyLocked(*ledger, block, response, &committed);
+          if (!status.ok()) {
+            if (generation == ledger->generation) {
+              ++ledger->generation;
+              ledger->drafted = ledger->record.state;
+            }
+            ledger->needs_sync = true;
+          }
+        }
+        absl::MutexLock lock(&pending->mu);
+        pending->done = true;
+        if (status.ok()) {
+          pending->result = std::move(committed);
+        } else {
+          pending->result = Prefix(status, absl::StrCat("append of block ", block.number,
+                                                        " to ", block.ledger, ": "));
+        }
+      });
+  return pending;
+}
+
+absl::StatusOr<v1::CommittedBlock> OwnerAgent::Wait(const std::shared_ptr<Ledger>& ledger,
+                                                    const std::shared_ptr<Pending>& pending) {
+  absl::MutexLock lock(&pending->mu);
+  auto done = [](Pending* p) ABSL_NO_THREAD_SAFETY_ANALYSIS { return p->done; };
+  if (!pending->mu.AwaitWithTimeout(
+          absl::Condition(+done, pending.get()),
+          absl::Milliseconds(options_.append_timeout.count()))) {
+    // Fails every append waiting on that stream; the ledger re-syncs.
+    pending->host->CancelStream();
+    pending->mu.AwaitWithTimeout(absl::Condition(+done, pending.get()), absl::Seconds(10));
+    if (!pending->done) {
+      return absl::DeadlineExceededError("the host did not answer the append in time");
+    }
+    if (!pending->result.ok()) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "the host did not answer the append in time: ", pending->result.status().message()));
+    }
+  }
+  return pending->result;
+}
+
+absl::StatusOr<v1::BlockOutcome> OwnerAgent::MakeBlock(
+    const std::shared_ptr<Ledger>& ledger, BlockContent content,
+    const std::vector<v1::Attachment>& attachments) {
+  std::shared_ptr<Pending> pending;
+  v1::BlockOutcome outcome;
+  {
+    absl::MutexLock lock(&ledger->mu);
+    if (absl::Status s = PrepareLocked(*ledger); !s.ok()) return s;
+    const ChainState& state = ledger->drafted;
+    if (!state.terminal_event.empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("terminal: ledger ", state.ledger, " ended with \"",
+                       state.terminal_event, "\" at block ", state.head_number));
+    }
+    Block block = DraftNextBlock(state, std::move(content));
+    const Controllers authorising =
+        block.number == 1 ? *block.controllers : state.controllers;
+    absl::StatusOr<int> signatures = SignHeld(block, authorising);
+    if (!signatures.ok()) return signatures.status();
+    if (*signatures == 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "authority: this agent holds none of the controllers' keys of ledger ",
+          state.ledger, " for block ", block.number));
+    }
+    if (*signatures < authorising.threshold) {
+      if (block.number > 1) {
+        if (absl::Status s =
+                CheckEventRules(block, kDefaultMaxEventMemberNameBytes);
+            !s.ok()) {
+          return Prefix(s, absl::StrCat("block ", block.number, ": "));
+        }
+      }
+      v1::BlockProposal* proposal = outcome.mutable_proposal();
+      proposal->set_host_address(ledger->record.host_address);
+      proposal->set_block(SerializeBlock(block));
+      if (block.number == 1) proposal->set_ledger_token(ledger->record.ledger_token);
+      for (const v1::Attachment& a : attachments) *proposal->add_attachments() = a;
+      ToProto(authorising, proposal->mutable_controllers());
+      for (const std::string& key : authorising.keys) {
+        bool has = false;
+        for (const BlockSignature& s : block.signatures) has |= s.key == key;
+        if (!has) proposal->add_missing_keys(key);
+      }
+      ledger->needs_sync = true;  // Another agent may commit it.
+      return outcome;
+    }
+    BlockRuleOptions rules = BlockRuleOptions::HostDefaults(NowMillis());
+    if (absl::Status s = CheckNextBlock(state, block, SignatureStage::kOwnerSigned, rules);
+        !s.ok()) {
+      return Prefix(s, absl::StrCat("block ", block.number, ": "));
+    }
+    if (SerializeBlock(block).size() > kDefaultMaxBlockBytes) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("block ", block.number, ": larger than ", kDefaultMaxBlockBytes,
+                       " bytes"));
+    }
+    pending = SubmitLocked(ledger, block, attachments);
+  }
+  absl::StatusOr<v1::CommittedBlock> committed = Wait(ledger, pending);
+  if (!committed.ok()) return committed.status();
+  *outcome.mutable_committed() = *std::move(committed);
+  return outcome;
+}
+
+// ---------------------------------------------------------------- ledgers
+
+absl::StatusOr<v1::OwnerCreateLedgerResponse> OwnerAgent::CreateLedger(
+    const v1::OwnerCreateLedgerRequest& request) {
+  if (request.document_type().empty()) {
+    return absl::InvalidArgumentError("document type: required");
+  }
+  const std::string address =
+      request.host_address().empty() ? options_.default_host : request.host_address();
+  if (address.empty()) return absl::InvalidArgumentError("no host address (and no --host)");
+  std::string key = request.key();
+  if (key.empty()) {
+    absl::StatusOr<std::string> created = keystore_->CreateKey(request.document_type());
+    if (!created.ok()) return created.status();
+    key = *created;
+  } else if (!keystore_->HasKey(key)) {
+    return absl::NotFoundError(absl::StrCat("key ", key, " is not in the keystore"));
+  }
+  Controllers controllers{1, {key}};
+  if (request.has_controllers()) {
+    controllers = FromProto(request.controllers());
+    if (std::find(controllers.keys.begin(), controllers.keys.end(), key) ==
+        controllers.keys.end()) {
+      return absl::InvalidArgumentError(
+          "controllers: the signing key must be one of the controllers' keys");
+    }
+  }
+  absl::StatusOr<Json> event =
+      ParseExtras(request.extra_members_json(),
+                  {"document type", "cryptographic signing key", "host url",
+                   "hyperswarm id", "signature"});
+  if (!event.ok()) return event.status();
+  (*event)["event"] = std::string(kOpenedDocument);
+  (*event)["document type"] = request.document_type();
+  (*event)["cryptographic signing key"] = key;
+  if (!request.host_url().empty()) (*event)["host url"] = request.host_url();
+  if (!request.hyperswarm_id().empty()) (*event)["hyperswarm id"] = request.hyperswarm_id();
+
+  std::shared_ptr<HostClient> host = Host(address);
+  v1::CreateLedgerResponse created;
+  {
+    auto context = host->NewContext();
+    absl::Status status = FromGrpc(
+        host->stub().CreateLedger(context.get(), v1::CreateLedgerRequest(), &created));
+    if (!status.ok()) return Prefix(status, absl::StrCat("host ", address, ": "));
+  }
+  LedgerRecord record;
+  record.ledger_id = created.ledger_id();
+  record.host_address = address;
+  record.ledger_token = created.ledger_token();
+  record.document_type = request.document_type();
+  record.original_id = created.ledger_id();
+  record.state = ChainState::Empty(created.ledger_id());
+  if (absl::Status s = registry_->Save(record, /*sync=*/true); !s.ok()) return s;
+  std::shared_ptr<Ledger> ledger = AddLedger(record);
+  {
+    absl::MutexLock lock(&ledger->mu);
+    ledger->needs_sync = false;
+  }
+  BlockContent content;
+  content.event = *std::move(event);
+  content.controllers = controllers;
+  content.time_millis = NowMillis();
+  absl::StatusOr<v1::BlockOutcome> genesis = MakeBlock(ledger, std::move(content), {});
+  if (!genesis.ok()) return genesis.status();
+  v1::OwnerCreateLedgerResponse response;
+  response.set_ledger_id(created.ledger_id());
+  response.set_key(key);
+  *response.mutable_genesis() = *std::move(genesis);
+  return response;
+}
+
+absl::StatusOr<v1::BlockOutcome> OwnerAgent::AppendEvent(
+    const v1::AppendEventRequest& request) {
+  absl::StatusOr<std::shared_ptr<Ledger>> ledger = FindLedger(request.ledger_id());
+  if (!ledger.ok()) return ledger.status();
+  absl::StatusOr<Json> event = ParseJson(View(request.event_json()));
+  if (!event.ok()) return Prefix(event.status(), "event: ");
+  if (!event->is_object() || !event->contains("event") || !(*event)["event"].is_string()) {
+    return absl::InvalidArgumentError(
+        "event: must be a JSON object with a string member \"event\"");
+  }
+  if (IsReserved((*event)["event"].get<std::string>())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "event: \"", (*event)["event"].get<std::string>(),
+        "\" is reserved; use CreateLedger, CloseLedger, MoveLedger or TransferOwnership"));
+  }
+  BlockContent content;
+  content.event = *std::move(event);
+  content.time_millis = NowMillis();
+  std::vector<v1::Attachment> attachments;
+  if (request.attachments_size() > 0) {
+    std::vector<std::string> seals;
+    for (const v1::Attachment& a : request.attachments()) {
+      std::string seal = DigestText(a.data());
+      if (std::find(seals.begin(), seals.end(), seal) != seals.end()) continue;
+      seals.push_back(seal);
+      attachments.push_back(a);
+    }
+    content.seals = std::move(seals);
+  }
+  return MakeBlock(*ledger, std::move(content), attachments);
+}
+
+absl::StatusOr<v1::BlockOutcome> OwnerAgent::CloseLedger(
+    const v1::CloseLedgerRequest& request) {
+  absl::StatusOr<std::shared_ptr<Ledger>> ledger = FindLedger(request.ledger_id());
+  if (!ledger.ok()) return ledger.status();
+  BlockContent content;
+  content.event = Json{{"event", std::string(kClosedDocument)}};
+  content.time_millis = NowMillis();
+  return MakeBlock(*ledger, std::move(content), {});
+}
+
+absl::StatusOr<v1::BlockOutcome> OwnerAgent::TransferOwnership(
+    const v1::TransferOwnershipRequest& request) {
+  absl::StatusOr<std::shared_ptr<Ledger>> ledger = FindLedger(request.ledger_id());
+  if (!ledger.ok()) return ledger.status();
+  absl::StatusOr<Json> event = ParseExtras(request.extra_members_json(), {"signature"});
+  if (!event.ok()) return event.status();
+  (*event)["event"] = std::string(kTransferredOwnership);
+  BlockContent content;
+  content.event = *std::move(event);
+  content.controllers = FromProto(request.new_controllers());
+  content.time_millis = NowMillis();
+  return MakeBlock(*ledger, std::move(content), {});
+}
+
+absl::StatusOr<v1::CommittedBlock> OwnerAgent::FinishMove(
+    const std::shared_ptr<Ledger>& old_ledger) {
+  LedgerRecord old;
+  {
+    absl::MutexLock lock(&old_ledger->mu);
+    old = old_ledger->record;
+  }
+  std::shared_ptr<Ledger> ledger;
+  {
+    absl::StatusOr<std::shared_ptr<Ledger>> found = FindLedger(old.move_new_id);
+    if (found.ok()) {
+      ledger = *found;
+    } else {
+      LedgerRecord record;
+      record.ledger_id = old.move_new_id;
+      record.host_address = old.move_host;
+      record.ledger_token = old.move_token;
+      record.document_type = old.document_type;
+      record.original_id = old.original_id;
+      record.state = ChainState::Empty(old.move_new_id);
+      if (absl::Status s = registry_->Save(record, /*sync=*/true); !s.ok()) return s;
+      ledger = AddLedger(record);
+    }
+  }
+  BlockContent content;
+  content.event = Json{{"event", std::string(kBecameDocument)},
+                       {"document type", old.document_type},
+                       {"cryptographic signing key", old.move_new_key},
+                       {"original id", old.original_id.empty() ? old.ledger_id : old.original_id},
+                       {"moved from", old.ledger_id},
+                       {"moved from block", old.move_block_fingerprint}};
+  content.controllers = Controllers{1, {old.move_new_key}};
+  content.time_millis = NowMillis();
+  absl::StatusOr<v1::BlockOutcome> became = MakeBlock(ledger, std::move(content), {});
+  if (!became.ok()) return Prefix(became.status(), "became document: ");
+  if (!became->has_committed()) return absl::InternalError("became document: not committed");
+  absl::MutexLock lock(&old_ledger->mu);
+  LedgerRecord& record = old_ledger->record;
+  record.moved_to = record.move_new_id;
+  record.move_host.clear();
+  record.move_token.clear();
+  (void)registry_->Save(record, /*sync=*/true);
+  return became->committed();
+}
+
+absl::StatusOr<v1::MoveLedgerResponse> OwnerAgent::MoveLedger(
+    const v1::MoveLedgerRequest& request) {
+  absl::StatusOr<std::shared_ptr<Ledger>> found = FindLedger(request.ledger_id());
+  if (!found.ok()) return found.status();
+  std::shared_ptr<Ledger> ledger = *found;
+  v1::MoveLedgerResponse response;
+  bool resume = false;
+  std::string new_key;
+  {
+    absl::MutexLock lock(&ledger->mu);
+    if (absl::Status s = PrepareLocked(*ledger); !s.ok()) return s;
+    LedgerRecord& record = ledger->record;
+    if (record.state.terminal_event == kMovedDocument && !record.move_new_id.empty() &&
+        record.moved_to.empty()) {
+      resume = true;  // The moved block is committed; finish the genesis there.
+    } else {
+      if (!record.state.terminal_event.empty()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("terminal: ledger ", record.ledger_id, " ended with \"",
+                         record.state.terminal_event, "\""));
+      }
+      int held = 0;
+      for (const std::string& key : record.state.controllers.keys) {
+        held += keystore_->HasKey(key) ? 1 : 0;
+      }
+      if (held < record.state.controllers.threshold) {
+        return absl::FailedPreconditionError(
+            "authority: MoveLedger needs keys meeting the threshold in this agent");
+      }
+      new_key = request.new_key();
+      if (new_key.empty()) {
+        absl::StatusOr<std::string> created = keystore_->CreateKey(record.document_type);
+        if (!created.ok()) return created.status();
+        new_key = *created;
+      } else if (!keystore_->HasKey(new_key)) {
+        return absl::NotFoundError(absl::StrCat("key ", new_key, " is not in the keystore"));
+      }
+      const std::string address =
+          request.host_address().empty() ? record.host_address : request.host_address();
+      std::shared_ptr<HostClient> host = Host(address);
+      v1::CreateLedgerResponse created;
+      auto context = host->NewContext();
+      absl::Status status = FromGrpc(
+          host->stub().CreateLedger(context.get(), v1::CreateLedgerRequest(), &created));
+      if (!status.ok()) return Prefix(status, absl::StrCat("host ", address, ": "));
+      record.move_host = address;
+      record.move_new_id = created.ledger_id();
+      record.move_token = created.ledger_token();
+      record.move_new_key = new_key;
+      if (absl::Status s = registry_->Save(record, /*sync=*/true); !s.ok()) return s;
+    }
+  }
+  if (!resume) {
+    BlockContent content;
+    std::string new_id;
+    {
+      absl::MutexLock lock(&ledger->mu);
+      new_id = ledger->record.move_new_id;
+    }
+    content.event = Json{{"event", std::string(kMovedDocument)},
+                         {"new id", new_id},
+                         {"new cryptographic signing key", new_key}};
+    content.time_millis = NowMillis();
+    absl::StatusOr<v1::BlockOutcome> moved = MakeBlock(ledger, std::move(content), {});
+    if (!moved.ok()) return Prefix(moved.status(), "moved document: ");
+    if (!moved->has_committed()) return absl::InternalError("moved document: not committed");
+    *response.mutable_moved() = moved->committed();
+  }
+  {
+    absl::MutexLock lock(&ledger->mu);
+    ledger->record.move_block_fingerprint = ledger->record.state.head_fingerprint;
+    new_key = ledger->record.move_new_key;
+    response.set_new_ledger_id(ledger->record.move_new_id);
+    (void)registry_->Save(ledger->record, /*sync=*/true);
+  }
+  response.set_new_key(new_key);
+  absl::StatusOr<v1::CommittedBlock> became = FinishMove(ledger);
+  if (!became.ok()) return became.status();
+  *response.mutable_became() = *std::move(became);
+  return response;
+}
+
+absl::StatusOr<v1::BlockOutcome> OwnerAgent::CosignBlock(
+    const v1::CosignBlockRequest& request) {
+  const v1::BlockProposal& proposal = request.proposal();
+  absl::StatusOr<Block> parsed = ParseBlock(proposal.block(), SignatureStage::kOwnerSigned);
+  if (!parsed.ok()) return Prefix(parsed.status(), "proposal: ");
+  Block block = *std::move(parsed);
+  std::shared_ptr<Ledger> ledger;
+  {
+    absl::StatusOr<std::shared_ptr<Ledger>> found = FindLedger(block.ledger);
+    if (found.ok()) {
+      ledger = *found;
+    } else {
+      if (proposal.host_address().empty()) {
+        return absl::InvalidArgumentError("proposal: no host address");
+      }
+      LedgerRecord record;
+      record.ledger_id = block.ledger;
+      record.host_address = proposal.host_address();
+      record.ledger_token = proposal.ledger_token();
+      record.original_id = block.ledger;
+      record.state = ChainState::Empty(block.ledger);
+      if (absl::Status s = registry_->Save(record, /*sync=*/true); !s.ok()) return s;
+      ledger = AddLedger(record);
+    }
+  }
+  std::vector<v1::Attachment> attachments = ToVector(proposal.attachments());
+  std::shared_ptr<Pending> pending;
+  v1::BlockOutcome outcome;
+  {
+    absl::MutexLock lock(&ledger->mu);
+    ledger->needs_sync = true;
+    if (absl::Status s = PrepareLocked(*ledger); !s.ok()) return s;
+    const ChainState& state = ledger->drafted;
+    if (block.number == 1 && ledger->record.ledger_token.empty()) {
+      ledger->record.ledger_token = proposal.ledger_token();
+    }
+    if (block.number != state.head_number + 1 ||
+        (block.number > 1 && block.previous != state.head_fingerprint)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "previous: the proposal is for block ", block.number, " but the ledger's head is ",
+          state.head_number, " (", state.head_fingerprint, ")"));
+    }
+    if (block.number == 1 && !block.controllers.has_value()) {
+      return absl::InvalidArgumentError("controllers: required in the genesis block");
+    }
+    const Controllers authorising = block.number == 1 ? *block.controllers : state.controllers;
+    const std::string message = BlockSignedMessage(block.fingerprint);
+    for (const BlockSignature& s : block.signatures) {
+      if (std::find(authorising.keys.begin(), authorising.keys.end(), s.key) ==
+          authorising.keys.end()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "authority: block ", block.number, " is signed by ", s.key,
+            ", not a controller in force"));
+      }
+      if (absl::Status v = VerifyEd25519Text(s.key, message, s.sig, "owner signature");
+          !v.ok()) {
+        return Prefix(v, absl::StrCat("block ", block.number, ": "));
+      }
+    }
+    const size_t before = block.signatures.size();
+    absl::StatusOr<int> count = SignHeld(block, authorising);
+    if (!count.ok()) return count.status();
+    if (static_cast<size_t>(*count) == before && *count < authorising.threshold) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "authority: this agent holds none of the missing controller keys of block ",
+          block.number));
+    }
+    if (*count < authorising.threshold) {
+      v1::BlockProposal* out = outcome.mutable_proposal();
+      *out = proposal;
+      out->set_host_address(ledger->record.host_address);
+      out->set_block(SerializeBlock(block));
+      out->clear_missing_keys();
+      ToProto(authorising, out->mutable_controllers());
+      for (const std::string& key : authorising.keys) {
+        bool has = false;
+        for (const BlockSignature& s : block.signatures) has |= s.key == key;
+        if (!has) out->add_missing_keys(key);
+      }
+      return outcome;
+    }
+    if (absl::Status s = CheckNextBlock(state, block, SignatureStage::kOwnerSigned,
+                                        BlockRuleOptions::HostDefaults(NowMillis()));
+        !s.ok()) {
+      return Prefix(s, absl::StrCat("block ", block.number, ": "));
+    }
+    pending = SubmitLocked(ledger, block, attachments);
+  }
+  absl::StatusOr<v1::CommittedBlock> committed = Wait(ledger, pending);
+  if (!committed.ok()) return committed.status();
+  *outcome.mutable_committed() = *std::move(committed);
+  return outcome;
+}
+
+absl::StatusOr<v1::OwnerGetLedgerResponse> OwnerAgent::GetLedger(
+    const v1::OwnerGetLedgerRequest& request) {
+  absl::StatusOr<std::shared_ptr<Ledger>> found = FindLedger(request.ledger_id());
+  if (!found.ok()) return found.status();
+  std::shared_ptr<Ledger> ledger = *found;
+  v1::OwnerGetLedgerResponse response;
+  {
+    absl::MutexLock lock(&ledger->mu);
+    if (!request.offline()) {
+      if (ledger->record.equivocation) {
+        if (absl::Status s = PrepareLocked(*ledger); !s.ok()) return s;
+      }
+      ledger->mu.Await(absl::Condition(&NoneInflight, ledger.get()));
+      if (absl::Status s = SyncLocked(*ledger); !s.ok()) return s;
+    }
+    const LedgerRecord& record = ledger->record;
+    response.set_ledger_id(record.ledger_id);
+    response.set_host_address(record.host_address);
+    response.set_status(StatusOf(record.state));
+    response.set_head_number(record.state.head_number);
+    response.set_head_fingerprint(record.state.head_fingerprint);
+    ToProto(record.state.controllers, response.mutable_controllers());
+    response.set_checkpoint(record.checkpoint);
+    for (const std::string& key : record.state.controllers.keys) {
+      if (keystore_->HasKey(key)) response.add_held_keys(key);
+    }
+    response.set_document_type(record.document_type);
+    response.set_original_id(record.original_id);
+    response.set_moved_to(record.moved_to.empty() && record.state.terminal_event == kMovedDocument
+                              ? record.move_new_id
+                              : record.moved_to);
+    response.set_equivocation(record.equivocation);
+  }
+  absl::StatusOr<std::vector<EvidenceRecord>> evidence =
+      registry_->ListEvidence(request.ledger_id());
+  if (evidence.ok()) {
+    for (const EvidenceRecord& e : *evidence) ToProto(e, response.add_evidence());
+  }
+  return response;
+}
+
+v1::ListLedgersResponse OwnerAgent::ListLedgers() {
+  std::vector<std::shared_ptr<Ledger>> ledgers;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [id, ledger] : ledgers_) ledgers.push_back(ledger);
+  }
+  v1::ListLedgersResponse response;
+  for (auto& ledger : ledgers) {
+    absl::MutexLock lock(&ledger->mu);
+    auto* entry = response.add_ledgers();
+    entry->set_ledger_id(ledger->record.ledger_id);
+    entry->set_host_address(ledger->record.host_address);
+    entry->set_head_number(ledger->record.state.head_number);
+  }
+  std::sort(response.mutable_ledgers()->begin(), response.mutable_ledgers()->end(),
+            [](const auto& a, const auto& b) { return a.ledger_id() < b.ledger_id(); });
+  return response;
+}
+
+absl::StatusOr<v1::GetEvidenceResponse> OwnerAgent::GetEvidence(
+    const v1::GetEvidenceRequest& request) {
+  absl::StatusOr<std::vector<EvidenceRecord>> evidence =
+      registry_->ListEvidence(request.ledger_id());
+  if (!evidence.ok()) return evidence.status();
+  v1::GetEvidenceResponse response;
+  for (const EvidenceRecord& e : *evidence) ToProto(e, response.add_evidence());
+  return response;
+}
+
+// ---------------------------------------------------------------- verify/export
+
+absl::StatusOr<v1::VerifyLedgerResponse> OwnerAgent::VerifyLedger(
+    const v1::VerifyLedgerRequest& request) {
+  v1::VerifyLedgerResponse response;
+  absl::StatusOr<std::shared_ptr<Ledger>> found = FindLedger(request.ledger_id());
+  if (!found.ok()) return found.status();
+  std::shared_ptr<Ledger> ledger = *found;
+  std::string host_address, checkpoint;
+  {
+    absl::MutexLock lock(&ledger->mu);
+    ledger->mu.Await(absl::Condition(&NoneInflight, ledger.get()));
+    if (absl::Status s = SyncLocked(*ledger); !s.ok()) return s;
+    host_address = ledger->record.host_address;
+    checkpoint = ledger->record.checkpoint;
+  }
+  LedgerVerifier verifier(request.ledger_id());
+  BundleVerdict verdict;
+  verdict.ledger = request.ledger_id();
+  std::shared_ptr<HostClient> host = Host(host_address);
+  std::vector<std::string> seals;
+  if (!checkpoint.empty()) {
+    absl::StatusOr<Checkpoint> cp = VerifyCheckpoint(checkpoint, request.ledger_id());
+    auto context = host->NewContext();
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
+    v1::GetBlocksRequest blocks_request;
+    blocks_request.set_ledger_id(request.ledger_id());
+    blocks_request.set_from_number(1);
+    blocks_request.set_to_number(cp->tree_size);
+    auto reader = host->stub().GetBlocks(context.get(), blocks_request);
+    v1::GetBlocksResponse block_response;
+    uint64_t position = 0;
+    while (reader->Read(&block_response)) {
+      ++position;
+      if (verifier.failure().has_value()) continue;
+      absl::StatusOr<Block> block =
+          ParseBlock(block_response.block(), SignatureStage::kComplete);
+      if (!block.ok()) {
+        verdict.failure = {position, FailureRule(block.status())};
+        context->TryCancel();
+        break;
+      }
+      if (verifier.AddBlock(*block).ok() && block->seals.has_value()) {
+        for (const std::string& seal : *block->seals) seals.push_back(seal);
+      }
+    }
+    absl::Status finished = FromGrpc(reader->Finish());
+    if (verdict.failure.rule.empty() && !verifier.failure().has_value() && !finished.ok()) {
+      return Prefix(finished, "reading blocks: ");
+    }
+    if (verdict.failure.rule.empty() && !verifier.failure().has_value()) {
+      (void)verifier.AddCheckpoint(checkpoint);
+      for (const std::string& seal : seals) {
+        auto attachment_context = host->NewContext();
+        v1::GetAttachmentRequest attachment_request;
+        attachment_request.set_ledger_id(request.ledger_id());
+        attachment_request.set_seal(seal);
+        v1::GetAttachmentResponse attachment;
+        grpc::Status got = host->stub().GetAttachment(attachment_context.get(),
+                                                      attachment_request, &attachment);
+        if (!got.ok()) continue;  // A seal need not have an attachment.
+        if (!verifier.AddAttachment(attachment.seal(), attachment.data()).ok()) break;
+      }
+    }
+  }
+  if (!verdict.failure.rule.empty()) {
+    verdict.ok = false;
+  } else if (verifier.failure().has_value()) {
+    verdict.ok = false;
+    verdict.failure = *verifier.failure();
+  } else {
+    verdict.ok = true;
+  }
+  verdict.blocks = verifier.block_count();
+  response.set_ok(verdict.ok);
+  response.set_blocks(verdict.blocks);
+  response.set_failure_block(verdict.ok ? 0 : verdict.failure.block_position);
+  response.set_rule(verdict.ok ? "" : verdict.failure.rule);
+  response.set_verdict(verdict.Line());
+  return response;
+}
+
+absl::Status OwnerAgent::ExportLedger(const v1::ExportLedgerRequest& request,
+                                      const std::function<bool(const std::string&)>& sink) {
+  absl::StatusOr<std::shared_ptr<Ledger>> found = FindLedger(request.ledger_id());
+  if (!found.ok()) return found.status();
+  std::shared_ptr<Ledger> ledger = *found;
+  std::string host_address, checkpoint;
+  {
+    absl::MutexLock lock(&ledger->mu);
+    ledger->mu.Await(absl::Condition(&NoneInflight, ledger.get()));
+    if (absl::Status s = SyncLocked(*ledger); !s.ok()) return s;
+    host_address = ledger->record.host_address;
+    checkpoint = ledger->record.checkpoint;
+  }
+  std::shared_ptr<HostClient> host = Host(host_address);
+  std::ostringstream buffer;
+  BundleWriter writer(buffer);
+  constexpr size_t kChunk = 64 * 1024;
+  auto flush = [&](bool force) -> bool {
+    if (buffer.tellp() <= 0) return true;
+    if (!force && static_cast<size_t>(buffer.tellp()) < kChunk) return true;
+    const std::string data = buffer.str();
+    buffer.str("");
+    buffer.clear();
+    return sink(data);
+  };
+  if (absl::Status s = writer.WriteHeader(request.ledger_id()); !s.ok()) return s;
+  LedgerVerifier verifier(request.ledger_id());
+  std::vector<std::string> seals;
+  if (!checkpoint.empty()) {
+    absl::StatusOr<Checkpoint> cp = VerifyCheckpoint(checkpoint, request.ledger_id());
+    auto context = host->NewContext();
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
+    v1::GetBlocksRequest blocks_request;
+    blocks_request.set_ledger_id(request.ledger_id());
+    blocks_request.set_from_number(1);
+    blocks_request.set_to_number(cp->tree_size);
+    auto reader = host->stub().GetBlocks(context.get(), blocks_request);
+    v1::GetBlocksResponse block_response;
+    absl::Status failure;
+    while (reader->Read(&block_response)) {
+      if (!failure.ok()) continue;
+      absl::StatusOr<Block> block =
+          ParseBlock(block_response.block(), SignatureStage::kComplete);
+      if (!block.ok()) {
+        failure = block.status();
+      } else {
+        failure = verifier.AddBlock(*block);
+      }
+      if (!failure.ok()) {
+        failure = absl::DataLossError(absl::StrCat(
+            "the host's block ", verifier.block_count() + 1,
+            " fails verification: ", failure.message()));
+        context->TryCancel();
+        continue;
+      }
+      if (block->seals.has_value()) {
+        for (const std::string& seal : *block->seals) seals.push_back(seal);
+      }
+      if (absl::Status s = writer.WriteBlock(*block); !s.ok()) failure = s;
+      if (!flush(false)) {
+        context->TryCancel();
+        failure = absl::CancelledError("export cancelled");
+      }
+    }
+    absl::Status finished = FromGrpc(reader->Finish());
+    if (!failure.ok()) return failure;
+    if (!finished.ok()) return Prefix(finished, "reading blocks: ");
+    if (verifier.block_count() != cp->tree_size) {
+      return absl::DataLossError("the host served fewer blocks than its checkpoint");
+    }
+    if (absl::Status s = writer.WriteCheckpoint(checkpoint); !s.ok()) return s;
+    std::set<std::string> written;
+    for (const std::string& seal : seals) {
+      if (!written.insert(seal).second) continue;
+      auto attachment_context = host->NewContext();
+      v1::GetAttachmentRequest attachment_request;
+      attachment_request.set_ledger_id(request.ledger_id());
+      attachment_request.set_seal(seal);
+      v1::GetAttachmentResponse attachment;
+      grpc::Status got = host->stub().GetAttachment(attachment_context.get(),
+                                                    attachment_request, &attachment);
+      if (!got.ok()) continue;
+      if (absl::Status s = verifier.AddAttachment(attachment.seal(), attachment.data());
+          !s.ok()) {
+        return absl::DataLossError(
+            absl::StrCat("the host's attachment ", seal, " fails verification: ",
+                         s.message()));
+      }
+      if (absl::Status s =
+              writer.WriteAttachment(attachment.seal(), attachment.name(), attachment.data());
+          !s.ok()) {
+        return s;
+      }
+      if (!flush(false)) return absl::CancelledError("export cancelled");
+    }
+  }
+  if (!flush(true)) return absl::CancelledError("export cancelled");
+  return absl::OkStatus();
+}
+
+}  // namespace microledger

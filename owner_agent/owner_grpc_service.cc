@@ -1,0 +1,136 @@
+#include "owner_agent/owner_grpc_service.h"
+
+#include <sodium.h>
+
+namespace microledger {
+namespace {
+
+template <typename T>
+grpc::Status Reply(absl::StatusOr<T> result, T* response) {
+  if (!result.ok()) return ToGrpc(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+grpc::Status OwnerGrpcService::Authorize(grpc::ServerContext* context) const {
+  if (token_.empty()) return grpc::Status::OK;
+  const auto& metadata = context->client_metadata();
+  auto it = metadata.find("authorization");
+  const std::string expected = "Bearer " + token_;
+  if (it != metadata.end()) {
+    std::string given(it->second.data(), it->second.size());
+    if (given.size() == expected.size() &&
+        sodium_memcmp(given.data(), expected.data(), expected.size()) == 0) {
+      return grpc::Status::OK;
+    }
+  }
+  return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                      "missing or wrong \"authorization: Bearer <token>\" metadata");
+}
+
+#define ML_AUTHORIZE()                                   \
+  if (grpc::Status auth = Authorize(context); !auth.ok()) \
+  return auth
+
+grpc::Status OwnerGrpcService::CreateKey(grpc::ServerContext* context,
+                                         const v1::CreateKeyRequest* request,
+                                         v1::CreateKeyResponse* response) {
+  ML_AUTHORIZE();
+  return Reply(agent_->CreateKey(*request), response);
+}
+
+grpc::Status OwnerGrpcService::ListKeys(grpc::ServerContext* context,
+                                        const v1::ListKeysRequest*,
+                                        v1::ListKeysResponse* response) {
+  ML_AUTHORIZE();
+  *response = agent_->ListKeys();
+  return grpc::Status::OK;
+}
+
+grpc::Status OwnerGrpcService::CreateLedger(grpc::ServerContext* context,
+                                            const v1::OwnerCreateLedgerRequest* request,
+                                            v1::OwnerCreateLedgerResponse* response) {
+  ML_AUTHORIZE();
+  return Reply(agent_->CreateLedger(*request), response);
+}
+
+grpc::Status OwnerGrpcService::AppendEvent(grpc::ServerContext* context,
+                                           const v1::AppendEventRequest* request,
+                                           v1::BlockOutcome* response) {
+  ML_AUTHORIZE();
+  return Reply(agent_->AppendEvent(*request), response);
+}
+
+grpc::Status OwnerGrpcService::CloseLedger(grpc::ServerContext* context,
+                                           const v1::CloseLedgerRequest* request,
+                                           v1::BlockOutcome* response) {
+  ML_AUTHORIZE();
+  return Reply(agent_->CloseLedger(*request), response);
+}
+
+grpc::Status OwnerGrpcService::MoveLedger(grpc::ServerContext* context,
+                                          const v1::MoveLedgerRequest* request,
+                                          v1::MoveLedgerResponse* response) {
+  ML_AUTHORIZE();
+  return Reply(agent_->MoveLedger(*request), response);
+}
+
+grpc::Status OwnerGrpcService::TransferOwnership(grpc::ServerContext* context,
+                                                 const v1::TransferOwnershipRequest* request,
+                                                 v1::BlockOutcome* response) {
+  ML_AUTHORIZE();
+  return Reply(agent_->TransferOwnership(*request), response);
+}
+
+grpc::Status OwnerGrpcService::CosignBlock(grpc::ServerContext* context,
+                                           const v1::CosignBlockRequest* request,
+                                           v1::BlockOutcome* response) {
+  ML_AUTHORIZE();
+  return Reply(agent_->CosignBlock(*request), response);
+}
+
+grpc::Status OwnerGrpcService::GetLedger(grpc::ServerContext* context,
+                                         const v1::OwnerGetLedgerRequest* request,
+                                         v1::OwnerGetLedgerResponse* response) {
+  ML_AUTHORIZE();
+  return Reply(agent_->GetLedger(*request), response);
+}
+
+grpc::Status OwnerGrpcService::ListLedgers(grpc::ServerContext* context,
+                                           const v1::ListLedgersRequest*,
+                                           v1::ListLedgersResponse* response) {
+  ML_AUTHORIZE();
+  *response = agent_->ListLedgers();
+  return grpc::Status::OK;
+}
+
+grpc::Status OwnerGrpcService::VerifyLedger(grpc::ServerContext* context,
+                                            const v1::VerifyLedgerRequest* request,
+                                            v1::VerifyLedgerResponse* response) {
+  ML_AUTHORIZE();
+  return Reply(agent_->VerifyLedger(*request), response);
+}
+
+grpc::Status OwnerGrpcService::ExportLedger(grpc::ServerContext* context,
+                                            const v1::ExportLedgerRequest* request,
+                                            grpc::ServerWriter<v1::ExportLedgerChunk>* writer) {
+  ML_AUTHORIZE();
+  absl::Status status = agent_->ExportLedger(*request, [&](const std::string& data) {
+    if (context->IsCancelled()) return false;
+    v1::ExportLedgerChunk chunk;
+    chunk.set_data(data);
+    return writer->Write(chunk);
+  });
+  return ToGrpc(status);
+}
+
+grpc::Status OwnerGrpcService::GetEvidence(grpc::ServerContext* context,
+                                           const v1::GetEvidenceRequest* request,
+                                           v1::GetEvidenceResponse* response) {
+  ML_AUTHORIZE();
+  return Reply(agent_->GetEvidence(*request), response);
+}
+
+}  // namespace microledger

@@ -1,0 +1,60 @@
+// microledger.v1.OwnerAgentService over an OwnerAgent: converts statuses at
+// the edge and checks the bearer token ("authorization: Bearer <token>") when
+// one is configured. Thread-safe.
+#ifndef MICROLEDGER_OWNER_AGENT_OWNER_GRPC_SERVICE_H_
+#define MICROLEDGER_OWNER_AGENT_OWNER_GRPC_SERVICE_H_
+
+#include <string>
+
+#include "microledger/v1/owner.grpc.pb.h"
+#include "owner_agent/owner_agent.h"
+
+namespace microledger {
+
+class OwnerGrpcService final : public v1::OwnerAgentService::Service {
+ public:
+  // `token` empty = no authentication (loopback / Unix socket use).
+  OwnerGrpcService(OwnerAgent* agent, std::string token)
+      : agent_(agent), token_(std::move(token)) {}
+
+  grpc::Status CreateKey(grpc::ServerContext* context, const v1::CreateKeyRequest* request,
+                         v1::CreateKeyResponse* response) override;
+  grpc::Status ListKeys(grpc::ServerContext* context, const v1::ListKeysRequest* request,
+                        v1::ListKeysResponse* response) override;
+  grpc::Status CreateLedger(grpc::ServerContext* context,
+                            const v1::OwnerCreateLedgerRequest* request,
+                            v1::OwnerCreateLedgerResponse* response) override;
+  grpc::Status AppendEvent(grpc::ServerContext* context, const v1::AppendEventRequest* request,
+                           v1::BlockOutcome* response) override;
+  grpc::Status CloseLedger(grpc::ServerContext* context, const v1::CloseLedgerRequest* request,
+                           v1::BlockOutcome* response) override;
+  grpc::Status MoveLedger(grpc::ServerContext* context, const v1::MoveLedgerRequest* request,
+                          v1::MoveLedgerResponse* response) override;
+  grpc::Status TransferOwnership(grpc::ServerContext* context,
+                                 const v1::TransferOwnershipRequest* request,
+                                 v1::BlockOutcome* response) override;
+  grpc::Status CosignBlock(grpc::ServerContext* context, const v1::CosignBlockRequest* request,
+                           v1::BlockOutcome* response) override;
+  grpc::Status GetLedger(grpc::ServerContext* context, const v1::OwnerGetLedgerRequest* request,
+                         v1::OwnerGetLedgerResponse* response) override;
+  grpc::Status ListLedgers(grpc::ServerContext* context, const v1::ListLedgersRequest* request,
+                           v1::ListLedgersResponse* response) override;
+  grpc::Status VerifyLedger(grpc::ServerContext* context,
+                            const v1::VerifyLedgerRequest* request,
+                            v1::VerifyLedgerResponse* response) override;
+  grpc::Status ExportLedger(grpc::ServerContext* context,
+                            const v1::ExportLedgerRequest* request,
+                            grpc::ServerWriter<v1::ExportLedgerChunk>* writer) override;
+  grpc::Status GetEvidence(grpc::ServerContext* context, const v1::GetEvidenceRequest* request,
+                           v1::GetEvidenceResponse* response) override;
+
+ private:
+  grpc::Status Authorize(grpc::ServerContext* context) const;
+
+  OwnerAgent* agent_;
+  const std::string token_;
+};
+
+}  // namespace microledger
+
+#endif  // MICROLEDGER_OWNER_AGENT_OWNER_GRPC_SERVICE_H_
