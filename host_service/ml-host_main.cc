@@ -3,9 +3,7 @@
 // and reflection). The logic lives in ledger_host.h; this file only wires.
 #include <csignal>
 #include <cstdio>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 
@@ -21,6 +19,7 @@
 #include "host_service/host_keys.h"
 #include "host_service/kv_store.h"
 #include "host_service/ledger_host.h"
+#include "serving/tls_credentials.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7400",
           "HOST:PORT to listen on; port 0 picks a free port (the log line says which)");
@@ -56,14 +55,6 @@ ABSL_FLAG(int64_t, ledger_cache_size, 10000,
 
 namespace microledger {
 namespace {
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "ml-host: %s\n", std::string(status.message()).c_str());
@@ -116,37 +107,17 @@ int Run() {
   LedgerHost host(std::move(store), *std::move(master), options);
   HostGrpcService service(&host, static_cast<size_t>(max_inflight));
 
-  std::shared_ptr<grpc::ServerCredentials> credentials =
-      grpc::InsecureServerCredentials();
-  const std::string tls_cert = absl::GetFlag(FLAGS_tls_cert);
-  const std::string tls_key = absl::GetFlag(FLAGS_tls_key);
-  const std::string tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
-  if (!tls_cert.empty() || !tls_key.empty() || !tls_client_ca.empty()) {
-    if (tls_cert.empty() || tls_key.empty()) {
-      return Fail(absl::InvalidArgumentError("TLS needs both --tls_cert and --tls_key"));
-    }
-    absl::StatusOr<std::string> cert = ReadFile(tls_cert);
-    if (!cert.ok()) return Fail(cert.status());
-    absl::StatusOr<std::string> key = ReadFile(tls_key);
-    if (!key.ok()) return Fail(key.status());
-    grpc::SslServerCredentialsOptions ssl;
-    ssl.pem_key_cert_pairs.push_back({*key, *cert});
-    if (!tls_client_ca.empty()) {
-      absl::StatusOr<std::string> ca = ReadFile(tls_client_ca);
-      if (!ca.ok()) return Fail(ca.status());
-      ssl.pem_root_certs = *ca;
-      ssl.client_certificate_request =
-          GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
-    }
-    credentials = grpc::SslServerCredentials(ssl);
-  }
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials({absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+                             absl::GetFlag(FLAGS_tls_client_ca)});
+  if (!credentials.ok()) return Fail(credentials.status());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int selected_port = 0;
   const std::string listen = absl::GetFlag(FLAGS_listen);
-  builder.AddListeningPort(listen, credentials, &selected_port);
+  builder.AddListeningPort(listen, *credentials, &selected_port);
   const int64_t max_message =
       max_block_bytes + max_attachments * (max_attachment_bytes + 1024) + 65536;
   builder.SetMaxReceiveMessageSize(

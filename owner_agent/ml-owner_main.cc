@@ -6,9 +6,7 @@
 
 #include <csignal>
 #include <cstdio>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 
@@ -22,13 +20,15 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "owner_agent/keystore.h"
+#include "owner_agent/listen_policy.h"
 #include "owner_agent/owner_agent.h"
 #include "owner_agent/owner_grpc_service.h"
+#include "serving/tls_credentials.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7401",
           "HOST:PORT (port 0 picks a free port; the start line says which) or "
-          "unix:PATH to listen on; keep it on loopback or a Unix socket unless TLS "
-          "and --token_file are set");
+          "unix:PATH to listen on; any other (non-loopback) address is refused "
+          "unless TLS and --token_file are set");
 ABSL_FLAG(std::string, keystore, "",
           "keystore directory (required; created mode 0700 if absent). The agent's "
           "ledger registry and evidence live in KEYSTORE/agent. One ml-owner per "
@@ -59,14 +59,6 @@ ABSL_FLAG(std::string, keystore_kdf, "interactive",
 namespace microledger {
 namespace {
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "ml-owner: %s\n", std::string(status.message()).c_str());
   return 1;
@@ -96,13 +88,13 @@ int Run() {
   options.append_timeout =
       std::chrono::seconds(std::max<int64_t>(1, absl::GetFlag(FLAGS_append_timeout_seconds)));
   if (const std::string ca = absl::GetFlag(FLAGS_host_tls_ca); !ca.empty()) {
-    absl::StatusOr<std::string> pem = ReadFile(ca);
+    absl::StatusOr<std::string> pem = ReadWholeFile(ca);
     if (!pem.ok()) return Fail(pem.status());
     options.host_client.tls_ca_pem = *pem;
   }
   std::string token;
   if (const std::string token_file = absl::GetFlag(FLAGS_token_file); !token_file.empty()) {
-    absl::StatusOr<std::string> text = ReadFile(token_file);
+    absl::StatusOr<std::string> text = ReadWholeFile(token_file);
     if (!text.ok()) return Fail(text.status());
     token = text->substr(0, text->find('\n'));
     if (!token.empty() && token.back() == '\r') token.pop_back();
@@ -113,38 +105,23 @@ int Run() {
   if (!agent.ok()) return Fail(agent.status());
   OwnerGrpcService service(agent->get(), token);
 
-  std::shared_ptr<grpc::ServerCredentials> credentials =
-      grpc::InsecureServerCredentials();
-  const std::string tls_cert = absl::GetFlag(FLAGS_tls_cert);
-  const std::string tls_key = absl::GetFlag(FLAGS_tls_key);
-  const std::string tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
-  if (!tls_cert.empty() || !tls_key.empty() || !tls_client_ca.empty()) {
-    if (tls_cert.empty() || tls_key.empty()) {
-      return Fail(absl::InvalidArgumentError("TLS needs both --tls_cert and --tls_key"));
-    }
-    absl::StatusOr<std::string> cert = ReadFile(tls_cert);
-    if (!cert.ok()) return Fail(cert.status());
-    absl::StatusOr<std::string> key = ReadFile(tls_key);
-    if (!key.ok()) return Fail(key.status());
-    grpc::SslServerCredentialsOptions ssl;
-    ssl.pem_key_cert_pairs.push_back({*key, *cert});
-    if (!tls_client_ca.empty()) {
-      absl::StatusOr<std::string> ca = ReadFile(tls_client_ca);
-      if (!ca.ok()) return Fail(ca.status());
-      ssl.pem_root_certs = *ca;
-      ssl.client_certificate_request =
-          GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
-    }
-    credentials = grpc::SslServerCredentials(ssl);
-  }
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials({absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+                             absl::GetFlag(FLAGS_tls_client_ca)});
+  if (!credentials.ok()) return Fail(credentials.status());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int selected_port = 0;
   const std::string listen = absl::GetFlag(FLAGS_listen);
+  if (absl::Status exposure = CheckListenExposure(
+          listen, !absl::GetFlag(FLAGS_tls_cert).empty(), !token.empty());
+      !exposure.ok()) {
+    return Fail(exposure);
+  }
   const bool unix_socket = absl::StartsWith(listen, "unix:");
-  builder.AddListeningPort(listen, credentials, &selected_port);
+  builder.AddListeningPort(listen, *credentials, &selected_port);
   builder.SetMaxReceiveMessageSize(64 << 20);
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
