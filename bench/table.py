@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Prints the BENCHMARKS.md table from bench/run_all.sh's results.jsonl."""
+import json
+import sys
+
+rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+hyper = next((r for r in rows if r["label"] == "hypercore append"), None)
+
+
+def f(v, fmt="{:.1f}"):
+    return "-" if v is None else fmt.format(v)
+
+
+loads = [r["loadavg_before"] for r in rows if "loadavg_before" in r]
+if loads and max(loads) > 4.5:
+    print(f"WARNING: 1-minute load average before a run reached {max(loads):.1f} on "
+          "this machine: other work was running, rates are low.\n")
+print("| scenario | setting | result | p50 / p99 ms | errors | floor us/block | "
+      "cost us/block | ratio | target |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+for r in rows:
+    label = r["label"]
+    if label == "hypercore append":
+        print(f"| {label} | {r['setting']} | {r['rps']:.0f} appends/s | "
+              f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f} | 0 | - | "
+              f"{r['cpu_us_per_block']:.0f} (node CPU) | - | reference |")
+        continue
+    scenario = r["scenario"]
+    target = ""
+    cost = r.get("host_cpu_us_per_block")
+    if scenario.startswith("host-append"):
+        result = f"{r['blocks_per_s']:.0f} blocks/s"
+        if hyper and label in ("append unary", "append stream", "append unary nosync"):
+            x = r["blocks_per_s"] / hyper["rps"]
+            target = (f"ratio>=0.70: {'met' if (r.get('ratio') or 0) >= 0.70 else 'NOT met'}; "
+                      f"{x:.2f}x Hypercore (>=1.5x, p99<=20ms: "
+                      f"{'met' if x >= 1.5 and r['p99_ms'] <= 20 else 'NOT met'})")
+        if r.get("series"):
+            s = r["series"]
+            first, last = s[0]["host_cpu_us_per_block"], s[-1]["host_cpu_us_per_block"]
+            per = ", ".join("%.0f" % w["host_cpu_us_per_block"] for w in s)
+            target = (f"windows us/block {per}; "
+                      f"last/first {last / first:.2f} (<=1.20: {'met' if last <= 1.2 * first else 'NOT met'})")
+    elif scenario == "read-range":
+        result = f"{r['blocks_per_s']:.0f} blocks/s ({r['rps']:.0f} calls/s)"
+        target = f">=100000 blocks/s: {'met' if r['blocks_per_s'] >= 100000 else 'NOT met'}"
+    elif scenario == "proof":
+        result = f"{r['rps']:.0f} proofs/s"
+        target = f">=20000/s: {'met' if r['rps'] >= 20000 else 'NOT met'}"
+    elif scenario == "verify":
+        result = f"{r['blocks_per_s']:.0f} blocks/s"
+        cost = r["duration_s"] * 1e6 / r["blocks"] if r["blocks"] else None
+        target = f">=0.8 x 2-core floor: {'met' if (r.get('ratio') or 0) >= 0.8 else 'NOT met'}"
+    else:
+        result = f"{r['rps']:.0f}/s"
+    if scenario in ("read-range", "proof") and cost is not None:
+        cost_text = f"{cost:.1f} (host CPU per item)"
+    else:
+        cost_text = f(cost)
+    rss = r.get("host_peak_rss_mib")
+    setting = r["setting"] + (f"; host peak RSS {rss:.0f} MiB" if rss else "")
+    print(f"| {label} | {setting} | {result} | {r['p50_ms']:.2f} / {r['p99_ms']:.2f} | "
+          f"{r['errors']} | {f(r.get('floor_us_per_block'))} | {cost_text} | "
+          f"{f(r.get('ratio'), '{:.3f}')} | {target} |")

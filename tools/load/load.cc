@@ -1,0 +1,898 @@
+#include "tools/load/load.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/block.h"
+#include "common/block_builder.h"
+#include "common/bundle.h"
+#include "common/chain_validator.h"
+#include "common/ed25519.h"
+#include "common/encoding.h"
+#include "common/json.h"
+#include "common/timestamp.h"
+#include "grpcpp/grpcpp.h"
+#include "microledger/v1/host.grpc.pb.h"
+#include "nlohmann/json.hpp"
+#include "tools/offline_commands.h"
+
+namespace microledger {
+namespace load {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using HostStub = v1::HostService::Stub;
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+double OwnCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+std::string CodeName(int code) {
+  static const char* const kNames[] = {
+      "OK",       "CANCELLED",         "UNKNOWN",        "INVALID_ARGUMENT",
+      "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED",
+      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+      "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+  if (code >= 0 && code <= 16) return kNames[code];
+  return absl::StrCat("CODE_", code);
+}
+
+// Per-worker results, merged after the run (no shared state on the hot path).
+struct WorkerStats {
+  std::vector<float> latencies_us;
+  std::map<std::string, uint64_t> codes;
+  uint64_t blocks = 0;
+  std::string first_error;
+
+  void Record(Clock::duration latency, int code, const std::string& message) {
+    latencies_us.push_back(
+        static_cast<float>(std::chrono::duration<double, std::micro>(latency).count()));
+    ++codes[CodeName(code)];
+    if (code != 0 && first_error.empty()) {
+      first_error = absl::StrCat(CodeName(code), ": ", message);
+    }
+  }
+};
+
+// One ledger as its owner holds it: id, token, and its owner-signed blocks,
+// all drafted and signed before the clock starts (a block's `previous` is the
+// previous block's fingerprint, which the host's signature does not change).
+struct DraftedLedger {
+  std::string id;
+  std::string token;
+  std::string genesis;              // Owner-signed block 1.
+  std::vector<std::string> blocks;  // Owner-signed blocks 2..n, in order.
+  size_t next = 0;                  // Next index into `blocks` (owner worker only).
+};
+
+void DraftLedger(DraftedLedger& ledger, uint64_t count) {
+  SigningKey owner = *SigningKey::Generate();
+  const SigningKey* owners[] = {&owner};
+  ChainState state = ChainState::Empty(ledger.id);
+  ledger.blocks.reserve(count);
+  for (uint64_t i = 0; i <= count; ++i) {
+    BlockContent content;
+    content.time_millis = NowMillis();
+    if (i == 0) {
+      content.controllers = Controllers{1, {owner.public_key_text()}};
+      content.event = {{"event", "opened document"},
+                       {"document type", "ml-load"},
+                       {"cryptographic signing key", owner.public_key_text()}};
+    } else {
+      content.event = {{"event", "updated"},
+                       {"n", static_cast<double>(state.head_number + 1)}};
+    }
+    Block block = DraftNextBlock(state, std::move(content));
+    SignAsOwners(block, owners);
+    state = AdvanceChain(state, block);
+    if (i == 0) {
+      ledger.genesis = SerializeBlock(block);
+    } else {
+      ledger.blocks.push_back(SerializeBlock(block));
+    }
+  }
+}
+
+class Channels {
+ public:
+  static absl::StatusOr<Channels> Open(const LoadOptions& options) {
+    std::shared_ptr<grpc::ChannelCredentials> credentials =
+        grpc::InsecureChannelCredentials();
+    if (options.tls) {
+      grpc::SslCredentialsOptions ssl;
+      auto read = [](const std::string& path, std::string* out) -> absl::Status {
+        if (path.empty()) return absl::OkStatus();
+        std::ifstream in(path, std::ios::binary);
+        if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+        std::stringstream buffer;
+        buffer << in.rdbuf();
+        *out = buffer.str();
+        return absl::OkStatus();
+      };
+      if (absl::Status s = read(options.tls_ca, &ssl.pem_root_certs); !s.ok()) return s;
+      if (absl::Status s = read(options.tls_cert, &ssl.pem_cert_chain); !s.ok()) return s;
+      if (absl::Status s = read(options.tls_key, &ssl.pem_private_key); !s.ok()) return s;
+      credentials = grpc::SslCredentials(ssl);
+    }
+    Channels channels;
+    const int n = std::max(1, options.connections);
+    for (int i = 0; i < n; ++i) {
+      grpc::ChannelArguments args;
+      // A distinct connection per channel, as ghz --connections does.
+      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+      args.SetInt("ml-load.channel", i);
+      args.SetMaxReceiveMessageSize(64 << 20);
+      if (!options.tls_server_name.empty()) {
+        args.SetSslTargetNameOverride(options.tls_server_name);
+      }
+      channels.stubs_.push_back(v1::HostService::NewStub(
+          grpc::CreateCustomChannel(options.addr, credentials, args)));
+    }
+    return channels;
+  }
+  HostStub& stub(int worker) { return *stubs_[worker % stubs_.size()]; }
+
+ private:
+  std::vector<std::unique_ptr<HostStub>> stubs_;
+};
+
+void SetDeadline(grpc::ClientContext& context, int64_t deadline_ms) {
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::milliseconds(deadline_ms));
+}
+
+// Runs `fn(i)` for i in [0, n) on `threads` threads.
+template <typename Fn>
+void ParallelFor(int n, int threads, Fn fn) {
+  std::atomic<int> next{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < std::max(1, threads); ++t) {
+    pool.emplace_back([&] {
+      for (int i = next++; i < n; i = next++) fn(i);
+    });
+  }
+  for (std::thread& thread : pool) thread.join();
+}
+
+// Creates ledgers, drafts their chains and appends each genesis block (untimed).
+absl::Status SetUpLedgers(const LoadOptions& options, Channels& channels,
+                          std::vector<DraftedLedger>& ledgers,
+                          const std::vector<uint64_t>& blocks_per_ledger) {
+  for (size_t i = 0; i < ledgers.size(); ++i) {
+    grpc::ClientContext context;
+    SetDeadline(context, options.deadline_ms);
+    v1::CreateLedgerResponse response;
+    grpc::Status status =
+        channels.stub(i).CreateLedger(&context, v1::CreateLedgerRequest(), &response);
+    if (!status.ok()) {
+      return absl::UnavailableError(
+          absl::StrCat("CreateLedger at ", options.addr, ": ", status.error_message()));
+    }
+    ledgers[i].id = response.ledger_id();
+    ledgers[i].token = response.ledger_token();
+  }
+  ParallelFor(static_cast<int>(ledgers.size()), options.draft_threads,
+              [&](int i) { DraftLedger(ledgers[i], blocks_per_ledger[i]); });
+  std::atomic<int> failures{0};
+  std::string failure;
+  std::mutex failure_mu;
+  ParallelFor(static_cast<int>(ledgers.size()), std::min(8, options.concurrency),
+              [&](int i) {
+                grpc::ClientContext context;
+                SetDeadline(context, options.deadline_ms);
+                v1::AppendRequest request;
+                request.set_block(ledgers[i].genesis);
+                request.set_ledger_token(ledgers[i].token);
+                v1::AppendResponse response;
+                grpc::Status status = channels.stub(i).Append(&context, request, &response);
+                if (!status.ok()) {
+                  ++failures;
+                  std::lock_guard<std::mutex> lock(failure_mu);
+                  failure = status.error_message();
+                }
+              });
+  if (failures > 0) {
+    return absl::InternalError(absl::StrCat("genesis append failed: ", failure));
+  }
+  return absl::OkStatus();
+}
+
+// Shared control of the timed phase.
+struct RunControl {
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> done{0};     // Requests completed (for --total and windows).
+  std::atomic<uint64_t> issued{0};   // Requests claimed (for --total).
+  uint64_t total = 0;                // 0 = unbounded (duration).
+  // Claims one request; false when the run is over.
+  bool Claim() {
+    if (stop.load(std::memory_order_relaxed)) return false;
+    if (total == 0) return true;
+    return issued.fetch_add(1, std::memory_order_relaxed) < total;
+  }
+};
+
+// Unary appends: worker w owns ledgers w, w+C, w+2C, ... and appends to them
+// round-robin, one call in flight.
+void UnaryAppendWorker(int worker, const LoadOptions& options, Channels& channels,
+                       std::vector<DraftedLedger>& ledgers, RunControl& control,
+                       WorkerStats& stats) {
+  std::vector<DraftedLedger*> own;
+  for (size_t i = worker; i < ledgers.size(); i += options.concurrency) {
+    own.push_back(&ledgers[i]);
+  }
+  HostStub& stub = channels.stub(worker);
+  size_t cursor = 0;
+  v1::AppendRequest request;
+  v1::AppendResponse response;
+  while (!own.empty()) {
+    DraftedLedger* ledger = own[cursor % own.size()];
+    if (ledger->next >= ledger->blocks.size()) {
+      own.erase(own.begin() + (cursor % own.size()));
+      continue;
+    }
+    if (!control.Claim()) break;
+    ++cursor;
+    request.set_block(ledger->blocks[ledger->next]);
+    grpc::ClientContext context;
+    SetDeadline(context, options.deadline_ms);
+    const Clock::time_point start = Clock::now();
+    grpc::Status status = stub.Append(&context, request, &response);
+    stats.Record(Clock::now() - start, status.error_code(), status.error_message());
+    if (status.ok()) {
+      ++stats.blocks;
+      ++ledger->next;
+    } else {
+      // A failed block would break the chain: drop this ledger.
+      ledger->next = ledger->blocks.size();
+    }
+    control.done.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+// Streaming appends: worker w owns the same ledgers as above, sends their
+// blocks round-robin on one AppendStream with at most `window` unanswered.
+void StreamAppendWorker(int worker, const LoadOptions& options, Channels& channels,
+                        std::vector<DraftedLedger>& ledgers, RunControl& control,
+                        WorkerStats& stats) {
+  std::vector<DraftedLedger*> own;
+  for (size_t i = worker; i < ledgers.size(); i += options.concurrency) {
+    own.push_back(&ledgers[i]);
+  }
+  grpc::ClientContext context;
+  auto stream = channels.stub(worker).AppendStream(&context);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Clock::time_point> sent;  // Send times of unanswered requests.
+  bool writer_done = false;
+  bool broken = false;
+
+  std::thread reader([&] {
+    v1::AppendStreamResponse response;
+    while (stream->Read(&response)) {
+      Clock::time_point start;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        start = sent.front();
+        sent.pop_front();
+      }
+      cv.notify_all();
+      stats.Record(Clock::now() - start, response.code(), response.message());
+      if (response.code() == 0) ++stats.blocks;
+      control.done.fetch_add(1, std::memory_order_relaxed);
+      std::lock_guard<std::mutex> lock(mu);
+      if (writer_done && sent.empty()) break;
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    broken = !sent.empty() || !writer_done;
+    cv.notify_all();
+  });
+
+  v1::AppendRequest request;
+  size_t cursor = 0;
+  const size_t window = static_cast<size_t>(std::max(1, options.window));
+  while (!own.empty()) {
+    DraftedLedger* ledger = own[cursor % own.size()];
+    if (ledger->next >= ledger->blocks.size()) {
+      own.erase(own.begin() + (cursor % own.size()));
+      continue;
+    }
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return sent.size() < window || broken; });
+      if (broken) break;
+    }
+    if (!control.Claim()) break;
+    ++cursor;
+    request.set_block(ledger->blocks[ledger->next++]);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      sent.push_back(Clock::now());
+    }
+    if (!stream->Write(request)) {
+      std::lock_guard<std::mutex> lock(mu);
+      sent.pop_back();
+      broken = true;
+      break;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    writer_done = true;
+  }
+  stream->WritesDone();
+  // Wait for the replies still owed, then end the stream.
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, std::chrono::milliseconds(options.deadline_ms),
+                [&] { return sent.empty() || broken; });
+  }
+  context.TryCancel();
+  reader.join();
+  grpc::Status status = stream->Finish();
+  std::lock_guard<std::mutex> lock(mu);
+  for (size_t i = 0; i < sent.size(); ++i) {
+    const int code = status.ok() ? grpc::StatusCode::UNAVAILABLE : status.error_code();
+    stats.Record(Clock::duration::zero(), code,
+                 absl::StrCat("stream ended without a reply: ", status.error_message()));
+    control.done.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+// Appends every drafted block through AppendStream (untimed set-up of stored
+// ranges for read-range and proof).
+absl::Status FillLedgers(const LoadOptions& options, Channels& channels,
+                         std::vector<DraftedLedger>& ledgers) {
+  LoadOptions fill = options;
+  fill.concurrency = std::max(1, std::min<int>(options.concurrency, ledgers.size()));
+  RunControl control;
+  std::vector<WorkerStats> stats(fill.concurrency);
+  std::vector<std::thread> workers;
+  for (int w = 0; w < fill.concurrency; ++w) {
+    workers.emplace_back([&, w] {
+      StreamAppendWorker(w, fill, channels, ledgers, control, stats[w]);
+    });
+  }
+  for (std::thread& t : workers) t.join();
+  for (const WorkerStats& s : stats) {
+    if (!s.first_error.empty()) {
+      return absl::InternalError(absl::StrCat("filling ledgers: ", s.first_error));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::vector<uint64_t> SpreadBlocks(uint64_t total, int ledgers) {
+  std::vector<uint64_t> counts(ledgers, total / ledgers);
+  for (uint64_t i = 0; i < total % ledgers; ++i) ++counts[i];
+  return counts;
+}
+
+// Samples host CPU each time another 1/windows of the blocks is done.
+class WindowMonitor {
+ public:
+  WindowMonitor(int pid, int windows, uint64_t expected, RunControl& control)
+      : pid_(pid), windows_(windows), expected_(expected), control_(control) {}
+
+  void Start() {
+    if (pid_ <= 0 || windows_ <= 1 || expected_ == 0) return;
+    thread_ = std::thread([this] {
+      uint64_t last_blocks = 0;
+      double last_cpu = ProcessCpuSeconds(pid_).value_or(0);
+      Clock::time_point last_time = Clock::now();
+      int index = 1;
+      while (!stopping_.load() && index < windows_) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        const uint64_t done = control_.done.load();
+        if (done < expected_ * index / windows_) continue;
+        const double cpu = ProcessCpuSeconds(pid_).value_or(0);
+        const Clock::time_point now = Clock::now();
+        Add(done - last_blocks, Seconds(now - last_time), cpu - last_cpu);
+        last_blocks = done;
+        last_cpu = cpu;
+        last_time = now;
+        ++index;
+      }
+      final_blocks_ = last_blocks;
+      final_cpu_ = last_cpu;
+      final_time_ = last_time;
+    });
+  }
+
+  std::vector<WindowSample> Finish(uint64_t done, double cpu, Clock::time_point end) {
+    if (!thread_.joinable()) return {};
+    stopping_ = true;
+    thread_.join();
+    Add(done - final_blocks_, Seconds(end - final_time_), cpu - final_cpu_);
+    return samples_;
+  }
+
+ private:
+  void Add(uint64_t blocks, double seconds, double cpu) {
+    WindowSample sample;
+    sample.blocks = blocks;
+    sample.seconds = seconds;
+    sample.host_cpu_us_per_block = blocks > 0 ? cpu * 1e6 / blocks : 0;
+    samples_.push_back(sample);
+  }
+
+  int pid_;
+  int windows_;
+  uint64_t expected_;
+  RunControl& control_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  std::vector<WindowSample> samples_;
+  uint64_t final_blocks_ = 0;
+  double final_cpu_ = 0;
+  Clock::time_point final_time_;
+};
+
+void Summarise(std::vector<WorkerStats>& stats, LoadReport& report) {
+  std::vector<float> all;
+  for (WorkerStats& s : stats) {
+    all.insert(all.end(), s.latencies_us.begin(), s.latencies_us.end());
+    for (const auto& [code, count] : s.codes) report.status_codes[code] += count;
+    report.blocks += s.blocks;
+    if (report.note.empty() && !s.first_error.empty()) {
+      report.note = absl::StrCat("first error: ", s.first_error);
+    }
+  }
+  report.total = all.size();
+  report.errors = report.total - (report.status_codes.count("OK")
+                                      ? report.status_codes["OK"]
+                                      : 0);
+  if (all.empty()) return;
+  std::sort(all.begin(), all.end());
+  auto at = [&](double q) {
+    size_t i = static_cast<size_t>(q * (all.size() - 1) + 0.5);
+    return all[std::min(i, all.size() - 1)] / 1000.0;
+  };
+  double sum = 0;
+  for (float v : all) sum += v;
+  report.p50_ms = at(0.50);
+  report.p90_ms = at(0.90);
+  report.p99_ms = at(0.99);
+  report.max_ms = all.back() / 1000.0;
+  report.mean_ms = sum / all.size() / 1000.0;
+}
+
+// The timed phase shared by every network scenario: `make_worker(w, stats)`
+// is run on `concurrency` threads after the host CPU is read.
+template <typename WorkerFn>
+void TimedRun(const LoadOptions& options, RunControl& control, uint64_t expected,
+              WorkerFn make_worker, LoadReport& report) {
+  std::vector<WorkerStats> stats(options.concurrency);
+  std::optional<double> cpu_before;
+  if (options.host_pid > 0) {
+    absl::StatusOr<double> cpu = ProcessCpuSeconds(options.host_pid);
+    if (cpu.ok()) cpu_before = *cpu;
+  }
+  WindowMonitor monitor(options.host_pid, options.windows, expected, control);
+  const double own_before = OwnCpuSeconds();
+  const Clock::time_point start = Clock::now();
+  monitor.Start();
+  std::vector<std::thread> workers;
+  for (int w = 0; w < options.concurrency; ++w) {
+    workers.emplace_back([&, w] { make_worker(w, stats[w]); });
+  }
+  std::thread timer;
+  std::mutex timer_mu;
+  std::condition_variable timer_cv;
+  bool finished = false;
+  if (options.duration_s > 0) {
+    timer = std::thread([&] {
+      std::unique_lock<std::mutex> lock(timer_mu);
+      timer_cv.wait_for(lock, std::chrono::duration<double>(options.duration_s),
+                        [&] { return finished; });
+      control.stop = true;
+    });
+  }
+  for (std::thread& t : workers) t.join();
+  const Clock::time_point end = Clock::now();
+  if (timer.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(timer_mu);
+      finished = true;
+    }
+    timer_cv.notify_all();
+    timer.join();
+  }
+  report.client_cpu_s = OwnCpuSeconds() - own_before;
+  report.duration_s = Seconds(end - start);
+  double cpu_after = 0;
+  if (cpu_before.has_value()) {
+    absl::StatusOr<double> cpu = ProcessCpuSeconds(options.host_pid);
+    if (cpu.ok()) cpu_after = *cpu;
+  }
+  report.series = monitor.Finish(control.done.load(), cpu_after, end);
+  Summarise(stats, report);
+  report.rps = report.duration_s > 0 ? report.total / report.duration_s : 0;
+  report.blocks_per_s = report.duration_s > 0 ? report.blocks / report.duration_s : 0;
+  if (cpu_before.has_value() && report.blocks > 0) {
+    const double cpu = cpu_after - *cpu_before;
+    report.host_cpu_us_per_block = cpu * 1e6 / report.blocks;
+    report.host_cpu_cores = cpu / report.duration_s;
+  }
+}
+
+absl::Status RunAppend(const LoadOptions& options, LoadReport& report) {
+  absl::StatusOr<Channels> channels = Channels::Open(options);
+  if (!channels.ok()) return channels.status();
+  const uint64_t blocks = options.total > 0 ? options.total : options.predraft;
+  LoadOptions run = options;
+  run.concurrency = std::max(1, std::min(options.concurrency, options.ledgers));
+  if (run.concurrency != options.concurrency) {
+    report.note = absl::StrCat("concurrency lowered to --ledgers=", options.ledgers,
+                               " (one writer per ledger); ");
+  }
+  report.concurrency = run.concurrency;
+  const Clock::time_point setup_start = Clock::now();
+  std::vector<DraftedLedger> ledgers(options.ledgers);
+  if (absl::Status s =
+          SetUpLedgers(run, *channels, ledgers, SpreadBlocks(blocks, options.ledgers));
+      !s.ok()) {
+    return s;
+  }
+  report.setup_s = Seconds(Clock::now() - setup_start);
+  RunControl control;
+  control.total = options.total;
+  const bool stream = options.scenario == Scenario::kHostAppendStream;
+  TimedRun(
+      run, control, blocks,
+      [&](int w, WorkerStats& stats) {
+        if (stream) {
+          StreamAppendWorker(w, run, *channels, ledgers, control, stats);
+        } else {
+          UnaryAppendWorker(w, run, *channels, ledgers, control, stats);
+        }
+      },
+      report);
+  if (options.duration_s > 0 && report.blocks >= options.predraft) {
+    absl::StrAppend(&report.note, "ran out of pre-drafted blocks (--predraft=",
+                    options.predraft, ") before --duration; ");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunRead(const LoadOptions& options, LoadReport& report) {
+  absl::StatusOr<Channels> channels = Channels::Open(options);
+  if (!channels.ok()) return channels.status();
+  const Clock::time_point setup_start = Clock::now();
+  std::vector<DraftedLedger> ledgers(options.ledgers);
+  const uint64_t stored = std::max<uint64_t>(options.blocks_per_ledger, 2);
+  if (absl::Status s = SetUpLedgers(options, *channels, ledgers,
+                                    std::vector<uint64_t>(options.ledgers, stored - 1));
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = FillLedgers(options, *channels, ledgers); !s.ok()) return s;
+  for (DraftedLedger& ledger : ledgers) {
+    ledger.blocks.clear();
+    ledger.blocks.shrink_to_fit();
+  }
+  report.setup_s = Seconds(Clock::now() - setup_start);
+  RunControl control;
+  control.total = options.total;
+  const bool proof = options.scenario == Scenario::kProof;
+  TimedRun(
+      options, control, 0,
+      [&](int w, WorkerStats& stats) {
+        HostStub& stub = channels->stub(w);
+        std::mt19937_64 random(w + 1);
+        size_t cursor = w;
+        while (control.Claim()) {
+          const DraftedLedger& ledger = ledgers[cursor++ % ledgers.size()];
+          grpc::ClientContext context;
+          SetDeadline(context, options.deadline_ms);
+          const Clock::time_point start = Clock::now();
+          grpc::Status status;
+          if (proof) {
+            v1::GetInclusionProofRequest request;
+            request.set_ledger_id(ledger.id);
+            request.set_number(1 + random() % stored);
+            v1::GetInclusionProofResponse response;
+            status = stub.GetInclusionProof(&context, request, &response);
+            if (status.ok()) ++stats.blocks;
+          } else {
+            v1::GetBlocksRequest request;
+            request.set_ledger_id(ledger.id);
+            uint64_t from = 1, to = 0;
+            if (options.range > 0 && options.range < stored) {
+              from = 1 + random() % (stored - options.range + 1);
+              to = from + options.range - 1;
+            }
+            request.set_from_number(from);
+            request.set_to_number(to);
+            auto reader = stub.GetBlocks(&context, request);
+            v1::GetBlocksResponse response;
+            while (reader->Read(&response)) ++stats.blocks;
+            status = reader->Finish();
+          }
+          stats.Record(Clock::now() - start, status.error_code(), status.error_message());
+          control.done.fetch_add(1, std::memory_order_relaxed);
+        }
+      },
+      report);
+  return absl::OkStatus();
+}
+
+absl::Status RunVerify(const LoadOptions& options, LoadReport& report) {
+  std::string path = options.bundle;
+  std::string generated;
+  const Clock::time_point setup_start = Clock::now();
+  if (path.empty()) {
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    generated = absl::StrCat(tmp ? tmp : "/tmp", "/ml-load-bundle-", getpid(), ".jsonl");
+    std::ostringstream out, err;
+    if (RunSample(options.bundle_blocks, generated, out, err) != 0) {
+      return absl::InternalError(absl::StrCat("cannot write sample bundle: ", err.str()));
+    }
+    path = generated;
+  }
+  report.setup_s = Seconds(Clock::now() - setup_start);
+  RunControl control;
+  // total = bundles verified; each worker verifies whole bundles.
+  control.total = options.total > 0 ? options.total : (options.duration_s > 0 ? 0 : 1);
+  TimedRun(
+      options, control, 0,
+      [&](int, WorkerStats& stats) {
+        while (control.Claim()) {
+          std::ifstream in(path, std::ios::binary);
+          const Clock::time_point start = Clock::now();
+          absl::StatusOr<BundleVerdict> verdict = VerifyBundle(in);
+          int code = 0;
+          std::string message;
+          if (!verdict.ok()) {
+            code = static_cast<int>(verdict.status().code());
+            message = std::string(verdict.status().message());
+          } else if (!verdict->ok) {
+            code = grpc::StatusCode::DATA_LOSS;
+            message = verdict->Line();
+          } else {
+            stats.blocks += verdict->blocks;
+          }
+          stats.Record(Clock::now() - start, code, message);
+          control.done.fetch_add(1, std::memory_order_relaxed);
+        }
+      },
+      report);
+  if (!generated.empty()) std::filesystem::remove(generated);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Scenario> ParseScenario(absl::string_view name) {
+  if (name == "host-append") return Scenario::kHostAppend;
+  if (name == "host-append-stream") return Scenario::kHostAppendStream;
+  if (name == "agent-append") return Scenario::kAgentAppend;
+  if (name == "read-range") return Scenario::kReadRange;
+  if (name == "proof") return Scenario::kProof;
+  if (name == "verify") return Scenario::kVerify;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown --scenario=", name,
+      " (host-append|host-append-stream|agent-append|read-range|proof|verify)"));
+}
+
+std::string ScenarioName(Scenario scenario) {
+  switch (scenario) {
+    case Scenario::kHostAppend: return "host-append";
+    case Scenario::kHostAppendStream: return "host-append-stream";
+    case Scenario::kAgentAppend: return "agent-append";
+    case Scenario::kReadRange: return "read-range";
+    case Scenario::kProof: return "proof";
+    case Scenario::kVerify: return "verify";
+  }
+  return "?";
+}
+
+bool IsAppend(Scenario scenario) {
+  return scenario == Scenario::kHostAppend || scenario == Scenario::kHostAppendStream ||
+         scenario == Scenario::kAgentAppend;
+}
+
+Floor MeasureFloor() {
+  EnsureSodiumInitialized();
+  SigningKey key = *SigningKey::Generate();
+  const std::string message = BlockSignedMessage(DigestText("floor"));
+  Floor floor{1e9, 1e9};
+  for (int round = 0; round < 5; ++round) {
+    const int kIterations = 1000;
+    std::vector<std::string> signatures(kIterations);
+    Clock::time_point start = Clock::now();
+    for (int i = 0; i < kIterations; ++i) signatures[i] = key.Sign(message);
+    floor.sign_us = std::min(floor.sign_us, Seconds(Clock::now() - start) * 1e6 / kIterations);
+    start = Clock::now();
+    int ok = 0;
+    for (int i = 0; i < kIterations; ++i) {
+      ok += VerifyEd25519(key.public_key(), message, signatures[i]) ? 1 : 0;
+    }
+    floor.verify_us =
+        std::min(floor.verify_us, Seconds(Clock::now() - start) * 1e6 / kIterations);
+    if (ok != kIterations) std::fprintf(stderr, "ml-load: floor self-check failed\n");
+  }
+  return floor;
+}
+
+absl::StatusOr<double> ProcessCpuSeconds(int pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Fields after the ")" that closes the command name: state is field 3,
+  // utime field 14, stime field 15.
+  const size_t close = text.rfind(')');
+  if (!in.good() && text.empty()) {
+    return absl::NotFoundError(absl::StrCat("cannot read /proc/", pid, "/stat"));
+  }
+  if (close == std::string::npos) return absl::InternalError("bad /proc stat");
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
+}
+
+absl::StatusOr<LoadReport> RunLoad(const LoadOptions& options) {
+  LoadReport report;
+  report.scenario = ScenarioName(options.scenario);
+  report.addr = options.addr;
+  report.concurrency = options.concurrency;
+  report.ledgers = options.ledgers;
+  if (options.concurrency < 1 || options.ledgers < 1 || options.connections < 1) {
+    return absl::InvalidArgumentError("--concurrency, --ledgers, --connections must be >= 1");
+  }
+  if (options.scenario != Scenario::kVerify && options.addr.empty()) {
+    return absl::InvalidArgumentError("--addr=HOST:PORT is required");
+  }
+  if (options.total == 0 && options.duration_s <= 0 &&
+      options.scenario != Scenario::kVerify) {
+    return absl::InvalidArgumentError("give --total or --duration");
+  }
+  const Floor floor = MeasureFloor();
+  report.sign_us = floor.sign_us;
+  report.verify_us = floor.verify_us;
+  absl::Status status;
+  switch (options.scenario) {
+    case Scenario::kHostAppend:
+    case Scenario::kHostAppendStream:
+      status = RunAppend(options, report);
+      report.floor_us_per_block = floor.sign_us + floor.verify_us;
+      if (report.host_cpu_us_per_block.has_value() && *report.host_cpu_us_per_block > 0) {
+        report.ratio = *report.floor_us_per_block / *report.host_cpu_us_per_block;
+      }
+      break;
+    case Scenario::kAgentAppend:
+      return absl::UnimplementedError(
+          "agent-append: the owner agent (proto/microledger/v1/owner.proto, "
+          "//owner_agent:ml-owner) does not exist yet in this tree");
+    case Scenario::kReadRange:
+    case Scenario::kProof:
+      status = RunRead(options, report);
+      break;
+    case Scenario::kVerify: {
+      status = RunVerify(options, report);
+      // Floor: two signature verifies per block (owner + host), spread over
+      // every core of the machine.
+      const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+      report.floor_us_per_block = 2 * floor.verify_us / cores;
+      if (report.blocks > 0) {
+        report.ratio = *report.floor_us_per_block /
+                       (report.duration_s * 1e6 / static_cast<double>(report.blocks));
+      }
+      absl::StrAppend(&report.note, "floor = 2 verifies/block over ", cores, " cores; ");
+      break;
+    }
+  }
+  if (!status.ok()) return status;
+  return report;
+}
+
+std::string FormatText(const LoadReport& r) {
+  std::string out;
+  absl::StrAppendFormat(&out, "Summary:\n");
+  absl::StrAppendFormat(&out, "  Scenario:      %s\n", r.scenario);
+  if (!r.addr.empty()) absl::StrAppendFormat(&out, "  Address:       %s\n", r.addr);
+  absl::StrAppendFormat(&out, "  Concurrency:   %d (ledgers %d)\n", r.concurrency, r.ledgers);
+  absl::StrAppendFormat(&out, "  Count:         %d\n", r.total);
+  absl::StrAppendFormat(&out, "  Errors:        %d\n", r.errors);
+  absl::StrAppendFormat(&out, "  Total:         %.3f s (set-up %.1f s, untimed)\n",
+                        r.duration_s, r.setup_s);
+  absl::StrAppendFormat(&out, "  Requests/sec:  %.1f\n", r.rps);
+  absl::StrAppendFormat(&out, "  Blocks:        %d (%.1f blocks/s)\n", r.blocks,
+                        r.blocks_per_s);
+  absl::StrAppendFormat(&out, "\nLatency:\n  mean %.3f ms  p50 %.3f ms  p90 %.3f ms  "
+                        "p99 %.3f ms  max %.3f ms\n",
+                        r.mean_ms, r.p50_ms, r.p90_ms, r.p99_ms, r.max_ms);
+  absl::StrAppendFormat(&out, "\nFloor (libsodium, this run): sign %.2f us, verify %.2f us\n",
+                        r.sign_us, r.verify_us);
+  if (r.floor_us_per_block) {
+    absl::StrAppendFormat(&out, "  floor us/block:        %.2f\n", *r.floor_us_per_block);
+  }
+  if (r.host_cpu_us_per_block) {
+    absl::StrAppendFormat(&out, "  host CPU us/block:     %.2f (%.2f cores busy)\n",
+                          *r.host_cpu_us_per_block, r.host_cpu_cores.value_or(0));
+  }
+  if (r.ratio) absl::StrAppendFormat(&out, "  ratio (floor/cost):    %.3f\n", *r.ratio);
+  absl::StrAppendFormat(&out, "  ml-load CPU:           %.2f s\n", r.client_cpu_s);
+  if (!r.series.empty()) {
+    absl::StrAppendFormat(&out, "\nHost CPU per window:\n");
+    for (size_t i = 0; i < r.series.size(); ++i) {
+      const WindowSample& s = r.series[i];
+      absl::StrAppendFormat(&out, "  window %d: %d blocks, %.1f blocks/s, %.2f us/block\n",
+                            i + 1, s.blocks, s.seconds > 0 ? s.blocks / s.seconds : 0,
+                            s.host_cpu_us_per_block);
+    }
+  }
+  absl::StrAppendFormat(&out, "\nStatus code distribution:\n");
+  for (const auto& [code, count] : r.status_codes) {
+    absl::StrAppendFormat(&out, "  [%s]  %d responses\n", code, count);
+  }
+  if (!r.note.empty()) absl::StrAppendFormat(&out, "\nNote: %s\n", r.note);
+  return out;
+}
+
+std::string FormatJson(const LoadReport& r) {
+  nlohmann::json j;
+  j["scenario"] = r.scenario;
+  j["addr"] = r.addr;
+  j["concurrency"] = r.concurrency;
+  j["ledgers"] = r.ledgers;
+  j["total"] = r.total;
+  j["errors"] = r.errors;
+  j["duration_s"] = r.duration_s;
+  j["setup_s"] = r.setup_s;
+  j["rps"] = r.rps;
+  j["blocks"] = r.blocks;
+  j["blocks_per_s"] = r.blocks_per_s;
+  j["mean_ms"] = r.mean_ms;
+  j["p50_ms"] = r.p50_ms;
+  j["p90_ms"] = r.p90_ms;
+  j["p99_ms"] = r.p99_ms;
+  j["max_ms"] = r.max_ms;
+  j["status_codes"] = r.status_codes;
+  j["sign_us"] = r.sign_us;
+  j["verify_us"] = r.verify_us;
+  j["floor_us_per_block"] =
+      r.floor_us_per_block ? nlohmann::json(*r.floor_us_per_block) : nlohmann::json();
+  j["host_cpu_us_per_block"] =
+      r.host_cpu_us_per_block ? nlohmann::json(*r.host_cpu_us_per_block) : nlohmann::json();
+  j["host_cpu_cores"] =
+      r.host_cpu_cores ? nlohmann::json(*r.host_cpu_cores) : nlohmann::json();
+  j["ratio"] = r.ratio ? nlohmann::json(*r.ratio) : nlohmann::json();
+  j["client_cpu_s"] = r.client_cpu_s;
+  nlohmann::json series = nlohmann::json::array();
+  for (const WindowSample& s : r.series) {
+    series.push_back({{"blocks", s.blocks},
+                      {"seconds", s.seconds},
+                      {"host_cpu_us_per_block", s.host_cpu_us_per_block}});
+  }
+  j["series"] = series;
+  j["note"] = r.note;
+  return j.dump();
+}
+
+}  // namespace load
+}  // namespace microledger

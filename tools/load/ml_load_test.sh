@@ -1,0 +1,76 @@
+#!/bin/bash
+# Runs ml-load briefly (--total=50) against a real ml-host on a free loopback
+# port for each host scenario, plus the in-process verify scenario, and checks
+# the JSON report: the fields are there, the counts add up, no errors.
+# Behaviour, not speed: no number here is compared with a target.
+set -euo pipefail
+ML_LOAD="$1"
+ML_HOST="$2"
+TMP="${TEST_TMPDIR:-$(mktemp -d)}"
+HOST_PID=""
+cleanup() { if [[ -n "$HOST_PID" ]]; then kill "$HOST_PID" 2>/dev/null || true; wait "$HOST_PID" 2>/dev/null || true; fi; }
+trap cleanup EXIT
+
+"$ML_HOST" --listen=127.0.0.1:0 --storage=rocksdb --data_dir="$TMP/db" --sync=false \
+  2>"$TMP/host.err" &
+HOST_PID=$!
+ADDR=""
+for _ in $(seq 1 200); do
+  ADDR=$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$TMP/host.err" | head -1)
+  [[ -n "$ADDR" ]] && break
+  sleep 0.05
+done
+[[ -n "$ADDR" ]] || { echo "ml-host did not start"; cat "$TMP/host.err"; exit 1; }
+
+check() {  # check NAME JSON REQUIRED_FIELDS...
+  local name="$1" json="$2"; shift 2
+  python3 - "$name" "$json" "$@" <<'PY'
+import json, sys
+name, text, fields = sys.argv[1], sys.argv[2], sys.argv[3:]
+r = json.loads(text)
+missing = [f for f in fields if f not in r or r[f] is None]
+assert not missing, f"{name}: missing fields {missing}: {text}"
+assert r["scenario"] == name, (name, r["scenario"])
+assert r["errors"] == 0, f"{name}: errors {r['errors']}: {r.get('note')}"
+assert r["total"] > 0 and r["rps"] > 0, text
+assert r["status_codes"].get("OK") == r["total"], text
+assert 0 < r["p50_ms"] <= r["p99_ms"] <= r["max_ms"], text
+print(f"PASS {name}: total={r['total']} rps={r['rps']:.0f} p99={r['p99_ms']:.2f}ms")
+PY
+}
+
+COMMON=(--addr="$ADDR" --format=json --draft_threads=1)
+APPEND_FIELDS=(scenario total errors rps p50_ms p99_ms floor_us_per_block host_cpu_us_per_block ratio)
+
+for scenario in host-append host-append-stream; do
+  out=$("$ML_LOAD" --scenario=$scenario "${COMMON[@]}" --ledgers=4 --concurrency=4 \
+        --total=50 --host_pid="$HOST_PID")
+  check $scenario "$out" "${APPEND_FIELDS[@]}"
+  python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['blocks']==50, r" "$out"
+done
+
+# --duration ends by itself too.
+out=$("$ML_LOAD" --scenario=host-append "${COMMON[@]}" --ledgers=2 --concurrency=2 \
+      --duration=0.5 --predraft=100000 --host_pid="$HOST_PID")
+check host-append "$out" "${APPEND_FIELDS[@]}"
+
+out=$("$ML_LOAD" --scenario=read-range "${COMMON[@]}" --ledgers=2 --concurrency=2 \
+      --blocks_per_ledger=20 --total=50)
+check read-range "$out" scenario total errors rps p50_ms p99_ms blocks
+python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['blocks']==50*20, r" "$out"
+
+out=$("$ML_LOAD" --scenario=proof "${COMMON[@]}" --ledgers=2 --concurrency=2 \
+      --blocks_per_ledger=20 --total=50)
+check proof "$out" scenario total errors rps p50_ms p99_ms
+
+out=$("$ML_LOAD" --scenario=verify --format=json --bundle_blocks=200 --total=2 --concurrency=1)
+check verify "$out" scenario total errors rps p50_ms p99_ms floor_us_per_block ratio
+python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['blocks']==400, r" "$out"
+
+# Text format and a bad flag.
+"$ML_LOAD" --scenario=proof --addr="$ADDR" --ledgers=1 --concurrency=1 \
+  --blocks_per_ledger=5 --total=5 | grep -q "Status code distribution"
+if "$ML_LOAD" --scenario=nope --addr="$ADDR" --total=1 2>/dev/null; then
+  echo "FAIL: unknown scenario accepted"; exit 1
+fi
+echo "all ml-load checks passed"
