@@ -1,46 +1,337 @@
 #include "host_service/host_grpc_service.h"
 
+#include <atomic>
 #include <deque>
-#include <future>
 #include <memory>
 #include <string>
-#include <thread>
 #include <utility>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "common/chain_validator.h"
 
 namespace microledger {
 namespace {
 
-using grpc::ServerContext;
+using grpc::CallbackServerContext;
+using grpc::ServerUnaryReactor;
 
-AppendInput ToInput(const v1::AppendRequest& request) {
+AppendInput ToInput(v1::AppendRequest& request) {
   AppendInput input;
-  input.block = request.block();
-  input.ledger_token = request.ledger_token();
-  for (const v1::Attachment& attachment : request.attachments()) {
-    input.attachments.push_back({attachment.name(), attachment.data()});
+  input.block = std::move(*request.mutable_block());
+  input.ledger_token = std::move(*request.mutable_ledger_token());
+  input.attachments.reserve(request.attachments_size());
+  for (v1::Attachment& attachment : *request.mutable_attachments()) {
+    input.attachments.push_back(
+        {std::move(*attachment.mutable_name()), std::move(*attachment.mutable_data())});
   }
   return input;
 }
 
-void FillAppendResponse(const AppendResult& result, v1::AppendResponse* response) {
-  response->set_ledger_id(result.ledger_id);
+AppendInput CopyInput(const v1::AppendRequest& request) {
+  v1::AppendRequest copy = request;
+  return ToInput(copy);
+}
+
+void FillAppendResponse(AppendResult& result, v1::AppendResponse* response) {
+  response->set_ledger_id(std::move(result.ledger_id));
   response->set_number(result.number);
-  response->set_fingerprint(result.fingerprint);
+  response->set_fingerprint(std::move(result.fingerprint));
   v1::Signature* signature = response->mutable_host_signature();
-  signature->set_role(result.host_signature.role);
-  signature->set_alg(result.host_signature.alg);
-  signature->set_key(result.host_signature.key);
-  signature->set_sig(result.host_signature.sig);
-  response->set_checkpoint(result.checkpoint);
+  signature->set_role(std::move(result.host_signature.role));
+  signature->set_alg(std::move(result.host_signature.alg));
+  signature->set_key(std::move(result.host_signature.key));
+  signature->set_sig(std::move(result.host_signature.sig));
+  response->set_checkpoint(std::move(result.checkpoint));
 }
 
 std::string HashBytes(const MerkleHash& hash) {
   return std::string(reinterpret_cast<const char*>(hash.data()), hash.size());
 }
+
+ServerUnaryReactor* FinishNow(CallbackServerContext* context, const grpc::Status& status) {
+  ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
+// Bidi reactor of AppendStream. Lifetime: one reference for gRPC (dropped in
+// OnDone) and one per append in flight (dropped by its callback), so a commit
+// that completes after the client went away never touches a deleted reactor.
+class AppendStreamReactor
+    : public grpc::ServerBidiReactor<v1::AppendRequest, v1::AppendStreamResponse> {
+ public:
+  AppendStreamReactor(LedgerHost* host, size_t max_inflight)
+      : host_(host), max_inflight_(max_inflight) {
+    absl::MutexLock lock(&mu_);
+    reading_ = true;
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      absl::MutexLock lock(&mu_);
+      reading_ = false;
+      read_done_ = true;
+      MaybeFinishLocked();
+      return;
+    }
+    Slot* slot;
+    {
+      absl::MutexLock lock(&mu_);
+      slots_.emplace_back();
+      slot = &slots_.back();
+    }
+    refs_.fetch_add(1, std::memory_order_relaxed);
+    // May call back inline (rejected block): the callback takes mu_ itself.
+    host_->AppendAsync(ToInput(request_), [this, slot](absl::StatusOr<AppendResult> result) {
+      {
+        absl::MutexLock lock(&mu_);
+        if (result.ok()) {
+          slot->reply.set_code(0);
+          FillAppendResponse(*result, slot->reply.mutable_result());
+        } else {
+          slot->reply.set_code(static_cast<int>(result.status().code()));
+          slot->reply.set_message(std::string(result.status().message()));
+        }
+        slot->ready = true;
+        WriteNextLocked();
+      }
+      Unref();
+    });
+    absl::MutexLock lock(&mu_);
+    reading_ = false;
+    MaybeReadLocked();
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    slots_.pop_front();
+    if (!ok) failed_ = true;
+    MaybeReadLocked();
+    WriteNextLocked();
+    MaybeFinishLocked();
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&mu_);
+    failed_ = true;
+    MaybeFinishLocked();
+  }
+
+  void OnDone() override { Unref(); }
+
+ private:
+  struct Slot {
+    bool ready = false;
+    v1::AppendStreamResponse reply;
+  };
+
+  void Unref() {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  void MaybeReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (reading_ || read_done_ || failed_ || finished_) return;
+    if (slots_.size() >= max_inflight_) return;
+    reading_ = true;
+    StartRead(&request_);
+  }
+
+  void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (writing_ || failed_ || finished_ || slots_.empty() || !slots_.front().ready) {
+      MaybeFinishLocked();
+      return;
+    }
+    writing_ = true;
+    StartWrite(&slots_.front().reply);
+  }
+
+  void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_ || reading_ || writing_) return;
+    if (failed_) {
+      finished_ = true;
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "append stream: the client went away"));
+    } else if (read_done_ && slots_.empty()) {
+      finished_ = true;
+      Finish(grpc::Status::OK);
+    }
+  }
+
+  LedgerHost* const host_;
+  const size_t max_inflight_;
+  std::atomic<int> refs_{1};
+  v1::AppendRequest request_;  // Owned by the outstanding read.
+  absl::Mutex mu_;
+  // Requests not yet answered, in request order (deque: stable addresses).
+  std::deque<Slot> slots_ ABSL_GUARDED_BY(mu_);
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool read_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool failed_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// GetBlocks: one block read per completed write.
+class GetBlocksReactor : public grpc::ServerWriteReactor<v1::GetBlocksResponse> {
+ public:
+  GetBlocksReactor(const LedgerHost* host, const v1::GetBlocksRequest* request)
+      : host_(host), ledger_id_(request->ledger_id()) {
+    absl::StatusOr<LedgerHost::BlockRange> range =
+        host_->ResolveBlockRange(ledger_id_, request->from_number(), request->to_number());
+    if (!range.ok()) {
+      Finish(ToGrpcStatus(range.status()));
+      return;
+    }
+    range_ = *std::move(range);
+    next_ = range_.first;
+    Next();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "blocks: the client went away"));
+      return;
+    }
+    Next();
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  void Next() {
+    if (next_ > range_.last) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    absl::StatusOr<std::string> block = host_->ReadBlock(ledger_id_, range_, next_);
+    if (!block.ok()) {
+      Finish(ToGrpcStatus(block.status()));
+      return;
+    }
+    response_.set_number(next_);
+    response_.set_block(*std::move(block));
+    ++next_;
+    StartWrite(&response_);
+  }
+
+  const LedgerHost* host_;
+  std::string ledger_id_;
+  LedgerHost::BlockRange range_;
+  uint64_t next_ = 0;
+  v1::GetBlocksResponse response_;
+};
+
+// Subscribe: stored blocks first, then a waiter on the committed head.
+// Lifetime: one reference for gRPC (OnDone) and one while a waiter is
+// registered.
+class SubscribeReactor : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
+ public:
+  SubscribeReactor(LedgerHost* host, const v1::SubscribeRequest* request)
+      : ledger_id_(request->ledger_id()), next_(request->from_number()) {
+    absl::StatusOr<std::shared_ptr<CommitWatch>> watch;
+    if (next_ == 0) {
+      watch = absl::InvalidArgumentError("subscribe: from_number must be at least 1");
+    } else {
+      watch = host->WatchLedger(ledger_id_);
+    }
+    absl::MutexLock lock(&mu_);
+    if (!watch.ok()) {
+      FinishLocked(ToGrpcStatus(watch.status()));
+      return;
+    }
+    watch_ = *std::move(watch);
+    PumpLocked();
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (!ok) {
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "subscribe: the client went away"));
+      return;
+    }
+    ++next_;
+    PumpLocked();
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&mu_);
+    cancelled_ = true;
+    if (waiting_ && watch_->CancelWait(waiter_id_)) {
+      waiting_ = false;
+      refs_.fetch_sub(1, std::memory_order_acq_rel);  // gRPC's ref remains.
+    }
+    if (!writing_) {
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "subscribe: cancelled"));
+    }
+  }
+
+  void OnDone() override { Unref(); }
+
+ private:
+  void Unref() {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_) return;
+    finished_ = true;
+    Finish(status);
+  }
+
+  void Wake() {
+    {
+      absl::MutexLock lock(&mu_);
+      waiting_ = false;
+      PumpLocked();
+    }
+    Unref();
+  }
+
+  void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_ || writing_ || waiting_ || cancelled_) return;
+    if (next_ > head_) {
+      refs_.fetch_add(1, std::memory_order_relaxed);
+      CommitWatch::Poll poll = watch_->PollOrWait(next_ - 1, [this] { Wake(); });
+      if (poll.registered) {
+        waiting_ = true;
+        waiter_id_ = poll.waiter_id;
+        return;
+      }
+      refs_.fetch_sub(1, std::memory_order_relaxed);
+      if (poll.forgotten) {
+        FinishLocked(grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                  "ledger: " + ledger_id_ + " was forgotten"));
+        return;
+      }
+      head_ = poll.head;
+    }
+    std::string block, checkpoint;
+    if (absl::Status s = watch_->Read(next_, &block, &checkpoint); !s.ok()) {
+      FinishLocked(ToGrpcStatus(s));
+      return;
+    }
+    response_.set_number(next_);
+    response_.set_block(std::move(block));
+    response_.set_checkpoint(std::move(checkpoint));
+    writing_ = true;
+    StartWrite(&response_);
+  }
+
+  const std::string ledger_id_;
+  std::atomic<int> refs_{1};
+  absl::Mutex mu_;
+  std::shared_ptr<CommitWatch> watch_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_ ABSL_GUARDED_BY(mu_);
+  uint64_t head_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t waiter_id_ ABSL_GUARDED_BY(mu_) = 0;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool waiting_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  v1::SubscribeResponse response_;
+};
 
 }  // namespace
 
@@ -50,120 +341,52 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
                       std::string(status.message()));
 }
 
-grpc::Status HostGrpcService::CreateLedger(ServerContext*,
-                                           const v1::CreateLedgerRequest*,
-                                           v1::CreateLedgerResponse* response) {
+ServerUnaryReactor* HostGrpcService::CreateLedger(CallbackServerContext* context,
+                                                  const v1::CreateLedgerRequest*,
+                                                  v1::CreateLedgerResponse* response) {
   absl::StatusOr<NewLedger> ledger = host_->CreateLedger();
-  if (!ledger.ok()) return ToGrpcStatus(ledger.status());
+  if (!ledger.ok()) return FinishNow(context, ToGrpcStatus(ledger.status()));
   response->set_ledger_id(ledger->ledger_id);
   response->set_ledger_token(ledger->ledger_token);
-  return grpc::Status::OK;
+  return FinishNow(context, grpc::Status::OK);
 }
 
-grpc::Status HostGrpcService::Append(ServerContext*, const v1::AppendRequest* request,
-                                     v1::AppendResponse* response) {
-  absl::StatusOr<AppendResult> result = host_->Append(ToInput(*request));
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  FillAppendResponse(*result, response);
-  return grpc::Status::OK;
+ServerUnaryReactor* HostGrpcService::Append(CallbackServerContext* context,
+                                            const v1::AppendRequest* request,
+                                            v1::AppendResponse* response) {
+  ServerUnaryReactor* reactor = context->DefaultReactor();
+  host_->AppendAsync(CopyInput(*request),
+                     [reactor, response](absl::StatusOr<AppendResult> result) {
+                       if (!result.ok()) {
+                         reactor->Finish(ToGrpcStatus(result.status()));
+                         return;
+                       }
+                       FillAppendResponse(*result, response);
+                       reactor->Finish(grpc::Status::OK);
+                     });
+  return reactor;
 }
 
-// A reader thread takes requests off the stream and starts each append on its
-// own thread, after the previous append of the same ledger in this stream (so a
-// ledger's blocks apply in the order sent, while different ledgers commit in
-// parallel and share WAL syncs). This thread writes the replies in request
-// order. At most max_inflight_per_stream_ requests are in flight.
-grpc::Status HostGrpcService::AppendStream(
-    ServerContext* context,
-    grpc::ServerReaderWriter<v1::AppendStreamResponse, v1::AppendRequest>* stream) {
-  using Reply = std::shared_future<v1::AppendStreamResponse>;
-  absl::Mutex mu;
-  std::deque<Reply> pending;  // Guarded by mu.
-  bool reading_done = false;  // Guarded by mu.
-  bool writer_failed = false;  // Guarded by mu.
-  size_t inflight = 0;         // Guarded by mu.
-  const size_t max_inflight = max_inflight_per_stream_ == 0 ? 1 : max_inflight_per_stream_;
-
-  std::thread reader([&] {
-    // The last append of each ledger in this stream.
-    absl::flat_hash_map<std::string, Reply> last_of_ledger;
-    v1::AppendRequest request;
-    while (true) {
-      {
-        absl::MutexLock lock(&mu);
-        auto can_read = [&] { return inflight < max_inflight || writer_failed; };
-        mu.Await(absl::Condition(&can_read));
-        if (writer_failed) break;
-      }
-      if (!stream->Read(&request)) break;
-      // The ledger of the block, read cheaply for ordering; a block that does
-      // not parse is rejected by Append anyway.
-      std::string ledger;
-      {
-        absl::StatusOr<Block> block =
-            ParseBlock(request.block(), SignatureStage::kOwnerSigned);
-        if (block.ok()) ledger = block->ledger;
-      }
-      Reply previous;
-      if (!ledger.empty()) {
-        auto it = last_of_ledger.find(ledger);
-        if (it != last_of_ledger.end()) previous = it->second;
-      }
-      auto task = std::make_shared<std::packaged_task<v1::AppendStreamResponse()>>(
-          [this, input = ToInput(request), previous]() {
-            if (previous.valid()) previous.wait();
-            v1::AppendStreamResponse reply;
-            absl::StatusOr<AppendResult> result = host_->Append(input);
-            if (result.ok()) {
-              reply.set_code(0);
-              FillAppendResponse(*result, reply.mutable_result());
-            } else {
-              reply.set_code(static_cast<int>(result.status().code()));
-              reply.set_message(std::string(result.status().message()));
-            }
-            return reply;
-          });
-      Reply reply = task->get_future().share();
-      if (!ledger.empty()) last_of_ledger[ledger] = reply;
-      std::thread([task] { (*task)(); }).detach();
-      absl::MutexLock lock(&mu);
-      pending.push_back(reply);
-      ++inflight;
-    }
-    absl::MutexLock lock(&mu);
-    reading_done = true;
-  });
-
-  while (true) {
-    Reply next;
-    {
-      absl::MutexLock lock(&mu);
-      auto has_work = [&] { return !pending.empty() || reading_done; };
-      mu.Await(absl::Condition(&has_work));
-      if (pending.empty()) break;
-      next = pending.front();
-      pending.pop_front();
-    }
-    const v1::AppendStreamResponse& reply = next.get();
-    bool ok = !context->IsCancelled() && stream->Write(reply);
-    absl::MutexLock lock(&mu);
-    --inflight;
-    if (!ok) writer_failed = true;
-  }
-  reader.join();
-  // Appends still running finish on their own threads (they own their input).
-  {
-    absl::MutexLock lock(&mu);
-    for (Reply& reply : pending) reply.wait();
-  }
-  return grpc::Status::OK;
+grpc::ServerBidiReactor<v1::AppendRequest, v1::AppendStreamResponse>*
+HostGrpcService::AppendStream(CallbackServerContext*) {
+  return new AppendStreamReactor(host_, max_inflight_per_stream_);
 }
 
-grpc::Status HostGrpcService::GetLedger(ServerContext*,
+grpc::ServerWriteReactor<v1::GetBlocksResponse>* HostGrpcService::GetBlocks(
+    CallbackServerContext*, const v1::GetBlocksRequest* request) {
+  return new GetBlocksReactor(host_, request);
+}
+
+grpc::ServerWriteReactor<v1::SubscribeResponse>* HostGrpcService::Subscribe(
+    CallbackServerContext*, const v1::SubscribeRequest* request) {
+  return new SubscribeReactor(host_, request);
+}
+
+ServerUnaryReactor* HostGrpcService::GetLedger(CallbackServerContext* context,
                                         const v1::GetLedgerRequest* request,
                                         v1::GetLedgerResponse* response) {
   absl::StatusOr<LedgerInfo> info = host_->GetLedger(request->ledger_id());
-  if (!info.ok()) return ToGrpcStatus(info.status());
+  if (!info.ok()) return FinishNow(context, ToGrpcStatus(info.status()));
   response->set_ledger_id(info->ledger_id);
   response->set_genesis_block(info->genesis_block);
   const ChainState& state = info->state;
@@ -181,101 +404,65 @@ grpc::Status HostGrpcService::GetLedger(ServerContext*,
     response->mutable_controllers()->add_keys(key);
   }
   response->set_checkpoint(info->checkpoint);
-  return grpc::Status::OK;
+  return FinishNow(context, grpc::Status::OK);
 }
 
-grpc::Status HostGrpcService::GetCheckpoint(ServerContext*,
+ServerUnaryReactor* HostGrpcService::GetCheckpoint(CallbackServerContext* context,
                                             const v1::GetCheckpointRequest* request,
                                             v1::GetCheckpointResponse* response) {
   absl::StatusOr<std::string> checkpoint =
       host_->GetCheckpoint(request->ledger_id(), request->tree_size());
-  if (!checkpoint.ok()) return ToGrpcStatus(checkpoint.status());
+  if (!checkpoint.ok()) return FinishNow(context, ToGrpcStatus(checkpoint.status()));
   // The tree size is the checkpoint's second line.
   size_t first = checkpoint->find('\n');
   size_t second = checkpoint->find('\n', first + 1);
   response->set_tree_size(
       std::stoull(checkpoint->substr(first + 1, second - first - 1)));
   response->set_checkpoint(*checkpoint);
-  return grpc::Status::OK;
+  return FinishNow(context, grpc::Status::OK);
 }
 
-grpc::Status HostGrpcService::GetBlocks(ServerContext* context,
-                                        const v1::GetBlocksRequest* request,
-                                        grpc::ServerWriter<v1::GetBlocksResponse>* writer) {
-  bool write_failed = false;
-  absl::Status status = host_->GetBlocks(
-      request->ledger_id(), request->from_number(), request->to_number(),
-      [&](uint64_t number, const std::string& block) {
-        if (context->IsCancelled()) return false;
-        v1::GetBlocksResponse response;
-        response.set_number(number);
-        response.set_block(block);
-        if (!writer->Write(response)) write_failed = true;
-        return !write_failed;
-      });
-  if (write_failed || context->IsCancelled()) {
-    return grpc::Status(grpc::StatusCode::CANCELLED, "blocks: the client went away");
-  }
-  return ToGrpcStatus(status);
-}
-
-grpc::Status HostGrpcService::GetInclusionProof(
-    ServerContext*, const v1::GetInclusionProofRequest* request,
+ServerUnaryReactor* HostGrpcService::GetInclusionProof(
+    CallbackServerContext* context, const v1::GetInclusionProofRequest* request,
     v1::GetInclusionProofResponse* response) {
   absl::StatusOr<InclusionProofResult> proof = host_->GetInclusionProof(
       request->ledger_id(), request->number(), request->tree_size());
-  if (!proof.ok()) return ToGrpcStatus(proof.status());
+  if (!proof.ok()) return FinishNow(context, ToGrpcStatus(proof.status()));
   response->set_leaf_index(proof->leaf_index);
   response->set_tree_size(proof->tree_size);
   for (const MerkleHash& hash : proof->hashes) response->add_hashes(HashBytes(hash));
   response->set_root_hash(HashBytes(proof->root));
   response->set_checkpoint(proof->checkpoint);
-  return grpc::Status::OK;
+  return FinishNow(context, grpc::Status::OK);
 }
 
-grpc::Status HostGrpcService::GetConsistencyProof(
-    ServerContext*, const v1::GetConsistencyProofRequest* request,
+ServerUnaryReactor* HostGrpcService::GetConsistencyProof(
+    CallbackServerContext* context, const v1::GetConsistencyProofRequest* request,
     v1::GetConsistencyProofResponse* response) {
   absl::StatusOr<ConsistencyProofResult> proof = host_->GetConsistencyProof(
       request->ledger_id(), request->old_size(), request->new_size());
-  if (!proof.ok()) return ToGrpcStatus(proof.status());
+  if (!proof.ok()) return FinishNow(context, ToGrpcStatus(proof.status()));
   response->set_old_size(proof->old_size);
   response->set_new_size(proof->new_size);
   for (const MerkleHash& hash : proof->hashes) response->add_hashes(HashBytes(hash));
   response->set_old_checkpoint(proof->old_checkpoint);
   response->set_new_checkpoint(proof->new_checkpoint);
-  return grpc::Status::OK;
+  return FinishNow(context, grpc::Status::OK);
 }
 
-grpc::Status HostGrpcService::GetAttachment(ServerContext*,
+ServerUnaryReactor* HostGrpcService::GetAttachment(CallbackServerContext* context,
                                             const v1::GetAttachmentRequest* request,
                                             v1::GetAttachmentResponse* response) {
   absl::StatusOr<StoredAttachment> attachment =
       host_->GetAttachment(request->ledger_id(), request->seal());
-  if (!attachment.ok()) return ToGrpcStatus(attachment.status());
+  if (!attachment.ok()) return FinishNow(context, ToGrpcStatus(attachment.status()));
   response->set_seal(request->seal());
   response->set_name(attachment->name);
   response->set_data(attachment->data);
-  return grpc::Status::OK;
+  return FinishNow(context, grpc::Status::OK);
 }
 
-grpc::Status HostGrpcService::Subscribe(ServerContext* context,
-                                        const v1::SubscribeRequest* request,
-                                        grpc::ServerWriter<v1::SubscribeResponse>* writer) {
-  absl::Status status = host_->Subscribe(
-      request->ledger_id(), request->from_number(),
-      [&](uint64_t number, const std::string& block, const std::string& checkpoint) {
-        v1::SubscribeResponse response;
-        response.set_number(number);
-        response.set_block(block);
-        response.set_checkpoint(checkpoint);
-        return writer->Write(response);
-      },
-      [context] { return context->IsCancelled(); });
-  return ToGrpcStatus(status);
-}
-
-grpc::Status HostGrpcService::ForgetLedger(ServerContext*,
+ServerUnaryReactor* HostGrpcService::ForgetLedger(CallbackServerContext* context,
                                            const v1::ForgetLedgerRequest* request,
                                            v1::ForgetLedgerResponse*) {
   std::vector<BlockSignature> signatures;
@@ -283,8 +470,8 @@ grpc::Status HostGrpcService::ForgetLedger(ServerContext*,
     signatures.push_back(
         {signature.role(), signature.alg(), signature.key(), signature.sig()});
   }
-  return ToGrpcStatus(
-      host_->Forget(request->ledger_id(), request->head_fingerprint(), signatures));
+  return FinishNow(context, ToGrpcStatus(
+      host_->Forget(request->ledger_id(), request->head_fingerprint(), signatures)));
 }
 
 }  // namespace microledger

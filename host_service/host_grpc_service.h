@@ -1,6 +1,18 @@
 // The gRPC edge of the host: translates microledger.v1.HostService calls to
 // LedgerHost and absl status codes to gRPC codes (they are numerically equal).
-// Synchronous gRPC API: gRPC runs each call on a thread of its pool. Thread-safe.
+//
+// gRPC callback API: no thread is held per call. Reads (GetLedger,
+// GetCheckpoint, proofs, GetAttachment) run inline on gRPC's callback thread
+// and finish there. Append hands the request to LedgerHost::AppendAsync and
+// finishes the call when the commit completes (on the committer thread).
+// AppendStream is a bidi reactor: each request is parsed once (by
+// LedgerHost), appended asynchronously, and replies are written one at a
+// time in request order as their commits complete; at most
+// max_inflight_per_stream requests are unanswered before the reactor stops
+// reading. GetBlocks and Subscribe are write reactors that read one block per
+// completed write; Subscribe, once caught up, registers a waiter on the
+// ledger's committed head (LedgerHost::WatchLedger) instead of holding a
+// thread. Thread-safe.
 #ifndef MICROLEDGER_HOST_SERVICE_HOST_GRPC_SERVICE_H_
 #define MICROLEDGER_HOST_SERVICE_HOST_GRPC_SERVICE_H_
 
@@ -13,45 +25,44 @@ namespace microledger {
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
-class HostGrpcService final : public microledger::v1::HostService::Service {
+class HostGrpcService final : public microledger::v1::HostService::CallbackService {
  public:
   // `host` must outlive the service.
   HostGrpcService(LedgerHost* host, size_t max_inflight_per_stream)
-      : host_(host), max_inflight_per_stream_(max_inflight_per_stream) {}
+      : host_(host),
+        max_inflight_per_stream_(max_inflight_per_stream == 0 ? 1
+                                                              : max_inflight_per_stream) {}
 
-  grpc::Status CreateLedger(grpc::ServerContext* context,
-                            const v1::CreateLedgerRequest* request,
-                            v1::CreateLedgerResponse* response) override;
-  grpc::Status Append(grpc::ServerContext* context, const v1::AppendRequest* request,
-                      v1::AppendResponse* response) override;
-  grpc::Status AppendStream(
-      grpc::ServerContext* context,
-      grpc::ServerReaderWriter<v1::AppendStreamResponse, v1::AppendRequest>* stream)
-      override;
-  grpc::Status GetLedger(grpc::ServerContext* context,
-                         const v1::GetLedgerRequest* request,
-                         v1::GetLedgerResponse* response) override;
-  grpc::Status GetCheckpoint(grpc::ServerContext* context,
-                             const v1::GetCheckpointRequest* request,
-                             v1::GetCheckpointResponse* response) override;
-  grpc::Status GetBlocks(grpc::ServerContext* context,
-                         const v1::GetBlocksRequest* request,
-                         grpc::ServerWriter<v1::GetBlocksResponse>* writer) override;
-  grpc::Status GetInclusionProof(grpc::ServerContext* context,
-                                 const v1::GetInclusionProofRequest* request,
-                                 v1::GetInclusionProofResponse* response) override;
-  grpc::Status GetConsistencyProof(grpc::ServerContext* context,
-                                   const v1::GetConsistencyProofRequest* request,
-                                   v1::GetConsistencyProofResponse* response) override;
-  grpc::Status GetAttachment(grpc::ServerContext* context,
-                             const v1::GetAttachmentRequest* request,
-                             v1::GetAttachmentResponse* response) override;
-  grpc::Status Subscribe(grpc::ServerContext* context,
-                         const v1::SubscribeRequest* request,
-                         grpc::ServerWriter<v1::SubscribeResponse>* writer) override;
-  grpc::Status ForgetLedger(grpc::ServerContext* context,
-                            const v1::ForgetLedgerRequest* request,
-                            v1::ForgetLedgerResponse* response) override;
+  grpc::ServerUnaryReactor* CreateLedger(grpc::CallbackServerContext* context,
+                                         const v1::CreateLedgerRequest* request,
+                                         v1::CreateLedgerResponse* response) override;
+  grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* context,
+                                   const v1::AppendRequest* request,
+                                   v1::AppendResponse* response) override;
+  grpc::ServerBidiReactor<v1::AppendRequest, v1::AppendStreamResponse>* AppendStream(
+      grpc::CallbackServerContext* context) override;
+  grpc::ServerUnaryReactor* GetLedger(grpc::CallbackServerContext* context,
+                                      const v1::GetLedgerRequest* request,
+                                      v1::GetLedgerResponse* response) override;
+  grpc::ServerUnaryReactor* GetCheckpoint(grpc::CallbackServerContext* context,
+                                          const v1::GetCheckpointRequest* request,
+                                          v1::GetCheckpointResponse* response) override;
+  grpc::ServerWriteReactor<v1::GetBlocksResponse>* GetBlocks(
+      grpc::CallbackServerContext* context, const v1::GetBlocksRequest* request) override;
+  grpc::ServerUnaryReactor* GetInclusionProof(
+      grpc::CallbackServerContext* context, const v1::GetInclusionProofRequest* request,
+      v1::GetInclusionProofResponse* response) override;
+  grpc::ServerUnaryReactor* GetConsistencyProof(
+      grpc::CallbackServerContext* context, const v1::GetConsistencyProofRequest* request,
+      v1::GetConsistencyProofResponse* response) override;
+  grpc::ServerUnaryReactor* GetAttachment(grpc::CallbackServerContext* context,
+                                          const v1::GetAttachmentRequest* request,
+                                          v1::GetAttachmentResponse* response) override;
+  grpc::ServerWriteReactor<v1::SubscribeResponse>* Subscribe(
+      grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) override;
+  grpc::ServerUnaryReactor* ForgetLedger(grpc::CallbackServerContext* context,
+                                         const v1::ForgetLedgerRequest* request,
+                                         v1::ForgetLedgerResponse* response) override;
 
  private:
   LedgerHost* host_;

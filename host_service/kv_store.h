@@ -9,6 +9,7 @@
 #ifndef MICROLEDGER_HOST_SERVICE_KV_STORE_H_
 #define MICROLEDGER_HOST_SERVICE_KV_STORE_H_
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <utility>
@@ -39,8 +40,11 @@ std::unique_ptr<KvStore> NewMemoryKvStore();
 
 // Opens (creating if absent) the RocksDB database in `dir`. A database that
 // another process holds open fails with FailedPrecondition saying so.
+// `cache_mb` bounds RocksDB's memory: the LRU block cache gets it all, and the
+// memtables (write buffers) are charged to the same budget.
 absl::StatusOr<std::unique_ptr<KvStore>> OpenRocksDbKvStore(const std::string& dir,
-                                                            bool sync);
+                                                            bool sync,
+                                                            size_t cache_mb = 64);
 
 }  // namespace microledger
 

@@ -1,11 +1,13 @@
 #include "host_service/ledger_host.h"
 
 #include <algorithm>
+#include <atomic>
 #include <optional>
 #include <utility>
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/block_builder.h"
 #include "common/checkpoint.h"
@@ -18,15 +20,51 @@ namespace microledger {
 inline constexpr absl::string_view kForgetMessagePrefix = "microledger-forget-v1 ";
 
 struct LedgerHost::Entry {
+  // The pending head: the state after every accepted append (committed or
+  // queued). Held across validate + sign of one append, never across I/O.
   absl::Mutex mu;
   bool loaded ABSL_GUARDED_BY(mu) = false;
+  // The epoch the pending state was loaded in; a failed commit bumps `epoch`,
+  // which makes the next prepare reload from storage.
+  uint64_t loaded_epoch ABSL_GUARDED_BY(mu) = 0;
   bool exists ABSL_GUARDED_BY(mu) = false;
-  // Bumped when the ledger is forgotten, so subscribers notice.
-  uint64_t generation ABSL_GUARDED_BY(mu) = 0;
   ChainState state ABSL_GUARDED_BY(mu);
   MerkleFrontier frontier ABSL_GUARDED_BY(mu);
   std::string nonce ABSL_GUARDED_BY(mu);
   std::optional<SigningKey> key ABSL_GUARDED_BY(mu);
+  std::atomic<uint64_t> epoch{0};
+
+  // The committed head (what readers and subscribers see). Lock order: mu
+  // before commit_mu.
+  absl::Mutex commit_mu ABSL_ACQUIRED_AFTER(mu);
+  bool committed_exists ABSL_GUARDED_BY(commit_mu) = false;
+  uint64_t committed_head ABSL_GUARDED_BY(commit_mu) = 0;
+  // Bumped when the ledger is forgotten, so subscribers notice.
+  uint64_t generation ABSL_GUARDED_BY(commit_mu) = 0;
+  // Appends accepted and not yet committed or failed.
+  uint64_t inflight ABSL_GUARDED_BY(commit_mu) = 0;
+  uint64_t next_waiter ABSL_GUARDED_BY(commit_mu) = 0;
+  std::vector<std::pair<uint64_t, std::function<void()>>> waiters
+      ABSL_GUARDED_BY(commit_mu);
+
+  // Takes the waiters to run after commit_mu is released.
+  std::vector<std::function<void()>> TakeWaitersLocked()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu) {
+    std::vector<std::function<void()>> out;
+    out.reserve(waiters.size());
+    for (auto& [id, wake] : waiters) out.push_back(std::move(wake));
+    waiters.clear();
+    return out;
+  }
+};
+
+// One prepared append, queued to the committer.
+struct LedgerHost::Pending {
+  std::shared_ptr<Entry> entry;
+  uint64_t epoch = 0;
+  KvBatch batch;
+  AppendResult result;
+  AppendCallback done;
 };
 
 namespace {
@@ -84,9 +122,17 @@ absl::StatusOr<std::string> LedgerKeyFromId(absl::string_view ledger_id) {
 
 LedgerHost::LedgerHost(std::unique_ptr<KvStore> store, MasterSecret master,
                        HostOptions options)
-    : store_(std::move(store)), master_(std::move(master)), options_(std::move(options)) {}
+    : store_(std::move(store)), master_(std::move(master)), options_(std::move(options)) {
+  committer_ = std::thread([this] { CommitterLoop(); });
+}
 
-LedgerHost::~LedgerHost() = default;
+LedgerHost::~LedgerHost() {
+  {
+    absl::MutexLock lock(&queue_mu_);
+    stopping_ = true;
+  }
+  committer_.join();
+}
 
 int64_t LedgerHost::Now() const {
   return options_.clock ? options_.clock() : NowMillis();
@@ -121,11 +167,23 @@ void LedgerHost::EvictIdleLocked(Shard& shard) {
 
 absl::Status LedgerHost::LoadLocked(Entry& entry, absl::string_view ledger_key)
     ABSL_NO_THREAD_SAFETY_ANALYSIS {
-  if (entry.loaded) return absl::OkStatus();
+  const uint64_t epoch = entry.epoch.load(std::memory_order_acquire);
+  if (entry.loaded && entry.loaded_epoch == epoch) return absl::OkStatus();
+  // Storage holds exactly the committed appends: nothing of this epoch is
+  // queued (the entry is new, or a failed commit bumped the epoch and every
+  // older queued append will fail).
   absl::StatusOr<std::string> bytes = store_->Get(HeadKey(ledger_key));
   if (absl::IsNotFound(bytes.status())) {
     entry.loaded = true;
+    entry.loaded_epoch = epoch;
     entry.exists = false;
+    entry.state = ChainState();
+    entry.frontier = MerkleFrontier();
+    entry.nonce.clear();
+    entry.key.reset();
+    absl::MutexLock lock(&entry.commit_mu);
+    entry.committed_exists = false;
+    entry.committed_head = 0;
     return absl::OkStatus();
   }
   if (!bytes.ok()) return bytes.status();
@@ -139,6 +197,10 @@ absl::Status LedgerHost::LoadLocked(Entry& entry, absl::string_view ledger_key)
   entry.key.emplace(*std::move(key));
   entry.exists = true;
   entry.loaded = true;
+  entry.loaded_epoch = epoch;
+  absl::MutexLock lock(&entry.commit_mu);
+  entry.committed_exists = true;
+  entry.committed_head = entry.state.head_number;
   return absl::OkStatus();
 }
 
@@ -149,7 +211,41 @@ absl::StatusOr<NewLedger> LedgerHost::CreateLedger() {
   return NewLedger{LedgerIdFromPublicKeyText(key->public_key_text()), std::move(nonce)};
 }
 
+std::string SpliceHostSignature(absl::string_view owner_signed,
+                                const BlockSignature& host) {
+  // JCS sorts the members: `signatures` is the one before `time`, the last.
+  static constexpr absl::string_view kTail = "],\"time\":\"";
+  const size_t at = owner_signed.rfind(kTail);
+  if (at == absl::string_view::npos ||
+      owner_signed.find(']', at + kTail.size()) != absl::string_view::npos) {
+    return std::string();
+  }
+  std::string out;
+  out.reserve(owner_signed.size() + host.key.size() + host.sig.size() + 64);
+  out.append(owner_signed.data(), at);
+  absl::StrAppend(&out, ",{\"alg\":\"", host.alg, "\",\"key\":\"", host.key,
+                  "\",\"role\":\"", host.role, "\",\"sig\":\"", host.sig, "\"}");
+  out.append(owner_signed.data() + at, owner_signed.size() - at);
+  return out;
+}
+
 absl::StatusOr<AppendResult> LedgerHost::Append(const AppendInput& input) {
+  absl::Notification done;
+  absl::StatusOr<AppendResult> out;
+  AppendAsync(input, [&](absl::StatusOr<AppendResult> result) {
+    out = std::move(result);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return out;
+}
+
+void LedgerHost::AppendAsync(AppendInput input, AppendCallback done) {
+  absl::Status status = Prepare(input, done);
+  if (!status.ok()) done(std::move(status));
+}
+
+absl::Status LedgerHost::Prepare(AppendInput& input, AppendCallback& done) {
   // Limits first: cheap, before any parsing.
   if (input.block.size() > options_.max_block_bytes) {
     return absl::ResourceExhaustedError(
@@ -173,12 +269,13 @@ absl::StatusOr<AppendResult> LedgerHost::Append(const AppendInput& input) {
     return absl::Status(parsed.status().code(),
                         absl::StrCat("block: ", parsed.status().message()));
   }
-  const Block& block = *parsed;
+  Block& block = *parsed;
   absl::StatusOr<std::string> ledger_key = LedgerKeyFromId(block.ledger);
   if (!ledger_key.ok()) return AtBlock(block.number, ledger_key.status());
 
   // Attachments: each must match a seal of the block (SPEC §6).
-  std::vector<std::pair<std::string, const AttachmentInput*>> attachments;
+  std::vector<std::string> attachment_hashes;
+  attachment_hashes.reserve(input.attachments.size());
   for (size_t i = 0; i < input.attachments.size(); ++i) {
     const AttachmentInput& attachment = input.attachments[i];
     std::string multihash = Sha256Multihash(attachment.data);
@@ -191,18 +288,24 @@ absl::StatusOr<AppendResult> LedgerHost::Append(const AppendInput& input) {
                          "attachment: attachment ", i, " (digest ", digest,
                          ") matches no seal of the block")));
     }
-    attachments.emplace_back(std::move(multihash), &attachment);
+    attachment_hashes.push_back(std::move(multihash));
   }
+  absl::StatusOr<std::string> leaf = DecodeDigest(block.fingerprint);
+  if (!leaf.ok()) return AtBlock(block.number, leaf.status());
 
-  std::shared_ptr<Entry> entry = GetEntry(block.ledger);
-  absl::MutexLock lock(&entry->mu);
-  if (absl::Status s = LoadLocked(*entry, *ledger_key); !s.ok()) {
+  // Declared before the lock: the queued Pending may be committed (and
+  // dropped) before the lock is released.
+  std::shared_ptr<Entry> entry_ref = GetEntry(block.ledger);
+  Entry& entry = *entry_ref;
+  auto pending = std::make_unique<Pending>();
+  pending->entry = entry_ref;
+  absl::MutexLock lock(&entry.mu);
+  if (absl::Status s = LoadLocked(entry, *ledger_key); !s.ok()) {
     return AtBlock(block.number, s);
   }
   // A new ledger: its key must derive from the token the host handed out.
   std::optional<SigningKey> new_key;
-  ChainState state = entry->exists ? entry->state : ChainState::Empty(block.ledger);
-  if (!entry->exists) {
+  if (!entry.exists) {
     if (block.number != 1) return AtBlock(block.number, UnknownLedger(block.ledger));
     if (input.ledger_token.empty()) {
       return AtBlock(block.number,
@@ -220,19 +323,30 @@ absl::StatusOr<AppendResult> LedgerHost::Append(const AppendInput& input) {
     }
     new_key.emplace(*std::move(key));
   }
-  const SigningKey& host_key = entry->exists ? *entry->key : *new_key;
+  const SigningKey& host_key = entry.exists ? *entry.key : *new_key;
 
   BlockRuleOptions rules = BlockRuleOptions::HostDefaults(Now());
   rules.max_clock_skew_millis = options_.max_clock_skew_millis;
-  if (absl::Status s = CheckNextBlock(state, block, SignatureStage::kOwnerSigned, rules);
-      !s.ok()) {
-    return AtBlock(block.number, s);
+  {
+    const ChainState empty =
+        entry.exists ? ChainState() : ChainState::Empty(block.ledger);
+    const ChainState& state = entry.exists ? entry.state : empty;
+    if (absl::Status s = CheckNextBlock(state, block, SignatureStage::kOwnerSigned, rules);
+        !s.ok()) {
+      return AtBlock(block.number, s);
+    }
   }
 
-  // Countersign.
-  Block complete = block;
-  SignAsHost(complete, host_key);
-  std::string complete_bytes = SerializeBlock(complete);
+  // Countersign: the host signature object spliced into the owner-signed bytes.
+  BlockSignature host_signature{std::string(kHostRole), std::string(kEd25519Alg),
+                                host_key.public_key_text(),
+                                host_key.SignText(BlockSignedMessage(block.fingerprint))};
+  std::string complete_bytes = SpliceHostSignature(input.block, host_signature);
+  if (complete_bytes.empty()) {  // Not reached for canonical input; be safe.
+    Block complete = block;
+    complete.signatures.push_back(host_signature);
+    complete_bytes = SerializeBlock(complete);
+  }
   if (complete_bytes.size() > options_.max_block_bytes) {
     return AtBlock(block.number,
                    absl::ResourceExhaustedError(absl::StrCat(
@@ -241,51 +355,123 @@ absl::StatusOr<AppendResult> LedgerHost::Append(const AppendInput& input) {
                        options_.max_block_bytes)));
   }
 
-  // Merkle tree and checkpoint.
-  absl::StatusOr<std::string> leaf = DecodeDigest(block.fingerprint);
-  if (!leaf.ok()) return AtBlock(block.number, leaf.status());
-  MerkleFrontier frontier = entry->exists ? entry->frontier : MerkleFrontier();
+  // Nothing fails from here on: advance the pending head in place.
+  if (!entry.exists) {
+    entry.state = ChainState::Empty(block.ledger);
+    entry.frontier = MerkleFrontier();
+    entry.nonce = input.ledger_token;
+    entry.key = std::move(new_key);
+    entry.exists = true;
+  }
   std::vector<std::pair<MerkleNodeId, MerkleHash>> nodes =
-      frontier.Append(HashMerkleLeaf(*leaf));
-  Checkpoint checkpoint{block.ledger, block.number, frontier.Root()};
-  std::string signed_checkpoint = SignCheckpoint(checkpoint, host_key);
-  ChainState next_state = AdvanceChain(state, block);
-  const std::string& nonce = entry->exists ? entry->nonce : input.ledger_token;
+      entry.frontier.Append(HashMerkleLeaf(*leaf));
+  std::string signed_checkpoint =
+      SignCheckpoint(Checkpoint{block.ledger, block.number, entry.frontier.Root()},
+                     *entry.key);
+  entry.state = AdvanceChain(entry.state, block);
 
   // One atomic batch: block, nodes, checkpoint, attachments, head.
-  KvBatch batch;
-  batch.puts.reserve(nodes.size() + attachments.size() + 3);
+  KvBatch& batch = pending->batch;
+  batch.puts.reserve(nodes.size() + attachment_hashes.size() + 3);
   batch.puts.emplace_back(BlockKey(*ledger_key, block.number), complete_bytes);
   for (const auto& [id, hash] : nodes) {
     batch.puts.emplace_back(NodeKey(*ledger_key, id.level, id.index), HashBytes(hash));
   }
   batch.puts.emplace_back(CheckpointKey(*ledger_key, block.number), signed_checkpoint);
-  for (const auto& [multihash, attachment] : attachments) {
-    batch.puts.emplace_back(AttachmentKey(*ledger_key, multihash),
-                            EncodeAttachment(attachment->name, attachment->data));
+  for (size_t i = 0; i < attachment_hashes.size(); ++i) {
+    batch.puts.emplace_back(
+        AttachmentKey(*ledger_key, attachment_hashes[i]),
+        EncodeAttachment(input.attachments[i].name, input.attachments[i].data));
   }
   batch.puts.emplace_back(HeadKey(*ledger_key),
-                          EncodeHeadRecord(HeadRecord{next_state, frontier, nonce}));
-  if (absl::Status s = store_->Write(batch); !s.ok()) {
-    return AtBlock(block.number, absl::UnavailableError(s.message()));
-  }
+                          EncodeHeadRecord(entry.state, entry.frontier, entry.nonce));
 
-  // Publish: the in-memory state follows the store.
-  AppendResult result;
-  result.ledger_id = block.ledger;
+  AppendResult& result = pending->result;
+  result.ledger_id = std::move(block.ledger);
   result.number = block.number;
-  result.fingerprint = block.fingerprint;
-  result.host_signature = complete.signatures.back();
+  result.fingerprint = std::move(block.fingerprint);
+  result.host_signature = std::move(host_signature);
   result.checkpoint = std::move(signed_checkpoint);
   result.complete_block = std::move(complete_bytes);
-  if (!entry->exists) {
-    entry->nonce = input.ledger_token;
-    entry->key = std::move(new_key);
-    entry->exists = true;
+  pending->epoch = entry.loaded_epoch;
+  pending->done = std::move(done);
+  {
+    absl::MutexLock commit_lock(&entry.commit_mu);
+    ++entry.inflight;
   }
-  entry->state = std::move(next_state);
-  entry->frontier = std::move(frontier);
-  return result;
+  // Queued while the prepare mutex is held: the queue keeps each ledger's order.
+  absl::MutexLock queue_lock(&queue_mu_);
+  queue_.push_back(std::move(pending));
+  return absl::OkStatus();
+}
+
+void LedgerHost::CommitterLoop() {
+  std::vector<std::unique_ptr<Pending>> group;
+  while (true) {
+    {
+      absl::MutexLock lock(&queue_mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
+        return !queue_.empty() || stopping_;
+      };
+      queue_mu_.Await(absl::Condition(&ready));
+      if (queue_.empty()) return;  // Stopping, and everything is committed.
+      group.swap(queue_);
+    }
+    FinishGroup(group);
+    group.clear();
+  }
+}
+
+void LedgerHost::FinishGroup(std::vector<std::unique_ptr<Pending>>& group) {
+  // Appends behind a failed commit of their ledger fail too.
+  std::vector<bool> stale(group.size(), false);
+  KvBatch merged;
+  size_t puts = 0;
+  for (const auto& pending : group) puts += pending->batch.puts.size();
+  merged.puts.reserve(puts);
+  bool any = false;
+  for (size_t i = 0; i < group.size(); ++i) {
+    Pending& pending = *group[i];
+    if (pending.epoch != pending.entry->epoch.load(std::memory_order_acquire)) {
+      stale[i] = true;
+      continue;
+    }
+    any = true;
+    for (auto& put : pending.batch.puts) merged.puts.push_back(std::move(put));
+  }
+  absl::Status written = any ? store_->Write(merged) : absl::OkStatus();
+  if (!written.ok()) {
+    // Reload every affected ledger from storage; fail what is queued behind.
+    for (size_t i = 0; i < group.size(); ++i) {
+      if (!stale[i]) group[i]->entry->epoch.fetch_add(1, std::memory_order_acq_rel);
+    }
+  }
+  for (size_t i = 0; i < group.size(); ++i) {
+    Pending& pending = *group[i];
+    Entry& entry = *pending.entry;
+    std::vector<std::function<void()>> wake;
+    {
+      absl::MutexLock lock(&entry.commit_mu);
+      --entry.inflight;
+      if (!stale[i] && written.ok()) {
+        entry.committed_exists = true;
+        entry.committed_head = pending.result.number;
+        wake = entry.TakeWaitersLocked();
+      }
+    }
+    for (auto& w : wake) w();
+    if (stale[i]) {
+      pending.done(AtBlock(pending.result.number,
+                           absl::UnavailableError(
+                               "storage: an earlier block of this ledger failed to "
+                               "commit; nothing of this block was stored")));
+    } else if (!written.ok()) {
+      pending.done(AtBlock(pending.result.number,
+                           absl::UnavailableError(written.message())));
+    } else {
+      pending.done(std::move(pending.result));
+    }
+  }
 }
 
 absl::StatusOr<HeadRecord> LedgerHost::ReadHead(absl::string_view ledger_id,
@@ -330,11 +516,10 @@ absl::StatusOr<std::string> LedgerHost::GetCheckpoint(absl::string_view ledger_i
   return checkpoint;
 }
 
-absl::Status LedgerHost::GetBlocks(
-    absl::string_view ledger_id, uint64_t from, uint64_t to,
-    const std::function<bool(uint64_t, const std::string&)>& sink) const {
-  std::string key;
-  absl::StatusOr<HeadRecord> head = ReadHead(ledger_id, &key);
+absl::StatusOr<LedgerHost::BlockRange> LedgerHost::ResolveBlockRange(
+    absl::string_view ledger_id, uint64_t from, uint64_t to) const {
+  BlockRange range;
+  absl::StatusOr<HeadRecord> head = ReadHead(ledger_id, &range.ledger_key);
   if (!head.ok()) return head.status();
   const uint64_t head_number = head->state.head_number;
   const uint64_t last = to == 0 ? head_number : to;
@@ -347,9 +532,26 @@ absl::Status LedgerHost::GetBlocks(
                                               " is past the head (block ", head_number,
                                               ")"));
   }
-  for (uint64_t number = from; number <= last; ++number) {
-    absl::StatusOr<std::string> block = store_->Get(BlockKey(key, number));
-    if (absl::IsNotFound(block.status())) return UnknownLedger(ledger_id);
+  range.first = from;
+  range.last = last;
+  return range;
+}
+
+absl::StatusOr<std::string> LedgerHost::ReadBlock(absl::string_view ledger_id,
+                                                  const BlockRange& range,
+                                                  uint64_t number) const {
+  absl::StatusOr<std::string> block = store_->Get(BlockKey(range.ledger_key, number));
+  if (absl::IsNotFound(block.status())) return UnknownLedger(ledger_id);
+  return block;
+}
+
+absl::Status LedgerHost::GetBlocks(
+    absl::string_view ledger_id, uint64_t from, uint64_t to,
+    const std::function<bool(uint64_t, const std::string&)>& sink) const {
+  absl::StatusOr<BlockRange> range = ResolveBlockRange(ledger_id, from, to);
+  if (!range.ok()) return range.status();
+  for (uint64_t number = range->first; number <= range->last; ++number) {
+    absl::StatusOr<std::string> block = ReadBlock(ledger_id, *range, number);
     if (!block.ok()) return block.status();
     if (!sink(number, *block)) break;
   }
@@ -446,6 +648,81 @@ absl::StatusOr<StoredAttachment> LedgerHost::GetAttachment(absl::string_view led
   return DecodeAttachment(*bytes);
 }
 
+class LedgerHost::Watch : public CommitWatch {
+ public:
+  Watch(const LedgerHost* host, std::shared_ptr<Entry> entry, std::string ledger_id,
+        std::string ledger_key, uint64_t generation)
+      : host_(host),
+        entry_(std::move(entry)),
+        ledger_id_(std::move(ledger_id)),
+        ledger_key_(std::move(ledger_key)),
+        generation_(generation) {}
+
+  Poll PollOrWait(uint64_t seen, std::function<void()> wake) override {
+    Poll poll;
+    absl::MutexLock lock(&entry_->commit_mu);
+    poll.forgotten = entry_->generation != generation_;
+    poll.head = entry_->committed_head;
+    if (!poll.forgotten && poll.head <= seen && wake) {
+      poll.registered = true;
+      poll.waiter_id = ++entry_->next_waiter;
+      entry_->waiters.emplace_back(poll.waiter_id, std::move(wake));
+    }
+    return poll;
+  }
+
+  bool CancelWait(uint64_t waiter_id) override {
+    absl::MutexLock lock(&entry_->commit_mu);
+    auto& waiters = entry_->waiters;
+    for (auto it = waiters.begin(); it != waiters.end(); ++it) {
+      if (it->first == waiter_id) {
+        waiters.erase(it);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  absl::Status Read(uint64_t number, std::string* block,
+                    std::string* checkpoint) const override {
+    absl::StatusOr<std::string> b = host_->store_->Get(BlockKey(ledger_key_, number));
+    absl::StatusOr<std::string> c =
+        host_->store_->Get(CheckpointKey(ledger_key_, number));
+    if (absl::IsNotFound(b.status()) || absl::IsNotFound(c.status())) {
+      return absl::NotFoundError(absl::StrCat("ledger: ", ledger_id_, " was forgotten"));
+    }
+    if (!b.ok()) return b.status();
+    if (!c.ok()) return c.status();
+    *block = *std::move(b);
+    *checkpoint = *std::move(c);
+    return absl::OkStatus();
+  }
+
+ private:
+  const LedgerHost* host_;
+  std::shared_ptr<Entry> entry_;
+  std::string ledger_id_;
+  std::string ledger_key_;
+  uint64_t generation_;
+};
+
+absl::StatusOr<std::shared_ptr<CommitWatch>> LedgerHost::WatchLedger(
+    absl::string_view ledger_id) {
+  absl::StatusOr<std::string> key = LedgerKeyFromId(ledger_id);
+  if (!key.ok()) return key.status();
+  std::shared_ptr<Entry> entry = GetEntry(std::string(ledger_id));
+  uint64_t generation;
+  {
+    absl::MutexLock lock(&entry->mu);
+    if (absl::Status s = LoadLocked(*entry, *key); !s.ok()) return s;
+    absl::MutexLock commit_lock(&entry->commit_mu);
+    if (!entry->committed_exists) return UnknownLedger(ledger_id);
+    generation = entry->generation;
+  }
+  return std::shared_ptr<CommitWatch>(std::make_shared<Watch>(
+      this, std::move(entry), std::string(ledger_id), *std::move(key), generation));
+}
+
 absl::Status LedgerHost::Subscribe(
     absl::string_view ledger_id, uint64_t from,
     const std::function<bool(uint64_t, const std::string&, const std::string&)>& sink,
@@ -455,42 +732,31 @@ absl::Status LedgerHost::Subscribe(
   if (from == 0) {
     return absl::InvalidArgumentError("subscribe: from_number must be at least 1");
   }
-  std::shared_ptr<Entry> entry = GetEntry(std::string(ledger_id));
-  uint64_t generation;
-  {
-    absl::MutexLock lock(&entry->mu);
-    if (absl::Status s = LoadLocked(*entry, *key); !s.ok()) return s;
-    if (!entry->exists) return UnknownLedger(ledger_id);
-    generation = entry->generation;
-  }
+  absl::StatusOr<std::shared_ptr<CommitWatch>> watch = WatchLedger(ledger_id);
+  if (!watch.ok()) return watch.status();
   uint64_t next = from;
+  std::string block, checkpoint;
   while (!cancelled()) {
-    uint64_t head;
-    {
-      absl::MutexLock lock(&entry->mu);
-      auto ready = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-        return entry->generation != generation || entry->state.head_number >= next;
-      };
-      entry->mu.AwaitWithTimeout(absl::Condition(&ready),
-                                 absl::Milliseconds(poll_millis));
-      if (entry->generation != generation) {
-        return absl::NotFoundError(
-            absl::StrCat("ledger: ", ledger_id, " was forgotten"));
+    CommitWatch::Poll poll = (*watch)->PollOrWait(next - 1, nullptr);
+    if (poll.head < next && !poll.forgotten) {
+      // Wait for a commit (or time out to poll `cancelled`).
+      auto notified = std::make_shared<absl::Notification>();
+      poll = (*watch)->PollOrWait(next - 1, [notified] { notified->Notify(); });
+      if (poll.registered) {
+        if (!notified->WaitForNotificationWithTimeout(absl::Milliseconds(poll_millis))) {
+          (*watch)->CancelWait(poll.waiter_id);
+        }
+        continue;
       }
-      head = entry->state.head_number;
     }
-    // Every block <= head is committed: the state moves only after the write.
-    for (; next <= head; ++next) {
+    if (poll.forgotten) {
+      return absl::NotFoundError(absl::StrCat("ledger: ", ledger_id, " was forgotten"));
+    }
+    // Every block <= head is committed: the head moves only after the write.
+    for (; next <= poll.head; ++next) {
       if (cancelled()) return absl::OkStatus();
-      absl::StatusOr<std::string> block = store_->Get(BlockKey(*key, next));
-      absl::StatusOr<std::string> checkpoint = store_->Get(CheckpointKey(*key, next));
-      if (absl::IsNotFound(block.status()) || absl::IsNotFound(checkpoint.status())) {
-        return absl::NotFoundError(
-            absl::StrCat("ledger: ", ledger_id, " was forgotten"));
-      }
-      if (!block.ok()) return block.status();
-      if (!checkpoint.ok()) return checkpoint.status();
-      if (!sink(next, *block, *checkpoint)) return absl::OkStatus();
+      if (absl::Status s = (*watch)->Read(next, &block, &checkpoint); !s.ok()) return s;
+      if (!sink(next, block, checkpoint)) return absl::OkStatus();
     }
   }
   return absl::OkStatus();
@@ -514,6 +780,12 @@ absl::Status LedgerHost::Forget(absl::string_view ledger_id,
   }
   std::shared_ptr<Entry> entry = GetEntry(std::string(ledger_id));
   absl::MutexLock lock(&entry->mu);
+  {
+    // Queued appends of this ledger finish first (no new ones: mu is held).
+    absl::MutexLock commit_lock(&entry->commit_mu);
+    auto idle = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return entry->inflight == 0; };
+    entry->commit_mu.Await(absl::Condition(&idle));
+  }
   if (absl::Status s = LoadLocked(*entry, *key); !s.ok()) return s;
   if (!entry->exists) return UnknownLedger(ledger_id);
   if (head_fingerprint != entry->state.head_fingerprint) {
@@ -541,7 +813,15 @@ absl::Status LedgerHost::Forget(absl::string_view ledger_id,
   entry->frontier = MerkleFrontier();
   entry->nonce.clear();
   entry->key.reset();
-  ++entry->generation;
+  std::vector<std::function<void()>> wake;
+  {
+    absl::MutexLock commit_lock(&entry->commit_mu);
+    entry->committed_exists = false;
+    entry->committed_head = 0;
+    ++entry->generation;
+    wake = entry->TakeWaitersLocked();
+  }
+  for (auto& w : wake) w();
   return absl::OkStatus();
 }
 

@@ -2,14 +2,28 @@
 // (validate -> countersign -> one atomic KvStore batch -> publish), reads,
 // Merkle proofs, subscriptions and forgetting.
 //
-// Concurrency: appends to one ledger are strictly ordered by that ledger's
-// mutex, held across validate, sign, write and publish; appends to different
-// ledgers run in parallel (the ledger map is sharded, and its shard locks are
-// held only to find an entry), so their KvStore writes share WAL syncs (group
-// commit). Per ledger the host caches the chain state, Merkle frontier and
-// signing key, loaded from the head record on first use. Reads go to the store,
-// which only ever holds committed, complete appends. All methods are
-// thread-safe. Errors: see proto/microledger/v1/host.proto.
+// The append pipeline (AppendAsync): the calling thread parses the block once,
+// then, under the ledger's prepare mutex, validates it against the ledger's
+// *pending* head (the head after every accepted but maybe not yet committed
+// append), countersigns it (host signature spliced into the owner-signed
+// bytes), advances the Merkle frontier in place, signs the checkpoint and
+// queues one KvBatch to the committer. The committer thread takes everything
+// queued (many ledgers, many blocks of one ledger) and writes it as one KvStore
+// batch with one WAL sync (explicit group commit); only then does the ledger's
+// *committed* head (what readers and subscribers see) advance and the
+// callbacks run, in queue order. So a ledger's next block is validated and
+// signed while the previous one's write is in flight, and no thread waits for
+// a commit. If a group write fails, every block of it fails, every block of an
+// affected ledger queued behind it fails ("an earlier block failed to
+// commit"), and the ledger's pending state is reloaded from storage.
+//
+// Concurrency: appends to one ledger are ordered by its prepare mutex (held
+// for validate + sign, never across I/O); different ledgers prepare in
+// parallel (the ledger map is sharded, its shard locks held only to find an
+// entry). No global lock on the hot path: the committer queue's mutex is held
+// only to push or take batches. Reads go to the store, which only ever holds
+// committed, complete appends. All methods are thread-safe. Errors: see
+// proto/microledger/v1/host.proto.
 #ifndef MICROLEDGER_HOST_SERVICE_LEDGER_HOST_H_
 #define MICROLEDGER_HOST_SERVICE_LEDGER_HOST_H_
 
@@ -18,6 +32,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -94,6 +109,31 @@ struct ConsistencyProofResult {
   std::string new_checkpoint;
 };
 
+using AppendCallback = std::function<void(absl::StatusOr<AppendResult>)>;
+
+// A ledger's committed head, for asynchronous subscribers (see WatchLedger).
+class CommitWatch {
+ public:
+  virtual ~CommitWatch() = default;
+  struct Poll {
+    uint64_t head = 0;       // The committed head number.
+    bool forgotten = false;  // The ledger was forgotten since the watch opened.
+    bool registered = false; // `wake` was registered (see below).
+    uint64_t waiter_id = 0;
+  };
+  // The committed head. If it is <= `seen` and the ledger was not forgotten,
+  // registers `wake` to run once, on the committing thread and without host
+  // locks held, when either changes (registered = true).
+  virtual Poll PollOrWait(uint64_t seen, std::function<void()> wake) = 0;
+  // Removes a registered waiter; true if it was still registered (then `wake`
+  // will never run).
+  virtual bool CancelWait(uint64_t waiter_id) = 0;
+  // Block `number` and the checkpoint of that tree size (committed only).
+  // NotFound if the ledger was forgotten meanwhile.
+  virtual absl::Status Read(uint64_t number, std::string* block,
+                            std::string* checkpoint) const = 0;
+};
+
 class LedgerHost {
  public:
   LedgerHost(std::unique_ptr<KvStore> store, MasterSecret master, HostOptions options);
@@ -102,7 +142,28 @@ class LedgerHost {
   // A fresh ledger id and its token; stores nothing.
   absl::StatusOr<NewLedger> CreateLedger();
 
+  // Validates, countersigns and queues the append; `done` runs exactly once:
+  // inline (on this thread) when the block is rejected, or on the committer
+  // thread after the commit (or its failure). Blocks of one ledger submitted
+  // one after another from one thread are applied in that order.
+  void AppendAsync(AppendInput input, AppendCallback done);
+  // AppendAsync and wait.
   absl::StatusOr<AppendResult> Append(const AppendInput& input);
+
+  // Blocks from..to (0 = head) of a ledger, resolved against the committed
+  // head; ReadBlock reads one of them. For pull-style streaming.
+  struct BlockRange {
+    std::string ledger_key;
+    uint64_t first = 0;
+    uint64_t last = 0;
+  };
+  absl::StatusOr<BlockRange> ResolveBlockRange(absl::string_view ledger_id,
+                                               uint64_t from, uint64_t to) const;
+  absl::StatusOr<std::string> ReadBlock(absl::string_view ledger_id,
+                                        const BlockRange& range, uint64_t number) const;
+
+  // A watch of the committed head of an existing ledger (NotFound if unknown).
+  absl::StatusOr<std::shared_ptr<CommitWatch>> WatchLedger(absl::string_view ledger_id);
 
   absl::StatusOr<LedgerInfo> GetLedger(absl::string_view ledger_id) const;
   // tree_size 0 = the latest.
@@ -136,6 +197,8 @@ class LedgerHost {
 
  private:
   struct Entry;
+  struct Pending;
+  class Watch;
   struct CachedEntry {
     std::shared_ptr<Entry> entry;
     uint64_t last_used = 0;
@@ -156,11 +219,28 @@ class LedgerHost {
                                       std::string* ledger_key) const;
   int64_t Now() const;
 
+  // Prepares an append under the entry's prepare mutex and queues it.
+  absl::Status Prepare(AppendInput& input, AppendCallback& done);
+  void CommitterLoop();
+  void FinishGroup(std::vector<std::unique_ptr<Pending>>& group);
+
   std::unique_ptr<KvStore> store_;
   MasterSecret master_;
   HostOptions options_;
   std::array<Shard, kShards> shards_;
+
+  // The committer's queue: batches in prepare order.
+  absl::Mutex queue_mu_;
+  std::vector<std::unique_ptr<Pending>> queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+  std::thread committer_;
 };
+
+// The complete block bytes: `owner_signed` (canonical JSON, owner signatures
+// only) with `host` appended to its signatures, without re-serialising (JCS
+// sorts the members, so the bytes end with `],"time":"..."}`). Equals
+// SerializeBlock of the complete block; empty if the bytes do not end so.
+std::string SpliceHostSignature(absl::string_view owner_signed, const BlockSignature& host);
 
 // The raw 32-byte host public key inside a ledger id (InvalidArgument if none).
 absl::StatusOr<std::string> LedgerKeyFromId(absl::string_view ledger_id);

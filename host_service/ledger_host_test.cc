@@ -8,7 +8,9 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/block_builder.h"
 #include "common/checkpoint.h"
+#include "common/json.h"
 #include "common/encoding.h"
 #include "common/merkle.h"
 #include "common/timestamp.h"
@@ -500,6 +502,116 @@ TEST_P(LedgerHostTest, ForgetNeedsControllersAndDeletesEverything) {
   // Appending block 3 now: the ledger is unknown.
   EXPECT_EQ(host_->Append({OwnerChain::Bytes(chain.Next()), {}, ""}).status().code(),
             absl::StatusCode::kNotFound);
+}
+
+TEST_P(LedgerHostTest, SplicedCompleteBlockEqualsSerializeBlock) {
+  OwnerChain chain = NewChain(2, 2);
+  AppendN(chain, 2);
+  const std::string data = "sealed";
+  std::vector<Block> blocks = {
+      chain.Next(),
+      chain.Next(Json{{"event", "x"}, {"note", "a \"quoted\" \u00e9 ]"}}),
+      chain.Next(nullptr, std::vector<std::string>{DigestText(data)})};
+  for (const Block& block : blocks) {
+    SigningKey key = *SigningKey::Generate();
+    Block complete = block;
+    SignAsHost(complete, key);
+    EXPECT_EQ(SpliceHostSignature(SerializeBlock(block), complete.signatures.back()),
+              SerializeBlock(complete));
+  }
+  // And what the host stores is exactly the re-serialised complete block.
+  absl::StatusOr<AppendResult> result =
+      Send(chain, blocks[2], {{"n", data}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  Block complete = blocks[2];
+  complete.signatures.push_back(result->host_signature);
+  EXPECT_EQ(result->complete_block, SerializeBlock(complete));
+  std::string stored;
+  ASSERT_TRUE(host_->GetBlocks(chain.ledger_id(), 3, 3, [&](uint64_t, const std::string& b) {
+                     stored = b;
+                     return true;
+                   }).ok());
+  EXPECT_EQ(stored, SerializeBlock(complete));
+}
+
+TEST_P(LedgerHostTest, PipelinedAsyncAppendsCommitInOrder) {
+  OwnerChain chain = NewChain();
+  AppendN(chain, 1);
+  std::vector<Block> ahead = chain.DraftAhead(40);
+  // Block 21 (index 19) is broken: it and everything after it must fail.
+  Block broken = ahead[19];
+  broken.time = "2001-01-01T00:00:00.000Z";
+  absl::Mutex mu;
+  std::vector<std::pair<uint64_t, absl::StatusCode>> replies;
+  int done = 0;
+  for (size_t i = 0; i < ahead.size(); ++i) {
+    const Block& block = i == 19 ? broken : ahead[i];
+    host_->AppendAsync({OwnerChain::Bytes(block), {}, ""},
+                       [&, number = block.number](absl::StatusOr<AppendResult> r) {
+                         absl::MutexLock lock(&mu);
+                         replies.emplace_back(number, r.status().code());
+                         ++done;
+                       });
+  }
+  {
+    absl::MutexLock lock(&mu);
+    mu.Await(absl::Condition(+[](int* d) { return *d == 40; }, &done));
+  }
+  // Accepted blocks complete in order; rejected ones are answered inline.
+  uint64_t last_ok = 0;
+  int ok = 0;
+  for (const auto& [number, code] : replies) {
+    if (code == absl::StatusCode::kOk) {
+      EXPECT_GT(number, last_ok);
+      last_ok = number;
+      ++ok;
+      EXPECT_LT(number, 21u);
+    } else {
+      EXPECT_GE(number, 21u);
+    }
+  }
+  EXPECT_EQ(ok, 19);
+  EXPECT_EQ(HeadOf(chain.ledger_id()), 20u);
+}
+
+TEST(StorageLayoutTest, HeadRecordRoundTripsBinaryAndReadsJson) {
+  HeadRecord record;
+  record.state.ledger = "jlinx:uabc";
+  record.state.head_number = 42;
+  record.state.head_fingerprint = "ufp";
+  record.state.head_time_millis = 1700000000123;
+  record.state.controllers.threshold = 2;
+  record.state.controllers.keys = {"ukey1", "ukey2"};
+  record.state.terminal_event = "closed document";
+  for (int i = 0; i < 42; ++i) {
+    MerkleHash leaf{};
+    leaf[0] = static_cast<uint8_t>(i);
+    record.frontier.Append(leaf);
+  }
+  record.nonce = std::string("\x00\x01nonce", 7);
+  std::string bytes = EncodeHeadRecord(record);
+  ASSERT_NE(bytes[0], '{');
+  absl::StatusOr<HeadRecord> back = DecodeHeadRecord(bytes);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->state.ledger, record.state.ledger);
+  EXPECT_EQ(back->state.head_number, 42u);
+  EXPECT_EQ(back->state.head_fingerprint, "ufp");
+  EXPECT_EQ(back->state.head_time_millis, 1700000000123);
+  EXPECT_EQ(back->state.controllers, record.state.controllers);
+  EXPECT_EQ(back->state.terminal_event, "closed document");
+  EXPECT_EQ(back->frontier.Serialize(), record.frontier.Serialize());
+  EXPECT_EQ(back->nonce, record.nonce);
+  EXPECT_FALSE(DecodeHeadRecord(bytes.substr(0, bytes.size() - 1)).ok());
+  EXPECT_FALSE(DecodeHeadRecord("").ok());
+  // Head records written by older hosts (JSON) still load.
+  Json json = {{"ledger", "jlinx:uabc"}, {"number", 42}, {"fingerprint", "ufp"},
+               {"time", 5}, {"threshold", 1}, {"keys", {"k"}}, {"terminal", ""},
+               {"frontier", EncodeBase64Url(record.frontier.Serialize())},
+               {"nonce", EncodeBase64Url(record.nonce)}};
+  absl::StatusOr<HeadRecord> legacy = DecodeHeadRecord(json.dump());
+  ASSERT_TRUE(legacy.ok()) << legacy.status();
+  EXPECT_EQ(legacy->state.head_number, 42u);
+  EXPECT_EQ(legacy->nonce, record.nonce);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, LedgerHostTest, ::testing::Values("memory", "rocksdb"));

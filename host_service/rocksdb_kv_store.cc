@@ -1,10 +1,14 @@
+#include <algorithm>
 #include <memory>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "host_service/kv_store.h"
 #include "rocksdb/db.h"
+#include "rocksdb/cache.h"
 #include "rocksdb/options.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_buffer_manager.h"
 #include "rocksdb/write_batch.h"
 
 namespace microledger {
@@ -31,7 +35,9 @@ class RocksDbKvStore : public KvStore {
   }
 
   absl::Status Write(const KvBatch& batch) override {
-    rocksdb::WriteBatch write_batch;
+    size_t bytes = 64;
+    for (const auto& [key, value] : batch.puts) bytes += key.size() + value.size() + 8;
+    rocksdb::WriteBatch write_batch(bytes);
     for (const auto& [begin, end] : batch.delete_ranges) {
       rocksdb::Status s = write_batch.DeleteRange(begin, end);
       if (!s.ok()) return FromRocks(s, "delete range");
@@ -52,8 +58,17 @@ class RocksDbKvStore : public KvStore {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<KvStore>> OpenRocksDbKvStore(const std::string& dir,
-                                                            bool sync) {
+                                                            bool sync, size_t cache_mb) {
   rocksdb::Options options;
+  const size_t budget = std::max<size_t>(cache_mb, 8) << 20;
+  std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(budget);
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // Memtables count against the same budget (at most half of it each time).
+  options.write_buffer_size = std::min<size_t>(budget / 4, 64 << 20);
+  options.write_buffer_manager =
+      std::make_shared<rocksdb::WriteBufferManager>(budget / 2, cache);
   options.create_if_missing = true;
   options.enable_pipelined_write = true;
   options.IncreaseParallelism(2);

@@ -68,23 +68,100 @@ std::vector<std::pair<std::string, std::string>> LedgerKeyRanges(
   return ranges;
 }
 
+namespace {
+
+constexpr char kHeadRecordV1 = 0x01;
+
+void AppendString(std::string& out, absl::string_view text) {
+  AppendBigEndian(out, text.size(), 4);
+  out.append(text.data(), text.size());
+}
+
+class Reader {
+ public:
+  explicit Reader(absl::string_view bytes) : bytes_(bytes) {}
+  bool U(int width, uint64_t* value) {
+    if (bytes_.size() < static_cast<size_t>(width)) return false;
+    uint64_t v = 0;
+    for (int i = 0; i < width; ++i) v = (v << 8) | static_cast<unsigned char>(bytes_[i]);
+    bytes_.remove_prefix(width);
+    *value = v;
+    return true;
+  }
+  bool S(std::string* out) {
+    uint64_t size;
+    if (!U(4, &size) || bytes_.size() < size) return false;
+    out->assign(bytes_.data(), size);
+    bytes_.remove_prefix(size);
+    return true;
+  }
+  bool empty() const { return bytes_.empty(); }
+
+ private:
+  absl::string_view bytes_;
+};
+
+absl::StatusOr<HeadRecord> DecodeJsonHeadRecord(absl::string_view bytes);
+
+}  // namespace
+
+std::string EncodeHeadRecord(const ChainState& s, const MerkleFrontier& frontier,
+                             absl::string_view nonce) {
+  std::string out;
+  const std::string serialized = frontier.Serialize();
+  size_t size = 1 + 8 + 8 + 4 + 4 * 6 + s.ledger.size() + s.head_fingerprint.size() +
+                s.terminal_event.size() + serialized.size() + nonce.size();
+  for (const std::string& key : s.controllers.keys) size += 4 + key.size();
+  out.reserve(size);
+  out.push_back(kHeadRecordV1);
+  AppendBigEndian(out, s.head_number, 8);
+  AppendBigEndian(out, static_cast<uint64_t>(s.head_time_millis), 8);
+  AppendBigEndian(out, static_cast<uint64_t>(s.controllers.threshold), 4);
+  AppendString(out, s.ledger);
+  AppendString(out, s.head_fingerprint);
+  AppendString(out, s.terminal_event);
+  AppendString(out, serialized);
+  AppendString(out, nonce);
+  AppendBigEndian(out, s.controllers.keys.size(), 4);
+  for (const std::string& key : s.controllers.keys) AppendString(out, key);
+  return out;
+}
+
 std::string EncodeHeadRecord(const HeadRecord& record) {
-  const ChainState& s = record.state;
-  Json json = {
-      {"ledger", s.ledger},
-      {"number", s.head_number},
-      {"fingerprint", s.head_fingerprint},
-      {"time", s.head_time_millis},
-      {"threshold", s.controllers.threshold},
-      {"keys", s.controllers.keys},
-      {"terminal", s.terminal_event},
-      {"frontier", EncodeBase64Url(record.frontier.Serialize())},
-      {"nonce", EncodeBase64Url(record.nonce)},
-  };
-  return json.dump();
+  return EncodeHeadRecord(record.state, record.frontier, record.nonce);
 }
 
 absl::StatusOr<HeadRecord> DecodeHeadRecord(absl::string_view bytes) {
+  if (!bytes.empty() && bytes[0] == '{') return DecodeJsonHeadRecord(bytes);
+  if (bytes.empty() || bytes[0] != kHeadRecordV1) return Corrupt("head record");
+  Reader in(bytes.substr(1));
+  HeadRecord record;
+  ChainState& s = record.state;
+  uint64_t number, time, threshold, keys;
+  std::string frontier;
+  if (!in.U(8, &number) || !in.U(8, &time) || !in.U(4, &threshold) || !in.S(&s.ledger) ||
+      !in.S(&s.head_fingerprint) || !in.S(&s.terminal_event) || !in.S(&frontier) ||
+      !in.S(&record.nonce) || !in.U(4, &keys)) {
+    return Corrupt("head record");
+  }
+  s.head_number = number;
+  s.head_time_millis = static_cast<int64_t>(time);
+  s.controllers.threshold = static_cast<int>(threshold);
+  for (uint64_t i = 0; i < keys; ++i) {
+    std::string key;
+    if (!in.S(&key)) return Corrupt("head record");
+    s.controllers.keys.push_back(std::move(key));
+  }
+  if (!in.empty()) return Corrupt("head record");
+  absl::StatusOr<MerkleFrontier> parsed = MerkleFrontier::Deserialize(frontier);
+  if (!parsed.ok()) return Corrupt("head record frontier");
+  record.frontier = *std::move(parsed);
+  return record;
+}
+
+namespace {
+
+absl::StatusOr<HeadRecord> DecodeJsonHeadRecord(absl::string_view bytes) {
   Json json = Json::parse(bytes.begin(), bytes.end(), nullptr, false);
   if (json.is_discarded() || !json.is_object()) return Corrupt("head record");
   HeadRecord record;
@@ -111,6 +188,8 @@ absl::StatusOr<HeadRecord> DecodeHeadRecord(absl::string_view bytes) {
   }
   return record;
 }
+
+}  // namespace
 
 std::string EncodeAttachment(absl::string_view name, absl::string_view data) {
   std::string out;

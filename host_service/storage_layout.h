@@ -48,7 +48,13 @@ struct HeadRecord {
   MerkleFrontier frontier;
   std::string nonce;
 };
+// A fixed binary layout: 0x01 (version), number:u64, time:i64, threshold:u32,
+// then length-prefixed (u32) ledger, fingerprint, terminal, frontier
+// (MerkleFrontier::Serialize), nonce, and a u32 count of length-prefixed keys.
+// Decode also reads the older JSON head records (first byte '{').
 std::string EncodeHeadRecord(const HeadRecord& record);
+std::string EncodeHeadRecord(const ChainState& state, const MerkleFrontier& frontier,
+                             absl::string_view nonce);
 absl::StatusOr<HeadRecord> DecodeHeadRecord(absl::string_view bytes);
 
 struct StoredAttachment {
