@@ -1,30 +1,132 @@
 #!/usr/bin/env bash
-# The main job: builds the tools (installing missing Debian packages first),
-# makes a sample ledger and verifies it offline, then shows what tampering does.
+# The main job: the two-machine signing model in miniature, end to end.
+#
+# Installs missing Debian packages, builds ml-host, ml-owner and mlctl, then
+# starts a host service and an owner agent on loopback as two separate
+# processes with separate temporary data directories (two "machines"), and
+# drives them with mlctl: create a ledger, append events (one with an
+# attachment), show it, follow it, verify it, export the bundle and verify it
+# offline, show that a tampered copy fails, close the ledger and show that a
+# closed ledger refuses appends. Both processes are stopped on exit.
+# Runs unattended; exits 0 when every step behaved as described.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
 
-echo "== building mlctl"
-bazel build -c opt //tools:mlctl >/dev/null 2>&1 || bazel build -c opt //tools:mlctl
-mlctl=bazel-bin/tools/mlctl
+echo "== building ml-host, ml-owner and mlctl (bazel build -c opt)"
+targets=(//host_service:ml-host //owner_agent:ml-owner //tools:mlctl)
+bazel build -c opt "${targets[@]}" >/dev/null 2>&1 || bazel build -c opt "${targets[@]}"
+bin="$(bazel info -c opt bazel-bin 2>/dev/null)"
+host_bin="$bin/host_service/ml-host"
+owner_bin="$bin/owner_agent/ml-owner"
+mlctl_bin="$bin/tools/mlctl"
+
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
-echo "== writing a sample ledger of 1000 blocks"
-"$mlctl" sample --blocks=1000 --out="$work/sample.jsonl"
-echo "== verifying it offline (SPEC §8/§9)"
-"$mlctl" verify "$work/sample.jsonl"
+say() { printf '\n== %s\n' "$*"; }
+explain() { printf '   %s\n' "$@"; }
+# wait_listening LOG: the address of the "listening on ADDR" line (20 s at most).
+wait_listening() {
+  for _ in $(seq 200); do
+    addr=$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$1" | head -n1)
+    if [ -n "$addr" ]; then echo "$addr"; return 0; fi
+    sleep 0.1
+  done
+  echo "demo: no 'listening on' line in $1:" >&2
+  cat "$1" >&2
+  return 1
+}
 
-echo "== changing one event in block 500 and verifying again"
-python3 - "$work/sample.jsonl" "$work/tampered.jsonl" <<'PY'
-import sys
-lines = open(sys.argv[1]).read().split("\n")
-lines[500] = lines[500].replace('"n":500', '"n":501', 1)
-open(sys.argv[2], "w").write("\n".join(lines))
-PY
-if "$mlctl" verify "$work/tampered.jsonl"; then
-  echo "tampering went unnoticed: this is a bug" >&2
+say "starting the host service (machine 1: holds the host key, stores the ledger)"
+mkdir -p "$work/host-machine" "$work/owner-machine"
+"$host_bin" --listen=127.0.0.1:0 --storage=rocksdb --data_dir="$work/host-machine/db" \
+  2>"$work/host-machine/ml-host.log" &
+pids+=($!)
+host=$(wait_listening "$work/host-machine/ml-host.log")
+explain "ml-host listens on $host; its RocksDB and master secret live in $work/host-machine"
+
+say "starting the owner agent (machine 2: holds the owner keys, encrypted)"
+umask 077
+head -c 24 /dev/urandom | base64 >"$work/owner-machine/passphrase"
+chmod 600 "$work/owner-machine/passphrase"
+"$owner_bin" --listen=127.0.0.1:0 --keystore="$work/owner-machine/keystore" \
+  --passphrase_file="$work/owner-machine/passphrase" --host="$host" \
+  2>"$work/owner-machine/ml-owner.log" &
+pids+=($!)
+agent=$(wait_listening "$work/owner-machine/ml-owner.log")
+explain "ml-owner listens on $agent; its keystore (Argon2id + secretbox, passphrase in a" \
+        "mode-0600 file) lives in $work/owner-machine, a different directory from the host's"
+
+mlctl() { "$mlctl_bin" --agent="$agent" "$@"; }
+
+say "mlctl ledger create --type=invoice"
+ledger=$(mlctl ledger create --type=invoice)
+echo "$ledger"
+explain "The agent made a new owner key and signed the genesis block (\"opened document\");" \
+        "the host checked it, countersigned it with a key derived for this ledger only, and" \
+        "that host public key IS the ledger id above."
+
+say "mlctl append: three application events, the last one with an attachment"
+mlctl append "$ledger" '{"event":"issued","amount":1200,"currency":"EUR"}'
+echo '{"event":"sent","to":"ada@example.org"}' | mlctl append "$ledger" -
+printf 'Invoice 2026-001: 1200 EUR, due in 30 days.\n' >"$work/owner-machine/invoice.txt"
+mlctl append "$ledger" '{"event":"attached pdf"}' --attach="$work/owner-machine/invoice.txt"
+explain "Each number is a committed block. Each block carries two signatures made on two" \
+        "machines: the owner's (agent) and the host's. Neither side alone can forge one." \
+        "The attachment is not copied into the block: its SHA-256 digest is sealed there."
+
+say "mlctl show $ledger"
+mlctl show "$ledger"
+explain "The checkpoint is the host's signed Merkle tree head (RFC 9162, C2SP note); the" \
+        "agent checked it extends every checkpoint it saw before, so a forked or rolled" \
+        "back ledger would show up here as evidence."
+
+say "mlctl tail $ledger   (read straight from the host, block by block)"
+mlctl tail "$ledger"
+
+say "mlctl verify $ledger   (the agent re-checks the host's copy, SPEC §8)"
+mlctl verify "$ledger"
+
+say "mlctl export $ledger ledger.jsonl, then mlctl verify ledger.jsonl (offline)"
+mlctl export "$ledger" "$work/ledger.jsonl"
+"$mlctl_bin" verify "$work/ledger.jsonl"
+explain "This verify uses neither the agent nor the host: only the bundle file. Anyone" \
+        "holding it can check every signature, the chain and the checkpoint."
+
+say "tampering: change the amount in a copy of the bundle and verify that copy"
+sed 's/"amount":1200/"amount":9999/' "$work/ledger.jsonl" >"$work/tampered.jsonl"
+if "$mlctl_bin" verify "$work/tampered.jsonl"; then
+  echo "demo: tampering went unnoticed: this is a bug" >&2
   exit 1
 fi
-echo "== done: the untouched ledger verifies, the tampered one fails at block 500"
+explain "The changed block no longer matches its fingerprint and signatures: caught."
+
+say "mlctl close $ledger"
+mlctl close "$ledger"
+say "mlctl append after close (must be refused)"
+if refusal=$(mlctl append "$ledger" '{"event":"edited after closing"}' 2>&1); then
+  echo "demo: an append after close was accepted: this is a bug" >&2
+  exit 1
+fi
+echo "$refusal"
+explain "\"closed document\" is terminal: no block may follow it, so the append is refused" \
+        "(exit code 1, one line naming the gRPC status and the rule). The closed ledger" \
+        "still verifies:"
+mlctl verify "$ledger"
+
+say "what happened"
+explain "1. Two processes with separate data directories played two machines: the owner" \
+        "   agent signed every block with the owner key, the host countersigned with the" \
+        "   ledger's host key. Every block has both signatures." \
+        "2. The ledger id is the host's public key for this ledger, so the id itself says" \
+        "   who must have countersigned." \
+        "3. The exported bundle verified offline, and a changed amount was caught." \
+        "4. Closing is final: the closed ledger refused another append." \
+        "Both processes are stopped now and their temporary directories removed."

@@ -1,8 +1,11 @@
 // mlctl: the Micro Ledger command line. This file parses flags and dispatches;
-// the commands live in offline_commands.h.
+// the offline commands live in offline_commands.h, the ones that drive an owner
+// agent in online_commands.h.
 #include <unistd.h>
 
 #include <iostream>
+#include <iterator>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,19 +14,55 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "tools/offline_commands.h"
+#include "tools/online_commands.h"
 
 ABSL_FLAG(std::string, secret_out, "",
           "keygen: file to create (mode 0600) for the secret key seed");
 ABSL_FLAG(uint64_t, blocks, 10, "sample: number of blocks to write");
 ABSL_FLAG(std::string, out, "", "sample: bundle file to write");
 
+ABSL_FLAG(std::string, agent, microledger::kDefaultAgentAddress,
+          "online commands: the owner agent (ml-owner), HOST:PORT or unix:PATH");
+ABSL_FLAG(std::string, token_file, "",
+          "online commands: file whose first line is the agent's bearer token, sent "
+          "as \"authorization: Bearer <token>\"");
+ABSL_FLAG(std::string, agent_tls_ca, "",
+          "online commands: PEM CA bundle that signs the agent's certificate; "
+          "connects to the agent with TLS (plaintext without it)");
+ABSL_FLAG(std::string, host_tls_ca, "",
+          "tail: PEM CA bundle that signs the host's certificate; connects to the "
+          "host with TLS (plaintext without it)");
+ABSL_FLAG(int64_t, timeout_seconds, 60,
+          "online commands: deadline of each agent call (tail -f runs until stopped)");
+ABSL_FLAG(std::string, host, "",
+          "ledger create, move: HOST:PORT of the host service (default: the agent's "
+          "--host for create, the ledger's current host for move)");
+ABSL_FLAG(std::string, type, "", "ledger create: the document type (required)");
+ABSL_FLAG(std::string, key, "",
+          "ledger create: an existing agent key as the signing key (default: a new key)");
+ABSL_FLAG(std::string, controllers, "",
+          "transfer (required), ledger create (optional): comma-separated owner keys");
+ABSL_FLAG(int32_t, threshold, 1,
+          "transfer, ledger create: how many of --controllers must sign each block");
+ABSL_FLAG(std::string, attach, "",
+          "append: comma-separated files to attach; each is sealed in the block "
+          "(its digest in \"seals\") and stored by the host");
+ABSL_FLAG(std::string, label, "", "keys create: a label for the new key");
+ABSL_FLAG(bool, f, false, "tail: follow: keep printing new blocks as they are committed");
+ABSL_FLAG(uint64_t, from, 0,
+          "tail: first block number to print (default: 1, or with -f the block after "
+          "the head)");
+
 namespace {
 
 constexpr char kUsage[] =
-    R"(mlctl: the Micro Ledger command line (offline commands).
+    R"(mlctl: the Micro Ledger command line.
 
-usage:
+usage: mlctl [flags] COMMAND [operands]   (flags may also follow the operands)
+
+Offline commands (no agent, no host):
   mlctl canonicalize < in.json > out.json
       JSON on stdin, its RFC 8785 (JCS) bytes on stdout. Bad input: one line on
       stderr, exit 2.
@@ -34,17 +73,76 @@ usage:
       Verifies a ledger bundle (SPEC §8/§9) offline. Prints "OK <ledger> <n>
       blocks" (exit 0) or "FAIL block <k>: <rule>" (exit 1); exit 2 with one line
       on stderr when FILE cannot be read. Shows progress on stderr when stderr is
-      a terminal.
+      a terminal. An operand that starts with "jlinx:" is a ledger id, not a
+      file: see "verify LEDGER" below.
   mlctl sample --blocks=N --out=FILE
       Writes a valid sample bundle of N blocks, signed with owner and host keys
       generated in this process. For demos, tests and benchmarks: it is NOT the
       two-machine mode.
+
+Online commands (drive the owner agent ml-owner at --agent, default
+127.0.0.1:7401 or unix:PATH; --token_file=FILE sends its bearer token;
+--agent_tls_ca=PEM verifies the agent's TLS certificate):
+  mlctl ledger create --type=TYPE [--host=HOST:PORT] [--key=KEY]
+                      [--controllers=KEY,... --threshold=N]
+      Creates a ledger ("opened document" genesis, signed by the agent's key and
+      the host's key) on the host (default: the agent's --host). Prints the new
+      ledger id alone on stdout.
+  mlctl ledger list
+      The agent's ledgers: "<ledger id> <head number> <host>" per line.
+  mlctl append LEDGER [JSON|-] [--attach=FILE,...]
+      Appends an application event: a JSON object with a string member "event"
+      (e.g. '{"event":"paid","amount":5}'), from the operand, or from stdin when
+      the operand is "-" or missing. --attach seals files in the block. Prints
+      the committed block number.
+  mlctl close LEDGER
+      Appends "closed document" (terminal: later appends are refused). Prints
+      the block number.
+  mlctl move LEDGER [--host=HOST:PORT]
+      Moves the ledger to a new ledger ("moved document" here, "became
+      document" there; default: the same host). Prints the new ledger id.
+  mlctl transfer LEDGER --controllers=KEY,KEY,... --threshold=N
+      Appends "transferred ownership": later blocks need N of these keys.
+      Prints the block number.
+  mlctl show LEDGER
+      Status, head, controllers, keys held by the agent, latest checkpoint and
+      equivocation evidence (if any), human readable.
+  mlctl verify LEDGER
+      LEDGER starts with "jlinx:": the agent verifies the host's copy (SPEC §8)
+      and the SPEC §9 verdict line is printed; exit 0 OK, 1 FAIL.
+  mlctl export LEDGER FILE
+      Writes the ledger's SPEC §9 bundle to FILE (check it with "mlctl verify
+      FILE", anywhere, offline).
+  mlctl tail [-f] [--from=N] LEDGER
+      One line per block, "<number> <time> <event JSON>", read from the ledger's
+      host (its address comes from the agent). Without -f: blocks N (default 1)
+      to the head, then exit. With -f: from N (default: the next block) on, as
+      they are committed, until the ledger is closed or moved or mlctl is
+      stopped. --host_tls_ca=PEM if the host uses TLS.
+  mlctl keys create [--label=TEXT]
+      A new owner key in the agent's keystore; prints its public key.
+  mlctl keys list
+      "<key> <label>" per key of the agent's keystore.
+
   mlctl help
-      This text.)";
+      This text. "mlctl --help" also lists every flag.
+
+Exit codes: 0 done (verify: OK); 1 the agent or host refused the operation
+(one line on stderr: gRPC status code and message) or verify says FAIL;
+2 usage error, unreadable file, or the agent/host cannot be reached.)";
 
 int Usage(std::ostream& stream, int exit_code) {
   stream << kUsage << "\n";
   return exit_code;
+}
+
+std::vector<std::string> SplitList(const std::string& text) {
+  return absl::StrSplit(text, ',', absl::SkipEmpty());
+}
+
+int UsageError(const std::string& message) {
+  std::cerr << "mlctl: " << message << " (see mlctl help)\n";
+  return microledger::kExitUsageOrInput;
 }
 
 }  // namespace
@@ -57,7 +155,8 @@ int main(int argc, char** argv) {
   usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
   absl::SetFlagsUsageConfig(usage_config);
   absl::SetProgramUsageMessage(kUsage);
-  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  std::vector<char*> raw_args = absl::ParseCommandLine(argc, argv);
+  std::vector<std::string> args(raw_args.begin(), raw_args.end());
   if (args.size() < 2) return Usage(std::cerr, microledger::kExitUsageOrInput);
   const std::string command = args[1];
   const size_t operands = args.size() - 2;
@@ -69,13 +168,71 @@ int main(int argc, char** argv) {
   if (command == "keygen" && operands == 0) {
     return RunKeygen(absl::GetFlag(FLAGS_secret_out), std::cout, std::cerr);
   }
-  if (command == "verify" && operands == 1) {
+  const bool online_verify =
+      command == "verify" && operands == 1 && absl::StartsWith(args[2], "jlinx:");
+  if (command == "verify" && operands == 1 && !online_verify) {
     return RunVerify(args[2], isatty(STDERR_FILENO) == 1, std::cout, std::cerr);
   }
   if (command == "sample" && operands == 0) {
     return RunSample(absl::GetFlag(FLAGS_blocks), absl::GetFlag(FLAGS_out),
                      std::cout, std::cerr);
   }
-  std::cerr << "mlctl: unknown command or wrong operands: " << command << "\n";
-  return Usage(std::cerr, kExitUsageOrInput);
+
+  // Online commands: check the operands before touching the agent.
+  const std::string sub = operands >= 1 ? args[2] : "";
+  const bool known =
+      online_verify || (command == "ledger" && operands == 1 && (sub == "create" || sub == "list")) ||
+      (command == "keys" && operands == 1 && (sub == "create" || sub == "list")) ||
+      (command == "append" && (operands == 1 || operands == 2)) ||
+      ((command == "close" || command == "move" || command == "transfer" ||
+        command == "show" || command == "tail") &&
+       operands == 1) ||
+      (command == "export" && operands == 2);
+  if (!known) return UsageError("unknown command or wrong operands: " + command);
+  AgentOptions options;
+  options.address = absl::GetFlag(FLAGS_agent);
+  options.token_file = absl::GetFlag(FLAGS_token_file);
+  options.agent_tls_ca_file = absl::GetFlag(FLAGS_agent_tls_ca);
+  options.host_tls_ca_file = absl::GetFlag(FLAGS_host_tls_ca);
+  options.timeout_seconds = absl::GetFlag(FLAGS_timeout_seconds);
+  absl::StatusOr<std::unique_ptr<AgentClient>> client = AgentClient::Create(options);
+  if (!client.ok()) return UsageError(std::string(client.status().message()));
+  AgentClient& agent = **client;
+  const std::vector<std::string> controllers = SplitList(absl::GetFlag(FLAGS_controllers));
+  const int threshold = absl::GetFlag(FLAGS_threshold);
+
+  if (online_verify) return RunVerifyLedger(agent, args[2], std::cout, std::cerr);
+  if (command == "ledger" && sub == "create") {
+    return RunLedgerCreate(agent, absl::GetFlag(FLAGS_host), absl::GetFlag(FLAGS_type),
+                           absl::GetFlag(FLAGS_key), controllers, threshold, std::cout,
+                           std::cerr);
+  }
+  if (command == "ledger") return RunLedgerList(agent, std::cout, std::cerr);
+  if (command == "keys" && sub == "create") {
+    return RunKeysCreate(agent, absl::GetFlag(FLAGS_label), std::cout, std::cerr);
+  }
+  if (command == "keys") return RunKeysList(agent, std::cout, std::cerr);
+  if (command == "append") {
+    std::string json;
+    if (operands == 2 && args[3] != "-") {
+      json = args[3];
+    } else {
+      json.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+      if (std::cin.bad()) return UsageError("append: cannot read standard input");
+    }
+    return RunAppend(agent, sub, json, SplitList(absl::GetFlag(FLAGS_attach)), std::cout,
+                     std::cerr);
+  }
+  if (command == "close") return RunClose(agent, sub, std::cout, std::cerr);
+  if (command == "move") {
+    return RunMove(agent, sub, absl::GetFlag(FLAGS_host), std::cout, std::cerr);
+  }
+  if (command == "transfer") {
+    return RunTransfer(agent, sub, controllers, threshold, std::cout, std::cerr);
+  }
+  if (command == "show") return RunShow(agent, sub, std::cout, std::cerr);
+  if (command == "export") return RunExport(agent, sub, args[3], std::cout, std::cerr);
+  // tail
+  return RunTail(agent, sub, absl::GetFlag(FLAGS_f), absl::GetFlag(FLAGS_from), std::cout,
+                 std::cerr);
 }
