@@ -57,7 +57,7 @@ bool IsUnicodeSpace(uint32_t code_point) {
 }
 
 // Rules on the note as a whole: lines end in "\n", no "\r", UTF-8, and no
-// ASCII control characters but newline.
+// control characters below U+0020 but newline (C2SP signed-note; DEL is allowed).
 absl::Status CheckNoteCharacters(absl::string_view note) {
   if (note.find('\r') != absl::string_view::npos) {
     return CheckpointError("note contains a carriage return");
@@ -70,7 +70,7 @@ absl::Status CheckNoteCharacters(absl::string_view note) {
     if (!DecodeUtf8(note, &pos, &code_point)) {
       return CheckpointError("note is not valid UTF-8");
     }
-    if ((code_point < 0x20 && code_point != '\n') || code_point == 0x7F) {
+    if (code_point < 0x20 && code_point != '\n') {
       return CheckpointError("note contains a control character");
     }
   }

@@ -1,5 +1,7 @@
 #include "common/timestamp.h"
 
+#include <algorithm>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -50,9 +52,15 @@ absl::StatusOr<int64_t> ParseTimestampMillis(absl::string_view text) {
 }
 
 std::string FormatTimestampMillis(int64_t unix_millis) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
-                          absl::FromUnixMillis(unix_millis),
-                          absl::UTCTimeZone());
+  static const int64_t kEarliest = *ParseTimestampMillis("0000-01-01T00:00:00.000Z");
+  static const int64_t kLatest = *ParseTimestampMillis("9999-12-31T23:59:59.999Z");
+  unix_millis = std::clamp(unix_millis, kEarliest, kLatest);
+  const absl::Time time = absl::FromUnixMillis(unix_millis);
+  const absl::CivilSecond civil = absl::ToCivilSecond(time, absl::UTCTimeZone());
+  const int64_t millis = ((unix_millis % 1000) + 1000) % 1000;
+  return absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", civil.year(),
+                         civil.month(), civil.day(), civil.hour(), civil.minute(),
+                         civil.second(), millis);
 }
 
 int64_t NowMillis() { return absl::ToUnixMillis(absl::Now()); }

@@ -17,7 +17,8 @@ namespace microledger {
 // Parses `text`; anything but the exact form is InvalidArgument.
 absl::StatusOr<int64_t> ParseTimestampMillis(absl::string_view text);
 
-// Formats milliseconds since the epoch (years 0000-9999).
+// Formats milliseconds since the epoch; instants outside years 0000-9999 (which
+// the format cannot express) are clamped to the nearest expressible one.
 std::string FormatTimestampMillis(int64_t unix_millis);
 
 // The current time, truncated to milliseconds.

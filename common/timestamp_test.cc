@@ -23,6 +23,22 @@ TEST(TimestampTest, OrdersAsInstants) {
             *ParseTimestampMillis("2026-11-22T10:04:05.124Z"));
 }
 
+TEST(TimestampTest, FormatsFourDigitYearsAndRoundTrips) {
+  for (const char* text : {"0000-01-01T00:00:00.000Z", "0999-12-31T23:59:59.999Z",
+                           "1969-12-31T23:59:59.999Z", "9999-12-31T23:59:59.999Z"}) {
+    absl::StatusOr<int64_t> millis = ParseTimestampMillis(text);
+    ASSERT_TRUE(millis.ok()) << text;
+    EXPECT_EQ(FormatTimestampMillis(*millis), text);
+  }
+}
+
+TEST(TimestampTest, ClampsInstantsTheFormatCannotExpress) {
+  EXPECT_EQ(FormatTimestampMillis(*ParseTimestampMillis("0000-01-01T00:00:00.000Z") - 1),
+            "0000-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatTimestampMillis(*ParseTimestampMillis("9999-12-31T23:59:59.999Z") + 1),
+            "9999-12-31T23:59:59.999Z");
+}
+
 class BadTimestampTest : public testing::TestWithParam<const char*> {};
 
 TEST_P(BadTimestampTest, IsRejected) {
