@@ -41,6 +41,12 @@ for r in rows:
             per = ", ".join("%.0f" % w["host_cpu_us_per_block"] for w in s)
             target = (f"windows us/block {per}; "
                       f"last/first {last / first:.2f} (<=1.20: {'met' if last <= 1.2 * first else 'NOT met'})")
+    elif scenario == "agent-append":
+        result = f"{r['blocks_per_s']:.0f} blocks/s"
+        if hyper:
+            x = r["blocks_per_s"] / hyper["rps"]
+            target = (f"{x:.2f}x Hypercore (>=1.5x, p99<=20ms: "
+                      f"{'met' if x >= 1.5 and r['p99_ms'] <= 20 else 'NOT met'})")
     elif scenario == "read-range":
         result = f"{r['blocks_per_s']:.0f} blocks/s ({r['rps']:.0f} calls/s)"
         target = f">=100000 blocks/s: {'met' if r['blocks_per_s'] >= 100000 else 'NOT met'}"
@@ -55,10 +61,15 @@ for r in rows:
         result = f"{r['rps']:.0f}/s"
     if scenario in ("read-range", "proof") and cost is not None:
         cost_text = f"{cost:.1f} (host CPU per item)"
+    elif scenario == "agent-append" and r.get("agent_cpu_us_per_block") is not None:
+        cost_text = (f"host {f(cost)} + agent {r['agent_cpu_us_per_block']:.1f} = "
+                     f"{f(r.get('e2e_cpu_us_per_block'))}")
     else:
         cost_text = f(cost)
     rss = r.get("host_peak_rss_mib")
     setting = r["setting"] + (f"; host peak RSS {rss:.0f} MiB" if rss else "")
+    if r.get("agent_peak_rss_mib"):
+        setting += f", agent {r['agent_peak_rss_mib']:.0f} MiB"
     print(f"| {label} | {setting} | {result} | {r['p50_ms']:.2f} / {r['p99_ms']:.2f} | "
           f"{r['errors']} | {f(r.get('floor_us_per_block'))} | {cost_text} | "
           f"{f(r.get('ratio'), '{:.3f}')} | {target} |")

@@ -97,21 +97,29 @@ void HostClient::CancelStream() {
 }
 
 void HostClient::WriterLoop(Stream* stream) {
+  std::deque<v1::AppendRequest> batch;
   while (true) {
-    v1::AppendRequest request;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
           +[](Stream* s) { return s->broken || !s->outbound.empty(); }, stream));
       if (stream->broken) return;
-      request = std::move(stream->outbound.front());
-      stream->outbound.pop_front();
+      batch.swap(stream->outbound);
     }
-    if (!stream->rw->Write(request)) {
-      absl::MutexLock lock(&mu_);
-      stream->broken = true;
-      stream->context.TryCancel();
-      return;
+    // Everything queued goes out together: all but the last write carry the
+    // buffer hint, so a burst of appends shares HTTP/2 frames and sendmsg
+    // calls instead of one system call per block.
+    while (!batch.empty()) {
+      const bool last = batch.size() == 1;
+      grpc::WriteOptions options;
+      if (!last) options.set_buffer_hint();
+      if (!stream->rw->Write(batch.front(), options)) {
+        absl::MutexLock lock(&mu_);
+        stream->broken = true;
+        stream->context.TryCancel();
+        return;
+      }
+      batch.pop_front();
     }
   }
 }

@@ -4,9 +4,10 @@
 //                                    (chain state), latest verified checkpoint
 //                                    and Merkle frontier, move in progress
 //   evidence/<hex>-<millis>-<n>.json equivocation evidence (two checkpoints)
-// Files are written through a temporary file, fsync and rename. A record may
-// lag the host (it is saved after each verified block); a restarted agent
-// re-reads the head from the host and checks it against the saved checkpoint.
+// Files are written through a temporary file (fsync when asked) and rename. A
+// record may lag the host (OwnerAgent saves ordinary blocks' heads in
+// batches, see owner_agent.h); a restarted agent re-reads the head from the
+// host and checks it against the saved checkpoint.
 // Thread-safe (each call writes or reads whole files).
 #ifndef MICROLEDGER_OWNER_AGENT_LEDGER_REGISTRY_H_
 #define MICROLEDGER_OWNER_AGENT_LEDGER_REGISTRY_H_

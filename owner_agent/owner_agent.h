@@ -4,7 +4,8 @@
 // over this class; tests call it directly too.
 //
 // Per ledger the agent keeps two states: the verified head (host signature,
-// checkpoint and Merkle frontier checked; persisted in the LedgerRegistry) and
+// checkpoint and Merkle frontier checked; persisted in the LedgerRegistry, see
+// "Persistence" below) and
 // the drafted head (verified plus the blocks signed and sent but not answered
 // yet). AppendEvent drafts and signs on the drafted head under the ledger's
 // mutex and queues the block on the host's AppendStream, so one ledger's blocks
@@ -22,14 +23,26 @@
 // and every later write to the ledger is refused with DATA_LOSS
 // "host equivocation on ledger ...".
 //
+// Persistence: genesis, terminal, move and equivocation states are saved
+// (fsync) before the call returns. The verified head after an ordinary block
+// is only marked dirty and written by a background thread every
+// `state_flush_interval` (and when the agent is destroyed), so a saved record
+// may lag the host by up to that interval. That loses nothing: the host is the
+// source of truth for blocks, and a restarted agent re-syncs every ledger
+// before its next write (checkpoint consistency from the saved checkpoint,
+// missing blocks fetched and verified), as it always had to for blocks in
+// flight at a crash.
+//
 // Thread-safe.
 #ifndef MICROLEDGER_OWNER_AGENT_OWNER_AGENT_H_
 #define MICROLEDGER_OWNER_AGENT_OWNER_AGENT_H_
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -50,6 +63,9 @@ struct OwnerAgentOptions {
   HostClientOptions host_client;
   // How long an append waits for the host's reply.
   std::chrono::milliseconds append_timeout{30000};
+  // How often dirty ledger records (verified heads after ordinary blocks) are
+  // written to the registry; zero = after every block (the old behaviour).
+  std::chrono::milliseconds state_flush_interval{1000};
 };
 
 class OwnerAgent {
@@ -64,6 +80,12 @@ class OwnerAgent {
   absl::StatusOr<v1::OwnerCreateLedgerResponse> CreateLedger(
       const v1::OwnerCreateLedgerRequest& request);
   absl::StatusOr<v1::BlockOutcome> AppendEvent(const v1::AppendEventRequest& request);
+  // AppendEvent without a waiting thread: `done` is called exactly once, from
+  // this call (errors found before the block is sent) or from the host
+  // stream's reader thread (or the timeout watchdog) once the reply is
+  // verified. `done` must not block.
+  using OutcomeCallback = std::function<void(absl::StatusOr<v1::BlockOutcome>)>;
+  void AppendEventAsync(const v1::AppendEventRequest& request, OutcomeCallback done);
   absl::StatusOr<v1::BlockOutcome> CloseLedger(const v1::CloseLedgerRequest& request);
   absl::StatusOr<v1::MoveLedgerResponse> MoveLedger(const v1::MoveLedgerRequest& request);
   absl::StatusOr<v1::BlockOutcome> TransferOwnership(
@@ -101,16 +123,23 @@ class OwnerAgent {
   absl::Status EquivocationLocked(Ledger& ledger, const std::string& kind,
                                   const std::string& served, const std::string& detail)
       ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // Verifies the host's reply to `block` and advances the verified head;
+  // sets *save_later when the record should be saved by MarkDirtyLocked.
   absl::Status AcceptReplyLocked(Ledger& ledger, Block block,
                                  const v1::AppendResponse& response,
-                                 v1::CommittedBlock* committed)
+                                 v1::CommittedBlock* committed, bool* save_later)
       ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Signs `block` with the held keys among `authorising` (merging with its
   // signatures); returns how many owner signatures it carries afterwards.
   absl::StatusOr<int> SignHeld(Block& block, const Controllers& authorising);
-  // Sends a fully signed block; the ledger's drafted head advances.
-  std::shared_ptr<Pending> SubmitLocked(std::shared_ptr<Ledger> ledger, const Block& block,
-                                        const std::vector<v1::Attachment>& attachments)
+  // Sends a fully signed block (`bytes` = SerializeBlock(block)); the ledger's
+  // drafted head advances. With `on_done` the result goes to it instead of
+  // to Wait, and the watchdog enforces the append timeout.
+  using CommittedCallback = std::function<void(absl::StatusOr<v1::CommittedBlock>)>;
+  std::shared_ptr<Pending> SubmitLocked(std::shared_ptr<Ledger> ledger, Block block,
+                                        std::string bytes,
+                                        const std::vector<v1::Attachment>& attachments,
+                                        CommittedCallback on_done = nullptr)
       ABSL_NO_THREAD_SAFETY_ANALYSIS;
   absl::StatusOr<v1::CommittedBlock> Wait(const std::shared_ptr<Ledger>& ledger,
                                           const std::shared_ptr<Pending>& pending);
@@ -119,6 +148,25 @@ class OwnerAgent {
   absl::StatusOr<v1::BlockOutcome> MakeBlock(const std::shared_ptr<Ledger>& ledger,
                                              BlockContent content,
                                              const std::vector<v1::Attachment>& attachments);
+  // The same without waiting: `done` gets the outcome exactly once.
+  void MakeBlockAsync(const std::shared_ptr<Ledger>& ledger, BlockContent content,
+                      const std::vector<v1::Attachment>& attachments, OutcomeCallback done);
+  // The drafting part of MakeBlock, under ledger->mu: returns a proposal or
+  // an error in `outcome`, or the pending append.
+  std::shared_ptr<Pending> DraftAndSubmitLocked(const std::shared_ptr<Ledger>& ledger,
+                                                BlockContent content,
+                                                const std::vector<v1::Attachment>& attachments,
+                                                absl::StatusOr<v1::BlockOutcome>& outcome,
+                                                CommittedCallback on_done)
+      ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // Verified head changed by an ordinary block: save it later (or now when
+  // state_flush_interval is zero). Needs ledger.mu.
+  void MarkDirtyLocked(const std::shared_ptr<Ledger>& ledger) ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // Background thread: flushes dirty records, fails async appends past the
+  // append timeout.
+  void BackgroundLoop();
+  void FlushDirty();
+  void CheckTimeouts();
   absl::StatusOr<v1::CommittedBlock> FinishMove(const std::shared_ptr<Ledger>& old_ledger);
 
   std::unique_ptr<Keystore> keystore_;
@@ -128,6 +176,16 @@ class OwnerAgent {
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Ledger>> ledgers_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::shared_ptr<HostClient>> hosts_ ABSL_GUARDED_BY(mu_);
+
+  // Ledgers whose verified head is newer than their saved record.
+  absl::Mutex dirty_mu_;
+  absl::flat_hash_map<Ledger*, std::shared_ptr<Ledger>> dirty_ ABSL_GUARDED_BY(dirty_mu_);
+  // Async appends in submission order (= deadline order), for the watchdog.
+  absl::Mutex timeouts_mu_;
+  std::deque<std::weak_ptr<Pending>> timeouts_ ABSL_GUARDED_BY(timeouts_mu_);
+  absl::Mutex background_mu_;
+  bool stopping_ ABSL_GUARDED_BY(background_mu_) = false;
+  std::thread background_;
 };
 
 }  // namespace microledger

@@ -14,7 +14,7 @@ grpc::Status Reply(absl::StatusOr<T> result, T* response) {
 
 }  // namespace
 
-grpc::Status OwnerGrpcService::Authorize(grpc::ServerContext* context) const {
+grpc::Status OwnerGrpcService::Authorize(const grpc::ServerContextBase* context) const {
   if (token_.empty()) return grpc::Status::OK;
   const auto& metadata = context->client_metadata();
   auto it = metadata.find("authorization");
@@ -56,11 +56,20 @@ grpc::Status OwnerGrpcService::CreateLedger(grpc::ServerContext* context,
   return Reply(agent_->CreateLedger(*request), response);
 }
 
-grpc::Status OwnerGrpcService::AppendEvent(grpc::ServerContext* context,
-                                           const v1::AppendEventRequest* request,
-                                           v1::BlockOutcome* response) {
-  ML_AUTHORIZE();
-  return Reply(agent_->AppendEvent(*request), response);
+grpc::ServerUnaryReactor* OwnerGrpcService::AppendEvent(grpc::CallbackServerContext* context,
+                                                        const v1::AppendEventRequest* request,
+                                                        v1::BlockOutcome* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (grpc::Status auth = Authorize(context); !auth.ok()) {
+    reactor->Finish(auth);
+    return reactor;
+  }
+  // `response` stays valid until Finish; Finish may run before this returns.
+  agent_->AppendEventAsync(*request, [reactor, response](absl::StatusOr<v1::BlockOutcome> r) {
+    if (r.ok()) *response = *std::move(r);
+    reactor->Finish(r.ok() ? grpc::Status::OK : ToGrpc(r.status()));
+  });
+  return reactor;
 }
 
 grpc::Status OwnerGrpcService::CloseLedger(grpc::ServerContext* context,

@@ -1,6 +1,9 @@
 // microledger.v1.OwnerAgentService over an OwnerAgent: converts statuses at
 // the edge and checks the bearer token ("authorization: Bearer <token>") when
-// one is configured. Thread-safe.
+// one is configured. AppendEvent, the hot path, uses the gRPC callback API:
+// an append waiting for the host's reply holds no thread (the reply is
+// verified and the call finished on the host stream's reader thread); the
+// other methods are synchronous. Thread-safe.
 #ifndef MICROLEDGER_OWNER_AGENT_OWNER_GRPC_SERVICE_H_
 #define MICROLEDGER_OWNER_AGENT_OWNER_GRPC_SERVICE_H_
 
@@ -11,7 +14,9 @@
 
 namespace microledger {
 
-class OwnerGrpcService final : public v1::OwnerAgentService::Service {
+class OwnerGrpcService final
+    : public v1::OwnerAgentService::WithCallbackMethod_AppendEvent<
+          v1::OwnerAgentService::Service> {
  public:
   // `token` empty = no authentication (loopback / Unix socket use).
   OwnerGrpcService(OwnerAgent* agent, std::string token)
@@ -24,8 +29,9 @@ class OwnerGrpcService final : public v1::OwnerAgentService::Service {
   grpc::Status CreateLedger(grpc::ServerContext* context,
                             const v1::OwnerCreateLedgerRequest* request,
                             v1::OwnerCreateLedgerResponse* response) override;
-  grpc::Status AppendEvent(grpc::ServerContext* context, const v1::AppendEventRequest* request,
-                           v1::BlockOutcome* response) override;
+  grpc::ServerUnaryReactor* AppendEvent(grpc::CallbackServerContext* context,
+                                        const v1::AppendEventRequest* request,
+                                        v1::BlockOutcome* response) override;
   grpc::Status CloseLedger(grpc::ServerContext* context, const v1::CloseLedgerRequest* request,
                            v1::BlockOutcome* response) override;
   grpc::Status MoveLedger(grpc::ServerContext* context, const v1::MoveLedgerRequest* request,
@@ -49,7 +55,7 @@ class OwnerGrpcService final : public v1::OwnerAgentService::Service {
                            v1::GetEvidenceResponse* response) override;
 
  private:
-  grpc::Status Authorize(grpc::ServerContext* context) const;
+  grpc::Status Authorize(const grpc::ServerContextBase* context) const;
 
   OwnerAgent* agent_;
   const std::string token_;

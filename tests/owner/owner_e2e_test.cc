@@ -1,6 +1,7 @@
 // End-to-end tests of ml-owner with real ml-host processes on loopback.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -426,6 +427,72 @@ TEST(OwnerAgentTest, RestartedAgentResumesItsLedgers) {
   v1::VerifyLedgerResponse verified;
   ASSERT_TRUE(stub->VerifyLedger(Ctx().get(), verify, &verified).ok());
   EXPECT_EQ(verified.verdict(), absl::StrCat("OK ", ledger, " 5 blocks"));
+}
+
+// Many AppendEvent calls in flight on one ledger (the agent pipelines them
+// on its host stream and answers through the callback API), then kill -9
+// right after the last reply: the agent's saved state lags (ordinary blocks'
+// heads are saved in batches), and the restarted agent re-syncs from the
+// host and continues the chain.
+TEST(OwnerAgentTest, PipelinedAppendsSurviveKillWithLaggingState) {
+  auto host = StartMemoryHost();
+  ASSERT_NE(host, nullptr);
+  const std::string keystore = NewTempDir("pipelined") + "/ks";
+  std::string ledger;
+  constexpr int kThreads = 8, kPerThread = 25;
+  {
+    // A long flush interval: nothing after the genesis block is saved.
+    auto agent = StartAgent(keystore, host->address(), {"--state_flush_ms=600000"});
+    ASSERT_NE(agent, nullptr);
+    auto stub = agent->Stub();
+    v1::OwnerCreateLedgerResponse created;
+    ASSERT_TRUE(CreateLedger(*stub, "", &created).ok());
+    ledger = created.ledger_id();
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    std::vector<std::vector<uint64_t>> numbers(kThreads);
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kPerThread; ++i) {
+          v1::BlockOutcome outcome;
+          grpc::Status status = Append(*stub, ledger, R"({"event":"burst"})", &outcome);
+          if (!status.ok() || !outcome.has_committed()) {
+            ++failures;
+            continue;
+          }
+          numbers[t].push_back(outcome.committed().number());
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    ASSERT_EQ(failures.load(), 0);
+    std::vector<uint64_t> all;
+    for (const auto& n : numbers) all.insert(all.end(), n.begin(), n.end());
+    std::sort(all.begin(), all.end());
+    ASSERT_EQ(all.size(), static_cast<size_t>(kThreads * kPerThread));
+    for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i], i + 2);  // Each once.
+    agent->Kill9();
+  }
+  const uint64_t head = 1 + kThreads * kPerThread;
+  EXPECT_EQ(HostHead(host->address(), ledger), head);
+  auto agent = StartAgent(keystore, host->address());
+  ASSERT_NE(agent, nullptr);
+  auto stub = agent->Stub();
+  v1::OwnerGetLedgerRequest offline;
+  offline.set_ledger_id(ledger);
+  offline.set_offline(true);
+  v1::OwnerGetLedgerResponse info;
+  ASSERT_TRUE(stub->GetLedger(Ctx().get(), offline, &info).ok());
+  EXPECT_LT(info.head_number(), head);  // The saved state lagged the host.
+  v1::BlockOutcome outcome;
+  grpc::Status status = Append(*stub, ledger, R"({"event":"after"})", &outcome);
+  ASSERT_TRUE(status.ok()) << Msg(status);
+  EXPECT_EQ(outcome.committed().number(), head + 1);
+  v1::VerifyLedgerRequest verify;
+  verify.set_ledger_id(ledger);
+  v1::VerifyLedgerResponse verified;
+  ASSERT_TRUE(stub->VerifyLedger(Ctx().get(), verify, &verified).ok());
+  EXPECT_EQ(verified.verdict(), absl::StrCat("OK ", ledger, " ", head + 1, " blocks"));
 }
 
 }  // namespace

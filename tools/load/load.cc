@@ -29,6 +29,7 @@
 #include "common/timestamp.h"
 #include "grpcpp/grpcpp.h"
 #include "microledger/v1/host.grpc.pb.h"
+#include "microledger/v1/owner.grpc.pb.h"
 #include "nlohmann/json.hpp"
 #include "tools/offline_commands.h"
 
@@ -38,6 +39,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using HostStub = v1::HostService::Stub;
+using AgentStub = v1::OwnerAgentService::Stub;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -146,15 +148,19 @@ class Channels {
       if (!options.tls_server_name.empty()) {
         args.SetSslTargetNameOverride(options.tls_server_name);
       }
-      channels.stubs_.push_back(v1::HostService::NewStub(
-          grpc::CreateCustomChannel(options.addr, credentials, args)));
+      std::shared_ptr<grpc::Channel> channel =
+          grpc::CreateCustomChannel(options.addr, credentials, args);
+      channels.stubs_.push_back(v1::HostService::NewStub(channel));
+      channels.agent_stubs_.push_back(v1::OwnerAgentService::NewStub(channel));
     }
     return channels;
   }
   HostStub& stub(int worker) { return *stubs_[worker % stubs_.size()]; }
+  AgentStub& agent_stub(int worker) { return *agent_stubs_[worker % agent_stubs_.size()]; }
 
  private:
   std::vector<std::unique_ptr<HostStub>> stubs_;
+  std::vector<std::unique_ptr<AgentStub>> agent_stubs_;
 };
 
 void SetDeadline(grpc::ClientContext& context, int64_t deadline_ms) {
@@ -483,10 +489,14 @@ template <typename WorkerFn>
 void TimedRun(const LoadOptions& options, RunControl& control, uint64_t expected,
               WorkerFn make_worker, LoadReport& report) {
   std::vector<WorkerStats> stats(options.concurrency);
-  std::optional<double> cpu_before;
+  std::optional<double> cpu_before, agent_cpu_before;
   if (options.host_pid > 0) {
     absl::StatusOr<double> cpu = ProcessCpuSeconds(options.host_pid);
     if (cpu.ok()) cpu_before = *cpu;
+  }
+  if (options.agent_pid > 0) {
+    absl::StatusOr<double> cpu = ProcessCpuSeconds(options.agent_pid);
+    if (cpu.ok()) agent_cpu_before = *cpu;
   }
   WindowMonitor monitor(options.host_pid, options.windows, expected, control);
   const double own_before = OwnCpuSeconds();
@@ -520,10 +530,14 @@ void TimedRun(const LoadOptions& options, RunControl& control, uint64_t expected
   }
   report.client_cpu_s = OwnCpuSeconds() - own_before;
   report.duration_s = Seconds(end - start);
-  double cpu_after = 0;
+  double cpu_after = 0, agent_cpu_after = 0;
   if (cpu_before.has_value()) {
     absl::StatusOr<double> cpu = ProcessCpuSeconds(options.host_pid);
     if (cpu.ok()) cpu_after = *cpu;
+  }
+  if (agent_cpu_before.has_value()) {
+    absl::StatusOr<double> cpu = ProcessCpuSeconds(options.agent_pid);
+    if (cpu.ok()) agent_cpu_after = *cpu;
   }
   report.series = monitor.Finish(control.done.load(), cpu_after, end);
   Summarise(stats, report);
@@ -533,6 +547,15 @@ void TimedRun(const LoadOptions& options, RunControl& control, uint64_t expected
     const double cpu = cpu_after - *cpu_before;
     report.host_cpu_us_per_block = cpu * 1e6 / report.blocks;
     report.host_cpu_cores = cpu / report.duration_s;
+  }
+  if (agent_cpu_before.has_value() && report.blocks > 0) {
+    const double cpu = agent_cpu_after - *agent_cpu_before;
+    report.agent_cpu_us_per_block = cpu * 1e6 / report.blocks;
+    report.agent_cpu_cores = cpu / report.duration_s;
+    if (report.host_cpu_us_per_block.has_value()) {
+      report.e2e_cpu_us_per_block =
+          *report.host_cpu_us_per_block + *report.agent_cpu_us_per_block;
+    }
   }
 }
 
@@ -572,6 +595,89 @@ absl::Status RunAppend(const LoadOptions& options, LoadReport& report) {
     absl::StrAppend(&report.note, "ran out of pre-drafted blocks (--predraft=",
                     options.predraft, ") before --duration; ");
   }
+  return absl::OkStatus();
+}
+
+// End to end through the owner agent: --ledgers ledgers are created through
+// the agent's CreateLedger with one agent key (untimed); in the timed phase
+// each worker calls AppendEvent on its ledgers round-robin, one call in
+// flight. With more workers than ledgers several workers share a ledger (the
+// agent orders and pipelines their blocks).
+absl::Status RunAgentAppend(const LoadOptions& options, LoadReport& report) {
+  absl::StatusOr<Channels> channels = Channels::Open(options);
+  if (!channels.ok()) return channels.status();
+  const Clock::time_point setup_start = Clock::now();
+  std::string key;
+  {
+    grpc::ClientContext context;
+    SetDeadline(context, options.deadline_ms);
+    v1::CreateKeyRequest request;
+    request.set_label("ml-load");
+    v1::CreateKeyResponse response;
+    grpc::Status status = channels->agent_stub(0).CreateKey(&context, request, &response);
+    if (!status.ok()) {
+      return absl::UnavailableError(absl::StrCat("CreateKey at the agent ", options.addr,
+                                                 ": ", status.error_message()));
+    }
+    key = response.key();
+  }
+  std::vector<std::string> ledger_ids(options.ledgers);
+  std::atomic<int> failures{0};
+  std::string failure;
+  std::mutex failure_mu;
+  ParallelFor(options.ledgers, std::min(8, options.concurrency), [&](int i) {
+    grpc::ClientContext context;
+    SetDeadline(context, options.deadline_ms);
+    v1::OwnerCreateLedgerRequest request;
+    request.set_document_type("ml-load");
+    request.set_key(key);
+    v1::OwnerCreateLedgerResponse response;
+    grpc::Status status = channels->agent_stub(i).CreateLedger(&context, request, &response);
+    if (!status.ok() || !response.genesis().has_committed()) {
+      ++failures;
+      std::lock_guard<std::mutex> lock(failure_mu);
+      failure = status.ok() ? "genesis not committed" : status.error_message();
+      return;
+    }
+    ledger_ids[i] = response.ledger_id();
+  });
+  if (failures > 0) {
+    return absl::InternalError(absl::StrCat("CreateLedger through the agent failed: ", failure));
+  }
+  report.setup_s = Seconds(Clock::now() - setup_start);
+  RunControl control;
+  control.total = options.total;
+  const uint64_t expected = options.total > 0 ? options.total : 0;
+  TimedRun(
+      options, control, expected,
+      [&](int w, WorkerStats& stats) {
+        std::vector<const std::string*> own;
+        if (options.concurrency <= options.ledgers) {
+          for (size_t i = w; i < ledger_ids.size(); i += options.concurrency) {
+            own.push_back(&ledger_ids[i]);
+          }
+        } else {
+          own.push_back(&ledger_ids[w % ledger_ids.size()]);
+        }
+        AgentStub& stub = channels->agent_stub(w);
+        v1::AppendEventRequest request;
+        v1::BlockOutcome response;
+        uint64_t n = 0;
+        size_t cursor = 0;
+        while (control.Claim()) {
+          request.set_ledger_id(*own[cursor++ % own.size()]);
+          request.set_event_json(absl::StrCat(R"({"event":"updated","worker":)", w,
+                                              R"(,"n":)", ++n, "}"));
+          grpc::ClientContext context;
+          SetDeadline(context, options.deadline_ms);
+          const Clock::time_point start = Clock::now();
+          grpc::Status status = stub.AppendEvent(&context, request, &response);
+          stats.Record(Clock::now() - start, status.error_code(), status.error_message());
+          if (status.ok() && response.has_committed()) ++stats.blocks;
+          control.done.fetch_add(1, std::memory_order_relaxed);
+        }
+      },
+      report);
   return absl::OkStatus();
 }
 
@@ -785,9 +891,16 @@ absl::StatusOr<LoadReport> RunLoad(const LoadOptions& options) {
       }
       break;
     case Scenario::kAgentAppend:
-      return absl::UnimplementedError(
-          "agent-append: the owner agent (proto/microledger/v1/owner.proto, "
-          "//owner_agent:ml-owner) does not exist yet in this tree");
+      status = RunAgentAppend(options, report);
+      report.floor_us_per_block = floor.sign_us + floor.verify_us;
+      if (report.host_cpu_us_per_block.has_value() && *report.host_cpu_us_per_block > 0) {
+        report.ratio = *report.floor_us_per_block / *report.host_cpu_us_per_block;
+      }
+      absl::StrAppend(&report.note,
+                      "floor and ratio as for host-append (host CPU); the end-to-end "
+                      "Ed25519 work per block is 2 signs + 3 verifies (host) + 1 sign "
+                      "+ 2 verifies (agent); ");
+      break;
     case Scenario::kReadRange:
     case Scenario::kProof:
       status = RunRead(options, report);
@@ -834,6 +947,13 @@ std::string FormatText(const LoadReport& r) {
   if (r.host_cpu_us_per_block) {
     absl::StrAppendFormat(&out, "  host CPU us/block:     %.2f (%.2f cores busy)\n",
                           *r.host_cpu_us_per_block, r.host_cpu_cores.value_or(0));
+  }
+  if (r.agent_cpu_us_per_block) {
+    absl::StrAppendFormat(&out, "  agent CPU us/block:    %.2f (%.2f cores busy)\n",
+                          *r.agent_cpu_us_per_block, r.agent_cpu_cores.value_or(0));
+  }
+  if (r.e2e_cpu_us_per_block) {
+    absl::StrAppendFormat(&out, "  host+agent us/block:   %.2f\n", *r.e2e_cpu_us_per_block);
   }
   if (r.ratio) absl::StrAppendFormat(&out, "  ratio (floor/cost):    %.3f\n", *r.ratio);
   absl::StrAppendFormat(&out, "  ml-load CPU:           %.2f s\n", r.client_cpu_s);
@@ -882,6 +1002,14 @@ std::string FormatJson(const LoadReport& r) {
   j["host_cpu_cores"] =
       r.host_cpu_cores ? nlohmann::json(*r.host_cpu_cores) : nlohmann::json();
   j["ratio"] = r.ratio ? nlohmann::json(*r.ratio) : nlohmann::json();
+  auto optional = [](const std::optional<double>& v) {
+    return v ? nlohmann::json(*v) : nlohmann::json();
+  };
+  if (r.scenario == "agent-append") {
+    j["agent_cpu_us_per_block"] = optional(r.agent_cpu_us_per_block);
+    j["agent_cpu_cores"] = optional(r.agent_cpu_cores);
+    j["e2e_cpu_us_per_block"] = optional(r.e2e_cpu_us_per_block);
+  }
   j["client_cpu_s"] = r.client_cpu_s;
   nlohmann::json series = nlohmann::json::array();
   for (const WindowSample& s : r.series) {

@@ -9,7 +9,9 @@
 // Scenarios:
 //   host-append         unary Append of pre-drafted, owner-signed blocks
 //   host-append-stream  AppendStream, pipelined (window per stream)
-//   agent-append        OwnerAgent AppendEvent (not built yet: Unimplemented)
+//   agent-append        OwnerAgent AppendEvent, end to end (--addr = the agent;
+//                       ledgers created through the agent, untimed; with
+//                       --agent_pid the agent's CPU per block too)
 //   read-range          GetBlocks over stored ranges (blocks/s)
 //   proof               GetInclusionProof of random blocks
 //   verify              in-process VerifyBundle of a large bundle (mlctl verify)
@@ -46,7 +48,7 @@ bool IsAppend(Scenario scenario);
 
 struct LoadOptions {
   Scenario scenario = Scenario::kHostAppend;
-  std::string addr;        // HOST:PORT of ml-host.
+  std::string addr;        // HOST:PORT of ml-host (agent-append: of ml-owner).
   int concurrency = 8;     // Workers (unary: calls in flight; stream: streams).
   int connections = 2;     // gRPC channels (HTTP/2 connections), shared round-robin.
   uint64_t total = 0;      // Requests (appends: blocks) in the timed phase.
@@ -57,6 +59,7 @@ struct LoadOptions {
   uint64_t blocks_per_ledger = 1000;   // read-range/proof: stored before the clock.
   uint64_t range = 0;                  // read-range: blocks per GetBlocks (0 = all).
   int host_pid = 0;        // When > 0: host CPU per block from /proc/PID/stat.
+  int agent_pid = 0;       // agent-append: when > 0, ml-owner CPU per block too.
   int windows = 1;         // Appends: also report host CPU per block per 1/windows.
   int draft_threads = 2;   // Threads that draft and owner-sign blocks up front.
   std::string bundle;      // verify: bundle file; empty = generate one (untimed).
@@ -91,6 +94,11 @@ struct LoadReport {
   std::optional<double> host_cpu_us_per_block;
   std::optional<double> host_cpu_cores;   // Host CPU seconds / wall seconds.
   std::optional<double> ratio;            // floor / measured cost.
+  // agent-append with --agent_pid: the owner agent's CPU per block, and
+  // host + agent CPU per block (both processes, end to end).
+  std::optional<double> agent_cpu_us_per_block;
+  std::optional<double> agent_cpu_cores;
+  std::optional<double> e2e_cpu_us_per_block;
   double client_cpu_s = 0;                // ml-load's own CPU in the timed phase.
   double setup_s = 0;
   std::vector<WindowSample> series;

@@ -12,7 +12,8 @@
 
 ABSL_FLAG(std::string, scenario, "host-append",
           "host-append | host-append-stream | agent-append | read-range | proof | verify");
-ABSL_FLAG(std::string, addr, "", "HOST:PORT of ml-host (not needed for verify)");
+ABSL_FLAG(std::string, addr, "",
+          "HOST:PORT of ml-host (agent-append: of ml-owner; not needed for verify)");
 ABSL_FLAG(int, concurrency, 8,
           "workers: unary calls in flight, or streams for host-append-stream "
           "(appends: at most --ledgers, one writer per ledger)");
@@ -29,6 +30,8 @@ ABSL_FLAG(uint64_t, blocks_per_ledger, 1000,
 ABSL_FLAG(uint64_t, range, 0, "read-range: blocks per GetBlocks call (0 = whole ledger)");
 ABSL_FLAG(int, host_pid, 0,
           "pid of ml-host: report host CPU per block (utime+stime from /proc/PID/stat)");
+ABSL_FLAG(int, agent_pid, 0,
+          "agent-append: pid of ml-owner: report the agent's CPU per block too");
 ABSL_FLAG(int, windows, 1,
           "appends with --host_pid: also report host CPU per block for each 1/N of the run");
 ABSL_FLAG(int, draft_threads, 2, "threads that draft and owner-sign blocks (untimed)");
@@ -47,6 +50,8 @@ int main(int argc, char** argv) {
       "ml-load: load generator for the Micro Ledger host.\n"
       "  ml-load --scenario=host-append --addr=127.0.0.1:7400 --ledgers=64 "
       "--concurrency=64 --total=20000 --host_pid=PID\n"
+      "  ml-load --scenario=agent-append --addr=AGENT:PORT --ledgers=64 "
+      "--concurrency=64 --total=20000 --host_pid=PID --agent_pid=PID\n"
       "Set-up (ledgers, pre-signed blocks, stored ranges) is untimed; the run ends "
       "after --total requests or --duration seconds.");
   absl::ParseCommandLine(argc, argv);
@@ -75,6 +80,7 @@ int main(int argc, char** argv) {
   options.blocks_per_ledger = absl::GetFlag(FLAGS_blocks_per_ledger);
   options.range = absl::GetFlag(FLAGS_range);
   options.host_pid = absl::GetFlag(FLAGS_host_pid);
+  options.agent_pid = absl::GetFlag(FLAGS_agent_pid);
   options.windows = absl::GetFlag(FLAGS_windows);
   options.draft_threads = absl::GetFlag(FLAGS_draft_threads);
   options.bundle = absl::GetFlag(FLAGS_bundle);

@@ -1,14 +1,28 @@
 #!/bin/bash
 # Runs ml-load briefly (--total=50) against a real ml-host on a free loopback
-# port for each host scenario, plus the in-process verify scenario, and checks
-# the JSON report: the fields are there, the counts add up, no errors.
+# port for each host scenario, end to end through a real ml-owner
+# (agent-append), plus the in-process verify scenario, and checks the JSON
+# report: the fields are there, the counts add up, no errors.
 # Behaviour, not speed: no number here is compared with a target.
 set -euo pipefail
 ML_LOAD="$1"
 ML_HOST="$2"
+ML_OWNER="$3"
 TMP="${TEST_TMPDIR:-$(mktemp -d)}"
 HOST_PID=""
-cleanup() { if [[ -n "$HOST_PID" ]]; then kill "$HOST_PID" 2>/dev/null || true; wait "$HOST_PID" 2>/dev/null || true; fi; }
+AGENT_PID=""
+cleanup() {  # SIGTERM, up to 10 s, then SIGKILL (and say so: a server that ignores SIGTERM)
+  for pid in "$AGENT_PID" "$HOST_PID"; do
+    [[ -n "$pid" ]] || continue
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "WARNING: pid $pid ($(cat /proc/$pid/comm 2>/dev/null)) did not exit 10 s after SIGTERM; killed"
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+  done
+}
 trap cleanup EXIT
 
 "$ML_HOST" --listen=127.0.0.1:0 --storage=rocksdb --data_dir="$TMP/db" --sync=false \
@@ -53,6 +67,27 @@ done
 out=$("$ML_LOAD" --scenario=host-append "${COMMON[@]}" --ledgers=2 --concurrency=2 \
       --duration=0.5 --predraft=100000 --host_pid="$HOST_PID")
 check host-append "$out" "${APPEND_FIELDS[@]}"
+
+# End to end through the owner agent (ledgers created through the agent).
+: >"$TMP/owner.err"
+ML_PASSPHRASE="ml-load test passphrase" "$ML_OWNER" --keystore="$TMP/keystore" \
+  --keystore_kdf=min --host="$ADDR" --listen=127.0.0.1:0 2>>"$TMP/owner.err" &
+AGENT_PID=$!
+AGENT_ADDR=""
+for _ in $(seq 1 200); do
+  AGENT_ADDR=$(sed -n 's/.*ml-owner: listening on \([^ ]*\).*/\1/p' "$TMP/owner.err" | head -1 || true)
+  [[ -n "$AGENT_ADDR" ]] && break
+  sleep 0.05
+done
+[[ -n "$AGENT_ADDR" ]] || { echo "ml-owner did not start"; cat "$TMP/owner.err"; exit 1; }
+out=$("$ML_LOAD" --scenario=agent-append --addr="$AGENT_ADDR" --format=json --ledgers=4 \
+      --concurrency=4 --total=50 --host_pid="$HOST_PID" --agent_pid="$AGENT_PID")
+check agent-append "$out" "${APPEND_FIELDS[@]}" agent_cpu_us_per_block e2e_cpu_us_per_block
+python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['blocks']==50 and r['ledgers']==4, r" "$out"
+# More workers than ledgers: the agent pipelines several appends per ledger.
+out=$("$ML_LOAD" --scenario=agent-append --addr="$AGENT_ADDR" --format=json --ledgers=2 \
+      --concurrency=6 --duration=0.5 --agent_pid="$AGENT_PID")
+check agent-append "$out" scenario total errors rps p50_ms p99_ms agent_cpu_us_per_block
 
 out=$("$ML_LOAD" --scenario=read-range "${COMMON[@]}" --ledgers=2 --concurrency=2 \
       --blocks_per_ledger=20 --total=50)
