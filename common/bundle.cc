@@ -1,12 +1,18 @@
 #include "common/bundle.h"
 
+#include <algorithm>
+#include <deque>
+#include <memory>
 #include <optional>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
 #include "common/json.h"
+#include "common/ordered_work_pool.h"
 
 namespace microledger {
 namespace {
@@ -47,15 +53,41 @@ absl::StatusOr<Json> ParseBundleLine(const std::string& line) {
   return json;
 }
 
+// One line of a bundle, with what can be checked of it without the lines
+// before it (PrepareBundleLine: pure, run on any thread).
+struct BundleLine {
+  std::string text;
+  uint64_t number = 0;      // 1-based line number.
+  uint64_t bytes_read = 0;  // Bytes read up to the end of this line.
+  // Set by PrepareBundleLine:
+  bool is_block = false;  // SPEC §8: begins with {"block":
+  absl::StatusOr<Json> wrapper;          // ParseBundleLine, other lines.
+  absl::StatusOr<PreparedBlock> block;   // Block lines: ParseBundleLine, then
+                                         // PreparedBlock::FromJson.
+};
+
+void PrepareBundleLine(BundleLine& line) {
+  line.is_block = absl::StartsWith(line.text, kBlockLinePrefix);
+  absl::StatusOr<Json> wrapper = ParseBundleLine(line.text);
+  if (!line.is_block) {
+    line.wrapper = std::move(wrapper);
+  } else if (!wrapper.ok()) {
+    line.block = wrapper.status();
+  } else {
+    line.block = PreparedBlock::FromJson(wrapper->begin().value());
+  }
+}
+
 // Where the reading of a bundle has come to (SPEC §9 order).
 enum class Section { kHeader, kBlocks, kCheckpoints, kAttachments };
 
 // The line-by-line state of one VerifyBundle call.
 class BundleVerification {
  public:
-  // Checks the next line, number `line_number` (1-based). Returns false, with
-  // the failure recorded, when the line breaks a rule.
-  bool CheckLine(const std::string& line, uint64_t line_number);
+  // Checks the next line, prepared by PrepareBundleLine: the rules that
+  // depend on the lines before it, in the order of a serial check. Returns
+  // false, with the failure recorded, when the line breaks a rule.
+  bool CheckLine(const BundleLine& line);
 
   uint64_t blocks() const {
     return verifier_.has_value() ? verifier_->block_count() : 0;
@@ -68,8 +100,7 @@ class BundleVerification {
   // Records the failure and returns false.
   bool Fail(uint64_t block_position, const absl::Status& status,
             uint64_t line_number);
-  absl::Status CheckBlockLine(const std::string& line);
-  absl::Status CheckOtherLine(const std::string& line);
+  absl::Status CheckOtherLine(const absl::StatusOr<Json>& wrapper);
   absl::Status CheckHeader(const Json& header);
   absl::Status CheckCheckpoint(const Json& checkpoint);
   absl::Status CheckAttachment(const Json& attachment);
@@ -88,10 +119,10 @@ bool BundleVerification::Fail(uint64_t block_position, const absl::Status& statu
   return false;
 }
 
-bool BundleVerification::CheckLine(const std::string& line,
-                                   uint64_t line_number) {
-  if (!absl::StartsWith(line, kBlockLinePrefix)) {
-    absl::Status status = CheckOtherLine(line);
+bool BundleVerification::CheckLine(const BundleLine& line) {
+  const uint64_t line_number = line.number;
+  if (!line.is_block) {
+    absl::Status status = CheckOtherLine(line.wrapper);
     return status.ok() || Fail(0, status, line_number);
   }
   switch (section_) {
@@ -108,21 +139,16 @@ bool BundleVerification::CheckLine(const std::string& line,
       break;
   }
   const uint64_t position = verifier_->block_count() + 1;
-  absl::Status status = CheckBlockLine(line);
+  // The line rules, JSON, canonical form, block form and fingerprint were
+  // checked by PrepareBundleLine; the chain rules are checked here.
+  absl::Status status = line.block.ok()
+                            ? verifier_->AddPreparedBlock(*line.block)
+                            : line.block.status();
   return status.ok() || Fail(position, status, line_number);
 }
 
-absl::Status BundleVerification::CheckBlockLine(const std::string& line) {
-  absl::StatusOr<Json> wrapper = ParseBundleLine(line);
-  if (!wrapper.ok()) return wrapper.status();
-  absl::StatusOr<Block> block =
-      BlockFromJson(wrapper->begin().value(), SignatureStage::kComplete);
-  if (!block.ok()) return block.status();
-  return verifier_->AddBlock(*block);
-}
-
-absl::Status BundleVerification::CheckOtherLine(const std::string& line) {
-  absl::StatusOr<Json> wrapper = ParseBundleLine(line);
+absl::Status BundleVerification::CheckOtherLine(
+    const absl::StatusOr<Json>& wrapper) {
   if (!wrapper.ok()) return wrapper.status();
   const std::string& kind = wrapper->begin().key();
   const Json& value = wrapper->begin().value();
@@ -275,26 +301,116 @@ std::string BundleVerdict::Line() const {
 
 absl::StatusOr<BundleVerdict> VerifyBundle(std::istream& in,
                                            const BundleProgressFn& progress) {
+  return VerifyBundle(in, progress, BundleVerifyOptions());
+}
+
+absl::StatusOr<BundleVerdict> VerifyBundle(std::istream& in,
+                                           const BundleProgressFn& progress,
+                                           const BundleVerifyOptions& options) {
+  int workers = options.workers;
+  if (workers <= 0) workers = static_cast<int>(std::thread::hardware_concurrency());
+  if (workers <= 0) workers = 1;
+
   BundleLineReader reader(in);
   BundleVerification verification;
   uint64_t reported_bytes = 0;
-  std::string line;
-  while (true) {
-    absl::StatusOr<bool> read = reader.Next(&line);
-    if (!read.ok()) return read.status();
-    if (!*read) break;
+  // Checks the next line in file order and reports progress; false once
+  // verification has failed.
+  const auto check = [&](const BundleLine& line) {
     const uint64_t blocks_before = verification.blocks();
-    if (!verification.CheckLine(line, reader.lines_read())) break;
-    if (!progress) continue;
+    if (!verification.CheckLine(line)) return false;
+    if (!progress) return true;
     const uint64_t blocks = verification.blocks();
     const bool block_milestone =
         blocks != blocks_before && blocks % kProgressBlockInterval == 0;
-    if (block_milestone ||
-        reader.bytes_read() - reported_bytes >= kProgressByteInterval) {
-      reported_bytes = reader.bytes_read();
+    if (block_milestone || line.bytes_read - reported_bytes >= kProgressByteInterval) {
+      reported_bytes = line.bytes_read;
       progress(blocks);
     }
+    return true;
+  };
+  // Reads the next line into `*line`; false at the end of the input.
+  const auto read_line = [&reader](BundleLine* line) -> absl::StatusOr<bool> {
+    absl::StatusOr<bool> got = reader.Next(&line->text);
+    if (!got.ok() || !*got) return got;
+    line->number = reader.lines_read();
+    line->bytes_read = reader.bytes_read();
+    return true;
+  };
+
+  if (workers == 1) {
+    BundleLine line;
+    while (true) {
+      absl::StatusOr<bool> more = read_line(&line);
+      if (!more.ok()) return more.status();
+      if (!*more) break;
+      PrepareBundleLine(line);
+      if (!check(line)) break;
+    }
+    return verification.Verdict();
   }
+
+  // Lines read and not yet checked, oldest first, in batches: a task of
+  // `pool` prepares one batch, so that the threads meet once per batch, not
+  // once per line. `pool` is declared after `window` so that it is destroyed
+  // (its running tasks finished) before the lines they use.
+  struct LineBatch {
+    std::vector<BundleLine> lines;
+    size_t bytes = 0;
+  };
+  const size_t max_lines = std::max<size_t>(options.window_lines, 1);
+  const size_t max_bytes = std::max<size_t>(options.window_bytes, 1);
+  // About eight batches in the window, so that every worker has some.
+  const size_t batch_lines = std::clamp<size_t>(max_lines / 8, 1, 32);
+  const size_t batch_bytes = std::max<size_t>(max_bytes / 8, 1);
+  std::deque<std::unique_ptr<LineBatch>> window;
+  size_t window_lines = 0;
+  size_t window_bytes = 0;
+  OrderedWorkPool pool(workers);
+  absl::Status read_status;
+  bool input_done = false;
+  while (true) {
+    // Read ahead while the window has room (at least one line in flight).
+    while (!input_done && (window_lines == 0 || (window_lines < max_lines &&
+                                                 window_bytes < max_bytes))) {
+      auto batch = std::make_unique<LineBatch>();
+      batch->lines.reserve(batch_lines);
+      while (batch->lines.size() < batch_lines && batch->bytes < batch_bytes &&
+             (window_lines + batch->lines.size() == 0 ||
+              (window_lines + batch->lines.size() < max_lines &&
+               window_bytes + batch->bytes < max_bytes))) {
+        BundleLine& line = batch->lines.emplace_back();
+        absl::StatusOr<bool> more = read_line(&line);
+        if (!more.ok() || !*more) {
+          // A read error counts only if every line before it passes, as
+          // when verifying serially.
+          if (!more.ok()) read_status = more.status();
+          batch->lines.pop_back();
+          input_done = true;
+          break;
+        }
+        batch->bytes += line.text.size();
+      }
+      if (batch->lines.empty()) break;
+      window_lines += batch->lines.size();
+      window_bytes += batch->bytes;
+      LineBatch* raw = batch.get();
+      window.push_back(std::move(batch));
+      pool.Submit([raw] {
+        for (BundleLine& line : raw->lines) PrepareBundleLine(line);
+      });
+    }
+    if (window.empty()) break;
+    pool.RetireOldest();
+    const std::unique_ptr<LineBatch> batch = std::move(window.front());
+    window.pop_front();
+    window_lines -= batch->lines.size();
+    window_bytes -= batch->bytes;
+    for (const BundleLine& line : batch->lines) {
+      if (!check(line)) return verification.Verdict();
+    }
+  }
+  if (!read_status.ok()) return read_status;
   return verification.Verdict();
 }
 

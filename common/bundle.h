@@ -8,17 +8,33 @@
 //   {"checkpoint":"<signed note>"}                      zero or more
 //   {"attachment":{"data":"u…","name":"…","seal":"u…"}} zero or more
 //
-// BundleWriter writes those lines; VerifyBundle reads a bundle one line at a
-// time (memory: one line plus a LedgerVerifier, never the whole bundle) and
-// returns the verdict that `mlctl verify` prints. Failure positions follow
-// SPEC §8: a line that begins with {"block": is the k-th block line and any
-// failure in it is at block k; any other failure is at block 0.
+// BundleWriter writes those lines; VerifyBundle reads a bundle as a stream
+// (memory: a bounded window of lines plus a LedgerVerifier, never the whole
+// bundle) and returns the verdict that `mlctl verify` prints. Failure
+// positions follow SPEC §8: a line that begins with {"block": is the k-th
+// block line and any failure in it is at block k; any other failure is at
+// block 0.
+//
+// Parallel verification: worker threads prepare the lines of a window ahead
+// of the chain — everything that depends on one line alone: the line rules,
+// JSON parse, canonical form, BlockFromJson (which checks the fingerprint) and
+// the Ed25519 math of every signature (PreparedBlock, ledger_verifier.h). The
+// calling thread then checks the lines in file order exactly as a serial
+// verifier does — section order, header, the chain rules of each block
+// (LedgerVerifier::AddPreparedBlock: which keys must have signed, their
+// order, the threshold, the host key), checkpoints, attachments — and stops
+// at the first line that fails. Every rule is applied to every line in the
+// same order as serially, only some of them earlier and on another thread, so
+// the verdict (the first failing line, its position and rule text), the
+// progress calls and the read errors reported are the same for any number of
+// workers.
 //
 // Thread-safety: a BundleWriter or BundleLineReader is used by one thread at a
 // time; VerifyBundle is thread-safe given distinct streams.
 #ifndef MICROLEDGER_COMMON_BUNDLE_H_
 #define MICROLEDGER_COMMON_BUNDLE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <istream>
@@ -107,12 +123,29 @@ using BundleProgressFn = std::function<void(uint64_t blocks)>;
 inline constexpr uint64_t kProgressBlockInterval = 1000;
 inline constexpr uint64_t kProgressByteInterval = uint64_t{16} << 20;
 
+// How VerifyBundle uses threads and memory; the verdict does not depend on it.
+struct BundleVerifyOptions {
+  // Worker threads preparing lines ahead; 0 means
+  // std::thread::hardware_concurrency(). 1 verifies serially on the calling
+  // thread, starting no thread.
+  int workers = 0;
+  // The window of lines read and not yet checked, with workers > 1: at most
+  // this many lines, and this many bytes of them plus one line (so a line of
+  // any length is verified). The workers take the window in batches of
+  // window_lines / 8 lines (1 to 32).
+  size_t window_lines = 256;
+  size_t window_bytes = size_t{32} << 20;
+};
+
 // Applies SPEC §8 to the bundle read from `in` and stops at the first failure.
-// Returns an error (Unavailable) only when `in` cannot be read; every problem
-// with the bundle's content is a verdict with ok == false. `progress` may be
-// empty.
+// Returns an error (Unavailable) only when `in` cannot be read before the first
+// failing line; every problem with the bundle's content is a verdict with
+// ok == false. `progress` may be empty; it is called on the calling thread.
 absl::StatusOr<BundleVerdict> VerifyBundle(
     std::istream& in, const BundleProgressFn& progress = nullptr);
+absl::StatusOr<BundleVerdict> VerifyBundle(std::istream& in,
+                                           const BundleProgressFn& progress,
+                                           const BundleVerifyOptions& options);
 
 }  // namespace microledger
 

@@ -63,12 +63,39 @@ std::string CheckpointOf(const TestChain& chain, uint64_t size) {
   return SignCheckpoint(checkpoint, chain.host());
 }
 
-// The verdict line of the bundle `text`.
-std::string Verify(const std::string& text) {
+BundleVerifyOptions Workers(int workers, size_t window_lines = 256) {
+  BundleVerifyOptions options;
+  options.workers = workers;
+  options.window_lines = window_lines;
+  return options;
+}
+
+// Serial verification, then parallel verification with several worker counts
+// and windows (down to one line in flight), which must all agree.
+const std::vector<BundleVerifyOptions>& AllModes() {
+  static const auto* modes = new std::vector<BundleVerifyOptions>{
+      Workers(1), Workers(0), Workers(2), Workers(2, 1), Workers(3, 2),
+      Workers(4, 7)};
+  return *modes;
+}
+
+// The verdict line of the bundle `text` with `options`.
+std::string VerifyWith(const std::string& text, const BundleVerifyOptions& options) {
   std::istringstream in(text);
-  absl::StatusOr<BundleVerdict> verdict = VerifyBundle(in);
+  absl::StatusOr<BundleVerdict> verdict = VerifyBundle(in, nullptr, options);
   EXPECT_TRUE(verdict.ok()) << verdict.status();
   return verdict.ok() ? verdict->Line() : "";
+}
+
+// The verdict line of the bundle `text`, serially; every parallel mode must
+// give the same line.
+std::string Verify(const std::string& text) {
+  const std::string serial = VerifyWith(text, Workers(1));
+  for (const BundleVerifyOptions& options : AllModes()) {
+    EXPECT_EQ(VerifyWith(text, options), serial)
+        << "workers " << options.workers << ", window " << options.window_lines;
+  }
+  return serial;
 }
 
 // The lines of `text`, each without its "\n".
@@ -354,6 +381,129 @@ TEST(BundleTest, ThresholdNotMetFailsAtItsBlock) {
               StartsWith("FAIL block 3: threshold: "));
 }
 
+TEST(BundleTest, OwnerSignatureThatDoesNotVerifyFailsAtItsBlock) {
+  TestChain chain;
+  chain.AppendEvents(2);
+  std::vector<Block> blocks = chain.blocks();
+  // A signature by the right key over another block.
+  blocks[2].signatures[0].sig = blocks[1].signatures[0].sig;
+  EXPECT_EQ(Verify(WriteBundle(chain.ledger_id(), blocks)),
+            absl::StrCat("FAIL block 3: owner signatures: the signature by ",
+                         chain.owner(0).public_key_text(), " does not verify"));
+}
+
+TEST(BundleTest, OwnerSignatureByAStrangerFailsAtItsBlock) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  std::vector<Block> blocks = chain.blocks();
+  // A valid signature, by a key that does not control the ledger.
+  blocks.push_back(chain.Reseal(chain.Make({{"event", "x"}}), {&chain.stranger(0)}));
+  EXPECT_THAT(Verify(WriteBundle(chain.ledger_id(), blocks)),
+              StartsWith(absl::StrCat("FAIL block 3: owner signatures: key ",
+                                      chain.stranger(0).public_key_text(),
+                                      " is not an authorising controller")));
+}
+
+TEST(BundleTest, OwnerSignaturesOutOfOrderFailAtTheirBlock) {
+  TestChain chain(3, 2);
+  chain.AppendEvents(1);
+  std::vector<Block> blocks = chain.blocks();
+  Block block = chain.Reseal(chain.Make({{"event", "x"}}),
+                             {&chain.owner(0), &chain.owner(1)});
+  // Signatures are not in the body: swapping them keeps the fingerprint.
+  std::swap(block.signatures[0], block.signatures[1]);
+  blocks.push_back(block);
+  EXPECT_EQ(Verify(WriteBundle(chain.ledger_id(), blocks)),
+            "FAIL block 3: owner signatures: keys must be distinct and in "
+            "ascending byte order");
+}
+
+TEST(BundleTest, HostSignatureThatDoesNotVerifyFailsAtItsBlock) {
+  TestChain chain;
+  chain.AppendEvents(3);
+  std::vector<Block> blocks = chain.blocks();
+  blocks[3].signatures.back().sig = blocks[2].signatures.back().sig;
+  EXPECT_EQ(Verify(WriteBundle(chain.ledger_id(), blocks)),
+            "FAIL block 4: host signature: signature does not verify");
+}
+
+TEST(BundleTest, HostSignatureByAnotherKeyFailsAtItsBlock) {
+  TestChain chain, other;
+  chain.AppendEvents(1);
+  other.AppendEvents(1);
+  std::vector<Block> blocks = chain.blocks();
+  // A valid signature by the other ledger's host.
+  blocks[1].signatures.back() = other.blocks()[1].signatures.back();
+  blocks[1].signatures.back().sig = other.host().SignText(
+      BlockSignedMessage(blocks[1].fingerprint));
+  EXPECT_EQ(Verify(WriteBundle(chain.ledger_id(), blocks)),
+            "FAIL block 2: host signature: is not by the ledger's host key");
+}
+
+// With several lines failing, the first in file order wins, whichever fails
+// faster: here block 3 fails late (after all its signature math) and block 5
+// and the last lines fail on their bytes.
+TEST(BundleTest, FirstFailingLineWinsInEveryMode) {
+  TestChain chain;
+  chain.AppendEvents(40);
+  std::vector<Block> blocks = chain.blocks();
+  blocks[2].signatures.back().sig = blocks[1].signatures.back().sig;
+  std::vector<std::string> lines = Lines(WriteBundle(chain.ledger_id(), blocks));
+  lines[5] = "{\"block\":not json";
+  lines[20] = "";
+  lines.push_back("{\"checkpoint\":1}");
+  const std::string text = Join(lines);
+  EXPECT_EQ(Verify(text), "FAIL block 3: host signature: signature does not verify");
+
+  // Without the first failure, the next one wins.
+  blocks[2] = chain.blocks()[2];
+  lines = Lines(WriteBundle(chain.ledger_id(), blocks));
+  lines[5] = "{\"block\":not json";
+  lines[20] = "";
+  EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 5: json: "));
+
+  // Then the empty line, not a block line: block 0.
+  lines = Lines(WriteBundle(chain.ledger_id(), chain.blocks()));
+  lines[20] = "";
+  EXPECT_EQ(Verify(Join(lines)), "FAIL block 0: line: is empty (line 21)");
+}
+
+// Many bundles, each with one block broken in one way at a random-ish
+// position: serial and parallel verdicts are the same line.
+TEST(BundleTest, ParallelAndSerialVerdictsAgreeOnManyBundles) {
+  TestChain chain(3, 2);
+  chain.AppendEvents(30);
+  const std::vector<Block>& good = chain.blocks();
+  const std::string valid = WriteBundle(chain.ledger_id(), good,
+                                        {CheckpointOf(chain, 31), CheckpointOf(chain, 7)});
+  EXPECT_EQ(Verify(valid), OkLine(chain, 31));
+  int checked = 0;
+  for (size_t position : {0, 1, 2, 9, 17, 30}) {
+    for (int breakage = 0; breakage < 8; ++breakage) {
+      std::vector<Block> blocks = good;
+      Block& block = blocks[position];
+      switch (breakage) {
+        case 0: block.signatures.front().sig = good[(position + 1) % good.size()].signatures.front().sig; break;
+        case 1: block.signatures.back().sig = good[(position + 1) % good.size()].signatures.back().sig; break;
+        case 2: block.fingerprint = good[(position + 1) % good.size()].fingerprint; break;
+        case 3: block.event["event"] = "changed after signing"; break;
+        case 4: std::swap(block.signatures[0], block.signatures[1]); break;
+        case 5: block.signatures.erase(block.signatures.begin()); break;
+        case 6: block.time = "2000-01-01T00:00:00.000Z"; block = chain.Reseal(block); break;
+        case 7: block.ledger = "jlinx:uAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"; break;
+      }
+      std::vector<std::string> lines = Lines(WriteBundle(
+          chain.ledger_id(), blocks, {CheckpointOf(chain, 31)}));
+      // A later line broken too, which must not win.
+      lines.back() = "{\"checkpoint\":\"x\"}";
+      const std::string line = Verify(Join(lines));
+      EXPECT_THAT(line, StartsWith("FAIL block ")) << breakage;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 48);
+}
+
 TEST(BundleTest, WrapperIsNotCountedInTheDepthLimit) {
   TestChain chain;
   chain.AppendEvents(0);
@@ -581,13 +731,51 @@ class FailingBuffer : public std::streambuf {
 };
 
 TEST(BundleTest, UnreadableStreamIsAnErrorNotAVerdict) {
-  FailingBuffer buffer;
-  std::istream failing(&buffer);
-  EXPECT_FALSE(VerifyBundle(failing).ok());
+  for (const BundleVerifyOptions& options : AllModes()) {
+    FailingBuffer buffer;
+    std::istream failing(&buffer);
+    EXPECT_FALSE(VerifyBundle(failing, nullptr, options).ok());
 
-  std::istringstream failed("{}");
-  failed.setstate(std::ios::failbit);
-  EXPECT_FALSE(VerifyBundle(failed).ok());
+    std::istringstream failed("{}");
+    failed.setstate(std::ios::failbit);
+    EXPECT_FALSE(VerifyBundle(failed, nullptr, options).ok());
+  }
+}
+
+// A stream buffer that serves `text`, then fails.
+class FailingAfterBuffer : public std::streambuf {
+ public:
+  explicit FailingAfterBuffer(std::string text) : text_(std::move(text)) {
+    setg(text_.data(), text_.data(), text_.data() + text_.size());
+  }
+
+ protected:
+  int_type underflow() override { throw std::runtime_error("read error"); }
+
+ private:
+  std::string text_;
+};
+
+// A read error counts only when every line before it passes: a verifier that
+// reads ahead must still report a failing line before it as the verdict.
+TEST(BundleTest, ReadErrorAfterAFailingLineIsTheVerdict) {
+  TestChain chain;
+  chain.AppendEvents(20);
+  std::vector<Block> blocks = chain.blocks();
+  const std::string good = BundleOf(chain);
+  blocks[4].signatures.back().sig = blocks[3].signatures.back().sig;
+  const std::string bad = WriteBundle(chain.ledger_id(), blocks);
+  for (const BundleVerifyOptions& options : AllModes()) {
+    FailingAfterBuffer bad_buffer(bad);
+    std::istream bad_in(&bad_buffer);
+    absl::StatusOr<BundleVerdict> verdict = VerifyBundle(bad_in, nullptr, options);
+    ASSERT_TRUE(verdict.ok()) << verdict.status();
+    EXPECT_EQ(verdict->Line(), "FAIL block 5: host signature: signature does not verify");
+
+    FailingAfterBuffer good_buffer(good);
+    std::istream good_in(&good_buffer);
+    EXPECT_FALSE(VerifyBundle(good_in, nullptr, options).ok());
+  }
 }
 
 TEST(BundleTest, VerifiesLargeBundleWithProgress) {
@@ -601,11 +789,32 @@ TEST(BundleTest, VerifiesLargeBundleWithProgress) {
   ASSERT_TRUE(writer.WriteCheckpoint(CheckpointOf(chain, kEvents)).ok());
   ASSERT_TRUE(writer.WriteCheckpoint(CheckpointOf(chain, 12345)).ok());
 
+  const std::string text = bundle.str();
+
+  // Serially, then in parallel: the same verdict and the same progress calls.
+  std::vector<uint64_t> serial_reports;
+  std::istringstream serial_in(text);
+  absl::StatusOr<BundleVerdict> serial = VerifyBundle(
+      serial_in, [&](uint64_t blocks) { serial_reports.push_back(blocks); },
+      Workers(1));
+  ASSERT_TRUE(serial.ok()) << serial.status();
+  EXPECT_EQ(serial->Line(), OkLine(chain, kEvents));
+
   std::vector<uint64_t> reports;
-  absl::StatusOr<BundleVerdict> verdict =
-      VerifyBundle(bundle, [&reports](uint64_t blocks) { reports.push_back(blocks); });
+  std::istringstream in(text);
+  absl::StatusOr<BundleVerdict> verdict = VerifyBundle(
+      in, [&reports](uint64_t blocks) { reports.push_back(blocks); }, Workers(2));
   ASSERT_TRUE(verdict.ok()) << verdict.status();
   EXPECT_EQ(verdict->Line(), OkLine(chain, kEvents));
+  EXPECT_EQ(reports, serial_reports);
+
+  // The same bundle with its block 15000 broken: the same failure both ways.
+  std::vector<std::string> lines = Lines(text);
+  lines[15000] = "{\"block\":{}}";
+  const std::string broken = Join(lines);
+  const std::string parallel_line = VerifyWith(broken, Workers(2));
+  EXPECT_EQ(parallel_line, VerifyWith(broken, Workers(1)));
+  EXPECT_THAT(parallel_line, StartsWith("FAIL block 15000: "));
   // One report per kProgressBlockInterval blocks, and more for every
   // kProgressByteInterval bytes.
   ASSERT_GE(reports.size(), kEvents / kProgressBlockInterval);

@@ -162,50 +162,28 @@ absl::Status CheckMemberNames(const Json& value, size_t max_bytes) {
   return absl::OkStatus();
 }
 
-absl::Status CheckHostSignature(const ChainState& state, const Block& block) {
-  const BlockSignature& host = block.signatures.back();
-  absl::StatusOr<std::string> host_key = PublicKeyTextFromLedgerId(state.ledger);
-  if (!host_key.ok()) return host_key.status();
-  if (host.key != *host_key) {
-    return Broke("host signature", "is not by the ledger's host key");
+constexpr absl::string_view kOwnerSignaturesWhat = "owner signatures";
+constexpr absl::string_view kHostSignatureWhat = "host signature";
+
+// The Ed25519 outcome of signature `index` of `block`: looked up in `math`
+// when it has it, verified here otherwise.
+absl::Status SignatureOutcome(const Block& block, const SignatureMath* math,
+                              size_t index, absl::string_view message,
+                              absl::string_view what) {
+  if (math != nullptr && index < math->outcomes.size()) {
+    return math->outcomes[index];
   }
-  return VerifyEd25519Text(host.key, BlockSignedMessage(block.fingerprint),
-                           host.sig, "host signature");
+  const BlockSignature& signature = block.signatures[index];
+  return VerifyEd25519Text(signature.key, message, signature.sig, what);
 }
 
-}  // namespace
-
-ChainState ChainState::Empty(absl::string_view ledger_id) {
-  ChainState state;
-  state.ledger = std::string(ledger_id);
-  return state;
-}
-
-BlockRuleOptions BlockRuleOptions::HostDefaults(int64_t now_millis) {
-  BlockRuleOptions options;
-  options.max_event_member_name_bytes = kDefaultMaxEventMemberNameBytes;
-  options.now_millis = now_millis;
-  return options;
-}
-
-absl::Status CheckEventRules(const Block& block,
-                             std::optional<size_t> max_member_name_bytes) {
-  if (block.event.contains("signature")) {
-    return Malformed("event", "no event may carry a top-level member \"signature\"");
-  }
-  if (max_member_name_bytes.has_value()) {
-    if (absl::Status s = CheckMemberNames(block.event, *max_member_name_bytes);
-        !s.ok()) {
-      return s;
-    }
-  }
-  return block.number == 1 ? CheckGenesisEvent(block) : CheckLaterEvent(block);
-}
-
-absl::Status CheckOwnerSignatures(const Controllers& authorising,
-                                  absl::string_view message,
-                                  absl::Span<const BlockSignature> owner_signatures,
-                                  absl::string_view what) {
+// CheckOwnerSignatures with the Ed25519 math behind `verify(i)`, the outcome
+// for owner_signatures[i].
+template <typename VerifyFn>
+absl::Status CheckOwnerSignaturesWith(
+    const Controllers& authorising,
+    absl::Span<const BlockSignature> owner_signatures, absl::string_view what,
+    const VerifyFn& verify) {
   const std::vector<std::string>& keys = authorising.keys;
   for (size_t i = 0; i < owner_signatures.size(); ++i) {
     const BlockSignature& signature = owner_signatures[i];
@@ -218,9 +196,7 @@ absl::Status CheckOwnerSignatures(const Controllers& authorising,
                    absl::StrCat("key ", signature.key,
                                 " is not an authorising controller of ", what));
     }
-    if (absl::Status s = VerifyEd25519Text(signature.key, message, signature.sig,
-                                           "owner signatures");
-        !s.ok()) {
+    if (absl::Status s = verify(i); !s.ok()) {
       return Broke("owner signatures",
                    absl::StrCat("the signature by ", signature.key,
                                 " does not verify"));
@@ -234,8 +210,24 @@ absl::Status CheckOwnerSignatures(const Controllers& authorising,
   return absl::OkStatus();
 }
 
-absl::Status CheckNextBlock(const ChainState& state, const Block& block,
-                            SignatureStage stage, const BlockRuleOptions& options) {
+absl::Status CheckHostSignature(const ChainState& state, const Block& block,
+                                const SignatureMath* math) {
+  const BlockSignature& host = block.signatures.back();
+  absl::StatusOr<std::string> host_key = PublicKeyTextFromLedgerId(state.ledger);
+  if (!host_key.ok()) return host_key.status();
+  if (host.key != *host_key) {
+    return Broke("host signature", "is not by the ledger's host key");
+  }
+  return SignatureOutcome(block, math, block.signatures.size() - 1,
+                          BlockSignedMessage(block.fingerprint),
+                          kHostSignatureWhat);
+}
+
+// CheckNextBlock; the Ed25519 outcomes come from `math` when it is not null.
+absl::Status CheckNextBlockImpl(const ChainState& state, const Block& block,
+                                SignatureStage stage,
+                                const BlockRuleOptions& options,
+                                const SignatureMath* math) {
   if (block.ledger != state.ledger) {
     return Broke("ledger", absl::StrCat("block belongs to ", block.ledger,
                                         ", not to ", state.ledger));
@@ -273,15 +265,90 @@ absl::Status CheckNextBlock(const ChainState& state, const Block& block,
   const size_t owner_count = stage == SignatureStage::kComplete
                                  ? block.signatures.size() - 1
                                  : block.signatures.size();
-  if (absl::Status s = CheckOwnerSignatures(
-          authorising, BlockSignedMessage(block.fingerprint),
+  const std::string message = BlockSignedMessage(block.fingerprint);
+  if (absl::Status s = CheckOwnerSignaturesWith(
+          authorising,
           absl::MakeConstSpan(block.signatures).subspan(0, owner_count),
-          absl::StrCat("block ", block.number));
+          absl::StrCat("block ", block.number),
+          [&](size_t i) {
+            return SignatureOutcome(block, math, i, message,
+                                    kOwnerSignaturesWhat);
+          });
       !s.ok()) {
     return s;
   }
-  if (stage == SignatureStage::kComplete) return CheckHostSignature(state, block);
+  if (stage == SignatureStage::kComplete) {
+    return CheckHostSignature(state, block, math);
+  }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+ChainState ChainState::Empty(absl::string_view ledger_id) {
+  ChainState state;
+  state.ledger = std::string(ledger_id);
+  return state;
+}
+
+BlockRuleOptions BlockRuleOptions::HostDefaults(int64_t now_millis) {
+  BlockRuleOptions options;
+  options.max_event_member_name_bytes = kDefaultMaxEventMemberNameBytes;
+  options.now_millis = now_millis;
+  return options;
+}
+
+absl::Status CheckEventRules(const Block& block,
+                             std::optional<size_t> max_member_name_bytes) {
+  if (block.event.contains("signature")) {
+    return Malformed("event", "no event may carry a top-level member \"signature\"");
+  }
+  if (max_member_name_bytes.has_value()) {
+    if (absl::Status s = CheckMemberNames(block.event, *max_member_name_bytes);
+        !s.ok()) {
+      return s;
+    }
+  }
+  return block.number == 1 ? CheckGenesisEvent(block) : CheckLaterEvent(block);
+}
+
+absl::Status CheckOwnerSignatures(const Controllers& authorising,
+                                  absl::string_view message,
+                                  absl::Span<const BlockSignature> owner_signatures,
+                                  absl::string_view what) {
+  return CheckOwnerSignaturesWith(
+      authorising, owner_signatures, what, [&](size_t i) {
+        return VerifyEd25519Text(owner_signatures[i].key, message,
+                                 owner_signatures[i].sig, kOwnerSignaturesWhat);
+      });
+}
+
+absl::Status CheckNextBlock(const ChainState& state, const Block& block,
+                            SignatureStage stage, const BlockRuleOptions& options) {
+  return CheckNextBlockImpl(state, block, stage, options, /*math=*/nullptr);
+}
+
+SignatureMath ComputeSignatureMath(const Block& block, SignatureStage stage) {
+  SignatureMath math;
+  math.outcomes.reserve(block.signatures.size());
+  const std::string message = BlockSignedMessage(block.fingerprint);
+  for (size_t i = 0; i < block.signatures.size(); ++i) {
+    const bool host = stage == SignatureStage::kComplete &&
+                      i + 1 == block.signatures.size();
+    const BlockSignature& signature = block.signatures[i];
+    math.outcomes.push_back(
+        VerifyEd25519Text(signature.key, message, signature.sig,
+                          host ? kHostSignatureWhat : kOwnerSignaturesWhat));
+  }
+  return math;
+}
+
+absl::Status CheckNextBlockWithSignatureMath(const ChainState& state,
+                                             const Block& block,
+                                             SignatureStage stage,
+                                             const BlockRuleOptions& options,
+                                             const SignatureMath& math) {
+  return CheckNextBlockImpl(state, block, stage, options, &math);
 }
 
 ChainState AdvanceChain(const ChainState& state, const Block& block) {

@@ -7,12 +7,20 @@
 // Malformed content is InvalidArgument; a block that is well formed but does
 // not fit the chain is FailedPrecondition. Every message starts with the rule's
 // name ("previous: …"). Thread-safe: all functions are pure.
+//
+// The Ed25519 math of a block's signatures depends on the block alone; which
+// keys must have signed depends on the chain. CheckNextBlock does both; a
+// verifier that checks many blocks can instead run ComputeSignatureMath on
+// worker threads, ahead of the chain, and then CheckNextBlockWithSignatureMath
+// in chain order, which applies every rule of CheckNextBlock in the same order
+// and gives the same result, only looking the Ed25519 outcomes up.
 #ifndef MICROLEDGER_COMMON_CHAIN_VALIDATOR_H_
 #define MICROLEDGER_COMMON_CHAIN_VALIDATOR_H_
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -57,6 +65,29 @@ struct BlockRuleOptions {
 // host signature is verified too.
 absl::Status CheckNextBlock(const ChainState& state, const Block& block,
                             SignatureStage stage, const BlockRuleOptions& options);
+
+// The Ed25519 verification outcomes of one block's signatures (SPEC §5),
+// computed from the block alone: outcomes[i] is VerifyEd25519Text of
+// block.signatures[i] by its own `key` over BlockSignedMessage(fingerprint),
+// whichever key that is (whether the key may sign is a chain rule, checked by
+// CheckNextBlockWithSignatureMath).
+struct SignatureMath {
+  std::vector<absl::Status> outcomes;
+};
+
+// Verifies every signature of `block` (owner signatures, and with kComplete
+// the last one as the host signature). Pure; any thread.
+SignatureMath ComputeSignatureMath(const Block& block, SignatureStage stage);
+
+// CheckNextBlock with the Ed25519 verifications taken from `math`, which must
+// be ComputeSignatureMath(block, stage) of this same block: the same checks in
+// the same order, the same result. (An outcome `math` lacks, because it has
+// fewer entries than block.signatures, is computed here.)
+absl::Status CheckNextBlockWithSignatureMath(const ChainState& state,
+                                             const Block& block,
+                                             SignatureStage stage,
+                                             const BlockRuleOptions& options,
+                                             const SignatureMath& math);
 
 // The state after appending `block` (which CheckNextBlock accepted).
 ChainState AdvanceChain(const ChainState& state, const Block& block);

@@ -19,7 +19,33 @@ absl::Status AttachmentBroke(absl::string_view detail) {
   return absl::FailedPreconditionError(absl::StrCat("attachment: ", detail));
 }
 
+absl::Status FingerprintBroke() {
+  return absl::InvalidArgumentError(
+      "fingerprint: is not the sha2-256 digest of the block body's JCS bytes");
+}
+
 }  // namespace
+
+PreparedBlock::PreparedBlock(Block block, std::string leaf)
+    : block_(std::move(block)), leaf_(std::move(leaf)) {
+  math_ = ComputeSignatureMath(block_, SignatureStage::kComplete);
+}
+
+absl::StatusOr<PreparedBlock> PreparedBlock::FromJson(const Json& value) {
+  absl::StatusOr<Block> block = BlockFromJson(value, SignatureStage::kComplete);
+  if (!block.ok()) return block.status();
+  // BlockFromJson has checked the fingerprint against the body and that it is
+  // a well-formed sha2-256 digest text.
+  absl::StatusOr<std::string> leaf = DecodeDigest(block->fingerprint);
+  if (!leaf.ok()) return leaf.status();
+  return PreparedBlock(*std::move(block), *std::move(leaf));
+}
+
+absl::StatusOr<PreparedBlock> PreparedBlock::FromBlock(Block block) {
+  std::string leaf = Sha256Multihash(CanonicalJson(BlockBodyJson(block)));
+  if (EncodeMultibase(leaf) != block.fingerprint) return FingerprintBroke();
+  return PreparedBlock(std::move(block), std::move(leaf));
+}
 
 std::string FailureRule(const absl::Status& status) {
   const absl::string_view message = status.message();
@@ -50,19 +76,30 @@ absl::Status LedgerVerifier::Fail(uint64_t block_position, absl::Status status) 
 
 absl::Status LedgerVerifier::AddBlock(const Block& block) {
   if (failure_.has_value()) return failure_status_;
-  const uint64_t position = block_count() + 1;
-  // Leaf of the Merkle tree: the raw multihash of the recomputed fingerprint.
-  const std::string leaf = Sha256Multihash(CanonicalJson(BlockBodyJson(block)));
+  // A Block of unknown origin: this is its fingerprint check.
+  std::string leaf = Sha256Multihash(CanonicalJson(BlockBodyJson(block)));
   if (EncodeMultibase(leaf) != block.fingerprint) {
-    return Fail(position, absl::InvalidArgumentError(
-                              "fingerprint: is not the sha2-256 digest of the "
-                              "block body's JCS bytes"));
+    return Fail(block_count() + 1, FingerprintBroke());
   }
-  if (absl::Status status = CheckNextBlock(state_, block, SignatureStage::kComplete,
-                                           BlockRuleOptions());
-      !status.ok()) {
-    return Fail(position, std::move(status));
-  }
+  return Append(block, leaf, /*math=*/nullptr);
+}
+
+absl::Status LedgerVerifier::AddPreparedBlock(const PreparedBlock& block) {
+  if (failure_.has_value()) return failure_status_;
+  return Append(block.block(), block.leaf(), &block.signature_math());
+}
+
+absl::Status LedgerVerifier::Append(const Block& block, const std::string& leaf,
+                                    const SignatureMath* math) {
+  const uint64_t position = block_count() + 1;
+  absl::Status status =
+      math == nullptr
+          ? CheckNextBlock(state_, block, SignatureStage::kComplete,
+                           BlockRuleOptions())
+          : CheckNextBlockWithSignatureMath(state_, block,
+                                            SignatureStage::kComplete,
+                                            BlockRuleOptions(), *math);
+  if (!status.ok()) return Fail(position, std::move(status));
   state_ = AdvanceChain(state_, block);
   tree_.AppendLeaf(leaf);
   if (block.seals.has_value()) seals_.insert(block.seals->begin(), block.seals->end());

@@ -11,8 +11,17 @@
 // for anything that is not a block) and the rule it broke; from then on the
 // verifier stays failed and every Add* call returns that first failure.
 //
+// Blocks come in two ways. AddBlock takes a Block of any origin (hand-built
+// too) and does all the work on the calling thread: it recomputes the
+// fingerprint from the body, verifies the signatures and applies the chain
+// rules. AddPreparedBlock takes a PreparedBlock, made ahead, on any thread,
+// by PreparedBlock::FromJson or PreparedBlock::FromBlock, which do the work
+// that does not depend on the chain (the fingerprint check, once, and the
+// Ed25519 math); it then applies the chain rules only. Both give the same
+// result for the same block; a verifier may mix them.
+//
 // Not thread-safe: one verifier is fed by one thread (const methods may be
-// called concurrently with each other).
+// called concurrently with each other). PreparedBlock is a plain value.
 #ifndef MICROLEDGER_COMMON_LEDGER_VERIFIER_H_
 #define MICROLEDGER_COMMON_LEDGER_VERIFIER_H_
 
@@ -22,6 +31,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/block.h"
 #include "common/chain_validator.h"
@@ -45,6 +55,34 @@ struct VerifyFailure {
 // taken from the input cannot break a verdict line.
 std::string FailureRule(const absl::Status& status);
 
+// A complete block (SignatureStage::kComplete) with the checks that need no
+// chain done: its fingerprint equals the digest of its body (checked exactly
+// once, by whichever factory made it) and the Ed25519 outcome of each of its
+// signatures (ComputeSignatureMath). Only these factories make one, so a
+// PreparedBlock's fingerprint has always been checked.
+class PreparedBlock {
+ public:
+  // A block's JSON value (a bundle line's inner object, canonical form checked
+  // by the caller): BlockFromJson, whose fingerprint check is the only one.
+  // Errors are BlockFromJson's.
+  static absl::StatusOr<PreparedBlock> FromJson(const Json& value);
+  // A Block of any origin: recomputes its fingerprint from its body, then does
+  // the signature math. InvalidArgument "fingerprint: …" when they differ.
+  static absl::StatusOr<PreparedBlock> FromBlock(Block block);
+
+  const Block& block() const { return block_; }
+  const SignatureMath& signature_math() const { return math_; }
+  // The raw multihash of the fingerprint: the block's Merkle leaf.
+  const std::string& leaf() const { return leaf_; }
+
+ private:
+  PreparedBlock(Block block, std::string leaf);
+
+  Block block_;
+  std::string leaf_;
+  SignatureMath math_;
+};
+
 class LedgerVerifier {
  public:
   // A verifier of ledger `ledger_id` that has seen no block yet.
@@ -54,8 +92,15 @@ class LedgerVerifier {
   // its fingerprint recomputed from its body, then every chain rule of
   // CheckNextBlock with both owner and host signatures, no host limits and no
   // clock. On success appends its fingerprint to the Merkle tree and records
-  // its seals. `block` is typically what ParseBlock or BlockFromJson returned.
+  // its seals. `block` may come from anywhere (a hand-built block is checked
+  // in full); for blocks from ParseBlock or BlockFromJson, PreparedBlock and
+  // AddPreparedBlock avoid checking the fingerprint twice.
   absl::Status AddBlock(const Block& block);
+
+  // The same result as AddBlock(block.block()), but the fingerprint and the
+  // Ed25519 math are taken from `block` (prepared ahead, possibly on another
+  // thread): only the chain rules (CheckNextBlockWithSignatureMath) run here.
+  absl::Status AddPreparedBlock(const PreparedBlock& block);
 
   // Checks a signed checkpoint note (SPEC §7/§8): a valid note of this ledger
   // (VerifyCheckpoint), a tree size from 1 to block_count(), and a root hash
@@ -77,6 +122,10 @@ class LedgerVerifier {
   std::optional<VerifyFailure> failure() const { return failure_; }
 
  private:
+  // Applies the chain rules to the next block, whose leaf is `leaf`, with the
+  // Ed25519 outcomes of `math` (computed here when null).
+  absl::Status Append(const Block& block, const std::string& leaf,
+                      const SignatureMath* math);
   // Records the first failure and returns `status`.
   absl::Status Fail(uint64_t block_position, absl::Status status);
 

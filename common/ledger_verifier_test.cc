@@ -1,10 +1,12 @@
 #include "common/ledger_verifier.h"
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/chain_validator.h"
 #include "common/checkpoint.h"
 #include "common/encoding.h"
 #include "common/merkle.h"
@@ -317,6 +319,125 @@ TEST(LedgerVerifierTest, RejectsCheckpointWithBadSignature) {
   lines[4] = absl::StrJoin(words, " ");
   ExpectFailure(verifier, verifier.AddCheckpoint(absl::StrJoin(lines, "\n")), 0,
                 "checkpoint");
+}
+
+// Prepared blocks.
+
+// The outcome of adding `block` after `chain`'s blocks, every way: AddBlock,
+// AddPreparedBlock of PreparedBlock::FromBlock and of PreparedBlock::FromJson
+// (whose failures, like a bundle's, are at the block's position too), and
+// CheckNextBlock against CheckNextBlockWithSignatureMath. All must agree.
+std::string AddEveryWay(const TestChain& chain, const Block& block) {
+  LedgerVerifier direct = VerifiedChain(chain);
+  const absl::Status status = direct.AddBlock(block);
+
+  LedgerVerifier from_block = VerifiedChain(chain);
+  absl::StatusOr<PreparedBlock> prepared = PreparedBlock::FromBlock(block);
+  EXPECT_EQ(prepared.ok() ? from_block.AddPreparedBlock(*prepared) : prepared.status(),
+            status);
+  if (prepared.ok()) {
+    EXPECT_EQ(from_block.failure().has_value(), direct.failure().has_value());
+    if (direct.failure().has_value() && from_block.failure().has_value()) {
+      EXPECT_EQ(from_block.failure()->rule, direct.failure()->rule);
+      EXPECT_EQ(from_block.failure()->block_position,
+                direct.failure()->block_position);
+    }
+    EXPECT_EQ(from_block.block_count(), direct.block_count());
+    EXPECT_EQ(CheckNextBlockWithSignatureMath(
+                  chain.state(), block, SignatureStage::kComplete,
+                  BlockRuleOptions(), prepared->signature_math()),
+              CheckNextBlock(chain.state(), block, SignatureStage::kComplete,
+                             BlockRuleOptions()));
+  }
+
+  LedgerVerifier from_json = VerifiedChain(chain);
+  absl::StatusOr<PreparedBlock> parsed = PreparedBlock::FromJson(BlockJson(block));
+  if (parsed.ok()) {
+    EXPECT_EQ(from_json.AddPreparedBlock(*parsed), status);
+  } else {
+    // BlockFromJson finds the same broken rule.
+    EXPECT_FALSE(status.ok());
+    EXPECT_EQ(std::string(parsed.status().message()).substr(0, 12),
+              std::string(status.message()).substr(0, 12));
+  }
+  return status.ok() ? "OK" : FailureRule(status);
+}
+
+TEST(LedgerVerifierTest, PreparedBlocksGiveTheSameResultAsAddBlock) {
+  TestChain chain(3, 2);
+  chain.AppendEvents(2);
+  const Block good = chain.Make({{"event", "x"}});
+  EXPECT_EQ(AddEveryWay(chain, good), "OK");
+
+  Block edited = good;  // Body changed after signing.
+  edited.event["event"] = "y";
+  EXPECT_THAT(AddEveryWay(chain, edited), StartsWith("fingerprint: "));
+
+  Block bad_owner = good;
+  bad_owner.signatures[1].sig = chain.blocks()[1].signatures[1].sig;
+  EXPECT_THAT(AddEveryWay(chain, bad_owner), StartsWith("owner signatures: the signature by"));
+
+  Block swapped = good;
+  std::swap(swapped.signatures[0], swapped.signatures[1]);
+  EXPECT_THAT(AddEveryWay(chain, swapped), StartsWith("owner signatures: keys must"));
+
+  Block bad_host = good;
+  bad_host.signatures.back().sig = chain.blocks()[1].signatures.back().sig;
+  EXPECT_EQ(AddEveryWay(chain, bad_host),
+            "host signature: signature does not verify");
+
+  Block too_few = good;
+  too_few.signatures.erase(too_few.signatures.begin());
+  EXPECT_THAT(AddEveryWay(chain, too_few), StartsWith("threshold: "));
+
+  Block stale = good;
+  stale.previous = chain.blocks()[0].fingerprint;
+  EXPECT_THAT(AddEveryWay(chain, chain.Reseal(stale)), StartsWith("previous: "));
+
+  // A broken signature is not what fails when an earlier rule does.
+  Block early = chain.Reseal(stale);
+  early.signatures.back().sig = chain.blocks()[1].signatures.back().sig;
+  EXPECT_THAT(AddEveryWay(chain, early), StartsWith("previous: "));
+}
+
+TEST(LedgerVerifierTest, PreparedBlockFromBlockChecksTheFingerprint) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  Block block = chain.Make({{"event", "x"}});
+  block.event["event"] = "edited after signing";
+  absl::StatusOr<PreparedBlock> prepared = PreparedBlock::FromBlock(block);
+  ASSERT_FALSE(prepared.ok());
+  EXPECT_EQ(prepared.status().message(),
+            "fingerprint: is not the sha2-256 digest of the block body's JCS bytes");
+}
+
+TEST(LedgerVerifierTest, BlocksPreparedOnOtherThreadsAreAddedInOrder) {
+  TestChain chain;
+  chain.AppendEvents(40);
+  const std::vector<Block>& blocks = chain.blocks();
+  std::vector<absl::StatusOr<PreparedBlock>> prepared(
+      blocks.size(), absl::UnknownError("not prepared"));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] {
+      for (size_t i = t; i < blocks.size(); i += 2) {
+        prepared[i] = PreparedBlock::FromJson(BlockJson(blocks[i]));
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  LedgerVerifier verifier(chain.ledger_id());
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    ASSERT_TRUE(prepared[i].ok()) << prepared[i].status();
+    // Mixed with AddBlock: both kinds may feed one verifier.
+    absl::Status status = i % 5 == 0 ? verifier.AddBlock(blocks[i])
+                                     : verifier.AddPreparedBlock(*prepared[i]);
+    ASSERT_TRUE(status.ok()) << status;
+  }
+  EXPECT_EQ(verifier.block_count(), blocks.size());
+  EXPECT_EQ(verifier.state().head_fingerprint, chain.state().head_fingerprint);
+  EXPECT_TRUE(verifier.AddCheckpoint(CheckpointOf(chain, 41)).ok());
+  EXPECT_TRUE(verifier.AddCheckpoint(CheckpointOf(chain, 17)).ok());
 }
 
 TEST(LedgerVerifierTest, FailureRuleIsOneLineOfUtf8) {
