@@ -2,11 +2,9 @@
 // the master secret and serves microledger.v1.HostService (plus gRPC health
 // and reflection). The logic lives in ledger_host.h; this file only wires.
 #include <algorithm>
-#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -14,13 +12,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
-#include "grpcpp/health_check_service_interface.h"
 #include "host_service/host_grpc_service.h"
 #include "host_service/host_keys.h"
 #include "host_service/kv_store.h"
 #include "host_service/ledger_host.h"
+#include "serving/grpc_server.h"
 #include "serving/tls_credentials.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7400",
@@ -120,40 +117,19 @@ int Run() {
                              absl::GetFlag(FLAGS_tls_client_ca)});
   if (!credentials.ok()) return Fail(credentials.status());
 
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
-  int selected_port = 0;
-  const std::string listen = absl::GetFlag(FLAGS_listen);
-  builder.AddListeningPort(listen, *credentials, &selected_port);
   const int64_t max_message =
       max_block_bytes + max_attachments * (max_attachment_bytes + 1024) + 65536;
-  builder.SetMaxReceiveMessageSize(
-      static_cast<int>(std::min<int64_t>(max_message, INT32_MAX)));
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || selected_port == 0) {
-    return Fail(absl::UnavailableError(absl::StrCat("cannot listen on ", listen)));
+  ServerConfig config;
+  config.program = "ml-host";
+  config.listen = absl::GetFlag(FLAGS_listen);
+  config.credentials = *credentials;
+  config.max_receive_message_bytes =
+      static_cast<int>(std::min<int64_t>(max_message, INT32_MAX));
+  config.detail = absl::StrCat("storage=", storage,
+                               data_dir.empty() ? "" : ", data_dir=", data_dir);
+  if (absl::Status served = ServeUntilStopSignal(&service, config); !served.ok()) {
+    return Fail(served);
   }
-  const std::string host_part = listen.substr(0, listen.rfind(':'));
-  std::fprintf(stderr, "ml-host: listening on %s:%d (storage=%s%s%s)\n",
-               host_part.c_str(), selected_port, storage.c_str(),
-               data_dir.empty() ? "" : ", data_dir=", data_dir.c_str());
-  std::fflush(stderr);
-
-  // SIGINT/SIGTERM: stop accepting calls, give running ones a moment, exit.
-  std::thread stopper([&server] {
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    int signal = 0;
-    sigwait(&signals, &signal);
-    std::fprintf(stderr, "ml-host: signal %d, shutting down\n", signal);
-    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  });
-  server->Wait();
-  stopper.join();
   return 0;
 }
 
@@ -161,12 +137,7 @@ int Run() {
 }  // namespace microledger
 
 int main(int argc, char** argv) {
-  // Signals go to the stopper thread only.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  microledger::BlockStopSignals();
   absl::SetProgramUsageMessage(
       "the Micro Ledger host service (gRPC microledger.v1.HostService).\n"
       "Holds the host keys, checks every SPEC rule, countersigns, stores blocks in "

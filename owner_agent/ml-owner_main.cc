@@ -4,26 +4,21 @@
 // logic lives in owner_agent.h; this file only wires.
 #include <sodium.h>
 
-#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
-#include "grpcpp/health_check_service_interface.h"
 #include "owner_agent/keystore.h"
 #include "owner_agent/listen_policy.h"
 #include "owner_agent/owner_agent.h"
 #include "owner_agent/owner_grpc_service.h"
+#include "serving/grpc_server.h"
 #include "serving/tls_credentials.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7401",
@@ -118,46 +113,20 @@ int Run() {
                              absl::GetFlag(FLAGS_tls_client_ca)});
   if (!credentials.ok()) return Fail(credentials.status());
 
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
-  int selected_port = 0;
-  const std::string listen = absl::GetFlag(FLAGS_listen);
+  ServerConfig config;
+  config.program = "ml-owner";
+  config.listen = absl::GetFlag(FLAGS_listen);
   if (absl::Status exposure = CheckListenExposure(
-          listen, !absl::GetFlag(FLAGS_tls_cert).empty(), !token.empty());
+          config.listen, !absl::GetFlag(FLAGS_tls_cert).empty(), !token.empty());
       !exposure.ok()) {
     return Fail(exposure);
   }
-  const bool unix_socket = absl::StartsWith(listen, "unix:");
-  builder.AddListeningPort(listen, *credentials, &selected_port);
-  builder.SetMaxReceiveMessageSize(64 << 20);
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || (!unix_socket && selected_port == 0)) {
-    return Fail(absl::UnavailableError(absl::StrCat("cannot listen on ", listen)));
+  config.credentials = *credentials;
+  config.max_receive_message_bytes = 64 << 20;
+  config.detail = absl::StrCat("keystore=", keystore_dir);
+  if (absl::Status served = ServeUntilStopSignal(&service, config); !served.ok()) {
+    return Fail(served);
   }
-  if (unix_socket) {
-    std::fprintf(stderr, "ml-owner: listening on %s (keystore=%s)\n", listen.c_str(),
-                 keystore_dir.c_str());
-  } else {
-    const std::string host_part = listen.substr(0, listen.rfind(':'));
-    std::fprintf(stderr, "ml-owner: listening on %s:%d (keystore=%s)\n", host_part.c_str(),
-                 selected_port, keystore_dir.c_str());
-  }
-  std::fflush(stderr);
-
-  std::thread stopper([&server] {
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    int signal = 0;
-    sigwait(&signals, &signal);
-    std::fprintf(stderr, "ml-owner: signal %d, shutting down\n", signal);
-    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  });
-  server->Wait();
-  stopper.join();
   return 0;
 }
 
@@ -165,11 +134,7 @@ int Run() {
 }  // namespace microledger
 
 int main(int argc, char** argv) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  microledger::BlockStopSignals();
   absl::SetProgramUsageMessage(
       "the Micro Ledger owner agent (gRPC microledger.v1.OwnerAgentService).\n"
       "Holds the owner keys (encrypted keystore), builds and signs blocks for "
