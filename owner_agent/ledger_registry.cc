@@ -124,23 +124,32 @@ absl::StatusOr<LedgerRecord> LedgerRecordFromJson(const std::string& text) {
   r.original_id = Get(json, "original id");
   r.moved_to = Get(json, "moved to");
   r.state.ledger = r.ledger_id;
-  if (!json.contains("head number") || !json.contains("head time") ||
-      !json["head number"].is_number_unsigned() && !json["head number"].is_number_integer()) {
+  const Json& head_number = json.value("head number", Json());
+  const Json& head_time = json.value("head time", Json());
+  if (!head_number.is_number_unsigned() || !head_time.is_number_integer()) {
     return absl::DataLossError("ledger record: bad head");
   }
-  r.state.head_number = json["head number"].get<uint64_t>();
+  r.state.head_number = head_number.get<uint64_t>();
   r.state.head_fingerprint = Get(json, "head fingerprint");
-  r.state.head_time_millis = json["head time"].get<int64_t>();
-  const Json& controllers = json["controllers"];
+  r.state.head_time_millis = head_time.get<int64_t>();
+  const Json& controllers = json.value("controllers", Json());
   if (controllers.is_object() && controllers.contains("threshold")) {
-    r.state.controllers.threshold = controllers["threshold"].get<int>();
-    for (const Json& key : controllers["keys"]) {
+    const Json& threshold = controllers["threshold"];
+    const Json& keys = controllers.value("keys", Json());
+    if (!threshold.is_number_unsigned() || !keys.is_array()) {
+      return absl::DataLossError("ledger record: bad controllers");
+    }
+    r.state.controllers.threshold = threshold.get<int>();
+    for (const Json& key : keys) {
+      if (!key.is_string()) return absl::DataLossError("ledger record: bad controllers");
       r.state.controllers.keys.push_back(key.get<std::string>());
     }
   }
   r.state.terminal_event = Get(json, "terminal event");
   r.checkpoint = Get(json, "checkpoint");
-  r.equivocation = json.value("equivocation", false);
+  const Json& equivocation = json.value("equivocation", Json(false));
+  if (!equivocation.is_boolean()) return absl::DataLossError("ledger record: bad equivocation");
+  r.equivocation = equivocation.get<bool>();
   r.move_host = Get(json, "move host");
   r.move_new_id = Get(json, "move new id");
   r.move_new_key = Get(json, "move new key");

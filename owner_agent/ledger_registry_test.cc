@@ -58,6 +58,26 @@ TEST(LedgerRegistryTest, CorruptRecordIsDataLoss) {
             absl::StatusCode::kDataLoss);
 }
 
+// A record whose members have the wrong types is DataLoss, never an exception.
+TEST(LedgerRegistryTest, WrongMemberTypesAreDataLoss) {
+  const Json valid = Json::parse(LedgerRecordToJson(SampleRecord()));
+  const std::pair<const char*, Json> breaks[] = {
+      {"head number", "7"},        {"head number", -1},
+      {"head time", "1234567"},    {"head time", 1.5},
+      {"controllers", {{"threshold", "2"}, {"keys", Json::array()}}},
+      {"controllers", {{"threshold", 2}, {"keys", "uK1"}}},
+      {"controllers", {{"threshold", 2}, {"keys", {1, 2}}}},
+      {"equivocation", "yes"},
+  };
+  for (const auto& [member, value] : breaks) {
+    Json broken = valid;
+    broken[member] = value;
+    EXPECT_EQ(LedgerRecordFromJson(broken.dump()).status().code(),
+              absl::StatusCode::kDataLoss)
+        << member << " = " << value.dump();
+  }
+}
+
 TEST(LedgerRegistryTest, SaveLoadAndEvidence) {
   auto registry = LedgerRegistry::Open(TempDir("registry"));
   ASSERT_TRUE(registry.ok()) << registry.status();
