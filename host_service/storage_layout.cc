@@ -1,8 +1,6 @@
 #include "host_service/storage_layout.h"
 
 #include "absl/strings/str_cat.h"
-#include "common/encoding.h"
-#include "common/json.h"
 
 namespace microledger {
 namespace {
@@ -101,8 +99,6 @@ class Reader {
   absl::string_view bytes_;
 };
 
-absl::StatusOr<HeadRecord> DecodeJsonHeadRecord(absl::string_view bytes);
-
 }  // namespace
 
 std::string EncodeHeadRecord(const ChainState& s, const MerkleFrontier& frontier,
@@ -132,7 +128,6 @@ std::string EncodeHeadRecord(const HeadRecord& record) {
 }
 
 absl::StatusOr<HeadRecord> DecodeHeadRecord(absl::string_view bytes) {
-  if (!bytes.empty() && bytes[0] == '{') return DecodeJsonHeadRecord(bytes);
   if (bytes.empty() || bytes[0] != kHeadRecordV1) return Corrupt("head record");
   Reader in(bytes.substr(1));
   HeadRecord record;
@@ -158,38 +153,6 @@ absl::StatusOr<HeadRecord> DecodeHeadRecord(absl::string_view bytes) {
   record.frontier = *std::move(parsed);
   return record;
 }
-
-namespace {
-
-absl::StatusOr<HeadRecord> DecodeJsonHeadRecord(absl::string_view bytes) {
-  Json json = Json::parse(bytes.begin(), bytes.end(), nullptr, false);
-  if (json.is_discarded() || !json.is_object()) return Corrupt("head record");
-  HeadRecord record;
-  try {
-    ChainState& s = record.state;
-    s.ledger = json.at("ledger").get<std::string>();
-    s.head_number = json.at("number").get<uint64_t>();
-    s.head_fingerprint = json.at("fingerprint").get<std::string>();
-    s.head_time_millis = json.at("time").get<int64_t>();
-    s.controllers.threshold = json.at("threshold").get<int>();
-    s.controllers.keys = json.at("keys").get<std::vector<std::string>>();
-    s.terminal_event = json.at("terminal").get<std::string>();
-    absl::StatusOr<std::string> frontier =
-        DecodeBase64Url(json.at("frontier").get<std::string>());
-    if (!frontier.ok()) return Corrupt("head record frontier");
-    absl::StatusOr<MerkleFrontier> parsed = MerkleFrontier::Deserialize(*frontier);
-    if (!parsed.ok()) return Corrupt("head record frontier");
-    record.frontier = *std::move(parsed);
-    absl::StatusOr<std::string> nonce = DecodeBase64Url(json.at("nonce").get<std::string>());
-    if (!nonce.ok()) return Corrupt("head record nonce");
-    record.nonce = *std::move(nonce);
-  } catch (const std::exception&) {
-    return Corrupt("head record");
-  }
-  return record;
-}
-
-}  // namespace
 
 std::string EncodeAttachment(absl::string_view name, absl::string_view data) {
   std::string out;

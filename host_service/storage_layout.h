@@ -51,7 +51,6 @@ struct HeadRecord {
 // A fixed binary layout: 0x01 (version), number:u64, time:i64, threshold:u32,
 // then length-prefixed (u32) ledger, fingerprint, terminal, frontier
 // (MerkleFrontier::Serialize), nonce, and a u32 count of length-prefixed keys.
-// Decode also reads the older JSON head records (first byte '{').
 std::string EncodeHeadRecord(const HeadRecord& record);
 std::string EncodeHeadRecord(const ChainState& state, const MerkleFrontier& frontier,
                              absl::string_view nonce);

@@ -226,7 +226,8 @@ absl::StatusOr<std::vector<EvidenceRecord>> LedgerRegistry::ListEvidence(
     e.held_checkpoint = Get(json, "held checkpoint");
     e.served_checkpoint = Get(json, "served checkpoint");
     e.detail = Get(json, "detail");
-    e.detected_unix_millis = json.value("detected", int64_t{0});
+    const Json& detected = json.value("detected", Json(0));
+    e.detected_unix_millis = detected.is_number_integer() ? detected.get<int64_t>() : 0;
     out.push_back(std::move(e));
   }
   std::sort(out.begin(), out.end(), [](const EvidenceRecord& a, const EvidenceRecord& b) {
