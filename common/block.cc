@@ -172,7 +172,7 @@ absl::StatusOr<uint64_t> JsonWholeNumber(const Json& value, uint64_t min,
 }
 
 absl::StatusOr<Block> ParseBlock(absl::string_view bytes, SignatureStage stage) {
-  absl::StatusOr<Json> json = ParseJson(std::string_view(bytes.data(), bytes.size()));
+  absl::StatusOr<Json> json = ParseJson(bytes);
   if (!json.ok()) return Broke("json", json.status().message());
   if (CanonicalJson(*json) != bytes) {
     return Broke("canonical form",

@@ -300,7 +300,7 @@ class StrictJsonBuilder {
 
 }  // namespace
 
-absl::StatusOr<Json> ParseJson(std::string_view text, int max_depth) {
+absl::StatusOr<Json> ParseJson(absl::string_view text, int max_depth) {
   // nlohmann skips a byte-order mark silently; SPEC.md §1 rejects it.
   if (text.substr(0, 3) == "\xEF\xBB\xBF") {
     return absl::InvalidArgumentError("byte-order mark not allowed");
@@ -309,7 +309,7 @@ absl::StatusOr<Json> ParseJson(std::string_view text, int max_depth) {
   // accept "[1]\0garbage". A raw NUL is never valid JSON: it is not whitespace,
   // and inside a string it must be escaped.
   const std::size_t nul = text.find('\0');
-  if (nul != std::string_view::npos) {
+  if (nul != absl::string_view::npos) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid JSON at byte ", nul + 1, ": raw NUL byte"));
   }
@@ -328,7 +328,7 @@ std::string CanonicalJson(const Json& value) {
   return out;
 }
 
-absl::StatusOr<std::string> Canonicalize(std::string_view text, int max_depth) {
+absl::StatusOr<std::string> Canonicalize(absl::string_view text, int max_depth) {
   absl::StatusOr<Json> value = ParseJson(text, max_depth);
   if (!value.ok()) return value.status();
   return CanonicalJson(*value);

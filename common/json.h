@@ -18,9 +18,9 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
-#include <string_view>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace microledger {
 
@@ -34,7 +34,7 @@ inline constexpr int kMaxJsonDepth = 32;
 // a scalar at top level is at level 0. Errors are InvalidArgument with a short
 // message naming the problem and, for problems found while reading the text,
 // where: "at byte N" means the first N bytes had been read.
-absl::StatusOr<Json> ParseJson(std::string_view text,
+absl::StatusOr<Json> ParseJson(absl::string_view text,
                                int max_depth = kMaxJsonDepth);
 
 // Returns the RFC 8785 serialisation of `value`: no whitespace, object members
@@ -49,7 +49,7 @@ absl::StatusOr<Json> ParseJson(std::string_view text,
 std::string CanonicalJson(const Json& value);
 
 // ParseJson followed by CanonicalJson.
-absl::StatusOr<std::string> Canonicalize(std::string_view text,
+absl::StatusOr<std::string> Canonicalize(absl::string_view text,
                                          int max_depth = kMaxJsonDepth);
 
 // Returns ECMAScript Number::toString(value) (RFC 8785 §3.2.2.3): the shortest

@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace microledger {
@@ -17,7 +18,7 @@ namespace {
 using ::testing::HasSubstr;
 
 // Canonicalizes `text`, failing the test if it is rejected.
-std::string CanonicalOrDie(std::string_view text) {
+std::string CanonicalOrDie(absl::string_view text) {
   absl::StatusOr<std::string> canonical = Canonicalize(text);
   EXPECT_TRUE(canonical.ok()) << canonical.status();
   return canonical.value_or("<rejected>");
@@ -25,7 +26,7 @@ std::string CanonicalOrDie(std::string_view text) {
 
 // Expects `text` to be rejected as InvalidArgument with a message containing
 // `message_part`.
-void ExpectRejected(std::string_view text, std::string_view message_part,
+void ExpectRejected(absl::string_view text, absl::string_view message_part,
                     int max_depth = kMaxJsonDepth) {
   const absl::StatusOr<Json> parsed = ParseJson(text, max_depth);
   ASSERT_FALSE(parsed.ok()) << "accepted: " << CanonicalJson(*parsed);
@@ -39,10 +40,10 @@ double FromBits(std::uint64_t bits) {
   return value;
 }
 
-std::string Nested(int depth, std::string_view open, std::string_view close) {
+std::string Nested(int depth, absl::string_view open, absl::string_view close) {
   std::string text;
-  for (int i = 0; i < depth; ++i) text.append(open);
-  for (int i = 0; i < depth; ++i) text.append(close);
+  for (int i = 0; i < depth; ++i) absl::StrAppend(&text, open);
+  for (int i = 0; i < depth; ++i) absl::StrAppend(&text, close);
   return text;
 }
 

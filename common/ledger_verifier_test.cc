@@ -145,18 +145,7 @@ TEST(LedgerVerifierTest, RejectsAttachmentBeforeItsBlock) {
 TEST(LedgerVerifierTest, VerifiesMovedDocumentAndSuccessor) {
   TestChain predecessor, successor;
   predecessor.AppendEvents(2);
-  predecessor.Append(predecessor.Make(
-      {{"event", "moved document"},
-       {"new id", successor.ledger_id()},
-       {"new cryptographic signing key", successor.owner(0).public_key_text()}}));
-  successor.Append(successor.Make(
-      {{"event", "became document"},
-       {"document type", "didDocument"},
-       {"cryptographic signing key", successor.owner(0).public_key_text()},
-       {"original id", predecessor.ledger_id()},
-       {"moved from", predecessor.ledger_id()},
-       {"moved from block", predecessor.state().head_fingerprint}},
-      successor.all_owners(1)));
+  predecessor.MoveTo(successor);
   successor.AppendEvents(2);
 
   LedgerVerifier old_ledger = VerifiedChain(predecessor);

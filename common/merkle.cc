@@ -59,7 +59,7 @@ void ShiftWhileEvenAndNonZero(uint64_t& fn, uint64_t& sn) {
 
 }  // namespace
 
-MerkleHash HashMerkleLeaf(std::string_view leaf_data) {
+MerkleHash HashMerkleLeaf(absl::string_view leaf_data) {
   EnsureSodiumInitialized();
   crypto_hash_sha256_state state;
   crypto_hash_sha256_init(&state);
@@ -129,7 +129,7 @@ std::string MerkleFrontier::Serialize() const {
 }
 
 absl::StatusOr<MerkleFrontier> MerkleFrontier::Deserialize(
-    std::string_view bytes) {
+    absl::string_view bytes) {
   if (bytes.size() < kFrontierSizeBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("Merkle frontier is ", bytes.size(),
@@ -336,7 +336,7 @@ absl::Status VerifyMerkleConsistency(uint64_t old_size, uint64_t new_size,
   return absl::OkStatus();
 }
 
-void MemoryMerkleTree::AppendLeaf(std::string_view leaf_data) {
+void MemoryMerkleTree::AppendLeaf(absl::string_view leaf_data) {
   for (const auto& [id, hash] : frontier_.Append(HashMerkleLeaf(leaf_data))) {
     if (levels_.size() <= static_cast<size_t>(id.level)) levels_.emplace_back();
     levels_[id.level].push_back(hash);

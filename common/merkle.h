@@ -24,12 +24,12 @@
 #include <array>
 #include <cstdint>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
 namespace microledger {
@@ -37,7 +37,7 @@ namespace microledger {
 using MerkleHash = std::array<uint8_t, 32>;
 
 // H(0x00 || leaf_data).
-MerkleHash HashMerkleLeaf(std::string_view leaf_data);
+MerkleHash HashMerkleLeaf(absl::string_view leaf_data);
 // H(0x01 || left || right).
 MerkleHash HashMerkleChildren(const MerkleHash& left, const MerkleHash& right);
 // H(""), the root of the tree of size 0.
@@ -86,7 +86,7 @@ class MerkleFrontier {
   // 8-byte big-endian size, then the subtree hashes, largest first.
   std::string Serialize() const;
   // Inverse of Serialize; rejects a length that does not match the size.
-  static absl::StatusOr<MerkleFrontier> Deserialize(std::string_view bytes);
+  static absl::StatusOr<MerkleFrontier> Deserialize(absl::string_view bytes);
 
  private:
   uint64_t size_ = 0;
@@ -128,7 +128,7 @@ absl::Status VerifyMerkleConsistency(uint64_t old_size, uint64_t new_size,
 class MemoryMerkleTree : public MerkleNodeReader {
  public:
   // Appends a leaf given its data; the leaf hash is HashMerkleLeaf(leaf_data).
-  void AppendLeaf(std::string_view leaf_data);
+  void AppendLeaf(absl::string_view leaf_data);
 
   uint64_t size() const { return frontier_.size(); }
   // The current root, from the frontier: O(log n) hashes, no node reads.

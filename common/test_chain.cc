@@ -96,4 +96,18 @@ void TestChain::AppendEvents(int count) {
   }
 }
 
+void TestChain::MoveTo(TestChain& successor) {
+  Append(Make({{"event", "moved document"},
+               {"new id", successor.ledger_id()},
+               {"new cryptographic signing key", successor.owner(0).public_key_text()}}));
+  successor.Append(successor.Make(
+      {{"event", "became document"},
+       {"document type", "didDocument"},
+       {"cryptographic signing key", successor.owner(0).public_key_text()},
+       {"original id", ledger_id()},
+       {"moved from", ledger_id()},
+       {"moved from block", state().head_fingerprint}},
+      successor.all_owners(successor.threshold_)));
+}
+
 }  // namespace microledger

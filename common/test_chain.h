@@ -43,6 +43,10 @@ class TestChain {
   // Genesis plus `count` application events.
   void AppendEvents(int count);
 
+  // SPEC §3 move: appends "moved document" (naming `successor` and its first
+  // owner's key) here, then "became document" as `successor`'s genesis block.
+  void MoveTo(TestChain& successor);
+
   std::vector<const SigningKey*> default_signers() const;
   // Extra keys for controllers that are not the initial owners.
   const SigningKey& stranger(int i);

@@ -346,7 +346,7 @@ absl::StatusOr<uint64_t> UnsignedField(const Json& object, const char* name,
 }
 
 absl::StatusOr<Json> ParseJsonObject(absl::string_view contents, absl::string_view path) {
-  absl::StatusOr<Json> value = ParseJson(std::string_view(contents.data(), contents.size()));
+  absl::StatusOr<Json> value = ParseJson(contents);
   if (!value.ok()) return Corrupt(path, value.status().message());
   if (!value->is_object()) return Corrupt(path, "not a JSON object");
   return value;

@@ -43,7 +43,6 @@ struct OwnerAgent::Pending {
 
 namespace {
 
-std::string_view View(absl::string_view s) { return std::string_view(s.data(), s.size()); }
 
 Controllers FromProto(const v1::Controllers& c) {
   Controllers out;
@@ -72,7 +71,7 @@ bool IsReserved(const std::string& name) {
 absl::StatusOr<Json> ParseExtras(const std::string& text,
                                  std::initializer_list<const char*> taken) {
   if (text.empty()) return Json::object();
-  absl::StatusOr<Json> json = ParseJson(View(text));
+  absl::StatusOr<Json> json = ParseJson(text);
   if (!json.ok()) return Prefix(json.status(), "extra members: ");
   if (!json->is_object()) {
     return absl::InvalidArgumentError("extra members: must be a JSON object");
@@ -475,7 +474,7 @@ absl::Status OwnerAgent::SyncLocked(Ledger& ledger) {
         original_id = block->event.value("original id", record.ledger_id);
       }
       absl::StatusOr<std::string> leaf = DecodeDigest(block->fingerprint);
-      frontier.Append(HashMerkleLeaf(View(*leaf)));
+      frontier.Append(HashMerkleLeaf(*leaf));
       state = AdvanceChain(state, *block);
     }
     absl::Status finished = FromGrpc(reader->Finish());
@@ -573,7 +572,7 @@ absl::Status OwnerAgent::AcceptReplyLocked(Ledger& ledger, Block block,
   }
   MerkleFrontier frontier = ledger.frontier;
   absl::StatusOr<std::string> leaf = DecodeDigest(block.fingerprint);
-  frontier.Append(HashMerkleLeaf(View(*leaf)));
+  frontier.Append(HashMerkleLeaf(*leaf));
   if (frontier.Root() != cp->root_hash) {
     return EquivocationLocked(
         ledger, "fork", response.checkpoint(),
@@ -882,7 +881,7 @@ namespace {
 // The block content of an AppendEventRequest (event checks, seals).
 absl::Status EventContent(const v1::AppendEventRequest& request, BlockContent& content,
                           std::vector<v1::Attachment>& attachments) {
-  absl::StatusOr<Json> event = ParseJson(View(request.event_json()));
+  absl::StatusOr<Json> event = ParseJson(request.event_json());
   if (!event.ok()) return Prefix(event.status(), "event: ");
   auto name = event->is_object() ? event->find("event") : event->end();
   if (!event->is_object() || name == event->end() || !name->is_string()) {

@@ -55,7 +55,7 @@ int RunCanonicalize(std::istream& in, std::ostream& out, std::ostream& err) {
     return kExitUsageOrInput;
   }
   absl::StatusOr<std::string> canonical =
-      Canonicalize(std::string_view(text.data(), text.size()));
+      Canonicalize(text);
   if (!canonical.ok()) {
     err << "canonicalize: " << canonical.status().message() << "\n";
     return kExitUsageOrInput;

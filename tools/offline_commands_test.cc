@@ -245,18 +245,7 @@ TEST(VerifyLedgerKindsTest, SealWithAttachment) {
 TEST(VerifyLedgerKindsTest, MovedDocumentAndBecameDocument) {
   TestChain old_chain, new_chain;
   old_chain.AppendEvents(2);
-  old_chain.Append(old_chain.Make({{"event", "moved document"},
-                                   {"new id", new_chain.ledger_id()},
-                                   {"new cryptographic signing key",
-                                    new_chain.owner(0).public_key_text()}}));
-  Block genesis = new_chain.MakeGenesis();
-  genesis.event = {{"event", "became document"},
-                   {"document type", "didDocument"},
-                   {"cryptographic signing key", new_chain.owner(0).public_key_text()},
-                   {"original id", old_chain.ledger_id()},
-                   {"moved from", old_chain.ledger_id()},
-                   {"moved from block", old_chain.blocks().back().fingerprint}};
-  new_chain.Append(new_chain.Reseal(genesis));
+  old_chain.MoveTo(new_chain);
   new_chain.AppendEvents(1);
   new_chain.Append(new_chain.Make({{"event", "closed document"}}));
   EXPECT_EQ(VerifyLine(WriteChainBundle(old_chain, "old.jsonl"), kExitOk),

@@ -1,0 +1,134 @@
+#include "tests/process/server_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+
+namespace microledger {
+namespace {
+
+// Forks and execs `command` with stdout and stderr on a pipe; returns the pid
+// (-1 on failure) and the pipe's read end.
+pid_t Spawn(const ServerCommand& command, int* output_read) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+  std::vector<std::string> args = {command.binary};
+  args.insert(args.end(), command.args.begin(), command.args.end());
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    for (const auto& [name, value] : command.environment) {
+      setenv(name.c_str(), value.c_str(), 1);
+    }
+    std::vector<char*> argv;
+    for (std::string& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  if (pid < 0) {
+    close(fds[0]);
+    return -1;
+  }
+  *output_read = fds[0];
+  return pid;
+}
+
+}  // namespace
+
+std::string NewTempDir(const std::string& name) {
+  static std::atomic<int> counter{0};
+  const char* base = std::getenv("TEST_TMPDIR");
+  std::string dir =
+      absl::StrCat(base ? base : "/tmp", "/", name, "_", getpid(), "_", counter++);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+absl::Status ServerProcess::Launch(const ServerCommand& command) {
+  pid_ = Spawn(command, &output_fd_);
+  if (pid_ < 0) return absl::InternalError(absl::StrCat("cannot start ", command.binary));
+  std::string output;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd pfd{output_fd_, POLLIN, 0};
+    if (poll(&pfd, 1, 100) <= 0) continue;
+    char buffer[4096];
+    const ssize_t n = read(output_fd_, buffer, sizeof buffer);
+    if (n <= 0) break;
+    output.append(buffer, n);
+    const std::string marker = "listening on ";
+    const size_t at = output.find(marker);
+    if (at == std::string::npos) continue;
+    const size_t end = output.find_first_of(" \n", at + marker.size());
+    if (end == std::string::npos) continue;
+    address_ = output.substr(at + marker.size(), end - at - marker.size());
+    // Keep draining the output so the child never blocks on a full pipe.
+    const int fd = output_fd_;
+    drain_ = std::thread([fd] {
+      char sink[4096];
+      ssize_t got;
+      while ((got = read(fd, sink, sizeof sink)) > 0) (void)!write(2, sink, got);
+    });
+    return absl::OkStatus();
+  }
+  Kill9();
+  return absl::UnavailableError(absl::StrCat(command.binary, " did not start: ", output));
+}
+
+std::pair<int, std::string> ServerProcess::RunToExit(const ServerCommand& command) {
+  int fd = -1;
+  const pid_t pid = Spawn(command, &fd);
+  if (pid < 0) return {-1, "cannot start " + command.binary};
+  std::string output;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof buffer)) > 0) output.append(buffer, n);
+  close(fd);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+void ServerProcess::Kill9() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  if (drain_.joinable()) drain_.join();
+  if (output_fd_ >= 0) {
+    close(output_fd_);
+    output_fd_ = -1;
+  }
+}
+
+void ServerProcess::Stop() {
+  if (pid_ > 0) {
+    kill(pid_, SIGTERM);
+    for (int i = 0; i < 100; ++i) {
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        break;
+      }
+      usleep(100 * 1000);
+    }
+  }
+  Kill9();
+}
+
+ServerProcess::~ServerProcess() { Stop(); }
+
+}  // namespace microledger

@@ -1,0 +1,59 @@
+// Test helper: runs a server binary of this project (ml-host, ml-owner) as a
+// child process, waits for its "listening on ADDRESS" start line, keeps its
+// output flowing to the test's stderr, and stops it by its pid (SIGTERM, or
+// SIGKILL for crash tests). Subclasses name the binary and its default flags.
+// Not thread-safe.
+#ifndef MICROLEDGER_TESTS_PROCESS_SERVER_PROCESS_H_
+#define MICROLEDGER_TESTS_PROCESS_SERVER_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace microledger {
+
+struct ServerCommand {
+  std::string binary;
+  std::vector<std::string> args;
+  std::vector<std::pair<std::string, std::string>> environment;
+};
+
+class ServerProcess {
+ public:
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+  virtual ~ServerProcess();
+
+  // Runs `command` to completion (for start-up failures and --help); returns
+  // its exit code and its stdout and stderr together.
+  static std::pair<int, std::string> RunToExit(const ServerCommand& command);
+
+  const std::string& address() const { return address_; }
+  // SIGKILL, then reap.
+  void Kill9();
+  // SIGTERM, then reap (SIGKILL after 10 s).
+  void Stop();
+
+ protected:
+  ServerProcess() = default;
+  // Starts `command` and waits up to 20 s for its start line.
+  absl::Status Launch(const ServerCommand& command);
+
+ private:
+  pid_t pid_ = -1;
+  int output_fd_ = -1;
+  std::string address_;
+  std::thread drain_;
+};
+
+// A fresh directory under $TEST_TMPDIR.
+std::string NewTempDir(const std::string& name);
+
+}  // namespace microledger
+
+#endif  // MICROLEDGER_TESTS_PROCESS_SERVER_PROCESS_H_
