@@ -212,10 +212,7 @@ class GetBlocksReactor : public grpc::ServerWriteReactor<v1::GetBlocksResponse> 
     response_.set_number(next_);
     response_.set_block(*std::move(block));
     ++next_;
-    // While more blocks follow, let gRPC coalesce writes instead of flushing each.
-    grpc::WriteOptions options;
-    if (next_ <= range_.last) options.set_buffer_hint();
-    StartWrite(&response_, options);
+    StartWrite(&response_);
   }
 
   const LedgerHost* host_;
