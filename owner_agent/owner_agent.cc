@@ -1275,6 +1275,7 @@ absl::StatusOr<v1::VerifyLedgerResponse> OwnerAgent::VerifyLedger(
   std::vector<std::string> seals;
   if (!checkpoint.empty()) {
     absl::StatusOr<Checkpoint> cp = VerifyCheckpoint(checkpoint, request.ledger_id());
+    if (!cp.ok()) return Prefix(absl::DataLossError(cp.status().message()), "saved state: ");
     auto context = host->NewContext();
     context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
     v1::GetBlocksRequest blocks_request;
@@ -1364,6 +1365,7 @@ absl::Status OwnerAgent::ExportLedger(const v1::ExportLedgerRequest& request,
   std::vector<std::string> seals;
   if (!checkpoint.empty()) {
     absl::StatusOr<Checkpoint> cp = VerifyCheckpoint(checkpoint, request.ledger_id());
+    if (!cp.ok()) return Prefix(absl::DataLossError(cp.status().message()), "saved state: ");
     auto context = host->NewContext();
     context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
     v1::GetBlocksRequest blocks_request;
