@@ -159,9 +159,9 @@ stop_host
 HOST_PID=""
 
 # (e) offline verify of a large bundle (in-process VerifyBundle, as mlctl verify).
-run "verify" "100k-block bundle, 1 thread (mlctl verify)" --scenario=verify \
+run "verify" "100k-block bundle, one VerifyBundle on both cores (as mlctl verify)" --scenario=verify \
   --bundle_blocks=100000 --concurrency=1 --total=1
-run "verify x2" "100k-block bundle, 2 bundles on 2 threads" --scenario=verify \
+run "verify x2" "100k-block bundle, 2 bundles at once (each on both cores)" --scenario=verify \
   --bundle_blocks=100000 --concurrency=2 --total=2
 fi  # AGENT_ONLY
 
