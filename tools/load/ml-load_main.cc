@@ -47,7 +47,7 @@ ABSL_FLAG(std::string, format, "text", "text | json (one JSON object on stdout)"
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "ml-load: load generator for the Micro Ledger host.\n"
+      "load generator for the Micro Ledger services (ml-host, ml-owner).\n"
       "  ml-load --scenario=host-append --addr=127.0.0.1:7400 --ledgers=64 "
       "--concurrency=64 --total=20000 --host_pid=PID\n"
       "  ml-load --scenario=agent-append --addr=AGENT:PORT --ledgers=64 "
