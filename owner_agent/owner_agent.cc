@@ -1,6 +1,9 @@
 #include "owner_agent/owner_agent.h"
 
 #include <algorithm>
+#include <chrono>
+#include <functional>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <utility>
@@ -42,7 +45,6 @@ struct OwnerAgent::Pending {
 };
 
 namespace {
-
 
 Controllers FromProto(const v1::Controllers& c) {
   Controllers out;
@@ -142,6 +144,86 @@ absl::Status CheckHostSignatureOf(const std::string& ledger_id, const Block& blo
   }
   return VerifyEd25519Text(host.key, BlockSignedMessage(block.fingerprint), host.sig,
                            "host signature");
+}
+
+// What ReadHostCopy hands to its caller, in bundle order: each block, the
+// checkpoint and each attachment, once verified. An error stops the read.
+struct HostCopyVisitor {
+  std::function<absl::Status(const Block&)> block;
+  std::function<absl::Status(const std::string& checkpoint)> checkpoint;
+  std::function<absl::Status(const v1::GetAttachmentResponse&)> attachment;
+};
+
+// Reads the host's copy of a ledger up to `checkpoint` (the agent's verified
+// one) through `verifier`: blocks 1..size, then the checkpoint, then the
+// attachment of every seal that the host holds one for. The first
+// verification failure (a block that does not parse counts, at its position)
+// stops the read and lands in *failure; the return value is for everything
+// else (transport, saved state, a visitor's error).
+absl::Status ReadHostCopy(HostClient& host, const std::string& ledger_id,
+                          const std::string& checkpoint, LedgerVerifier& verifier,
+                          std::optional<VerifyFailure>* failure,
+                          const HostCopyVisitor& visit) {
+  absl::StatusOr<Checkpoint> verified = VerifyCheckpoint(checkpoint, ledger_id);
+  if (!verified.ok()) {
+    return Prefix(absl::DataLossError(verified.status().message()), "saved state: ");
+  }
+  auto context = host.NewContext();
+  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
+  v1::GetBlocksRequest request;
+  request.set_ledger_id(ledger_id);
+  request.set_from_number(1);
+  request.set_to_number(verified->tree_size);
+  auto reader = host.stub().GetBlocks(context.get(), request);
+  v1::GetBlocksResponse response;
+  std::vector<std::string> seals;
+  absl::Status stopped;
+  while (!failure->has_value() && stopped.ok() && reader->Read(&response)) {
+    absl::StatusOr<Block> block = ParseBlock(response.block(), SignatureStage::kComplete);
+    if (!block.ok()) {
+      *failure = VerifyFailure{verifier.block_count() + 1, FailureRule(block.status())};
+    } else if (!verifier.AddBlock(*block).ok()) {
+      *failure = verifier.failure();
+    } else {
+      if (block->seals.has_value()) {
+        seals.insert(seals.end(), block->seals->begin(), block->seals->end());
+      }
+      if (visit.block) stopped = visit.block(*block);
+    }
+  }
+  if (failure->has_value() || !stopped.ok()) context->TryCancel();
+  const absl::Status finished = FromGrpc(reader->Finish());
+  if (!stopped.ok() || failure->has_value()) return stopped;
+  if (!finished.ok()) return Prefix(finished, "reading blocks: ");
+  if (!verifier.AddCheckpoint(checkpoint).ok()) {
+    *failure = verifier.failure();
+    return absl::OkStatus();
+  }
+  if (visit.checkpoint) {
+    if (absl::Status s = visit.checkpoint(checkpoint); !s.ok()) return s;
+  }
+  std::set<std::string> fetched;
+  for (const std::string& seal : seals) {
+    if (!fetched.insert(seal).second) continue;
+    auto attachment_context = host.NewContext();
+    v1::GetAttachmentRequest attachment_request;
+    attachment_request.set_ledger_id(ledger_id);
+    attachment_request.set_seal(seal);
+    v1::GetAttachmentResponse attachment;
+    if (!host.stub()
+             .GetAttachment(attachment_context.get(), attachment_request, &attachment)
+             .ok()) {
+      continue;  // A seal need not have an attachment.
+    }
+    if (!verifier.AddAttachment(attachment.seal(), attachment.data()).ok()) {
+      *failure = verifier.failure();
+      return absl::OkStatus();
+    }
+    if (visit.attachment) {
+      if (absl::Status s = visit.attachment(attachment); !s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -1256,7 +1338,6 @@ absl::StatusOr<v1::GetEvidenceResponse> OwnerAgent::GetEvidence(
 
 absl::StatusOr<v1::VerifyLedgerResponse> OwnerAgent::VerifyLedger(
     const v1::VerifyLedgerRequest& request) {
-  v1::VerifyLedgerResponse response;
   absl::StatusOr<std::shared_ptr<Ledger>> found = FindLedger(request.ledger_id());
   if (!found.ok()) return found.status();
   std::shared_ptr<Ledger> ledger = *found;
@@ -1269,64 +1350,20 @@ absl::StatusOr<v1::VerifyLedgerResponse> OwnerAgent::VerifyLedger(
     checkpoint = ledger->record.checkpoint;
   }
   LedgerVerifier verifier(request.ledger_id());
+  std::optional<VerifyFailure> failure;
+  if (!checkpoint.empty()) {
+    if (absl::Status s = ReadHostCopy(*Host(host_address), request.ledger_id(), checkpoint,
+                                      verifier, &failure, HostCopyVisitor());
+        !s.ok()) {
+      return s;
+    }
+  }
   BundleVerdict verdict;
   verdict.ledger = request.ledger_id();
-  std::shared_ptr<HostClient> host = Host(host_address);
-  std::vector<std::string> seals;
-  if (!checkpoint.empty()) {
-    absl::StatusOr<Checkpoint> cp = VerifyCheckpoint(checkpoint, request.ledger_id());
-    if (!cp.ok()) return Prefix(absl::DataLossError(cp.status().message()), "saved state: ");
-    auto context = host->NewContext();
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
-    v1::GetBlocksRequest blocks_request;
-    blocks_request.set_ledger_id(request.ledger_id());
-    blocks_request.set_from_number(1);
-    blocks_request.set_to_number(cp->tree_size);
-    auto reader = host->stub().GetBlocks(context.get(), blocks_request);
-    v1::GetBlocksResponse block_response;
-    uint64_t position = 0;
-    while (reader->Read(&block_response)) {
-      ++position;
-      if (verifier.failure().has_value()) continue;
-      absl::StatusOr<Block> block =
-          ParseBlock(block_response.block(), SignatureStage::kComplete);
-      if (!block.ok()) {
-        verdict.failure = {position, FailureRule(block.status())};
-        context->TryCancel();
-        break;
-      }
-      if (verifier.AddBlock(*block).ok() && block->seals.has_value()) {
-        for (const std::string& seal : *block->seals) seals.push_back(seal);
-      }
-    }
-    absl::Status finished = FromGrpc(reader->Finish());
-    if (verdict.failure.rule.empty() && !verifier.failure().has_value() && !finished.ok()) {
-      return Prefix(finished, "reading blocks: ");
-    }
-    if (verdict.failure.rule.empty() && !verifier.failure().has_value()) {
-      (void)verifier.AddCheckpoint(checkpoint);
-      for (const std::string& seal : seals) {
-        auto attachment_context = host->NewContext();
-        v1::GetAttachmentRequest attachment_request;
-        attachment_request.set_ledger_id(request.ledger_id());
-        attachment_request.set_seal(seal);
-        v1::GetAttachmentResponse attachment;
-        grpc::Status got = host->stub().GetAttachment(attachment_context.get(),
-                                                      attachment_request, &attachment);
-        if (!got.ok()) continue;  // A seal need not have an attachment.
-        if (!verifier.AddAttachment(attachment.seal(), attachment.data()).ok()) break;
-      }
-    }
-  }
-  if (!verdict.failure.rule.empty()) {
-    verdict.ok = false;
-  } else if (verifier.failure().has_value()) {
-    verdict.ok = false;
-    verdict.failure = *verifier.failure();
-  } else {
-    verdict.ok = true;
-  }
+  verdict.ok = !failure.has_value();
+  if (failure.has_value()) verdict.failure = *failure;
   verdict.blocks = verifier.block_count();
+  v1::VerifyLedgerResponse response;
   response.set_ok(verdict.ok);
   response.set_blocks(verdict.blocks);
   response.set_failure_block(verdict.ok ? 0 : verdict.failure.block_position);
@@ -1348,92 +1385,44 @@ absl::Status OwnerAgent::ExportLedger(const v1::ExportLedgerRequest& request,
     host_address = ledger->record.host_address;
     checkpoint = ledger->record.checkpoint;
   }
-  std::shared_ptr<HostClient> host = Host(host_address);
   std::ostringstream buffer;
   BundleWriter writer(buffer);
   constexpr size_t kChunk = 64 * 1024;
-  auto flush = [&](bool force) -> bool {
-    if (buffer.tellp() <= 0) return true;
-    if (!force && static_cast<size_t>(buffer.tellp()) < kChunk) return true;
+  // Hands the buffered bundle text to `sink` once a chunk is full (or `force`).
+  auto flush = [&](absl::Status written, bool force) -> absl::Status {
+    if (!written.ok()) return written;
+    if (buffer.tellp() <= 0) return absl::OkStatus();
+    if (!force && static_cast<size_t>(buffer.tellp()) < kChunk) return absl::OkStatus();
     const std::string data = buffer.str();
     buffer.str("");
     buffer.clear();
-    return sink(data);
+    return sink(data) ? absl::OkStatus() : absl::CancelledError("export cancelled");
   };
   if (absl::Status s = writer.WriteHeader(request.ledger_id()); !s.ok()) return s;
-  LedgerVerifier verifier(request.ledger_id());
-  std::vector<std::string> seals;
   if (!checkpoint.empty()) {
-    absl::StatusOr<Checkpoint> cp = VerifyCheckpoint(checkpoint, request.ledger_id());
-    if (!cp.ok()) return Prefix(absl::DataLossError(cp.status().message()), "saved state: ");
-    auto context = host->NewContext();
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
-    v1::GetBlocksRequest blocks_request;
-    blocks_request.set_ledger_id(request.ledger_id());
-    blocks_request.set_from_number(1);
-    blocks_request.set_to_number(cp->tree_size);
-    auto reader = host->stub().GetBlocks(context.get(), blocks_request);
-    v1::GetBlocksResponse block_response;
-    absl::Status failure;
-    while (reader->Read(&block_response)) {
-      if (!failure.ok()) continue;
-      absl::StatusOr<Block> block =
-          ParseBlock(block_response.block(), SignatureStage::kComplete);
-      if (!block.ok()) {
-        failure = block.status();
-      } else {
-        failure = verifier.AddBlock(*block);
-      }
-      if (!failure.ok()) {
-        failure = absl::DataLossError(absl::StrCat(
-            "the host's block ", verifier.block_count() + 1,
-            " fails verification: ", failure.message()));
-        context->TryCancel();
-        continue;
-      }
-      if (block->seals.has_value()) {
-        for (const std::string& seal : *block->seals) seals.push_back(seal);
-      }
-      if (absl::Status s = writer.WriteBlock(*block); !s.ok()) failure = s;
-      if (!flush(false)) {
-        context->TryCancel();
-        failure = absl::CancelledError("export cancelled");
-      }
+    HostCopyVisitor visit;
+    visit.block = [&](const Block& block) { return flush(writer.WriteBlock(block), false); };
+    visit.checkpoint = [&](const std::string& note) {
+      return flush(writer.WriteCheckpoint(note), false);
+    };
+    visit.attachment = [&](const v1::GetAttachmentResponse& attachment) {
+      return flush(
+          writer.WriteAttachment(attachment.seal(), attachment.name(), attachment.data()),
+          false);
+    };
+    LedgerVerifier verifier(request.ledger_id());
+    std::optional<VerifyFailure> failure;
+    if (absl::Status s = ReadHostCopy(*Host(host_address), request.ledger_id(), checkpoint,
+                                      verifier, &failure, visit);
+        !s.ok()) {
+      return s;
     }
-    absl::Status finished = FromGrpc(reader->Finish());
-    if (!failure.ok()) return failure;
-    if (!finished.ok()) return Prefix(finished, "reading blocks: ");
-    if (verifier.block_count() != cp->tree_size) {
-      return absl::DataLossError("the host served fewer blocks than its checkpoint");
-    }
-    if (absl::Status s = writer.WriteCheckpoint(checkpoint); !s.ok()) return s;
-    std::set<std::string> written;
-    for (const std::string& seal : seals) {
-      if (!written.insert(seal).second) continue;
-      auto attachment_context = host->NewContext();
-      v1::GetAttachmentRequest attachment_request;
-      attachment_request.set_ledger_id(request.ledger_id());
-      attachment_request.set_seal(seal);
-      v1::GetAttachmentResponse attachment;
-      grpc::Status got = host->stub().GetAttachment(attachment_context.get(),
-                                                    attachment_request, &attachment);
-      if (!got.ok()) continue;
-      if (absl::Status s = verifier.AddAttachment(attachment.seal(), attachment.data());
-          !s.ok()) {
-        return absl::DataLossError(
-            absl::StrCat("the host's attachment ", seal, " fails verification: ",
-                         s.message()));
-      }
-      if (absl::Status s =
-              writer.WriteAttachment(attachment.seal(), attachment.name(), attachment.data());
-          !s.ok()) {
-        return s;
-      }
-      if (!flush(false)) return absl::CancelledError("export cancelled");
+    if (failure.has_value()) {
+      return absl::DataLossError(absl::StrCat("the host's copy fails verification at block ",
+                                              failure->block_position, ": ", failure->rule));
     }
   }
-  if (!flush(true)) return absl::CancelledError("export cancelled");
-  return absl::OkStatus();
+  return flush(absl::OkStatus(), true);
 }
 
 }  // namespace microledger

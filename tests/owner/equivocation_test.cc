@@ -34,6 +34,8 @@ class ForkingHost final : public v1::HostService::Service {
   std::atomic<bool> mirror_genesis{true};
   // The next streamed append is committed, then its reply is lost.
   std::atomic<bool> drop_next_reply{false};
+  // GetBlocks serves this block (0 = none) with "original" changed to "tampered".
+  std::atomic<uint64_t> tamper_block{0};
 
   grpc::Status CreateLedger(grpc::ServerContext*, const v1::CreateLedgerRequest* request,
                             v1::CreateLedgerResponse* response) override {
@@ -73,7 +75,15 @@ class ForkingHost final : public v1::HostService::Service {
     auto context = Ctx();
     auto reader = Target().GetBlocks(context.get(), *request);
     v1::GetBlocksResponse response;
-    while (reader->Read(&response)) writer->Write(response);
+    while (reader->Read(&response)) {
+      if (response.number() == tamper_block.load()) {
+        std::string bytes = response.block();
+        const size_t at = bytes.find("original");
+        if (at != std::string::npos) bytes.replace(at, 8, "tampered");
+        response.set_block(bytes);
+      }
+      writer->Write(response);
+    }
     return reader->Finish();
   }
   grpc::Status GetInclusionProof(grpc::ServerContext*,
@@ -165,6 +175,39 @@ class EquivocationTest : public ::testing::Test {
   std::unique_ptr<AgentProcess> agent_;
   std::unique_ptr<AgentStub> stub_;
 };
+
+// A host whose stored copy differs from what it signed: the agent's full
+// verification names the block, and an export refuses to hand it out.
+TEST_F(EquivocationTest, TamperedStoredBlockFailsVerifyAndExport) {
+  const std::string ledger = NewLedger();
+  ASSERT_FALSE(ledger.empty());
+  v1::BlockOutcome outcome;
+  for (const char* event : {R"({"event":"x","text":"original"})", R"({"event":"y"})"}) {
+    grpc::Status status = Append(*stub_, ledger, event, &outcome);
+    ASSERT_TRUE(status.ok()) << Msg(status);
+  }
+  double_->tamper_block = 2;
+
+  v1::VerifyLedgerRequest verify;
+  verify.set_ledger_id(ledger);
+  v1::VerifyLedgerResponse verified;
+  grpc::Status status = stub_->VerifyLedger(Ctx().get(), verify, &verified);
+  ASSERT_TRUE(status.ok()) << Msg(status);
+  EXPECT_FALSE(verified.ok());
+  EXPECT_EQ(verified.failure_block(), 2u);
+  EXPECT_THAT(verified.verdict(), ::testing::StartsWith("FAIL block 2: fingerprint"));
+
+  std::string bundle;
+  status = Export(*stub_, ledger, &bundle);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DATA_LOSS) << Msg(status);
+  EXPECT_THAT(status.error_message(), HasSubstr("fails verification at block 2"));
+
+  double_->tamper_block = 0;
+  status = stub_->VerifyLedger(Ctx().get(), verify, &verified);
+  ASSERT_TRUE(status.ok()) << Msg(status);
+  EXPECT_TRUE(verified.ok()) << verified.verdict();
+  EXPECT_EQ(verified.blocks(), 3u);
+}
 
 TEST_F(EquivocationTest, ForkedCheckpointIsDetectedAndEvidenceKept) {
   const std::string ledger = NewLedger();
