@@ -1336,24 +1336,27 @@ absl::StatusOr<v1::GetEvidenceResponse> OwnerAgent::GetEvidence(
 
 // ---------------------------------------------------------------- verify/export
 
-absl::StatusOr<v1::VerifyLedgerResponse> OwnerAgent::VerifyLedger(
-    const v1::VerifyLedgerRequest& request) {
-  absl::StatusOr<std::shared_ptr<Ledger>> found = FindLedger(request.ledger_id());
+absl::StatusOr<OwnerAgent::HostCopy> OwnerAgent::SyncedHostCopy(
+    const std::string& ledger_id) {
+  absl::StatusOr<std::shared_ptr<Ledger>> found = FindLedger(ledger_id);
   if (!found.ok()) return found.status();
   std::shared_ptr<Ledger> ledger = *found;
-  std::string host_address, checkpoint;
-  {
-    absl::MutexLock lock(&ledger->mu);
-    ledger->mu.Await(absl::Condition(&NoneInflight, ledger.get()));
-    if (absl::Status s = SyncLocked(*ledger); !s.ok()) return s;
-    host_address = ledger->record.host_address;
-    checkpoint = ledger->record.checkpoint;
-  }
+  absl::MutexLock lock(&ledger->mu);
+  ledger->mu.Await(absl::Condition(&NoneInflight, ledger.get()));
+  if (absl::Status s = SyncLocked(*ledger); !s.ok()) return s;
+  return HostCopy{ledger->record.host_address, ledger->record.checkpoint};
+}
+
+absl::StatusOr<v1::VerifyLedgerResponse> OwnerAgent::VerifyLedger(
+    const v1::VerifyLedgerRequest& request) {
+  absl::StatusOr<HostCopy> copy = SyncedHostCopy(request.ledger_id());
+  if (!copy.ok()) return copy.status();
   LedgerVerifier verifier(request.ledger_id());
   std::optional<VerifyFailure> failure;
-  if (!checkpoint.empty()) {
-    if (absl::Status s = ReadHostCopy(*Host(host_address), request.ledger_id(), checkpoint,
-                                      verifier, &failure, HostCopyVisitor());
+  if (!copy->checkpoint.empty()) {
+    if (absl::Status s = ReadHostCopy(*Host(copy->host_address), request.ledger_id(),
+                                      copy->checkpoint, verifier, &failure,
+                                      HostCopyVisitor());
         !s.ok()) {
       return s;
     }
@@ -1374,17 +1377,8 @@ absl::StatusOr<v1::VerifyLedgerResponse> OwnerAgent::VerifyLedger(
 
 absl::Status OwnerAgent::ExportLedger(const v1::ExportLedgerRequest& request,
                                       const std::function<bool(const std::string&)>& sink) {
-  absl::StatusOr<std::shared_ptr<Ledger>> found = FindLedger(request.ledger_id());
-  if (!found.ok()) return found.status();
-  std::shared_ptr<Ledger> ledger = *found;
-  std::string host_address, checkpoint;
-  {
-    absl::MutexLock lock(&ledger->mu);
-    ledger->mu.Await(absl::Condition(&NoneInflight, ledger.get()));
-    if (absl::Status s = SyncLocked(*ledger); !s.ok()) return s;
-    host_address = ledger->record.host_address;
-    checkpoint = ledger->record.checkpoint;
-  }
+  absl::StatusOr<HostCopy> copy = SyncedHostCopy(request.ledger_id());
+  if (!copy.ok()) return copy.status();
   std::ostringstream buffer;
   BundleWriter writer(buffer);
   constexpr size_t kChunk = 64 * 1024;
@@ -1399,7 +1393,7 @@ absl::Status OwnerAgent::ExportLedger(const v1::ExportLedgerRequest& request,
     return sink(data) ? absl::OkStatus() : absl::CancelledError("export cancelled");
   };
   if (absl::Status s = writer.WriteHeader(request.ledger_id()); !s.ok()) return s;
-  if (!checkpoint.empty()) {
+  if (!copy->checkpoint.empty()) {
     HostCopyVisitor visit;
     visit.block = [&](const Block& block) { return flush(writer.WriteBlock(block), false); };
     visit.checkpoint = [&](const std::string& note) {
@@ -1412,8 +1406,8 @@ absl::Status OwnerAgent::ExportLedger(const v1::ExportLedgerRequest& request,
     };
     LedgerVerifier verifier(request.ledger_id());
     std::optional<VerifyFailure> failure;
-    if (absl::Status s = ReadHostCopy(*Host(host_address), request.ledger_id(), checkpoint,
-                                      verifier, &failure, visit);
+    if (absl::Status s = ReadHostCopy(*Host(copy->host_address), request.ledger_id(),
+                                      copy->checkpoint, verifier, &failure, visit);
         !s.ok()) {
       return s;
     }

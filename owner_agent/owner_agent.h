@@ -111,6 +111,13 @@ class OwnerAgent {
              OwnerAgentOptions options);
 
   std::shared_ptr<HostClient> Host(const std::string& address);
+  // Where the host's copy of a ledger is and the checkpoint it must match:
+  // waits for the ledger's appends in flight, re-syncs it, then reads both.
+  struct HostCopy {
+    std::string host_address;
+    std::string checkpoint;
+  };
+  absl::StatusOr<HostCopy> SyncedHostCopy(const std::string& ledger_id);
   absl::StatusOr<std::shared_ptr<Ledger>> FindLedger(const std::string& ledger_id);
   std::shared_ptr<Ledger> AddLedger(LedgerRecord record);
 
