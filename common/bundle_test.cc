@@ -50,19 +50,6 @@ std::string BundleOf(const TestChain& chain) {
   return WriteBundle(chain.ledger_id(), chain.blocks());
 }
 
-// A checkpoint of the first `size` blocks of `chain`, signed by its host.
-std::string CheckpointOf(const TestChain& chain, uint64_t size) {
-  MemoryMerkleTree tree;
-  for (const Block& block : chain.blocks()) {
-    tree.AppendLeaf(*DecodeDigest(block.fingerprint));
-  }
-  Checkpoint checkpoint;
-  checkpoint.origin = chain.ledger_id();
-  checkpoint.tree_size = size;
-  checkpoint.root_hash = *MerkleRootAt(tree, size);
-  return SignCheckpoint(checkpoint, chain.host());
-}
-
 BundleVerifyOptions Workers(int workers, size_t window_lines = 256) {
   BundleVerifyOptions options;
   options.workers = workers;
@@ -123,7 +110,7 @@ TEST(BundleTest, VerifiesSingleOwnerLedgerWithCheckpoints) {
   chain.AppendEvents(5);
   const std::string text = WriteBundle(
       chain.ledger_id(), chain.blocks(),
-      {CheckpointOf(chain, 6), CheckpointOf(chain, 2), CheckpointOf(chain, 6)});
+      {chain.SignedCheckpoint(6), chain.SignedCheckpoint(2), chain.SignedCheckpoint(6)});
   EXPECT_EQ(Verify(text), OkLine(chain, 6));
 }
 
@@ -150,7 +137,7 @@ TEST(BundleTest, VerifiesSealsWithAttachments) {
   chain.Append(chain.Make({{"event", "sealed"}}, std::nullopt,
                           std::vector<std::string>{DigestText("report"), DigestText("")}));
   const std::string text = WriteBundle(chain.ledger_id(), chain.blocks(),
-                                       {CheckpointOf(chain, 3)},
+                                       {chain.SignedCheckpoint(3)},
                                        {{DigestText("report"), "report.txt", "report"},
                                         {DigestText(""), "", ""},
                                         {DigestText("report"), "again", "report"}});
@@ -184,7 +171,7 @@ TEST(BundleTest, WriterWritesJcsLines) {
   chain.AppendEvents(0);
   const std::string seal = DigestText("");
   const std::vector<std::string> lines = Lines(WriteBundle(
-      chain.ledger_id(), chain.blocks(), {CheckpointOf(chain, 1)}, {{seal, "n", ""}}));
+      chain.ledger_id(), chain.blocks(), {chain.SignedCheckpoint(1)}, {{seal, "n", ""}}));
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_EQ(lines[0], absl::StrCat("{\"bundle\":{\"format\":\"microledger-bundle-v1\","
                                    "\"ledger\":\"",
@@ -464,7 +451,7 @@ TEST(BundleTest, ParallelAndSerialVerdictsAgreeOnManyBundles) {
   chain.AppendEvents(30);
   const std::vector<Block>& good = chain.blocks();
   const std::string valid = WriteBundle(chain.ledger_id(), good,
-                                        {CheckpointOf(chain, 31), CheckpointOf(chain, 7)});
+                                        {chain.SignedCheckpoint(31), chain.SignedCheckpoint(7)});
   EXPECT_EQ(Verify(valid), OkLine(chain, 31));
   int checked = 0;
   for (size_t position : {0, 1, 2, 9, 17, 30}) {
@@ -482,7 +469,7 @@ TEST(BundleTest, ParallelAndSerialVerdictsAgreeOnManyBundles) {
         case 7: block.ledger = "jlinx:uAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"; break;
       }
       std::vector<std::string> lines = Lines(WriteBundle(
-          chain.ledger_id(), blocks, {CheckpointOf(chain, 31)}));
+          chain.ledger_id(), blocks, {chain.SignedCheckpoint(31)}));
       // A later line broken too, which must not win.
       lines.back() = "{\"checkpoint\":\"x\"}";
       const std::string line = Verify(Join(lines));
@@ -538,7 +525,7 @@ TEST(BundleTest, HeaderNotFirstFails) {
   TestChain chain;
   chain.AppendEvents(1);
   std::vector<std::string> lines =
-      Lines(WriteBundle(chain.ledger_id(), chain.blocks(), {CheckpointOf(chain, 2)}));
+      Lines(WriteBundle(chain.ledger_id(), chain.blocks(), {chain.SignedCheckpoint(2)}));
   std::swap(lines[0], lines[3]);
   EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 0: header: "));
 }
@@ -613,7 +600,7 @@ TEST(BundleTest, BlockAfterCheckpointFails) {
   TestChain chain;
   chain.AppendEvents(2);
   std::vector<std::string> lines =
-      Lines(WriteBundle(chain.ledger_id(), chain.blocks(), {CheckpointOf(chain, 2)}));
+      Lines(WriteBundle(chain.ledger_id(), chain.blocks(), {chain.SignedCheckpoint(2)}));
   std::swap(lines[3], lines[4]);
   EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 0: line order: "));
 }
@@ -636,7 +623,7 @@ TEST(BundleTest, CheckpointAfterAttachmentFails) {
   chain.Append(chain.Make({{"event", "sealed"}}, std::nullopt,
                           std::vector<std::string>{DigestText("a")}));
   std::vector<std::string> lines =
-      Lines(WriteBundle(chain.ledger_id(), chain.blocks(), {CheckpointOf(chain, 2)},
+      Lines(WriteBundle(chain.ledger_id(), chain.blocks(), {chain.SignedCheckpoint(2)},
                         {{DigestText("a"), "a", "a"}}));
   std::swap(lines[3], lines[4]);
   EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 0: line order: "));
@@ -646,17 +633,17 @@ TEST(BundleTest, BadCheckpointFails) {
   TestChain chain, other;
   chain.AppendEvents(2);
   other.AppendEvents(2);
-  Checkpoint wrong_root = *VerifyCheckpoint(CheckpointOf(chain, 2), chain.ledger_id());
+  Checkpoint wrong_root = *VerifyCheckpoint(chain.SignedCheckpoint(2), chain.ledger_id());
   wrong_root.tree_size = 3;
   Checkpoint beyond = wrong_root;
   beyond.tree_size = 4;
   for (const std::string& checkpoint :
-       {CheckpointOf(other, 2), CheckpointOf(chain, 0),
+       {other.SignedCheckpoint(2), chain.SignedCheckpoint(0),
         SignCheckpoint(beyond, chain.host()),
         SignCheckpoint(wrong_root, chain.host()),
         SignCheckpoint(wrong_root, other.host())}) {
     EXPECT_THAT(Verify(WriteBundle(chain.ledger_id(), chain.blocks(),
-                                   {CheckpointOf(chain, 3), checkpoint})),
+                                   {chain.SignedCheckpoint(3), checkpoint})),
                 StartsWith("FAIL block 0: checkpoint: "));
   }
   std::vector<std::string> lines = Lines(BundleOf(chain));
@@ -667,7 +654,7 @@ TEST(BundleTest, BadCheckpointFails) {
 TEST(BundleTest, CheckpointInBundleWithoutBlocksFails) {
   TestChain chain;
   chain.AppendEvents(0);
-  EXPECT_THAT(Verify(WriteBundle(chain.ledger_id(), {}, {CheckpointOf(chain, 1)})),
+  EXPECT_THAT(Verify(WriteBundle(chain.ledger_id(), {}, {chain.SignedCheckpoint(1)})),
               StartsWith("FAIL block 0: checkpoint: "));
 }
 
@@ -775,8 +762,8 @@ TEST(BundleTest, VerifiesLargeBundleWithProgress) {
   BundleWriter writer(bundle);
   ASSERT_TRUE(writer.WriteHeader(chain.ledger_id()).ok());
   for (const Block& block : chain.blocks()) ASSERT_TRUE(writer.WriteBlock(block).ok());
-  ASSERT_TRUE(writer.WriteCheckpoint(CheckpointOf(chain, kEvents)).ok());
-  ASSERT_TRUE(writer.WriteCheckpoint(CheckpointOf(chain, 12345)).ok());
+  ASSERT_TRUE(writer.WriteCheckpoint(chain.SignedCheckpoint(kEvents)).ok());
+  ASSERT_TRUE(writer.WriteCheckpoint(chain.SignedCheckpoint(12345)).ok());
 
   const std::string text = bundle.str();
 
@@ -810,7 +797,9 @@ TEST(BundleTest, VerifiesLargeBundleWithProgress) {
   uint64_t milestones = 0;
   for (size_t i = 0; i < reports.size(); ++i) {
     if (reports[i] % kProgressBlockInterval == 0) ++milestones;
-    if (i > 0) EXPECT_GE(reports[i], reports[i - 1]);
+    if (i > 0) {
+      EXPECT_GE(reports[i], reports[i - 1]);
+    }
   }
   EXPECT_EQ(milestones, kEvents / kProgressBlockInterval);
   EXPECT_EQ(reports.back(), static_cast<uint64_t>(kEvents));

@@ -28,19 +28,6 @@ absl::Status AddAll(LedgerVerifier& verifier, const std::vector<Block>& blocks) 
   return absl::OkStatus();
 }
 
-// A checkpoint of the first `size` blocks of `chain`, signed by its host.
-std::string CheckpointOf(const TestChain& chain, uint64_t size) {
-  MemoryMerkleTree tree;
-  for (const Block& block : chain.blocks()) {
-    tree.AppendLeaf(*DecodeDigest(block.fingerprint));
-  }
-  Checkpoint checkpoint;
-  checkpoint.origin = chain.ledger_id();
-  checkpoint.tree_size = size;
-  checkpoint.root_hash = *MerkleRootAt(tree, size);
-  return SignCheckpoint(checkpoint, chain.host());
-}
-
 // A verifier that has verified every block of `chain`.
 LedgerVerifier VerifiedChain(const TestChain& chain) {
   LedgerVerifier verifier(chain.ledger_id());
@@ -175,7 +162,7 @@ TEST(LedgerVerifierTest, ReportsFirstFailingPositionAndStaysFailed) {
   const absl::Status skipped = verifier.AddBlock(chain.blocks()[3]);
   ExpectFailure(verifier, skipped, 3, "number");
   EXPECT_EQ(verifier.AddBlock(chain.blocks()[2]), skipped);
-  EXPECT_EQ(verifier.AddCheckpoint(CheckpointOf(chain, 1)), skipped);
+  EXPECT_EQ(verifier.AddCheckpoint(chain.SignedCheckpoint(1)), skipped);
   EXPECT_EQ(verifier.block_count(), 2u);
   EXPECT_EQ(verifier.failure()->block_position, 3u);
 }
@@ -221,7 +208,7 @@ TEST(LedgerVerifierTest, AcceptsCheckpointsInAnyOrderAndRepeated) {
   chain.AppendEvents(6);
   LedgerVerifier verifier = VerifiedChain(chain);
   for (uint64_t size : {7, 1, 3, 7, 2, 1, 4, 5, 6}) {
-    absl::Status status = verifier.AddCheckpoint(CheckpointOf(chain, size));
+    absl::Status status = verifier.AddCheckpoint(chain.SignedCheckpoint(size));
     EXPECT_TRUE(status.ok()) << "size " << size << ": " << status;
   }
 }
@@ -229,7 +216,7 @@ TEST(LedgerVerifierTest, AcceptsCheckpointsInAnyOrderAndRepeated) {
 TEST(LedgerVerifierTest, AcceptsCheckpointOfPrefixWhileStreaming) {
   TestChain chain;
   chain.AppendEvents(4);
-  const std::string checkpoint = CheckpointOf(chain, 3);
+  const std::string checkpoint = chain.SignedCheckpoint(3);
   LedgerVerifier verifier(chain.ledger_id());
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(verifier.AddBlock(chain.blocks()[i]).ok());
   EXPECT_TRUE(verifier.AddCheckpoint(checkpoint).ok());
@@ -240,7 +227,7 @@ TEST(LedgerVerifierTest, RejectsCheckpointWithWrongRoot) {
   TestChain chain;
   chain.AppendEvents(4);
   LedgerVerifier verifier = VerifiedChain(chain);
-  Checkpoint checkpoint = *VerifyCheckpoint(CheckpointOf(chain, 2), chain.ledger_id());
+  Checkpoint checkpoint = *VerifyCheckpoint(chain.SignedCheckpoint(2), chain.ledger_id());
   checkpoint.tree_size = 3;
   ExpectFailure(verifier,
                 verifier.AddCheckpoint(SignCheckpoint(checkpoint, chain.host())), 0,
@@ -252,7 +239,7 @@ TEST(LedgerVerifierTest, RejectsCheckpointOfSizeZero) {
   TestChain chain;
   chain.AppendEvents(2);
   LedgerVerifier verifier = VerifiedChain(chain);
-  ExpectFailure(verifier, verifier.AddCheckpoint(CheckpointOf(chain, 0)), 0,
+  ExpectFailure(verifier, verifier.AddCheckpoint(chain.SignedCheckpoint(0)), 0,
                 "checkpoint");
   EXPECT_THAT(verifier.failure()->rule, HasSubstr("tree size 0"));
 }
@@ -260,7 +247,7 @@ TEST(LedgerVerifierTest, RejectsCheckpointOfSizeZero) {
 TEST(LedgerVerifierTest, RejectsCheckpointBeyondTheBlocks) {
   TestChain chain;
   chain.AppendEvents(3);
-  const std::string checkpoint = CheckpointOf(chain, 4);
+  const std::string checkpoint = chain.SignedCheckpoint(4);
   LedgerVerifier verifier(chain.ledger_id());
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(verifier.AddBlock(chain.blocks()[i]).ok());
   ExpectFailure(verifier, verifier.AddCheckpoint(checkpoint), 0, "checkpoint");
@@ -271,7 +258,7 @@ TEST(LedgerVerifierTest, RejectsCheckpointWithoutBlocks) {
   TestChain chain;
   chain.AppendEvents(1);
   LedgerVerifier verifier(chain.ledger_id());
-  ExpectFailure(verifier, verifier.AddCheckpoint(CheckpointOf(chain, 1)), 0,
+  ExpectFailure(verifier, verifier.AddCheckpoint(chain.SignedCheckpoint(1)), 0,
                 "checkpoint");
 }
 
@@ -280,7 +267,7 @@ TEST(LedgerVerifierTest, RejectsCheckpointOfAnotherLedger) {
   chain.AppendEvents(2);
   other.AppendEvents(2);
   LedgerVerifier verifier = VerifiedChain(chain);
-  ExpectFailure(verifier, verifier.AddCheckpoint(CheckpointOf(other, 3)), 0,
+  ExpectFailure(verifier, verifier.AddCheckpoint(other.SignedCheckpoint(3)), 0,
                 "checkpoint");
 }
 
@@ -288,7 +275,7 @@ TEST(LedgerVerifierTest, RejectsCheckpointSignedByAnotherKey) {
   TestChain chain, other;
   chain.AppendEvents(2);
   LedgerVerifier verifier = VerifiedChain(chain);
-  Checkpoint checkpoint = *VerifyCheckpoint(CheckpointOf(chain, 3), chain.ledger_id());
+  Checkpoint checkpoint = *VerifyCheckpoint(chain.SignedCheckpoint(3), chain.ledger_id());
   ExpectFailure(verifier, verifier.AddCheckpoint(SignCheckpoint(checkpoint, other.host())),
                 0, "checkpoint");
 }
@@ -298,7 +285,7 @@ TEST(LedgerVerifierTest, RejectsCheckpointWithBadSignature) {
   chain.AppendEvents(2);
   LedgerVerifier verifier = VerifiedChain(chain);
   // Flip one bit of the Ed25519 signature, keeping the key hash.
-  std::vector<std::string> lines = absl::StrSplit(CheckpointOf(chain, 3), '\n');
+  std::vector<std::string> lines = absl::StrSplit(chain.SignedCheckpoint(3), '\n');
   ASSERT_EQ(lines.size(), 6u);
   std::vector<std::string> words = absl::StrSplit(lines[4], ' ');
   ASSERT_EQ(words.size(), 3u);
@@ -425,8 +412,8 @@ TEST(LedgerVerifierTest, BlocksPreparedOnOtherThreadsAreAddedInOrder) {
   }
   EXPECT_EQ(verifier.block_count(), blocks.size());
   EXPECT_EQ(verifier.state().head_fingerprint, chain.state().head_fingerprint);
-  EXPECT_TRUE(verifier.AddCheckpoint(CheckpointOf(chain, 41)).ok());
-  EXPECT_TRUE(verifier.AddCheckpoint(CheckpointOf(chain, 17)).ok());
+  EXPECT_TRUE(verifier.AddCheckpoint(chain.SignedCheckpoint(41)).ok());
+  EXPECT_TRUE(verifier.AddCheckpoint(chain.SignedCheckpoint(17)).ok());
 }
 
 TEST(LedgerVerifierTest, FailureRuleIsOneLineOfUtf8) {

@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/checkpoint.h"
 #include "common/encoding.h"
+#include "common/merkle.h"
 #include "common/timestamp.h"
 #include "gtest/gtest.h"
 
@@ -94,6 +96,12 @@ void TestChain::AppendEvents(int count) {
   for (int i = 0; i < count; ++i) {
     Append(Make({{"event", "updated"}, {"n", static_cast<double>(i)}}));
   }
+}
+
+std::string TestChain::SignedCheckpoint(uint64_t size) const {
+  MemoryMerkleTree tree;
+  for (const Block& block : blocks_) tree.AppendLeaf(*DecodeDigest(block.fingerprint));
+  return SignCheckpoint({ledger_id(), size, *MerkleRootAt(tree, size)}, host_);
 }
 
 void TestChain::MoveTo(TestChain& successor) {

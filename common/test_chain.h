@@ -43,6 +43,12 @@ class TestChain {
   // Genesis plus `count` application events.
   void AppendEvents(int count);
 
+  // A checkpoint of the first `size` blocks (any size, 0 and beyond the head
+  // included, for tests of bad checkpoints), signed by the host.
+  std::string SignedCheckpoint(uint64_t size) const;
+  // The checkpoint of all blocks.
+  std::string SignedCheckpoint() const { return SignedCheckpoint(blocks_.size()); }
+
   // SPEC §3 move: appends "moved document" (naming `successor` and its first
   // owner's key) here, then "became document" as `successor`'s genesis block.
   void MoveTo(TestChain& successor);

@@ -13,10 +13,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/bundle.h"
-#include "common/checkpoint.h"
 #include "common/ed25519.h"
 #include "common/encoding.h"
-#include "common/merkle.h"
 #include "common/test_chain.h"
 #include "gtest/gtest.h"
 
@@ -169,15 +167,8 @@ std::string WriteChainBundle(const TestChain& chain, const std::string& name,
   std::ofstream file(path, std::ios::binary);
   BundleWriter writer(file);
   EXPECT_TRUE(writer.WriteHeader(chain.ledger_id()).ok());
-  MemoryMerkleTree tree;
-  for (const Block& block : chain.blocks()) {
-    EXPECT_TRUE(writer.WriteBlock(block).ok());
-    tree.AppendLeaf(*DecodeDigest(block.fingerprint));
-  }
-  EXPECT_TRUE(writer
-                  .WriteCheckpoint(SignCheckpoint(
-                      {chain.ledger_id(), tree.size(), tree.Root()}, chain.host()))
-                  .ok());
+  for (const Block& block : chain.blocks()) EXPECT_TRUE(writer.WriteBlock(block).ok());
+  EXPECT_TRUE(writer.WriteCheckpoint(chain.SignedCheckpoint()).ok());
   if (!attachment.empty()) {
     EXPECT_TRUE(writer.WriteAttachment(DigestText(attachment), "a.txt", attachment).ok());
   }
