@@ -5,8 +5,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -14,6 +12,7 @@
 #include "common/encoding.h"
 #include "common/json.h"
 #include "common/timestamp.h"
+#include "serving/whole_file.h"
 
 namespace microledger {
 namespace {
@@ -52,14 +51,6 @@ absl::Status WriteFileAtomic(const std::string& path, const std::string& data,
     }
   }
   return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
 }
 
 std::string Get(const Json& json, const char* name) {
@@ -183,7 +174,7 @@ absl::StatusOr<std::vector<LedgerRecord>> LedgerRegistry::LoadAll() const {
   for (const auto& entry : fs::directory_iterator(dir_ + "/ledgers", error)) {
     const std::string path = entry.path().string();
     if (!absl::EndsWith(path, ".json")) continue;
-    absl::StatusOr<std::string> text = ReadFile(path);
+    absl::StatusOr<std::string> text = ReadWholeFile(path);
     if (!text.ok()) return text.status();
     absl::StatusOr<LedgerRecord> record = LedgerRecordFromJson(*text);
     if (!record.ok()) {
@@ -214,7 +205,7 @@ absl::StatusOr<std::vector<EvidenceRecord>> LedgerRegistry::ListEvidence(
   for (const auto& entry : fs::directory_iterator(dir_ + "/evidence", error)) {
     const std::string path = entry.path().string();
     if (!absl::EndsWith(path, ".json")) continue;
-    absl::StatusOr<std::string> text = ReadFile(path);
+    absl::StatusOr<std::string> text = ReadWholeFile(path);
     if (!text.ok()) continue;
     Json json = Json::parse(*text, nullptr, false);
     if (!json.is_object()) continue;

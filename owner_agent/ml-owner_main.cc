@@ -20,6 +20,7 @@
 #include "owner_agent/owner_grpc_service.h"
 #include "serving/grpc_server.h"
 #include "serving/tls_credentials.h"
+#include "serving/whole_file.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7401",
           "HOST:PORT (port 0 picks a free port; the start line says which) or "

@@ -21,9 +21,6 @@ struct ServerTlsFiles {
   bool enabled() const { return !cert.empty() || !key.empty() || !client_ca.empty(); }
 };
 
-// The whole content of a (small) file; NotFound names the path.
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
-
 // Plaintext credentials when no file is named; InvalidArgument when only one
 // of cert and key is.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(

@@ -15,19 +15,11 @@
 #include "common/encoding.h"
 #include "common/json.h"
 #include "microledger/v1/host.grpc.pb.h"
+#include "serving/whole_file.h"
 #include "tools/offline_commands.h"
 
 namespace microledger {
 namespace {
-
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
-  return buffer.str();
-}
 
 std::string FirstLine(const std::string& text) {
   std::string line = text.substr(0, text.find('\n'));
