@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "absl/numeric/bits.h"
 #include "absl/strings/str_cat.h"
@@ -26,26 +27,128 @@ uint64_t LargestPowerOfTwoBelow(uint64_t n) {
   return uint64_t{1} << (absl::bit_width(n - 1) - 1);
 }
 
-// The hash of leaves [begin, end), where begin is a multiple of the smallest
-// power of two >= end - begin (true of every range in RFC 9162's recursion).
-// Reads one node per set bit of end - begin and folds them right to left.
+// Leaves [begin, end) where begin is a multiple of the smallest power of two
+// >= end - begin (true of every range in RFC 9162's recursion).
+struct LeafRange {
+  uint64_t begin;
+  uint64_t end;
+};
+
+// The perfect decomposition of `range`, largest (leftmost) node first: one
+// node per set bit of its width.
+void AppendRangeNodeIds(const LeafRange& range,
+                        std::vector<MerkleNodeId>& ids) {
+  uint64_t offset = range.begin;
+  for (uint64_t widths = range.end - range.begin; widths != 0;) {
+    const int level = absl::bit_width(widths) - 1;
+    ids.push_back(MerkleNodeId{level, offset >> level});
+    offset += uint64_t{1} << level;
+    widths &= ~(uint64_t{1} << level);
+  }
+}
+
+// The hash of `range` (never empty): its perfect decomposition folded right
+// to left, that is from the smallest node on.
 absl::StatusOr<MerkleHash> RangeHash(const MerkleNodeReader& nodes,
-                                     uint64_t begin, uint64_t end) {
-  std::vector<MerkleHash> parts;
-  uint64_t offset = begin;
-  for (int level = 63; level >= 0; --level) {
-    const uint64_t width = uint64_t{1} << level;
-    if (((end - begin) & width) == 0) continue;
-    absl::StatusOr<MerkleHash> node = nodes.ReadNode(level, offset >> level);
+                                     const LeafRange& range) {
+  std::optional<MerkleHash> hash;
+  uint64_t end = range.end;
+  for (uint64_t widths = range.end - range.begin; widths != 0;) {
+    const int level = absl::countr_zero(widths);
+    end -= uint64_t{1} << level;
+    absl::StatusOr<MerkleHash> node = nodes.ReadNode(level, end >> level);
     if (!node.ok()) return node.status();
-    parts.push_back(*node);
-    offset += width;
+    hash = hash.has_value() ? HashMerkleChildren(*node, *hash) : *node;
+    widths &= widths - 1;
   }
-  MerkleHash hash = parts.back();
-  for (size_t i = parts.size() - 1; i-- > 0;) {
-    hash = HashMerkleChildren(parts[i], hash);
+  return *hash;
+}
+
+// PATH(m, D[n]) unrolled from the top: each step halves [begin, end) at the
+// largest power of two and takes the half not holding the leaf. Lowest
+// sibling first, as in the proof. Only the first right-hand sibling can be a
+// non-perfect range, so the ranges hold O(log n) nodes in all.
+std::vector<LeafRange> InclusionProofRanges(uint64_t leaf_index,
+                                            uint64_t tree_size) {
+  std::vector<LeafRange> ranges;
+  uint64_t begin = 0;
+  uint64_t end = tree_size;
+  while (end - begin > 1) {
+    const uint64_t middle = begin + LargestPowerOfTwoBelow(end - begin);
+    if (leaf_index < middle) {
+      ranges.push_back({middle, end});
+      end = middle;
+    } else {
+      ranges.push_back({begin, middle});
+      begin = middle;
+    }
   }
-  return hash;
+  std::reverse(ranges.begin(), ranges.end());
+  return ranges;
+}
+
+// SUBPROOF(m, D[n], b) unrolled from the top, as InclusionProofRanges;
+// `old_tree_complete` is b. Requires 0 < old_size <= new_size.
+std::vector<LeafRange> ConsistencyProofRanges(uint64_t old_size,
+                                              uint64_t new_size) {
+  std::vector<LeafRange> ranges;
+  uint64_t begin = 0;
+  uint64_t end = new_size;
+  bool old_tree_complete = true;
+  while (old_size != end) {
+    const uint64_t middle = begin + LargestPowerOfTwoBelow(end - begin);
+    if (old_size <= middle) {
+      ranges.push_back({middle, end});
+      end = middle;
+    } else {
+      ranges.push_back({begin, middle});
+      begin = middle;
+      old_tree_complete = false;
+    }
+  }
+  if (!old_tree_complete) ranges.push_back({begin, end});
+  std::reverse(ranges.begin(), ranges.end());
+  return ranges;
+}
+
+absl::Status CheckInclusionArguments(uint64_t leaf_index, uint64_t tree_size) {
+  if (leaf_index >= tree_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("inclusion proof: leaf index ", leaf_index,
+                     " is not below tree size ", tree_size));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckConsistencyArguments(uint64_t old_size, uint64_t new_size) {
+  if (old_size == 0) {
+    return absl::InvalidArgumentError(
+        "consistency proof: old size 0 is not provable");
+  }
+  if (old_size > new_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("consistency proof: old size ", old_size,
+                     " exceeds new size ", new_size));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<MerkleNodeId> RangesNodeIds(const std::vector<LeafRange>& ranges) {
+  std::vector<MerkleNodeId> ids;
+  for (const LeafRange& range : ranges) AppendRangeNodeIds(range, ids);
+  return ids;
+}
+
+absl::StatusOr<std::vector<MerkleHash>> RangeHashes(
+    const MerkleNodeReader& nodes, const std::vector<LeafRange>& ranges) {
+  std::vector<MerkleHash> hashes;
+  hashes.reserve(ranges.size());
+  for (const LeafRange& range : ranges) {
+    absl::StatusOr<MerkleHash> hash = RangeHash(nodes, range);
+    if (!hash.ok()) return hash.status();
+    hashes.push_back(*hash);
+  }
+  return hashes;
 }
 
 // Shifts fn and sn right together while fn is even and non-zero (the
@@ -155,87 +258,54 @@ absl::StatusOr<MerkleFrontier> MerkleFrontier::Deserialize(
   return frontier;
 }
 
+std::vector<MerkleNodeId> MerkleRootNodeIds(uint64_t size) {
+  std::vector<MerkleNodeId> ids;
+  if (size > 0) AppendRangeNodeIds({0, size}, ids);
+  return ids;
+}
+
+std::vector<MerkleNodeId> MerkleInclusionProofNodeIds(uint64_t leaf_index,
+                                                      uint64_t tree_size) {
+  if (!CheckInclusionArguments(leaf_index, tree_size).ok()) return {};
+  return RangesNodeIds(InclusionProofRanges(leaf_index, tree_size));
+}
+
+std::vector<MerkleNodeId> MerkleConsistencyProofNodeIds(uint64_t old_size,
+                                                        uint64_t new_size) {
+  if (!CheckConsistencyArguments(old_size, new_size).ok()) return {};
+  return RangesNodeIds(ConsistencyProofRanges(old_size, new_size));
+}
+
 absl::StatusOr<MerkleHash> MerkleRootAt(const MerkleNodeReader& nodes,
                                         uint64_t size) {
   if (size == 0) return EmptyMerkleRoot();
-  return RangeHash(nodes, 0, size);
+  return RangeHash(nodes, {0, size});
 }
 
 absl::StatusOr<std::vector<MerkleHash>> MerkleInclusionProof(
     const MerkleNodeReader& nodes, uint64_t leaf_index, uint64_t tree_size) {
-  if (leaf_index >= tree_size) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("inclusion proof: leaf index ", leaf_index,
-                     " is not below tree size ", tree_size));
+  if (absl::Status s = CheckInclusionArguments(leaf_index, tree_size);
+      !s.ok()) {
+    return s;
   }
-  // PATH(m, D[n]) unrolled from the top: each step halves [begin, end) at the
-  // largest power of two and records the half not holding the leaf. Only the
-  // first right-hand sibling can be a non-perfect range, so the total number
-  // of node reads is O(log n).
-  std::vector<MerkleHash> proof;
-  uint64_t begin = 0;
-  uint64_t end = tree_size;
-  while (end - begin > 1) {
-    const uint64_t middle = begin + LargestPowerOfTwoBelow(end - begin);
-    absl::StatusOr<MerkleHash> sibling =
-        leaf_index < middle ? RangeHash(nodes, middle, end)
-                            : RangeHash(nodes, begin, middle);
-    if (!sibling.ok()) return sibling.status();
-    proof.push_back(*sibling);
-    (leaf_index < middle ? end : begin) = middle;
-  }
-  std::reverse(proof.begin(), proof.end());
-  return proof;
+  return RangeHashes(nodes, InclusionProofRanges(leaf_index, tree_size));
 }
 
 absl::StatusOr<std::vector<MerkleHash>> MerkleConsistencyProof(
     const MerkleNodeReader& nodes, uint64_t old_size, uint64_t new_size) {
-  if (old_size == 0) {
-    return absl::InvalidArgumentError(
-        "consistency proof: old size 0 is not provable");
+  if (absl::Status s = CheckConsistencyArguments(old_size, new_size); !s.ok()) {
+    return s;
   }
-  if (old_size > new_size) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("consistency proof: old size ", old_size,
-                     " exceeds new size ", new_size));
-  }
-  // SUBPROOF(m, D[n], b) unrolled from the top, as in MerkleInclusionProof;
-  // `old_tree_complete` is b.
-  std::vector<MerkleHash> proof;
-  uint64_t begin = 0;
-  uint64_t end = new_size;
-  bool old_tree_complete = true;
-  while (old_size != end) {
-    const uint64_t middle = begin + LargestPowerOfTwoBelow(end - begin);
-    absl::StatusOr<MerkleHash> sibling =
-        old_size <= middle ? RangeHash(nodes, middle, end)
-                           : RangeHash(nodes, begin, middle);
-    if (!sibling.ok()) return sibling.status();
-    proof.push_back(*sibling);
-    if (old_size <= middle) {
-      end = middle;
-    } else {
-      begin = middle;
-      old_tree_complete = false;
-    }
-  }
-  if (!old_tree_complete) {
-    absl::StatusOr<MerkleHash> old_subtree = RangeHash(nodes, begin, end);
-    if (!old_subtree.ok()) return old_subtree.status();
-    proof.push_back(*old_subtree);
-  }
-  std::reverse(proof.begin(), proof.end());
-  return proof;
+  return RangeHashes(nodes, ConsistencyProofRanges(old_size, new_size));
 }
 
 absl::Status VerifyMerkleInclusion(const MerkleHash& leaf_hash,
                                    uint64_t leaf_index, uint64_t tree_size,
                                    absl::Span<const MerkleHash> proof,
                                    const MerkleHash& root) {
-  if (leaf_index >= tree_size) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("inclusion proof: leaf index ", leaf_index,
-                     " is not below tree size ", tree_size));
+  if (absl::Status s = CheckInclusionArguments(leaf_index, tree_size);
+      !s.ok()) {
+    return s;
   }
   uint64_t fn = leaf_index;
   uint64_t sn = tree_size - 1;
@@ -270,14 +340,8 @@ absl::Status VerifyMerkleConsistency(uint64_t old_size, uint64_t new_size,
                                      const MerkleHash& old_root,
                                      const MerkleHash& new_root,
                                      absl::Span<const MerkleHash> proof) {
-  if (old_size == 0) {
-    return absl::InvalidArgumentError(
-        "consistency proof: old size 0 is not provable");
-  }
-  if (old_size > new_size) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("consistency proof: old size ", old_size,
-                     " exceeds new size ", new_size));
+  if (absl::Status s = CheckConsistencyArguments(old_size, new_size); !s.ok()) {
+    return s;
   }
   if (old_size == new_size) {
     if (!proof.empty()) {
@@ -352,6 +416,22 @@ absl::StatusOr<MerkleHash> MemoryMerkleTree::ReadNode(int level,
                                             size()));
   }
   return levels_[level][index];
+}
+
+void MerkleNodeSet::Add(const MerkleNodeId& id, const MerkleHash& hash) {
+  for (const auto& node : nodes_) {
+    if (node.first == id) return;
+  }
+  nodes_.emplace_back(id, hash);
+}
+
+absl::StatusOr<MerkleHash> MerkleNodeSet::ReadNode(int level,
+                                                   uint64_t index) const {
+  for (const auto& [id, hash] : nodes_) {
+    if (id.level == level && id.index == index) return hash;
+  }
+  return absl::NotFoundError(absl::StrCat("Merkle node (", level, ", ", index,
+                                          ") is not in the node set"));
 }
 
 }  // namespace microledger

@@ -93,6 +93,16 @@ class MerkleFrontier {
   std::vector<MerkleHash> subtree_roots_;
 };
 
+// The nodes that MerkleRootAt, MerkleInclusionProof and MerkleConsistencyProof
+// read for the same arguments, each once (none for arguments they reject), so
+// that a store can fetch them in one batch and serve them from a
+// MerkleNodeSet.
+std::vector<MerkleNodeId> MerkleRootNodeIds(uint64_t size);
+std::vector<MerkleNodeId> MerkleInclusionProofNodeIds(uint64_t leaf_index,
+                                                      uint64_t tree_size);
+std::vector<MerkleNodeId> MerkleConsistencyProofNodeIds(uint64_t old_size,
+                                                        uint64_t new_size);
+
 // The root of the first `size` leaves; O(log size) node reads.
 absl::StatusOr<MerkleHash> MerkleRootAt(const MerkleNodeReader& nodes,
                                         uint64_t size);
@@ -122,6 +132,20 @@ absl::Status VerifyMerkleConsistency(uint64_t old_size, uint64_t new_size,
                                      const MerkleHash& old_root,
                                      const MerkleHash& new_root,
                                      absl::Span<const MerkleHash> proof);
+
+// A fixed set of nodes, such as those of one proof read in a batch; NotFound
+// for any other node. Lookups are linear: meant for a few dozen nodes.
+class MerkleNodeSet : public MerkleNodeReader {
+ public:
+  // Adds the node unless the set already holds it.
+  void Add(const MerkleNodeId& id, const MerkleHash& hash);
+
+  absl::StatusOr<MerkleHash> ReadNode(int level,
+                                      uint64_t index) const override;
+
+ private:
+  std::vector<std::pair<MerkleNodeId, MerkleHash>> nodes_;
+};
 
 // Every perfect node in memory, one vector per level (about 64 bytes per leaf),
 // for offline verification and tests. AppendLeaf is O(log n).

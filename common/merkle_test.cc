@@ -1,5 +1,6 @@
 #include "common/merkle.h"
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <utility>
@@ -587,39 +588,125 @@ TEST_F(MerklePropertyTest, EveryConsistencyProofVerifies) {
   }
 }
 
-// Counts the node reads of the functions that serve stored trees.
-class CountingReader : public MerkleNodeReader {
+// Records the node reads of the functions that serve stored trees.
+class RecordingReader : public MerkleNodeReader {
  public:
-  explicit CountingReader(const MerkleNodeReader& nodes) : nodes_(nodes) {}
+  explicit RecordingReader(const MerkleNodeReader& nodes) : nodes_(nodes) {}
   absl::StatusOr<MerkleHash> ReadNode(int level,
                                       uint64_t index) const override {
-    ++reads_;
+    reads_.push_back(MerkleNodeId{level, index});
     return nodes_.ReadNode(level, index);
   }
-  int TakeReads() const { return std::exchange(reads_, 0); }
+  std::vector<MerkleNodeId> TakeReads() const {
+    return std::exchange(reads_, {});
+  }
 
  private:
   const MerkleNodeReader& nodes_;
-  mutable int reads_ = 0;
+  mutable std::vector<MerkleNodeId> reads_;
 };
 
 TEST_F(MerklePropertyTest, NodeReadsAreLogarithmic) {
-  const CountingReader reader(tree_);
+  const RecordingReader reader(tree_);
   for (uint64_t size = 1; size <= kMaxSize; ++size) {
-    const int levels = absl::bit_width(size);
+    const size_t levels = absl::bit_width(size);
     ASSERT_TRUE(MerkleRootAt(reader, size).ok());
-    ASSERT_EQ(reader.TakeReads(), absl::popcount(size)) << "size " << size;
+    ASSERT_EQ(reader.TakeReads().size(), absl::popcount(size))
+        << "size " << size;
     for (uint64_t index = 0; index < size; ++index) {
       ASSERT_TRUE(MerkleInclusionProof(reader, index, size).ok());
-      ASSERT_LE(reader.TakeReads(), 2 * levels)
+      ASSERT_LE(reader.TakeReads().size(), 2 * levels)
           << "index " << index << " size " << size;
     }
     for (uint64_t old_size = 1; old_size <= size; ++old_size) {
       ASSERT_TRUE(MerkleConsistencyProof(reader, old_size, size).ok());
-      ASSERT_LE(reader.TakeReads(), 2 * levels + 1)
+      ASSERT_LE(reader.TakeReads().size(), 2 * levels + 1)
           << old_size << " -> " << size;
     }
   }
+}
+
+// Sorted by (level, index), for comparing sets of node ids.
+std::vector<std::pair<int, uint64_t>> SortedIds(
+    const std::vector<MerkleNodeId>& ids) {
+  std::vector<std::pair<int, uint64_t>> sorted;
+  for (const MerkleNodeId& id : ids) sorted.emplace_back(id.level, id.index);
+  std::sort(sorted.begin(), sorted.end());
+  return sorted;
+}
+
+bool AllDistinct(const std::vector<MerkleNodeId>& ids) {
+  const std::vector<std::pair<int, uint64_t>> sorted = SortedIds(ids);
+  return std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end();
+}
+
+MerkleNodeSet NodeSetOf(const MerkleNodeReader& tree,
+                        const std::vector<MerkleNodeId>& ids) {
+  MerkleNodeSet set;
+  for (const MerkleNodeId& id : ids) {
+    absl::StatusOr<MerkleHash> hash = tree.ReadNode(id.level, id.index);
+    EXPECT_TRUE(hash.ok()) << hash.status();
+    if (hash.ok()) set.Add(id, *hash);
+  }
+  return set;
+}
+
+// The NodeIds functions name exactly the nodes read, each once, and a
+// MerkleNodeSet of just those nodes yields the same root and proofs.
+TEST_F(MerklePropertyTest, NodeIdsAreTheNodesRead) {
+  const RecordingReader reader(tree_);
+  for (uint64_t size = 1; size <= kMaxSize; ++size) {
+    const std::vector<MerkleNodeId> root_ids = MerkleRootNodeIds(size);
+    ASSERT_TRUE(MerkleRootAt(reader, size).ok());
+    ASSERT_EQ(SortedIds(reader.TakeReads()), SortedIds(root_ids))
+        << "size " << size;
+    ASSERT_EQ(MerkleRootAt(NodeSetOf(tree_, root_ids), size).value(),
+              roots_[size]);
+    for (uint64_t index = 0; index < size; ++index) {
+      const std::vector<MerkleNodeId> ids =
+          MerkleInclusionProofNodeIds(index, size);
+      ASSERT_TRUE(AllDistinct(ids)) << "index " << index << " size " << size;
+      ASSERT_TRUE(MerkleInclusionProof(reader, index, size).ok());
+      ASSERT_EQ(SortedIds(reader.TakeReads()), SortedIds(ids))
+          << "index " << index << " size " << size;
+      ASSERT_EQ(
+          MerkleInclusionProof(NodeSetOf(tree_, ids), index, size).value(),
+          InclusionProof(index, size));
+    }
+    for (uint64_t old_size = 1; old_size <= size; ++old_size) {
+      const std::vector<MerkleNodeId> ids =
+          MerkleConsistencyProofNodeIds(old_size, size);
+      ASSERT_TRUE(AllDistinct(ids)) << old_size << " -> " << size;
+      ASSERT_TRUE(MerkleConsistencyProof(reader, old_size, size).ok());
+      ASSERT_EQ(SortedIds(reader.TakeReads()), SortedIds(ids))
+          << old_size << " -> " << size;
+      ASSERT_EQ(
+          MerkleConsistencyProof(NodeSetOf(tree_, ids), old_size, size).value(),
+          ConsistencyProof(old_size, size));
+    }
+  }
+}
+
+TEST(MerkleTest, NodeIdsOfRejectedArgumentsAreEmpty) {
+  EXPECT_TRUE(MerkleRootNodeIds(0).empty());
+  EXPECT_TRUE(MerkleInclusionProofNodeIds(8, 8).empty());
+  EXPECT_TRUE(MerkleInclusionProofNodeIds(0, 0).empty());
+  EXPECT_TRUE(MerkleConsistencyProofNodeIds(0, 8).empty());
+  EXPECT_TRUE(MerkleConsistencyProofNodeIds(5, 4).empty());
+  EXPECT_TRUE(MerkleConsistencyProofNodeIds(8, 8).empty());
+}
+
+TEST(MerkleTest, NodeSetServesOnlyItsNodes) {
+  const MerkleHash first = HashMerkleLeaf("first");
+  const MerkleHash second = HashMerkleLeaf("second");
+  MerkleNodeSet set;
+  set.Add({2, 5}, first);
+  set.Add({2, 5}, second);
+  set.Add({0, 5}, second);
+  EXPECT_EQ(set.ReadNode(2, 5).value(), first);
+  EXPECT_EQ(set.ReadNode(0, 5).value(), second);
+  EXPECT_EQ(set.ReadNode(2, 4).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(set.ReadNode(1, 5).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(MerklePropertyTest, TamperedConsistencyProofsFail) {

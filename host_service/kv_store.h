@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 namespace microledger {
 
@@ -32,6 +33,10 @@ class KvStore {
   virtual ~KvStore() = default;
   // The value of `key`; NotFound when absent.
   virtual absl::StatusOr<std::string> Get(absl::string_view key) const = 0;
+  // The values of `keys`, in order, each as Get returns it, looked up in one
+  // batch (fewer lock and snapshot acquisitions than one Get per key).
+  virtual std::vector<absl::StatusOr<std::string>> MultiGet(
+      absl::Span<const std::string> keys) const = 0;
   // Applies `batch` atomically.
   virtual absl::Status Write(const KvBatch& batch) = 0;
 };

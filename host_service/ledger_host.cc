@@ -37,10 +37,15 @@ struct LedgerHost::Entry {
   // The committed head (what readers and subscribers see). Lock order: mu
   // before commit_mu.
   absl::Mutex commit_mu ABSL_ACQUIRED_AFTER(mu);
+  // Whether committed_exists and committed_head are known (the entry was
+  // loaded once); until then readers go to storage.
+  bool committed_known ABSL_GUARDED_BY(commit_mu) = false;
   bool committed_exists ABSL_GUARDED_BY(commit_mu) = false;
   uint64_t committed_head ABSL_GUARDED_BY(commit_mu) = 0;
   // Bumped when the ledger is forgotten, so subscribers notice.
   uint64_t generation ABSL_GUARDED_BY(commit_mu) = 0;
+  // See ServedCheckpoint; dropped when the ledger is forgotten.
+  std::shared_ptr<const ServedCheckpoint> latest_checkpoint ABSL_GUARDED_BY(commit_mu);
   // Appends accepted and not yet committed or failed.
   uint64_t inflight ABSL_GUARDED_BY(commit_mu) = 0;
   uint64_t next_waiter ABSL_GUARDED_BY(commit_mu) = 0;
@@ -80,26 +85,6 @@ absl::Status UnknownLedger(absl::string_view ledger_id) {
       absl::StrCat("ledger: ", ledger_id, " is unknown to this host"));
 }
 
-class StoreNodeReader : public MerkleNodeReader {
- public:
-  StoreNodeReader(const KvStore& store, absl::string_view ledger_key)
-      : store_(store), ledger_key_(ledger_key) {}
-
-  absl::StatusOr<MerkleHash> ReadNode(int level, uint64_t index) const override {
-    if (level < 0 || level > 64) return absl::NotFoundError("merkle node: bad level");
-    absl::StatusOr<std::string> bytes = store_.Get(NodeKey(ledger_key_, level, index));
-    if (!bytes.ok()) return bytes.status();
-    if (bytes->size() != 32) return absl::DataLossError("storage: corrupt merkle node");
-    MerkleHash hash;
-    std::copy(bytes->begin(), bytes->end(), hash.begin());
-    return hash;
-  }
-
- private:
-  const KvStore& store_;
-  std::string ledger_key_;
-};
-
 std::string HashBytes(const MerkleHash& hash) {
   return std::string(reinterpret_cast<const char*>(hash.data()), hash.size());
 }
@@ -122,7 +107,10 @@ absl::StatusOr<std::string> LedgerKeyFromId(absl::string_view ledger_id) {
 
 LedgerHost::LedgerHost(std::unique_ptr<KvStore> store, MasterSecret master,
                        HostOptions options)
-    : store_(std::move(store)), master_(std::move(master)), options_(std::move(options)) {
+    : store_(std::move(store)),
+      master_(std::move(master)),
+      options_(std::move(options)),
+      node_cache_(options_.max_cached_merkle_nodes) {
   committer_ = std::thread([this] { CommitterLoop(); });
 }
 
@@ -138,8 +126,12 @@ int64_t LedgerHost::Now() const {
   return options_.clock ? options_.clock() : NowMillis();
 }
 
+LedgerHost::Shard& LedgerHost::ShardOf(absl::string_view ledger_id) const {
+  return shards_[absl::Hash<absl::string_view>()(ledger_id) % kShards];
+}
+
 std::shared_ptr<LedgerHost::Entry> LedgerHost::GetEntry(const std::string& ledger_id) {
-  Shard& shard = shards_[absl::Hash<std::string>()(ledger_id) % kShards];
+  Shard& shard = ShardOf(ledger_id);
   absl::MutexLock lock(&shard.mu);
   CachedEntry& cached = shard.entries[ledger_id];
   cached.last_used = ++shard.clock;
@@ -147,6 +139,16 @@ std::shared_ptr<LedgerHost::Entry> LedgerHost::GetEntry(const std::string& ledge
   std::shared_ptr<Entry> entry = cached.entry;
   EvictIdleLocked(shard);
   return entry;
+}
+
+std::shared_ptr<LedgerHost::Entry> LedgerHost::FindEntry(
+    absl::string_view ledger_id) const {
+  Shard& shard = ShardOf(ledger_id);
+  absl::MutexLock lock(&shard.mu);
+  auto it = shard.entries.find(ledger_id);
+  if (it == shard.entries.end()) return nullptr;
+  it->second.last_used = ++shard.clock;
+  return it->second.entry;
 }
 
 void LedgerHost::EvictIdleLocked(Shard& shard) {
@@ -182,6 +184,7 @@ absl::Status LedgerHost::LoadLocked(Entry& entry, absl::string_view ledger_key)
     entry.nonce.clear();
     entry.key.reset();
     absl::MutexLock lock(&entry.commit_mu);
+    entry.committed_known = true;
     entry.committed_exists = false;
     entry.committed_head = 0;
     return absl::OkStatus();
@@ -199,6 +202,7 @@ absl::Status LedgerHost::LoadLocked(Entry& entry, absl::string_view ledger_key)
   entry.loaded = true;
   entry.loaded_epoch = epoch;
   absl::MutexLock lock(&entry.commit_mu);
+  entry.committed_known = true;
   entry.committed_exists = true;
   entry.committed_head = entry.state.head_number;
   return absl::OkStatus();
@@ -485,6 +489,100 @@ absl::StatusOr<HeadRecord> LedgerHost::ReadHead(absl::string_view ledger_id,
   return DecodeHeadRecord(*bytes);
 }
 
+absl::StatusOr<LedgerHost::CommittedView> LedgerHost::ViewCommitted(
+    absl::string_view ledger_id) const {
+  absl::StatusOr<std::string> key = LedgerKeyFromId(ledger_id);
+  if (!key.ok()) return key.status();
+  CommittedView view;
+  view.ledger_key = *std::move(key);
+  view.entry = FindEntry(ledger_id);
+  if (view.entry != nullptr) {
+    absl::MutexLock lock(&view.entry->commit_mu);
+    view.generation = view.entry->generation;
+    view.latest = view.entry->latest_checkpoint;
+    if (view.entry->committed_known) {
+      if (!view.entry->committed_exists) return UnknownLedger(ledger_id);
+      view.head = view.entry->committed_head;
+      return view;
+    }
+  }
+  absl::StatusOr<std::string> bytes = store_->Get(HeadKey(view.ledger_key));
+  if (absl::IsNotFound(bytes.status())) return UnknownLedger(ledger_id);
+  if (!bytes.ok()) return bytes.status();
+  absl::StatusOr<HeadRecord> head = DecodeHeadRecord(*bytes);
+  if (!head.ok()) return head.status();
+  view.head = head->state.head_number;
+  return view;
+}
+
+absl::Status LedgerHost::ReadProofInputs(absl::string_view ledger_id,
+                                         const CommittedView& view,
+                                         absl::Span<const MerkleNodeId> ids,
+                                         absl::Span<const uint64_t> checkpoint_sizes,
+                                         MerkleNodeSet& nodes,
+                                         std::vector<std::string>& checkpoints) const {
+  std::vector<MerkleNodeId> unique_ids;
+  unique_ids.reserve(ids.size());
+  for (const MerkleNodeId& id : ids) {
+    if (std::find(unique_ids.begin(), unique_ids.end(), id) == unique_ids.end()) {
+      unique_ids.push_back(id);
+    }
+  }
+  const std::vector<MerkleNodeId> missing =
+      node_cache_.Lookup(view.ledger_key, unique_ids, nodes);
+  std::vector<std::string> keys;
+  keys.reserve(missing.size() + checkpoint_sizes.size());
+  for (const MerkleNodeId& id : missing) {
+    keys.push_back(NodeKey(view.ledger_key, id.level, id.index));
+  }
+  for (uint64_t size : checkpoint_sizes) {
+    keys.push_back(CheckpointKey(view.ledger_key, size));
+  }
+  std::vector<absl::StatusOr<std::string>> values;
+  if (!keys.empty()) values = store_->MultiGet(keys);
+  for (const absl::StatusOr<std::string>& value : values) {
+    if (absl::IsNotFound(value.status())) return UnknownLedger(ledger_id);
+    if (!value.ok()) return value.status();
+  }
+  std::vector<std::pair<MerkleNodeId, MerkleHash>> read;
+  read.reserve(missing.size());
+  for (size_t i = 0; i < missing.size(); ++i) {
+    const std::string& bytes = *values[i];
+    if (bytes.size() != sizeof(MerkleHash)) {
+      return absl::DataLossError("storage: corrupt merkle node");
+    }
+    MerkleHash hash;
+    std::copy(bytes.begin(), bytes.end(), hash.begin());
+    nodes.Add(missing[i], hash);
+    read.emplace_back(missing[i], hash);
+  }
+  // Forget bumps the generation and erases the ledger's cached nodes under
+  // commit_mu: nodes read before a forget are never cached after it.
+  if (view.entry != nullptr && !read.empty()) {
+    absl::MutexLock lock(&view.entry->commit_mu);
+    if (view.entry->generation == view.generation) {
+      node_cache_.Insert(view.ledger_key, read);
+    }
+  }
+  checkpoints.clear();
+  for (size_t i = missing.size(); i < values.size(); ++i) {
+    checkpoints.push_back(*std::move(values[i]));
+  }
+  return absl::OkStatus();
+}
+
+void LedgerHost::RememberCheckpoint(
+    const CommittedView& view, std::shared_ptr<const ServedCheckpoint> checkpoint) const {
+  if (view.entry == nullptr || checkpoint->tree_size != view.head) return;
+  absl::MutexLock lock(&view.entry->commit_mu);
+  const std::shared_ptr<const ServedCheckpoint>& latest = view.entry->latest_checkpoint;
+  if (view.entry->generation != view.generation ||
+      (latest != nullptr && latest->tree_size >= checkpoint->tree_size)) {
+    return;
+  }
+  view.entry->latest_checkpoint = std::move(checkpoint);
+}
+
 absl::StatusOr<LedgerInfo> LedgerHost::GetLedger(absl::string_view ledger_id) const {
   std::string key;
   absl::StatusOr<HeadRecord> head = ReadHead(ledger_id, &key);
@@ -502,26 +600,30 @@ absl::StatusOr<LedgerInfo> LedgerHost::GetLedger(absl::string_view ledger_id) co
 
 absl::StatusOr<std::string> LedgerHost::GetCheckpoint(absl::string_view ledger_id,
                                                       uint64_t tree_size) const {
-  std::string key;
-  absl::StatusOr<HeadRecord> head = ReadHead(ledger_id, &key);
-  if (!head.ok()) return head.status();
-  const uint64_t size = tree_size == 0 ? head->state.head_number : tree_size;
-  if (size > head->state.head_number) {
+  absl::StatusOr<CommittedView> view = ViewCommitted(ledger_id);
+  if (!view.ok()) return view.status();
+  const uint64_t size = tree_size == 0 ? view->head : tree_size;
+  if (size > view->head) {
     return absl::OutOfRangeError(absl::StrCat("checkpoint: tree size ", size,
                                               " is past the head (block ",
-                                              head->state.head_number, ")"));
+                                              view->head, ")"));
   }
-  absl::StatusOr<std::string> checkpoint = store_->Get(CheckpointKey(key, size));
+  if (view->latest != nullptr && view->latest->tree_size == size) {
+    return view->latest->note;
+  }
+  absl::StatusOr<std::string> checkpoint =
+      store_->Get(CheckpointKey(view->ledger_key, size));
   if (absl::IsNotFound(checkpoint.status())) return UnknownLedger(ledger_id);
   return checkpoint;
 }
 
 absl::StatusOr<LedgerHost::BlockRange> LedgerHost::ResolveBlockRange(
     absl::string_view ledger_id, uint64_t from, uint64_t to) const {
+  absl::StatusOr<CommittedView> view = ViewCommitted(ledger_id);
+  if (!view.ok()) return view.status();
+  const uint64_t head_number = view->head;
   BlockRange range;
-  absl::StatusOr<HeadRecord> head = ReadHead(ledger_id, &range.ledger_key);
-  if (!head.ok()) return head.status();
-  const uint64_t head_number = head->state.head_number;
+  range.ledger_key = std::move(view->ledger_key);
   const uint64_t last = to == 0 ? head_number : to;
   if (from == 0 || from > last) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -560,73 +662,90 @@ absl::Status LedgerHost::GetBlocks(
 
 absl::StatusOr<InclusionProofResult> LedgerHost::GetInclusionProof(
     absl::string_view ledger_id, uint64_t number, uint64_t tree_size) const {
-  std::string key;
-  absl::StatusOr<HeadRecord> head = ReadHead(ledger_id, &key);
-  if (!head.ok()) return head.status();
-  const uint64_t head_number = head->state.head_number;
-  const uint64_t size = tree_size == 0 ? head_number : tree_size;
-  if (size > head_number) {
+  absl::StatusOr<CommittedView> view = ViewCommitted(ledger_id);
+  if (!view.ok()) return view.status();
+  const uint64_t size = tree_size == 0 ? view->head : tree_size;
+  if (size > view->head) {
     return absl::OutOfRangeError(absl::StrCat("inclusion proof: tree size ", size,
                                               " is past the head (block ",
-                                              head_number, ")"));
+                                              view->head, ")"));
   }
   if (number == 0 || number > size) {
     return absl::InvalidArgumentError(absl::StrCat(
         "inclusion proof: block ", number, " is not in the tree of size ", size));
   }
-  StoreNodeReader reader(*store_, key);
+  // The root and checkpoint of the latest tree are usually kept by the entry.
+  const bool latest_kept = view->latest != nullptr && view->latest->tree_size == size;
+  std::vector<MerkleNodeId> ids = MerkleInclusionProofNodeIds(number - 1, size);
+  std::vector<uint64_t> checkpoint_sizes;
+  if (!latest_kept) {
+    const std::vector<MerkleNodeId> root_ids = MerkleRootNodeIds(size);
+    ids.insert(ids.end(), root_ids.begin(), root_ids.end());
+    checkpoint_sizes.push_back(size);
+  }
+  MerkleNodeSet nodes;
+  std::vector<std::string> checkpoints;
+  if (absl::Status s =
+          ReadProofInputs(ledger_id, *view, ids, checkpoint_sizes, nodes, checkpoints);
+      !s.ok()) {
+    return s;
+  }
   InclusionProofResult result;
   result.leaf_index = number - 1;
   result.tree_size = size;
   absl::StatusOr<std::vector<MerkleHash>> proof =
-      MerkleInclusionProof(reader, number - 1, size);
-  if (absl::IsNotFound(proof.status())) return UnknownLedger(ledger_id);
+      MerkleInclusionProof(nodes, number - 1, size);
   if (!proof.ok()) return proof.status();
   result.hashes = *std::move(proof);
-  absl::StatusOr<MerkleHash> root = MerkleRootAt(reader, size);
-  if (absl::IsNotFound(root.status())) return UnknownLedger(ledger_id);
+  if (latest_kept) {
+    result.root = view->latest->root;
+    result.checkpoint = view->latest->note;
+    return result;
+  }
+  absl::StatusOr<MerkleHash> root = MerkleRootAt(nodes, size);
   if (!root.ok()) return root.status();
   result.root = *root;
-  absl::StatusOr<std::string> checkpoint = store_->Get(CheckpointKey(key, size));
-  if (absl::IsNotFound(checkpoint.status())) return UnknownLedger(ledger_id);
-  if (!checkpoint.ok()) return checkpoint.status();
-  result.checkpoint = *std::move(checkpoint);
+  result.checkpoint = checkpoints[0];
+  RememberCheckpoint(*view, std::make_shared<const ServedCheckpoint>(
+                                ServedCheckpoint{size, std::move(checkpoints[0]), *root}));
   return result;
 }
 
 absl::StatusOr<ConsistencyProofResult> LedgerHost::GetConsistencyProof(
     absl::string_view ledger_id, uint64_t old_size, uint64_t new_size) const {
-  std::string key;
-  absl::StatusOr<HeadRecord> head = ReadHead(ledger_id, &key);
-  if (!head.ok()) return head.status();
-  const uint64_t head_number = head->state.head_number;
-  const uint64_t size = new_size == 0 ? head_number : new_size;
-  if (size > head_number) {
+  absl::StatusOr<CommittedView> view = ViewCommitted(ledger_id);
+  if (!view.ok()) return view.status();
+  const uint64_t size = new_size == 0 ? view->head : new_size;
+  if (size > view->head) {
     return absl::OutOfRangeError(absl::StrCat("consistency proof: tree size ", size,
                                               " is past the head (block ",
-                                              head_number, ")"));
+                                              view->head, ")"));
   }
   if (old_size == 0 || old_size > size) {
     return absl::InvalidArgumentError(absl::StrCat(
         "consistency proof: needs 1 <= old size (", old_size, ") <= new size (", size,
         ")"));
   }
-  StoreNodeReader reader(*store_, key);
+  const bool latest_kept = view->latest != nullptr && view->latest->tree_size == size;
+  std::vector<uint64_t> checkpoint_sizes = {old_size};
+  if (!latest_kept) checkpoint_sizes.push_back(size);
+  MerkleNodeSet nodes;
+  std::vector<std::string> checkpoints;
+  if (absl::Status s = ReadProofInputs(ledger_id, *view,
+                                       MerkleConsistencyProofNodeIds(old_size, size),
+                                       checkpoint_sizes, nodes, checkpoints);
+      !s.ok()) {
+    return s;
+  }
   ConsistencyProofResult result;
   result.old_size = old_size;
   result.new_size = size;
   absl::StatusOr<std::vector<MerkleHash>> proof =
-      MerkleConsistencyProof(reader, old_size, size);
-  if (absl::IsNotFound(proof.status())) return UnknownLedger(ledger_id);
+      MerkleConsistencyProof(nodes, old_size, size);
   if (!proof.ok()) return proof.status();
   result.hashes = *std::move(proof);
-  for (auto [tree, out] : {std::pair<uint64_t, std::string*>{old_size, &result.old_checkpoint},
-                           {size, &result.new_checkpoint}}) {
-    absl::StatusOr<std::string> checkpoint = store_->Get(CheckpointKey(key, tree));
-    if (absl::IsNotFound(checkpoint.status())) return UnknownLedger(ledger_id);
-    if (!checkpoint.ok()) return checkpoint.status();
-    *out = *std::move(checkpoint);
-  }
+  result.old_checkpoint = std::move(checkpoints[0]);
+  result.new_checkpoint = latest_kept ? view->latest->note : std::move(checkpoints[1]);
   return result;
 }
 
@@ -819,6 +938,8 @@ absl::Status LedgerHost::Forget(absl::string_view ledger_id,
     entry->committed_exists = false;
     entry->committed_head = 0;
     ++entry->generation;
+    entry->latest_checkpoint.reset();
+    node_cache_.EraseLedger(*key);
     wake = entry->TakeWaitersLocked();
   }
   for (auto& w : wake) w();

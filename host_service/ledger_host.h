@@ -22,8 +22,11 @@
 // parallel (the ledger map is sharded, its shard locks held only to find an
 // entry). No global lock on the hot path: the committer queue's mutex is held
 // only to push or take batches. Reads go to the store, which only ever holds
-// committed, complete appends. All methods are thread-safe. Errors: see
-// proto/microledger/v1/host.proto.
+// committed, complete appends; but a read takes the committed head from the
+// ledger's cache entry when it has one, and proofs take Merkle nodes from a
+// MerkleNodeCache and the latest checkpoint (with its root) from the entry,
+// reading what is missing in one KvStore::MultiGet. All methods are
+// thread-safe. Errors: see proto/microledger/v1/host.proto.
 #ifndef MICROLEDGER_HOST_SERVICE_LEDGER_HOST_H_
 #define MICROLEDGER_HOST_SERVICE_LEDGER_HOST_H_
 
@@ -40,11 +43,13 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "common/block.h"
 #include "common/chain_validator.h"
 #include "common/merkle.h"
 #include "host_service/host_keys.h"
 #include "host_service/kv_store.h"
+#include "host_service/merkle_node_cache.h"
 #include "host_service/storage_layout.h"
 
 namespace microledger {
@@ -57,6 +62,8 @@ struct HostOptions {
   // Ledgers whose state (chain state, frontier, guarded signing key) stays
   // cached; idle ones beyond this are evicted, least recently used first.
   size_t max_cached_ledgers = 10000;
+  // Merkle nodes cached for proofs, across ledgers (about 100 bytes each).
+  size_t max_cached_merkle_nodes = 1 << 18;
   // The host's clock in Unix milliseconds; NowMillis when unset.
   std::function<int64_t()> clock;
 };
@@ -210,13 +217,50 @@ class LedgerHost {
   };
   static constexpr int kShards = 64;
 
+  Shard& ShardOf(absl::string_view ledger_id) const;
   // The ledger's cache entry, created (unloaded) if absent. An entry is only
   // evicted while nobody holds it, so one ledger never has two entries.
   std::shared_ptr<Entry> GetEntry(const std::string& ledger_id);
+  // The ledger's cache entry if there is one (else null), never creating one;
+  // refreshes its LRU position.
+  std::shared_ptr<Entry> FindEntry(absl::string_view ledger_id) const;
   void EvictIdleLocked(Shard& shard) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   absl::Status LoadLocked(Entry& entry, absl::string_view ledger_key);
   absl::StatusOr<HeadRecord> ReadHead(absl::string_view ledger_id,
                                       std::string* ledger_key) const;
+  // A stored checkpoint with its root hash, kept by a cache entry so that
+  // proofs of the latest tree read neither.
+  struct ServedCheckpoint {
+    uint64_t tree_size = 0;
+    std::string note;
+    MerkleHash root{};
+  };
+  // What a read sees of a ledger: its committed head, from the cache entry
+  // when that is loaded (no I/O), else from the head record; and the entry
+  // (null when not cached) with its generation and latest served checkpoint
+  // (maybe null or older than the head) at that time.
+  struct CommittedView {
+    std::string ledger_key;
+    uint64_t head = 0;
+    std::shared_ptr<Entry> entry;
+    uint64_t generation = 0;
+    std::shared_ptr<const ServedCheckpoint> latest;
+  };
+  // NotFound if the ledger is unknown.
+  absl::StatusOr<CommittedView> ViewCommitted(absl::string_view ledger_id) const;
+  // The nodes `ids` (repeats allowed) of the ledger's tree, into `nodes`, and
+  // its checkpoints of `checkpoint_sizes`: nodes from node_cache_ where cached,
+  // the rest in one KvStore::MultiGet; the nodes read are cached unless the
+  // ledger was forgotten meanwhile. NotFound if any is absent (forgotten).
+  absl::Status ReadProofInputs(absl::string_view ledger_id, const CommittedView& view,
+                               absl::Span<const MerkleNodeId> ids,
+                               absl::Span<const uint64_t> checkpoint_sizes,
+                               MerkleNodeSet& nodes,
+                               std::vector<std::string>& checkpoints) const;
+  // Keeps `checkpoint` as the entry's latest served checkpoint if it is of the
+  // viewed head and the ledger was not forgotten since the view.
+  void RememberCheckpoint(const CommittedView& view,
+                          std::shared_ptr<const ServedCheckpoint> checkpoint) const;
   int64_t Now() const;
 
   // Prepares an append under the entry's prepare mutex and queues it.
@@ -227,7 +271,10 @@ class LedgerHost {
   std::unique_ptr<KvStore> store_;
   MasterSecret master_;
   HostOptions options_;
-  std::array<Shard, kShards> shards_;
+  // Mutable: lookups by the const read functions refresh the LRU order.
+  mutable std::array<Shard, kShards> shards_;
+  // Mutable: filled by the const proof functions.
+  mutable MerkleNodeCache node_cache_;
 
   // The committer's queue: batches in prepare order.
   absl::Mutex queue_mu_;

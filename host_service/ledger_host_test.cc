@@ -173,6 +173,128 @@ TEST_P(LedgerHostTest, StateSurvivesReopen) {
   EXPECT_TRUE(VerifyCheckpoint(*note, chain.ledger_id()).ok());
 }
 
+// Proofs equal MemoryMerkleTree's, whether the ledger's head comes from the
+// ledger cache or (after a reopen) from its head record.
+TEST_P(LedgerHostTest, ProofsEqualInMemoryTreeProofsCachedOrNot) {
+  OwnerChain chain = NewChain();
+  AppendN(chain, 21);
+  MemoryMerkleTree tree;
+  for (const Block& block : chain.blocks()) {
+    tree.AppendLeaf(*DecodeDigest(block.fingerprint));
+  }
+  auto expect_exact_proofs = [&] {
+    for (uint64_t size = 1; size <= 21; ++size) {
+      absl::StatusOr<std::string> note = host_->GetCheckpoint(chain.ledger_id(), size);
+      ASSERT_TRUE(note.ok()) << note.status();
+      for (uint64_t number = 1; number <= size; ++number) {
+        absl::StatusOr<InclusionProofResult> proof =
+            host_->GetInclusionProof(chain.ledger_id(), number, size);
+        ASSERT_TRUE(proof.ok()) << proof.status();
+        EXPECT_EQ(proof->hashes, *MerkleInclusionProof(tree, number - 1, size));
+        EXPECT_EQ(proof->root, *MerkleRootAt(tree, size));
+        EXPECT_EQ(proof->checkpoint, *note);
+      }
+      for (uint64_t old_size = 1; old_size <= size; ++old_size) {
+        absl::StatusOr<ConsistencyProofResult> proof =
+            host_->GetConsistencyProof(chain.ledger_id(), old_size, size);
+        ASSERT_TRUE(proof.ok()) << proof.status();
+        EXPECT_EQ(proof->hashes, *MerkleConsistencyProof(tree, old_size, size));
+        EXPECT_EQ(proof->old_checkpoint,
+                  *host_->GetCheckpoint(chain.ledger_id(), old_size));
+        EXPECT_EQ(proof->new_checkpoint, *note);
+      }
+    }
+    absl::StatusOr<InclusionProofResult> latest =
+        host_->GetInclusionProof(chain.ledger_id(), 3, 0);
+    ASSERT_TRUE(latest.ok()) << latest.status();
+    EXPECT_EQ(latest->tree_size, 21u);
+    EXPECT_EQ(latest->hashes, *MerkleInclusionProof(tree, 2, 21));
+  };
+  expect_exact_proofs();
+  if (GetParam() == "rocksdb") {
+    Open();
+    expect_exact_proofs();
+  }
+}
+
+// Proofs of the latest tree (tree size 0) follow the head as it moves.
+TEST_P(LedgerHostTest, LatestProofsFollowTheHead) {
+  OwnerChain chain = NewChain();
+  MemoryMerkleTree tree;
+  for (uint64_t size = 1; size <= 12; ++size) {
+    AppendN(chain, 1);
+    tree.AppendLeaf(*DecodeDigest(chain.blocks().back().fingerprint));
+    const std::string note = *host_->GetCheckpoint(chain.ledger_id(), size);
+    for (int repeat = 0; repeat < 2; ++repeat) {
+      for (uint64_t number = 1; number <= size; ++number) {
+        absl::StatusOr<InclusionProofResult> proof =
+            host_->GetInclusionProof(chain.ledger_id(), number, 0);
+        ASSERT_TRUE(proof.ok()) << proof.status();
+        EXPECT_EQ(proof->tree_size, size);
+        EXPECT_EQ(proof->hashes, *MerkleInclusionProof(tree, number - 1, size));
+        EXPECT_EQ(proof->root, tree.Root());
+        EXPECT_EQ(proof->checkpoint, note);
+      }
+      absl::StatusOr<ConsistencyProofResult> consistency =
+          host_->GetConsistencyProof(chain.ledger_id(), 1, 0);
+      ASSERT_TRUE(consistency.ok()) << consistency.status();
+      EXPECT_EQ(consistency->hashes, *MerkleConsistencyProof(tree, 1, size));
+      EXPECT_EQ(consistency->new_checkpoint, note);
+      EXPECT_EQ(*host_->GetCheckpoint(chain.ledger_id(), 0), note);
+    }
+  }
+}
+
+// A forgotten ledger whose id is taken again (its token reused) serves proofs
+// of its new blocks only: nothing kept for the old ones survives the forget.
+TEST_P(LedgerHostTest, ProofsAfterForgetAndRecreateAreOfTheNewLedger) {
+  OwnerChain old_chain = NewChain();
+  AppendN(old_chain, 6);
+  for (uint64_t number = 1; number <= 6; ++number) {
+    ASSERT_TRUE(host_->GetInclusionProof(old_chain.ledger_id(), number, 0).ok());
+  }
+  ASSERT_TRUE(host_->Forget(old_chain.ledger_id(), old_chain.state().head_fingerprint,
+                            old_chain.SignForget())
+                  .ok());
+  OwnerChain chain(old_chain.ledger_id(), old_chain.token());
+  AppendN(chain, 6);
+  MemoryMerkleTree tree;
+  for (const Block& block : chain.blocks()) {
+    tree.AppendLeaf(*DecodeDigest(block.fingerprint));
+  }
+  for (uint64_t tree_size : {uint64_t{0}, uint64_t{6}}) {
+    for (uint64_t number = 1; number <= 6; ++number) {
+      absl::StatusOr<InclusionProofResult> proof =
+          host_->GetInclusionProof(chain.ledger_id(), number, tree_size);
+      ASSERT_TRUE(proof.ok()) << proof.status();
+      EXPECT_EQ(proof->hashes, *MerkleInclusionProof(tree, number - 1, 6));
+      EXPECT_EQ(proof->root, tree.Root());
+      absl::StatusOr<Checkpoint> checkpoint =
+          VerifyCheckpoint(proof->checkpoint, chain.ledger_id());
+      ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
+      EXPECT_EQ(checkpoint->root_hash, tree.Root());
+    }
+  }
+}
+
+TEST_P(LedgerHostTest, ProofsOfUnknownLedgersAreNotFound) {
+  absl::StatusOr<NewLedger> never_appended = host_->CreateLedger();
+  ASSERT_TRUE(never_appended.ok());
+  EXPECT_EQ(host_->GetInclusionProof(never_appended->ledger_id, 1, 0).status().code(),
+            absl::StatusCode::kNotFound);
+  // A genesis without its token is rejected after the ledger's entry is loaded:
+  // a cached entry of a ledger that does not exist.
+  OwnerChain chain = NewChain();
+  EXPECT_EQ(host_->Append({OwnerChain::Bytes(chain.Next()), {}, ""}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(host_->GetInclusionProof(chain.ledger_id(), 1, 0).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(host_->GetConsistencyProof(chain.ledger_id(), 1, 0).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(host_->GetCheckpoint(chain.ledger_id(), 0).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST_P(LedgerHostTest, AttachmentsAreStoredBySeal) {
   OwnerChain chain = NewChain();
   AppendN(chain, 1);

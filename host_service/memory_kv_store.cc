@@ -16,6 +16,22 @@ class MemoryKvStore : public KvStore {
     return it->second;
   }
 
+  std::vector<absl::StatusOr<std::string>> MultiGet(
+      absl::Span<const std::string> keys) const override {
+    std::vector<absl::StatusOr<std::string>> values;
+    values.reserve(keys.size());
+    absl::MutexLock lock(&mu_);
+    for (const std::string& key : keys) {
+      auto it = map_.find(key);
+      if (it == map_.end()) {
+        values.push_back(absl::NotFoundError("key not found"));
+      } else {
+        values.push_back(it->second);
+      }
+    }
+    return values;
+  }
+
   absl::Status Write(const KvBatch& batch) override {
     absl::MutexLock lock(&mu_);
     for (const auto& [begin, end] : batch.delete_ranges) {

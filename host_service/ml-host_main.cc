@@ -55,6 +55,9 @@ ABSL_FLAG(int64_t, rocksdb_cache_mb, 64,
 ABSL_FLAG(int64_t, ledger_cache_size, 10000,
           "ledgers whose state and key stay in memory; idle ones beyond this are "
           "evicted (least recently used) and reloaded from storage on use");
+ABSL_FLAG(int64_t, merkle_node_cache_size, 1 << 18,
+          "Merkle tree nodes cached for proofs, across ledgers (about 100 bytes "
+          "each); below 32 disables the cache");
 
 namespace microledger {
 namespace {
@@ -99,8 +102,10 @@ int Run() {
   const int64_t max_inflight = absl::GetFlag(FLAGS_max_inflight_per_stream);
   const int64_t max_skew = absl::GetFlag(FLAGS_max_clock_skew_seconds);
   const int64_t ledger_cache_size = absl::GetFlag(FLAGS_ledger_cache_size);
+  const int64_t merkle_node_cache_size = absl::GetFlag(FLAGS_merkle_node_cache_size);
   if (max_block_bytes <= 0 || max_attachment_bytes < 0 || max_attachments < 0 ||
-      max_inflight <= 0 || max_skew < 0 || ledger_cache_size <= 0) {
+      max_inflight <= 0 || max_skew < 0 || ledger_cache_size <= 0 ||
+      merkle_node_cache_size < 0) {
     return Fail(absl::InvalidArgumentError("limits must be positive"));
   }
   HostOptions options;
@@ -109,6 +114,7 @@ int Run() {
   options.max_attachments = static_cast<size_t>(max_attachments);
   options.max_clock_skew_millis = max_skew * 1000;
   options.max_cached_ledgers = static_cast<size_t>(ledger_cache_size);
+  options.max_cached_merkle_nodes = static_cast<size_t>(merkle_node_cache_size);
   LedgerHost host(std::move(store), *std::move(master), options);
   HostGrpcService service(&host, static_cast<size_t>(max_inflight));
 
