@@ -172,7 +172,7 @@ class AppendStreamReactor
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-// GetBlocks: one block read per completed write.
+// GetBlocks: blocks read a chunk at a time (one storage scan), one write each.
 class GetBlocksReactor : public grpc::ServerWriteReactor<v1::GetBlocksResponse> {
  public:
   GetBlocksReactor(const LedgerHost* host, const v1::GetBlocksRequest* request)
@@ -199,18 +199,25 @@ class GetBlocksReactor : public grpc::ServerWriteReactor<v1::GetBlocksResponse> 
   void OnDone() override { delete this; }
 
  private:
+  static constexpr size_t kChunk = 64;
+
   void Next() {
     if (next_ > range_.last) {
       Finish(grpc::Status::OK);
       return;
     }
-    absl::StatusOr<std::string> block = host_->ReadBlock(ledger_id_, range_, next_);
-    if (!block.ok()) {
-      Finish(ToGrpcStatus(block.status()));
-      return;
+    if (chunk_index_ == chunk_.size()) {
+      absl::StatusOr<std::vector<std::string>> blocks =
+          host_->ReadBlocks(ledger_id_, range_, next_, kChunk);
+      if (!blocks.ok()) {
+        Finish(ToGrpcStatus(blocks.status()));
+        return;
+      }
+      chunk_ = *std::move(blocks);
+      chunk_index_ = 0;
     }
     response_.set_number(next_);
-    response_.set_block(*std::move(block));
+    response_.set_block(std::move(chunk_[chunk_index_++]));
     ++next_;
     StartWrite(&response_);
   }
@@ -219,6 +226,8 @@ class GetBlocksReactor : public grpc::ServerWriteReactor<v1::GetBlocksResponse> 
   std::string ledger_id_;
   LedgerHost::BlockRange range_;
   uint64_t next_ = 0;
+  std::vector<std::string> chunk_;
+  size_t chunk_index_ = 0;
   v1::GetBlocksResponse response_;
 };
 

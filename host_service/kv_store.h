@@ -37,6 +37,10 @@ class KvStore {
   // batch (fewer lock and snapshot acquisitions than one Get per key).
   virtual std::vector<absl::StatusOr<std::string>> MultiGet(
       absl::Span<const std::string> keys) const = 0;
+  // Up to `limit` entries with keys in [begin, end), in key order, read from
+  // one consistent view (one iterator, not one lookup per key).
+  virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Scan(
+      absl::string_view begin, absl::string_view end, size_t limit) const = 0;
   // Applies `batch` atomically.
   virtual absl::Status Write(const KvBatch& batch) = 0;
 };

@@ -60,6 +60,28 @@ TEST_P(KvStoreTest, MultiGetSeesDeletedRangesAsAbsent) {
   EXPECT_EQ(values[2].value(), "3");
 }
 
+TEST_P(KvStoreTest, ScanReturnsKeysInRangeInOrderUpToTheLimit) {
+  KvBatch batch;
+  batch.puts = {{"a", "0"}, {"b1", "1"}, {"b2", "2"}, {"b3", ""}, {"c", "4"}};
+  ASSERT_TRUE(store_->Write(batch).ok());
+  using Entries = std::vector<std::pair<std::string, std::string>>;
+  absl::StatusOr<Entries> all = store_->Scan("b", "c", 10);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(*all, (Entries{{"b1", "1"}, {"b2", "2"}, {"b3", ""}}));
+  absl::StatusOr<Entries> limited = store_->Scan("b2", "z", 2);
+  ASSERT_TRUE(limited.ok()) << limited.status();
+  EXPECT_EQ(*limited, (Entries{{"b2", "2"}, {"b3", ""}}));
+  absl::StatusOr<Entries> none = store_->Scan("d", "z", 10);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->empty());
+  KvBatch deletion;
+  deletion.delete_ranges = {{"b2", "b3"}};
+  ASSERT_TRUE(store_->Write(deletion).ok());
+  absl::StatusOr<Entries> after = store_->Scan("b", "c", 10);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(*after, (Entries{{"b1", "1"}, {"b3", ""}}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, KvStoreTest, ::testing::Values("memory", "rocksdb"));
 
 }  // namespace

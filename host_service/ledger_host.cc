@@ -639,23 +639,39 @@ absl::StatusOr<LedgerHost::BlockRange> LedgerHost::ResolveBlockRange(
   return range;
 }
 
-absl::StatusOr<std::string> LedgerHost::ReadBlock(absl::string_view ledger_id,
-                                                  const BlockRange& range,
-                                                  uint64_t number) const {
-  absl::StatusOr<std::string> block = store_->Get(BlockKey(range.ledger_key, number));
-  if (absl::IsNotFound(block.status())) return UnknownLedger(ledger_id);
-  return block;
+absl::StatusOr<std::vector<std::string>> LedgerHost::ReadBlocks(
+    absl::string_view ledger_id, const BlockRange& range, uint64_t first,
+    size_t max_count) const {
+  if (first < range.first || first > range.last || max_count == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("blocks: block ", first,
+                                                   " is not in the range being read"));
+  }
+  const uint64_t count = std::min<uint64_t>(max_count, range.last - first + 1);
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> entries =
+      store_->Scan(BlockKey(range.ledger_key, first),
+                   BlockKey(range.ledger_key, first + count), count);
+  if (!entries.ok()) return entries.status();
+  // Committed blocks are never deleted but by a forget, which removes all.
+  if (entries->size() != count) return UnknownLedger(ledger_id);
+  std::vector<std::string> blocks;
+  blocks.reserve(count);
+  for (auto& entry : *entries) blocks.push_back(std::move(entry.second));
+  return blocks;
 }
 
 absl::Status LedgerHost::GetBlocks(
     absl::string_view ledger_id, uint64_t from, uint64_t to,
     const std::function<bool(uint64_t, const std::string&)>& sink) const {
+  constexpr size_t kChunk = 256;
   absl::StatusOr<BlockRange> range = ResolveBlockRange(ledger_id, from, to);
   if (!range.ok()) return range.status();
-  for (uint64_t number = range->first; number <= range->last; ++number) {
-    absl::StatusOr<std::string> block = ReadBlock(ledger_id, *range, number);
-    if (!block.ok()) return block.status();
-    if (!sink(number, *block)) break;
+  for (uint64_t number = range->first; number <= range->last;) {
+    absl::StatusOr<std::vector<std::string>> blocks =
+        ReadBlocks(ledger_id, *range, number, kChunk);
+    if (!blocks.ok()) return blocks.status();
+    for (const std::string& block : *blocks) {
+      if (!sink(number++, block)) return absl::OkStatus();
+    }
   }
   return absl::OkStatus();
 }

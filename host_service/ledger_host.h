@@ -158,7 +158,7 @@ class LedgerHost {
   absl::StatusOr<AppendResult> Append(const AppendInput& input);
 
   // Blocks from..to (0 = head) of a ledger, resolved against the committed
-  // head; ReadBlock reads one of them. For pull-style streaming.
+  // head; ReadBlocks reads them a chunk at a time. For pull-style streaming.
   struct BlockRange {
     std::string ledger_key;
     uint64_t first = 0;
@@ -166,8 +166,12 @@ class LedgerHost {
   };
   absl::StatusOr<BlockRange> ResolveBlockRange(absl::string_view ledger_id,
                                                uint64_t from, uint64_t to) const;
-  absl::StatusOr<std::string> ReadBlock(absl::string_view ledger_id,
-                                        const BlockRange& range, uint64_t number) const;
+  // Blocks first..min(first + max_count - 1, range.last), in order, read with
+  // one storage scan. NotFound if the ledger was forgotten meanwhile.
+  absl::StatusOr<std::vector<std::string>> ReadBlocks(absl::string_view ledger_id,
+                                                      const BlockRange& range,
+                                                      uint64_t first,
+                                                      size_t max_count) const;
 
   // A watch of the committed head of an existing ledger (NotFound if unknown).
   absl::StatusOr<std::shared_ptr<CommitWatch>> WatchLedger(absl::string_view ledger_id);

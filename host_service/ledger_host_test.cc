@@ -160,6 +160,35 @@ TEST_P(LedgerHostTest, ChainReadsBackAndProofsVerify) {
             absl::StatusCode::kOutOfRange);
 }
 
+TEST_P(LedgerHostTest, ReadBlocksReadsChunksWithinTheRangeAndNotAfterAForget) {
+  OwnerChain chain = NewChain();
+  AppendN(chain, 10);
+  std::vector<std::string> stored;
+  ASSERT_TRUE(host_->GetBlocks(chain.ledger_id(), 1, 0, [&](uint64_t, const std::string& b) {
+                       stored.push_back(b);
+                       return true;
+                     }).ok());
+  ASSERT_EQ(stored.size(), 10u);
+  absl::StatusOr<LedgerHost::BlockRange> range = host_->ResolveBlockRange(chain.ledger_id(), 2, 9);
+  ASSERT_TRUE(range.ok()) << range.status();
+  absl::StatusOr<std::vector<std::string>> chunk = host_->ReadBlocks(chain.ledger_id(), *range, 2, 3);
+  ASSERT_TRUE(chunk.ok()) << chunk.status();
+  EXPECT_EQ(*chunk, std::vector<std::string>(stored.begin() + 1, stored.begin() + 4));
+  // A chunk is cut at the end of the range, not at the head.
+  chunk = host_->ReadBlocks(chain.ledger_id(), *range, 8, 5);
+  ASSERT_TRUE(chunk.ok()) << chunk.status();
+  EXPECT_EQ(*chunk, std::vector<std::string>(stored.begin() + 7, stored.begin() + 9));
+  EXPECT_EQ(host_->ReadBlocks(chain.ledger_id(), *range, 10, 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(host_->ReadBlocks(chain.ledger_id(), *range, 1, 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(host_->Forget(chain.ledger_id(), chain.state().head_fingerprint,
+                            chain.SignForget())
+                  .ok());
+  EXPECT_EQ(host_->ReadBlocks(chain.ledger_id(), *range, 2, 3).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST_P(LedgerHostTest, StateSurvivesReopen) {
   OwnerChain chain = NewChain();
   AppendN(chain, 5);

@@ -32,6 +32,17 @@ class MemoryKvStore : public KvStore {
     return values;
   }
 
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Scan(
+      absl::string_view begin, absl::string_view end, size_t limit) const override {
+    std::vector<std::pair<std::string, std::string>> entries;
+    absl::MutexLock lock(&mu_);
+    for (auto it = map_.lower_bound(std::string(begin));
+         it != map_.end() && it->first < end && entries.size() < limit; ++it) {
+      entries.emplace_back(it->first, it->second);
+    }
+    return entries;
+  }
+
   absl::Status Write(const KvBatch& batch) override {
     absl::MutexLock lock(&mu_);
     for (const auto& [begin, end] : batch.delete_ranges) {

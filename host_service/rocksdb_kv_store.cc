@@ -56,6 +56,21 @@ class RocksDbKvStore : public KvStore {
     return values;
   }
 
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Scan(
+      absl::string_view begin, absl::string_view end, size_t limit) const override {
+    rocksdb::ReadOptions options;
+    const rocksdb::Slice upper(end.data(), end.size());
+    options.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options));
+    std::vector<std::pair<std::string, std::string>> entries;
+    for (it->Seek(rocksdb::Slice(begin.data(), begin.size()));
+         it->Valid() && entries.size() < limit; it->Next()) {
+      entries.emplace_back(it->key().ToString(), it->value().ToString());
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "scan");
+    return entries;
+  }
+
   absl::Status Write(const KvBatch& batch) override {
     size_t bytes = 64;
     for (const auto& [key, value] : batch.puts) bytes += key.size() + value.size() + 8;
