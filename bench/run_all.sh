@@ -3,28 +3,41 @@
 # ml-host on loopback with temporary directories, runs every ml-load scenario
 # and the Hypercore reference script, prints the table and stops everything.
 # The end-to-end row (agent-append) also starts ml-owner in front of a fresh
-# ml-host. About 7 minutes on a 2-core machine.
+# ml-host. About 4 minutes on a 2-core machine.
 #
-#   bench/run_all.sh [--no-build] [--out=DIR] [--flat_blocks=N] [--agent_only]
+#   bench/run_all.sh [--no-build] [--out=DIR] [--flat_blocks=N] [--flat_only] [--agent_only]
 #
 # --agent_only: only the end-to-end agent row, host-append unary (same
 # settings, for comparison) and the Hypercore reference (~2 minutes).
 #
-# --flat_blocks (default 100000): blocks appended to one ledger for the
-# "append cost vs ledger size" series (10 windows). 1000000 takes ~12 minutes.
+# --flat_blocks=N (default 100000): the "append cost vs ledger size" row grows
+# one ledger to N blocks with ml-load --sample_sizes: AppendStream fills it to
+# 1000, 10000, 30000, 100000, 300000, ... and N blocks (blocks signed as it
+# goes), and at each size, once the host is idle, 5000 unary appends (one in
+# flight) are measured: host CPU per block (and its RocksDB flush/compaction
+# part), blocks/s, host RSS. ml-host: --sync=true --rocksdb_cache_mb=64; the
+# table also gives the database's size on disk. The fills run at ~3500-5000
+# blocks/s on 2 cores: N=100000 takes ~1 minute, N=10000000 ~45 minutes and
+# ~5.5 GB of disk (/tmp).
+#
+# --flat_only: only that row (with --flat_blocks), then its table.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD=1
 OUT=""
 FLAT_BLOCKS=100000
+FLAT_ONLY=0
 AGENT_ONLY=0
 for arg in "$@"; do
   case "$arg" in
     --no-build) BUILD=0 ;;
     --out=*) OUT="${arg#--out=}" ;;
     --flat_blocks=*) FLAT_BLOCKS="${arg#--flat_blocks=}" ;;
+    --flat_only) FLAT_ONLY=1 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     --agent_only) AGENT_ONLY=1 ;;
-    *) echo "usage: $0 [--no-build] [--out=DIR] [--flat_blocks=N] [--agent_only]"; exit 2 ;;
+    *) echo "usage: $0 [--no-build] [--out=DIR] [--flat_blocks=N] [--flat_only] [--agent_only]"
+       echo "(options: the comment at the top of $0)"; exit 2 ;;
   esac
 done
 cd "$ROOT"
@@ -87,20 +100,24 @@ stop_agent() {
   AGENT_PID=""
 }
 
-run() {  # run LABEL SETTING ml-load-flags...
+run() {  # run LABEL SETTING ml-load-flags...  (RUN_DB_DIR=DIR run ...: adds its size on disk)
   local label="$1" setting="$2"; shift 2
   echo ">> $label: ml-load $*" >&2
-  local json load
+  local json load db_bytes=""
   load=$(cut -d' ' -f1 /proc/loadavg)
   json=$("$ML_LOAD" --format=json "$@") || true
   [[ -n "$json" ]] || { echo "ml-load failed for $label" >&2; return 0; }
-  python3 - "$label" "$setting" "$json" "${HOST_PID:-0}" "$load" "${AGENT_PID:-0}" >>"$RESULTS" <<'PY'
+  [[ -z "${RUN_DB_DIR:-}" ]] || db_bytes=$(du -sb "$RUN_DB_DIR" | cut -f1)
+  python3 - "$label" "$setting" "$json" "${HOST_PID:-0}" "$load" "${AGENT_PID:-0}" "$db_bytes" \
+    >>"$RESULTS" <<'PY'
 import json, sys
-label, setting, text, pid, load, agent_pid = sys.argv[1:7]
+label, setting, text, pid, load, agent_pid, db_bytes = sys.argv[1:8]
 r = json.loads(text)
 r["loadavg_before"] = float(load)
 r["label"] = label
 r["setting"] = setting
+if db_bytes:
+    r["db_mib"] = int(db_bytes) / 2**20
 try:
     for line in open(f"/proc/{pid}/status"):
         if line.startswith("VmHWM"):
@@ -117,7 +134,39 @@ print(json.dumps(r))
 PY
 }
 
+# The ledger sizes of the "append cost vs ledger size" row: 1000, then 1 and 3
+# times each power of ten from 10000 below FLAT_BLOCKS, then FLAT_BLOCKS; each
+# at least a window (FLAT_WINDOW blocks) past the one before.
+FLAT_WINDOW=5000
+FLAT_SIZES=$(python3 - "$FLAT_BLOCKS" "$FLAT_WINDOW" <<'PY'
+import sys
+top, window = int(sys.argv[1]), int(sys.argv[2])
+sizes = []
+for size in [1000] + [m * 10**k for k in range(4, 13) for m in (1, 3)] + [top]:
+    if size <= top and (not sizes or size >= sizes[-1] + window):
+        sizes.append(size)
+print(",".join(map(str, sizes or [top])))
+PY
+)
+run_flat() {
+  start_host flat --storage=rocksdb --data_dir="$WORK/db-flat" --sync=true --rocksdb_cache_mb=64
+  RUN_DB_DIR="$WORK/db-flat" run "append cost vs size" \
+    "sync=true, RocksDB cache 64 MiB, 1 ledger grown to $FLAT_BLOCKS blocks" \
+    --scenario=host-append --addr="$HOST_ADDR" --ledgers=1 --concurrency=1 --window=64 \
+    --sample_sizes="$FLAT_SIZES" --sample_window="$FLAT_WINDOW" --host_pid="$HOST_PID"
+  stop_host
+  HOST_PID=""
+  rm -rf "$WORK/db-flat"
+}
+
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(uname -r)" | tee "$OUT/machine.txt" >&2
+
+if [[ $FLAT_ONLY == 1 ]]; then
+  run_flat
+  python3 "$ROOT/bench/table.py" "$RESULTS" | tee "$OUT/table.md"
+  echo "results: $RESULTS" >&2
+  exit 0
+fi
 
 if [[ $AGENT_ONLY == 1 ]]; then
   start_host sync --storage=rocksdb --data_dir="$WORK/db-sync" --sync=true
@@ -149,14 +198,8 @@ run "append unary nosync" "sync=false, 64 ledgers, c=64" --scenario=host-append 
   --addr="$HOST_ADDR" --ledgers=64 --concurrency=64 --total=30000 --host_pid="$HOST_PID"
 stop_host
 
-# Append cost vs ledger size: one ledger, FLAT_BLOCKS blocks, 10 windows.
-start_host flat --storage=rocksdb --data_dir="$WORK/db-flat" --sync=true \
-  --max_clock_skew_seconds=86400
-run "append cost vs size" "sync=true, 1 ledger, unary c=1, $FLAT_BLOCKS blocks in 10 windows" \
-  --scenario=host-append --addr="$HOST_ADDR" --ledgers=1 --concurrency=1 \
-  --total="$FLAT_BLOCKS" --windows=10 --host_pid="$HOST_PID"
-stop_host
-HOST_PID=""
+# Append cost vs ledger size: one ledger grown to FLAT_BLOCKS blocks.
+run_flat
 
 # (e) offline verify of a large bundle (in-process VerifyBundle, as mlctl verify).
 run "verify" "100k-block bundle, one VerifyBundle on both cores (as mlctl verify)" --scenario=verify \

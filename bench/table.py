@@ -11,6 +11,29 @@ def f(v, fmt="{:.1f}"):
     return "-" if v is None else fmt.format(v)
 
 
+def blocks_text(n):
+    """1000 -> 1k, 3000000 -> 3M."""
+    for unit, suffix in ((10**6, "M"), (10**3, "k")):
+        if n >= unit and n % unit == 0:
+            return f"{n // unit}{suffix}"
+    return str(n)
+
+
+def is_size_series(r):
+    return bool(r.get("series")) and "ledger_blocks" in r["series"][0]
+
+
+def last_first(series, cost=lambda w: w["host_cpu_us_per_block"]):
+    first, last = cost(series[0]), cost(series[-1])
+    return (f"last/first {last / first:.2f} "
+            f"(<=1.20: {'met' if last <= 1.2 * first else 'NOT met'})")
+
+
+def foreground(w):
+    """Host CPU per block without RocksDB's background threads (flushes, compactions)."""
+    return w["host_cpu_us_per_block"] - (w.get("host_rocksdb_cpu_us_per_block") or 0)
+
+
 loads = [r["loadavg_before"] for r in rows if "loadavg_before" in r]
 if loads and max(loads) > 4.5:
     print(f"WARNING: 1-minute load average before a run reached {max(loads):.1f} on "
@@ -35,12 +58,16 @@ for r in rows:
             target = (f"ratio>=0.70: {'met' if (r.get('ratio') or 0) >= 0.70 else 'NOT met'}; "
                       f"{x:.2f}x Hypercore (>=1.5x, p99<=20ms: "
                       f"{'met' if x >= 1.5 and r['p99_ms'] <= 20 else 'NOT met'})")
-        if r.get("series"):
+        if is_size_series(r):
             s = r["series"]
-            first, last = s[0]["host_cpu_us_per_block"], s[-1]["host_cpu_us_per_block"]
+            per = ", ".join(f"{blocks_text(w['ledger_blocks'])} {w['host_cpu_us_per_block']:.0f}"
+                            for w in s)
+            target = (f"us/block at {per}; {last_first(s)}; without RocksDB background "
+                      f"{last_first(s, foreground)} (table below)")
+        elif r.get("series"):
+            s = r["series"]
             per = ", ".join("%.0f" % w["host_cpu_us_per_block"] for w in s)
-            target = (f"windows us/block {per}; "
-                      f"last/first {last / first:.2f} (<=1.20: {'met' if last <= 1.2 * first else 'NOT met'})")
+            target = f"windows us/block {per}; {last_first(s)}"
     elif scenario == "agent-append":
         result = f"{r['blocks_per_s']:.0f} blocks/s"
         if hyper:
@@ -70,6 +97,29 @@ for r in rows:
     setting = r["setting"] + (f"; host peak RSS {rss:.0f} MiB" if rss else "")
     if r.get("agent_peak_rss_mib"):
         setting += f", agent {r['agent_peak_rss_mib']:.0f} MiB"
+    if r.get("db_mib") is not None:
+        setting += f"; database on disk {r['db_mib']:.0f} MiB"
     print(f"| {label} | {setting} | {result} | {r['p50_ms']:.2f} / {r['p99_ms']:.2f} | "
           f"{r['errors']} | {f(r.get('floor_us_per_block'))} | {cost_text} | "
           f"{f(r.get('ratio'), '{:.3f}')} | {target} |")
+
+# Append cost vs ledger size: each window (fixed size, measured once the host
+# is idle) and the fills between them (their cost includes the flushes and
+# compactions they cause).
+for r in rows:
+    if not is_size_series(r):
+        continue
+    print(f"\n{r['label']}: {r['setting']}; ml-load peak RSS "
+          f"{r.get('client_peak_rss_mib') or 0:.0f} MiB\n")
+    print("| ledger size (blocks) | append mode | blocks | host CPU us/block | "
+          "of which RocksDB background | without it | blocks/s | host RSS MiB (peak) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    stretches = [("at " + blocks_text(w["ledger_blocks"]), w) for w in r["series"]]
+    stretches += [(f"fill {blocks_text(w['ledger_blocks'])} -> "
+                   f"{blocks_text(w['ledger_blocks'] + w['blocks'])}", w)
+                  for w in r.get("fill", [])]
+    for where, w in stretches:
+        print(f"| {where} | {w['mode']} | {w['blocks']} | {w['host_cpu_us_per_block']:.1f} | "
+              f"{f(w.get('host_rocksdb_cpu_us_per_block'))} | {foreground(w):.1f} | "
+              f"{w['blocks_per_s']:.0f} | "
+              f"{f(w.get('host_rss_mib'), '{:.0f}')} ({f(w.get('host_peak_rss_mib'), '{:.0f}')}) |")

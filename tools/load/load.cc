@@ -11,12 +11,15 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <random>
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/block.h"
@@ -50,6 +53,76 @@ double OwnCpuSeconds() {
          (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
+// A /proc stat file (of a process or one of its threads): the command name
+// and utime + stime in seconds.
+struct StatCpu {
+  std::string name;
+  double cpu_seconds = 0;
+};
+
+absl::StatusOr<StatCpu> ReadStatCpu(const std::string& path) {
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // "PID (NAME) STATE ...": fields after the ")" that closes the name; state
+  // is field 3, utime field 14, stime field 15.
+  const size_t open = text.find('(');
+  const size_t close = text.rfind(')');
+  if (!in.good() && text.empty()) {
+    return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  }
+  if (open == std::string::npos || close == std::string::npos || close < open) {
+    return absl::InternalError(absl::StrCat("bad ", path));
+  }
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  StatCpu stat;
+  stat.name = text.substr(open + 1, close - open - 1);
+  stat.cpu_seconds = static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
+  return stat;
+}
+
+// RocksDB names its background threads (flushes, compactions) so.
+constexpr absl::string_view kRocksDbThreadPrefix = "rocksdb:";
+
+// CPU seconds of the live threads of process `pid` whose name starts with
+// `prefix` (0 if none, e.g. an ml-host with --storage=memory).
+double ThreadsCpuSeconds(int pid, absl::string_view prefix) {
+  double seconds = 0;
+  std::error_code error;
+  for (const auto& task :
+       std::filesystem::directory_iterator(absl::StrCat("/proc/", pid, "/task"), error)) {
+    absl::StatusOr<StatCpu> stat = ReadStatCpu((task.path() / "stat").string());
+    if (stat.ok() && absl::StartsWith(stat->name, prefix)) seconds += stat->cpu_seconds;
+  }
+  return seconds;
+}
+
+double OwnPeakRssMib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;  // Linux: KiB.
+}
+
+// How an append run's blocks are sent, for the report.
+std::string AppendMode(Scenario scenario, int concurrency, int window) {
+  switch (scenario) {
+    case Scenario::kHostAppend:
+      return absl::StrCat("unary, ", concurrency, " in flight");
+    case Scenario::kHostAppendStream:
+      return absl::StrCat("stream, ", concurrency, concurrency == 1 ? " stream" : " streams",
+                          ", window ", window);
+    case Scenario::kAgentAppend:
+      return absl::StrCat("agent AppendEvent, ", concurrency, " in flight");
+    default:
+      return "";
+  }
+}
+
 std::string CodeName(int code) {
   static const char* const kNames[] = {
       "OK",       "CANCELLED",         "UNKNOWN",        "INVALID_ARGUMENT",
@@ -62,14 +135,17 @@ std::string CodeName(int code) {
 
 // Per-worker results, merged after the run (no shared state on the hot path).
 struct WorkerStats {
+  bool keep_latencies = true;  // False for size-series fills (millions of blocks).
   std::vector<float> latencies_us;
   std::map<std::string, uint64_t> codes;
   uint64_t blocks = 0;
   std::string first_error;
 
   void Record(Clock::duration latency, int code, const std::string& message) {
-    latencies_us.push_back(
-        static_cast<float>(std::chrono::duration<double, std::micro>(latency).count()));
+    if (keep_latencies) {
+      latencies_us.push_back(
+          static_cast<float>(std::chrono::duration<double, std::micro>(latency).count()));
+    }
     ++codes[CodeName(code)];
     if (code != 0 && first_error.empty()) {
       first_error = absl::StrCat(CodeName(code), ": ", message);
@@ -77,9 +153,78 @@ struct WorkerStats {
   }
 };
 
+// Runs `fn(i)` for i in [0, n) on `threads` threads.
+template <typename Fn>
+void ParallelFor(int n, int threads, Fn fn) {
+  std::atomic<int> next{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < std::max(1, threads); ++t) {
+    pool.emplace_back([&] {
+      for (int i = next++; i < n; i = next++) fn(i);
+    });
+  }
+  for (std::thread& thread : pool) thread.join();
+}
+
+// Blocks drafted at a time: bounds the unsigned blocks held while signing.
+constexpr uint64_t kDraftChunk = 4096;
+
+// One ledger's chain as its owner writes it. A block's `previous` is the
+// previous block's fingerprint, which no signature changes, so blocks are
+// drafted in order and then owner-signed in parallel.
+class ChainDrafter {
+ public:
+  explicit ChainDrafter(const std::string& ledger_id)
+      : owner_(*SigningKey::Generate()), state_(ChainState::Empty(ledger_id)) {}
+
+  // The next `count` (at most kDraftChunk) owner-signed blocks, timed now; the
+  // first block of the chain opens the document.
+  std::vector<std::string> Next(uint64_t count, int sign_threads) {
+    std::vector<Block> blocks;
+    blocks.reserve(count);
+    for (uint64_t i = 0; i < count; ++i) {
+      BlockContent content;
+      content.time_millis = NowMillis();
+      if (state_.head_number == 0) {
+        content.controllers = Controllers{1, {owner_.public_key_text()}};
+        content.event = {{"event", "opened document"},
+                         {"document type", "ml-load"},
+                         {"cryptographic signing key", owner_.public_key_text()}};
+      } else {
+        content.event = {{"event", "updated"},
+                         {"n", static_cast<double>(state_.head_number + 1)}};
+      }
+      blocks.push_back(DraftNextBlock(state_, std::move(content)));
+      state_ = AdvanceChain(state_, blocks.back());
+    }
+    std::vector<std::string> signed_blocks(count);
+    const SigningKey* owners[] = {&owner_};
+    ParallelFor(static_cast<int>(count), sign_threads, [&](int i) {
+      SignAsOwners(blocks[i], owners);
+      signed_blocks[i] = SerializeBlock(blocks[i]);
+    });
+    return signed_blocks;
+  }
+
+  // The next `count` owner-signed blocks, drafted kDraftChunk at a time.
+  std::vector<std::string> NextMany(uint64_t count, int sign_threads) {
+    std::vector<std::string> blocks;
+    blocks.reserve(count);
+    while (blocks.size() < count) {
+      std::vector<std::string> chunk =
+          Next(std::min<uint64_t>(kDraftChunk, count - blocks.size()), sign_threads);
+      std::move(chunk.begin(), chunk.end(), std::back_inserter(blocks));
+    }
+    return blocks;
+  }
+
+ private:
+  SigningKey owner_;
+  ChainState state_;
+};
+
 // One ledger as its owner holds it: id, token, and its owner-signed blocks,
-// all drafted and signed before the clock starts (a block's `previous` is the
-// previous block's fingerprint, which the host's signature does not change).
+// drafted and signed before the clock starts.
 struct DraftedLedger {
   std::string id;
   std::string token;
@@ -89,31 +234,9 @@ struct DraftedLedger {
 };
 
 void DraftLedger(DraftedLedger& ledger, uint64_t count) {
-  SigningKey owner = *SigningKey::Generate();
-  const SigningKey* owners[] = {&owner};
-  ChainState state = ChainState::Empty(ledger.id);
-  ledger.blocks.reserve(count);
-  for (uint64_t i = 0; i <= count; ++i) {
-    BlockContent content;
-    content.time_millis = NowMillis();
-    if (i == 0) {
-      content.controllers = Controllers{1, {owner.public_key_text()}};
-      content.event = {{"event", "opened document"},
-                       {"document type", "ml-load"},
-                       {"cryptographic signing key", owner.public_key_text()}};
-    } else {
-      content.event = {{"event", "updated"},
-                       {"n", static_cast<double>(state.head_number + 1)}};
-    }
-    Block block = DraftNextBlock(state, std::move(content));
-    SignAsOwners(block, owners);
-    state = AdvanceChain(state, block);
-    if (i == 0) {
-      ledger.genesis = SerializeBlock(block);
-    } else {
-      ledger.blocks.push_back(SerializeBlock(block));
-    }
-  }
+  ChainDrafter drafter(ledger.id);
+  ledger.genesis = drafter.Next(1, 1).front();
+  ledger.blocks = drafter.NextMany(count, 1);
 }
 
 class Channels {
@@ -166,19 +289,6 @@ class Channels {
 void SetDeadline(grpc::ClientContext& context, int64_t deadline_ms) {
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::milliseconds(deadline_ms));
-}
-
-// Runs `fn(i)` for i in [0, n) on `threads` threads.
-template <typename Fn>
-void ParallelFor(int n, int threads, Fn fn) {
-  std::atomic<int> next{0};
-  std::vector<std::thread> pool;
-  for (int t = 0; t < std::max(1, threads); ++t) {
-    pool.emplace_back([&] {
-      for (int i = next++; i < n; i = next++) fn(i);
-    });
-  }
-  for (std::thread& thread : pool) thread.join();
 }
 
 // Creates ledgers, drafts their chains and appends each genesis block (untimed).
@@ -276,17 +386,12 @@ void UnaryAppendWorker(int worker, const LoadOptions& options, Channels& channel
   }
 }
 
-// Streaming appends: worker w owns the same ledgers as above, sends their
-// blocks round-robin on one AppendStream with at most `window` unanswered.
-void StreamAppendWorker(int worker, const LoadOptions& options, Channels& channels,
-                        std::vector<DraftedLedger>& ledgers, RunControl& control,
-                        WorkerStats& stats) {
-  std::vector<DraftedLedger*> own;
-  for (size_t i = worker; i < ledgers.size(); i += options.concurrency) {
-    own.push_back(&ledgers[i]);
-  }
+// Sends the blocks `next_block` returns (nullptr: no more) on one AppendStream
+// of `stub` with at most `window` unanswered, recording each reply in `stats`.
+void StreamAppend(HostStub& stub, size_t window, int64_t deadline_ms, RunControl& control,
+                  WorkerStats& stats, const std::function<const std::string*()>& next_block) {
   grpc::ClientContext context;
-  auto stream = channels.stub(worker).AppendStream(&context);
+  auto stream = stub.AppendStream(&context);
   std::mutex mu;
   std::condition_variable cv;
   std::deque<Clock::time_point> sent;  // Send times of unanswered requests.
@@ -315,22 +420,15 @@ void StreamAppendWorker(int worker, const LoadOptions& options, Channels& channe
   });
 
   v1::AppendRequest request;
-  size_t cursor = 0;
-  const size_t window = static_cast<size_t>(std::max(1, options.window));
-  while (!own.empty()) {
-    DraftedLedger* ledger = own[cursor % own.size()];
-    if (ledger->next >= ledger->blocks.size()) {
-      own.erase(own.begin() + (cursor % own.size()));
-      continue;
-    }
+  while (true) {
     {
       std::unique_lock<std::mutex> lock(mu);
       cv.wait(lock, [&] { return sent.size() < window || broken; });
       if (broken) break;
     }
-    if (!control.Claim()) break;
-    ++cursor;
-    request.set_block(ledger->blocks[ledger->next++]);
+    const std::string* block = next_block();
+    if (block == nullptr) break;
+    request.set_block(*block);
     {
       std::lock_guard<std::mutex> lock(mu);
       sent.push_back(Clock::now());
@@ -350,7 +448,7 @@ void StreamAppendWorker(int worker, const LoadOptions& options, Channels& channe
   // Wait for the replies still owed, then end the stream.
   {
     std::unique_lock<std::mutex> lock(mu);
-    cv.wait_for(lock, std::chrono::milliseconds(options.deadline_ms),
+    cv.wait_for(lock, std::chrono::milliseconds(deadline_ms),
                 [&] { return sent.empty() || broken; });
   }
   context.TryCancel();
@@ -363,6 +461,32 @@ void StreamAppendWorker(int worker, const LoadOptions& options, Channels& channe
                  absl::StrCat("stream ended without a reply: ", status.error_message()));
     control.done.fetch_add(1, std::memory_order_relaxed);
   }
+}
+
+// Streaming appends: worker w owns the same ledgers as above, sends their
+// blocks round-robin on one AppendStream with at most `window` unanswered.
+void StreamAppendWorker(int worker, const LoadOptions& options, Channels& channels,
+                        std::vector<DraftedLedger>& ledgers, RunControl& control,
+                        WorkerStats& stats) {
+  std::vector<DraftedLedger*> own;
+  for (size_t i = worker; i < ledgers.size(); i += options.concurrency) {
+    own.push_back(&ledgers[i]);
+  }
+  size_t cursor = 0;
+  StreamAppend(channels.stub(worker), static_cast<size_t>(std::max(1, options.window)),
+               options.deadline_ms, control, stats, [&]() -> const std::string* {
+                 while (!own.empty()) {
+                   DraftedLedger* ledger = own[cursor % own.size()];
+                   if (ledger->next >= ledger->blocks.size()) {
+                     own.erase(own.begin() + (cursor % own.size()));
+                     continue;
+                   }
+                   if (!control.Claim()) return nullptr;
+                   ++cursor;
+                   return &ledger->blocks[ledger->next++];
+                 }
+                 return nullptr;
+               });
 }
 
 // Appends every drafted block through AppendStream (untimed set-up of stored
@@ -439,6 +563,10 @@ class WindowMonitor {
     sample.blocks = blocks;
     sample.seconds = seconds;
     sample.host_cpu_us_per_block = blocks > 0 ? cpu * 1e6 / blocks : 0;
+    if (absl::StatusOr<ProcessMemory> memory = ReadProcessMemory(pid_); memory.ok()) {
+      sample.host_rss_mib = memory->rss_mib;
+      sample.host_peak_rss_mib = memory->peak_rss_mib;
+    }
     samples_.push_back(sample);
   }
 
@@ -591,10 +719,325 @@ absl::Status RunAppend(const LoadOptions& options, LoadReport& report) {
         }
       },
       report);
+  for (WindowSample& sample : report.series) {
+    sample.mode = AppendMode(options.scenario, run.concurrency, run.window);
+  }
   if (options.duration_s > 0 && report.blocks >= options.predraft) {
     absl::StrAppend(&report.note, "ran out of pre-drafted blocks (--predraft=",
                     options.predraft, ") before --duration; ");
   }
+  return absl::OkStatus();
+}
+
+// Owner-signed blocks drafted ahead of an AppendStream, at most `capacity`
+// chunks queued: the drafter waits when the stream falls behind, so block
+// times stay near the host's clock and memory stays bounded.
+class ChunkQueue {
+ public:
+  explicit ChunkQueue(size_t capacity) : capacity_(capacity) {}
+
+  // False once the consumer has closed the queue.
+  bool Push(std::vector<std::string> chunk) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return chunks_.size() < capacity_ || closed_; });
+    if (closed_) return false;
+    chunks_.push_back(std::move(chunk));
+    cv_.notify_all();
+    return true;
+  }
+
+  // The next chunk; nullopt once the producer has finished and every chunk
+  // is taken, or the queue is closed.
+  std::optional<std::vector<std::string>> Pop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return !chunks_.empty() || finished_ || closed_; });
+    if (chunks_.empty() || closed_) return std::nullopt;
+    std::vector<std::string> chunk = std::move(chunks_.front());
+    chunks_.pop_front();
+    cv_.notify_all();
+    return chunk;
+  }
+
+  void Finish() { Set(finished_); }
+  void Close() { Set(closed_); }
+
+ private:
+  void Set(bool& flag) {
+    std::lock_guard<std::mutex> lock(mu_);
+    flag = true;
+    cv_.notify_all();
+  }
+
+  const size_t capacity_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::vector<std::string>> chunks_;
+  bool finished_ = false;
+  bool closed_ = false;
+};
+
+// The host's CPU time, wall time and ml-load's CPU since construction.
+class HostProbe {
+ public:
+  explicit HostProbe(int host_pid)
+      : host_pid_(host_pid),
+        host_cpu_before_(ProcessCpuSeconds(host_pid).value_or(0)),
+        rocksdb_cpu_before_(ThreadsCpuSeconds(host_pid, kRocksDbThreadPrefix)),
+        own_cpu_before_(OwnCpuSeconds()),
+        start_(Clock::now()) {}
+
+  double ElapsedSeconds() const { return Seconds(Clock::now() - start_); }
+  double HostCpuSeconds() const {
+    return ProcessCpuSeconds(host_pid_).value_or(0) - host_cpu_before_;
+  }
+  double OwnCpuSecondsSince() const { return OwnCpuSeconds() - own_cpu_before_; }
+
+  // `blocks` appended since construction, with the host's memory now.
+  WindowSample Sample(std::string mode, uint64_t ledger_blocks, uint64_t blocks) const {
+    WindowSample sample;
+    sample.mode = std::move(mode);
+    sample.ledger_blocks = ledger_blocks;
+    sample.blocks = blocks;
+    sample.seconds = ElapsedSeconds();
+    sample.host_cpu_us_per_block = blocks > 0 ? HostCpuSeconds() * 1e6 / blocks : 0;
+    if (blocks > 0) {
+      sample.host_rocksdb_cpu_us_per_block =
+          (ThreadsCpuSeconds(host_pid_, kRocksDbThreadPrefix) - rocksdb_cpu_before_) * 1e6 /
+          blocks;
+    }
+    if (absl::StatusOr<ProcessMemory> memory = ReadProcessMemory(host_pid_); memory.ok()) {
+      sample.host_rss_mib = memory->rss_mib;
+      sample.host_peak_rss_mib = memory->peak_rss_mib;
+    }
+    return sample;
+  }
+
+ private:
+  const int host_pid_;
+  const double host_cpu_before_;
+  const double rocksdb_cpu_before_;
+  const double own_cpu_before_;
+  const Clock::time_point start_;
+};
+
+// Before each window: the host counts as idle below kIdleHostCores over
+// kSettleInterval; the wait gives up after kSettleLimit.
+constexpr double kIdleHostCores = 0.05;
+constexpr auto kSettleInterval = std::chrono::milliseconds(500);
+constexpr auto kSettleLimit = std::chrono::seconds(120);
+
+// Waits until the host is idle, i.e. the background work the fill left
+// (RocksDB flushes and compactions) is done, so that every window starts from
+// the same state; false if the host is still busy after kSettleLimit.
+bool WaitForIdleHost(int host_pid) {
+  const Clock::time_point limit = Clock::now() + kSettleLimit;
+  double cpu = ProcessCpuSeconds(host_pid).value_or(0);
+  while (Clock::now() < limit) {
+    std::this_thread::sleep_for(kSettleInterval);
+    const double now = ProcessCpuSeconds(host_pid).value_or(0);
+    if (now - cpu < kIdleHostCores * Seconds(kSettleInterval)) return true;
+    cpu = now;
+  }
+  return false;
+}
+
+// Chunks drafted ahead of a fill's stream.
+constexpr size_t kFillChunksAhead = 4;
+constexpr auto kFillProgressInterval = std::chrono::seconds(30);
+
+// One line on stderr: where a size series is (its runs last minutes to hours).
+void PrintProgress(absl::string_view what, const WindowSample& sample) {
+  std::fprintf(stderr,
+               "ml-load: %s: ledger at %llu blocks: %llu blocks in %.1f s, %.0f blocks/s, "
+               "host %.1f us/block (RocksDB background %.1f), host RSS %.0f MiB (peak %.0f)\n",
+               std::string(what).c_str(),
+               static_cast<unsigned long long>(*sample.ledger_blocks + sample.blocks),
+               static_cast<unsigned long long>(sample.blocks), sample.seconds,
+               sample.seconds > 0 ? sample.blocks / sample.seconds : 0,
+               sample.host_cpu_us_per_block, sample.host_rocksdb_cpu_us_per_block.value_or(0),
+               sample.host_rss_mib.value_or(0),
+               sample.host_peak_rss_mib.value_or(0));
+}
+
+// Appends the next `count` blocks of `drafter`'s chain (the ledger holds
+// `ledger_blocks`) on one AppendStream, drafting them kDraftChunk at a time on
+// another thread while the stream runs.
+absl::StatusOr<WindowSample> FillLedger(const LoadOptions& options, Channels& channels,
+                                        ChainDrafter& drafter, uint64_t ledger_blocks,
+                                        uint64_t count) {
+  const std::string mode = absl::StrCat(
+      AppendMode(Scenario::kHostAppendStream, 1, options.window), ", drafted alongside");
+  ChunkQueue queue(kFillChunksAhead);
+  std::thread producer([&] {
+    for (uint64_t drafted = 0; drafted < count;) {
+      const uint64_t n = std::min(kDraftChunk, count - drafted);
+      if (!queue.Push(drafter.Next(n, options.draft_threads))) break;
+      drafted += n;
+    }
+    queue.Finish();
+  });
+  RunControl control;
+  WorkerStats stats;
+  stats.keep_latencies = false;
+  std::atomic<bool> streaming{true};
+  const HostProbe probe(options.host_pid);
+  std::thread sender([&] {
+    std::vector<std::string> chunk;
+    size_t index = 0;
+    StreamAppend(channels.stub(0), static_cast<size_t>(std::max(1, options.window)),
+                 options.deadline_ms, control, stats, [&]() -> const std::string* {
+                   if (index == chunk.size()) {
+                     std::optional<std::vector<std::string>> next = queue.Pop();
+                     if (!next.has_value()) return nullptr;
+                     chunk = std::move(*next);
+                     index = 0;
+                   }
+                   return &chunk[index++];
+                 });
+    queue.Close();
+    streaming = false;
+  });
+  Clock::time_point next_progress = Clock::now() + kFillProgressInterval;
+  while (streaming) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (Clock::now() >= next_progress) {
+      PrintProgress("filling", probe.Sample(mode, ledger_blocks, control.done.load()));
+      next_progress += kFillProgressInterval;
+    }
+  }
+  sender.join();
+  producer.join();
+  if (stats.blocks != count) {
+    return absl::InternalError(absl::StrCat(
+        "filling the ledger from ", ledger_blocks, " blocks: ", stats.blocks, " of ", count,
+        " appended; ", stats.first_error.empty() ? "the stream ended" : stats.first_error));
+  }
+  return probe.Sample(mode, ledger_blocks, stats.blocks);
+}
+
+absl::Status CheckSizeSeries(const LoadOptions& options) {
+  if (options.scenario != Scenario::kHostAppend &&
+      options.scenario != Scenario::kHostAppendStream) {
+    return absl::InvalidArgumentError(
+        "--sample_sizes needs --scenario=host-append or host-append-stream");
+  }
+  if (options.ledgers != 1 || options.host_pid <= 0 || options.total > 0 ||
+      options.duration_s > 0 || options.windows > 1 || options.sample_window < 1) {
+    return absl::InvalidArgumentError(
+        "--sample_sizes needs --ledgers=1, --host_pid and --sample_window >= 1, and no "
+        "--total, --duration or --windows (the sizes set the run's length)");
+  }
+  uint64_t ledger_blocks = 1;  // The genesis block.
+  for (uint64_t size : options.sample_sizes) {
+    if (size < ledger_blocks) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--sample_sizes must increase by at least --sample_window=", options.sample_window,
+          " from 1 (the genesis block): ", size, " < ", ledger_blocks));
+    }
+    ledger_blocks = size + options.sample_window;
+  }
+  return absl::OkStatus();
+}
+
+// Append cost vs ledger size (see load.h): fills one ledger to each sample
+// size, then measures `sample_window` blocks appended in the scenario's mode.
+absl::Status RunSizeSeries(const LoadOptions& options, LoadReport& report) {
+  absl::StatusOr<Channels> channels = Channels::Open(options);
+  if (!channels.ok()) return channels.status();
+  LoadOptions run = options;
+  run.concurrency = 1;
+  if (options.concurrency != 1) {
+    report.note = "concurrency lowered to 1 (one ledger, one writer); ";
+  }
+  report.concurrency = 1;
+  const Clock::time_point run_start = Clock::now();
+  v1::CreateLedgerResponse created;
+  {
+    grpc::ClientContext context;
+    SetDeadline(context, options.deadline_ms);
+    grpc::Status status =
+        channels->stub(0).CreateLedger(&context, v1::CreateLedgerRequest(), &created);
+    if (!status.ok()) {
+      return absl::UnavailableError(
+          absl::StrCat("CreateLedger at ", options.addr, ": ", status.error_message()));
+    }
+  }
+  ChainDrafter drafter(created.ledger_id());
+  {
+    grpc::ClientContext context;
+    SetDeadline(context, options.deadline_ms);
+    v1::AppendRequest request;
+    request.set_block(drafter.Next(1, 1).front());
+    request.set_ledger_token(created.ledger_token());
+    v1::AppendResponse response;
+    grpc::Status status = channels->stub(0).Append(&context, request, &response);
+    if (!status.ok()) {
+      return absl::InternalError(
+          absl::StrCat("genesis append failed: ", status.error_message()));
+    }
+  }
+  uint64_t ledger_blocks = 1;
+  const std::string mode = AppendMode(options.scenario, 1, options.window);
+  const bool stream = options.scenario == Scenario::kHostAppendStream;
+  WorkerStats stats;
+  double host_cpu_s = 0;
+  for (uint64_t size : options.sample_sizes) {
+    if (size > ledger_blocks) {
+      absl::StatusOr<WindowSample> fill =
+          FillLedger(run, *channels, drafter, ledger_blocks, size - ledger_blocks);
+      if (!fill.ok()) return fill.status();
+      report.fill.push_back(*fill);
+      PrintProgress("filled", *fill);
+      ledger_blocks = size;
+    }
+    if (!WaitForIdleHost(options.host_pid)) {
+      absl::StrAppend(&report.note, "the host was still busy ",
+                      Seconds(kSettleLimit), " s after the fill to ", ledger_blocks,
+                      " blocks: that window started anyway; ");
+    }
+    std::vector<DraftedLedger> ledgers(1);
+    ledgers[0].id = created.ledger_id();
+    ledgers[0].blocks = drafter.NextMany(options.sample_window, options.draft_threads);
+    RunControl control;
+    const uint64_t blocks_before = stats.blocks;
+    const HostProbe probe(options.host_pid);
+    if (stream) {
+      StreamAppendWorker(0, run, *channels, ledgers, control, stats);
+    } else {
+      UnaryAppendWorker(0, run, *channels, ledgers, control, stats);
+    }
+    const WindowSample sample = probe.Sample(mode, ledger_blocks, stats.blocks - blocks_before);
+    report.series.push_back(sample);
+    report.duration_s += sample.seconds;
+    report.client_cpu_s += probe.OwnCpuSecondsSince();
+    host_cpu_s += sample.host_cpu_us_per_block * sample.blocks / 1e6;
+    PrintProgress("window", sample);
+    ledger_blocks += sample.blocks;
+    if (sample.blocks < options.sample_window) {
+      absl::StrAppend(&report.note, "stopped after the window at ", *sample.ledger_blocks,
+                      " blocks: a block failed, so the chain cannot go on; ");
+      break;
+    }
+  }
+  std::vector<WorkerStats> all_stats(1);
+  all_stats[0] = std::move(stats);
+  Summarise(all_stats, report);
+  report.setup_s = Seconds(Clock::now() - run_start) - report.duration_s;
+  report.rps = report.duration_s > 0 ? report.total / report.duration_s : 0;
+  report.blocks_per_s = report.duration_s > 0 ? report.blocks / report.duration_s : 0;
+  if (report.blocks > 0) {
+    report.host_cpu_us_per_block = host_cpu_s * 1e6 / report.blocks;
+    report.host_cpu_cores = host_cpu_s / report.duration_s;
+  }
+  absl::StrAppend(&report.note, "size series: at each ledger size, once the host is idle "
+                  "(under ", kIdleHostCores, " cores over ", Seconds(kSettleInterval),
+                  " s: the fill's flushes and compactions done), a window of ",
+                  options.sample_window, " blocks (drafted before its clock starts) appended ",
+                  mode, "; fills between windows (their cost includes that background work) ",
+                  AppendMode(Scenario::kHostAppendStream, 1, options.window),
+                  ", blocks drafted and signed ", kDraftChunk,
+                  " at a time alongside; counts, latencies and CPU above cover the windows, "
+                  "set-up covers the fills; ");
   return absl::OkStatus();
 }
 
@@ -678,6 +1121,9 @@ absl::Status RunAgentAppend(const LoadOptions& options, LoadReport& report) {
         }
       },
       report);
+  for (WindowSample& sample : report.series) {
+    sample.mode = AppendMode(options.scenario, options.concurrency, options.window);
+  }
   return absl::OkStatus();
 }
 
@@ -842,23 +1288,25 @@ Floor MeasureFloor() {
 }
 
 absl::StatusOr<double> ProcessCpuSeconds(int pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  // Fields after the ")" that closes the command name: state is field 3,
-  // utime field 14, stime field 15.
-  const size_t close = text.rfind(')');
-  if (!in.good() && text.empty()) {
-    return absl::NotFoundError(absl::StrCat("cannot read /proc/", pid, "/stat"));
+  absl::StatusOr<StatCpu> stat = ReadStatCpu(absl::StrCat("/proc/", pid, "/stat"));
+  if (!stat.ok()) return stat.status();
+  return stat->cpu_seconds;
+}
+
+absl::StatusOr<ProcessMemory> ReadProcessMemory(int pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read /proc/", pid, "/status"));
+  ProcessMemory memory;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string name;
+    double kib = 0;
+    fields >> name >> kib;
+    if (name == "VmRSS:") memory.rss_mib = kib / 1024;
+    if (name == "VmHWM:") memory.peak_rss_mib = kib / 1024;
   }
-  if (close == std::string::npos) return absl::InternalError("bad /proc stat");
-  std::istringstream fields(text.substr(close + 2));
-  std::string field;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
-  }
-  return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
+  return memory;
 }
 
 absl::StatusOr<LoadReport> RunLoad(const LoadOptions& options) {
@@ -873,9 +1321,12 @@ absl::StatusOr<LoadReport> RunLoad(const LoadOptions& options) {
   if (options.scenario != Scenario::kVerify && options.addr.empty()) {
     return absl::InvalidArgumentError("--addr=HOST:PORT is required");
   }
-  if (options.total == 0 && options.duration_s <= 0 &&
+  if (options.total == 0 && options.duration_s <= 0 && options.sample_sizes.empty() &&
       options.scenario != Scenario::kVerify) {
     return absl::InvalidArgumentError("give --total or --duration");
+  }
+  if (!options.sample_sizes.empty()) {
+    if (absl::Status s = CheckSizeSeries(options); !s.ok()) return s;
   }
   const Floor floor = MeasureFloor();
   report.sign_us = floor.sign_us;
@@ -884,7 +1335,8 @@ absl::StatusOr<LoadReport> RunLoad(const LoadOptions& options) {
   switch (options.scenario) {
     case Scenario::kHostAppend:
     case Scenario::kHostAppendStream:
-      status = RunAppend(options, report);
+      status = options.sample_sizes.empty() ? RunAppend(options, report)
+                                            : RunSizeSeries(options, report);
       report.floor_us_per_block = floor.sign_us + floor.verify_us;
       if (report.host_cpu_us_per_block.has_value() && *report.host_cpu_us_per_block > 0) {
         report.ratio = *report.floor_us_per_block / *report.host_cpu_us_per_block;
@@ -898,8 +1350,9 @@ absl::StatusOr<LoadReport> RunLoad(const LoadOptions& options) {
       }
       absl::StrAppend(&report.note,
                       "floor and ratio as for host-append (host CPU); the end-to-end "
-                      "Ed25519 work per block is 2 signs + 3 verifies (host) + 1 sign "
-                      "+ 2 verifies (agent); ");
+                      "Ed25519 work per block is 1 verify + 2 signs (host: owner signature; "
+                      "block and checkpoint) + 1 sign + 2 verifies (agent: owner "
+                      "signature; host signature and checkpoint); ");
       break;
     case Scenario::kReadRange:
     case Scenario::kProof:
@@ -920,6 +1373,7 @@ absl::StatusOr<LoadReport> RunLoad(const LoadOptions& options) {
     }
   }
   if (!status.ok()) return status;
+  report.client_peak_rss_mib = OwnPeakRssMib();
   return report;
 }
 
@@ -956,14 +1410,37 @@ std::string FormatText(const LoadReport& r) {
     absl::StrAppendFormat(&out, "  host+agent us/block:   %.2f\n", *r.e2e_cpu_us_per_block);
   }
   if (r.ratio) absl::StrAppendFormat(&out, "  ratio (floor/cost):    %.3f\n", *r.ratio);
-  absl::StrAppendFormat(&out, "  ml-load CPU:           %.2f s\n", r.client_cpu_s);
-  if (!r.series.empty()) {
+  absl::StrAppendFormat(&out, "  ml-load CPU:           %.2f s (peak RSS %.0f MiB)\n",
+                        r.client_cpu_s, r.client_peak_rss_mib);
+  auto sample_text = [](const WindowSample& s) {
+    std::string text = absl::StrFormat("%d blocks, %.1f blocks/s, %.2f us/block", s.blocks,
+                                       s.seconds > 0 ? s.blocks / s.seconds : 0,
+                                       s.host_cpu_us_per_block);
+    if (s.host_rocksdb_cpu_us_per_block) {
+      absl::StrAppendFormat(&text, " (RocksDB background %.2f)",
+                            *s.host_rocksdb_cpu_us_per_block);
+    }
+    if (s.host_rss_mib) {
+      absl::StrAppendFormat(&text, ", host RSS %.0f MiB (peak %.0f)", *s.host_rss_mib,
+                            s.host_peak_rss_mib.value_or(0));
+    }
+    return absl::StrCat(text, " [", s.mode, "]");
+  };
+  if (!r.fill.empty() || (!r.series.empty() && r.series[0].ledger_blocks)) {
+    absl::StrAppendFormat(&out, "\nHost cost vs ledger size (window at each size):\n");
+    for (const WindowSample& s : r.series) {
+      absl::StrAppendFormat(&out, "  at %d blocks: %s\n", s.ledger_blocks.value_or(0),
+                            sample_text(s));
+    }
+    absl::StrAppendFormat(&out, "Fills between windows:\n");
+    for (const WindowSample& s : r.fill) {
+      absl::StrAppendFormat(&out, "  %d -> %d blocks: %s\n", s.ledger_blocks.value_or(0),
+                            s.ledger_blocks.value_or(0) + s.blocks, sample_text(s));
+    }
+  } else if (!r.series.empty()) {
     absl::StrAppendFormat(&out, "\nHost CPU per window:\n");
     for (size_t i = 0; i < r.series.size(); ++i) {
-      const WindowSample& s = r.series[i];
-      absl::StrAppendFormat(&out, "  window %d: %d blocks, %.1f blocks/s, %.2f us/block\n",
-                            i + 1, s.blocks, s.seconds > 0 ? s.blocks / s.seconds : 0,
-                            s.host_cpu_us_per_block);
+      absl::StrAppendFormat(&out, "  window %d: %s\n", i + 1, sample_text(r.series[i]));
     }
   }
   absl::StrAppendFormat(&out, "\nStatus code distribution:\n");
@@ -1011,13 +1488,26 @@ std::string FormatJson(const LoadReport& r) {
     j["e2e_cpu_us_per_block"] = optional(r.e2e_cpu_us_per_block);
   }
   j["client_cpu_s"] = r.client_cpu_s;
-  nlohmann::json series = nlohmann::json::array();
-  for (const WindowSample& s : r.series) {
-    series.push_back({{"blocks", s.blocks},
-                      {"seconds", s.seconds},
-                      {"host_cpu_us_per_block", s.host_cpu_us_per_block}});
-  }
-  j["series"] = series;
+  j["client_peak_rss_mib"] = r.client_peak_rss_mib;
+  auto samples = [&](const std::vector<WindowSample>& list) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const WindowSample& s : list) {
+      nlohmann::json sample = {{"mode", s.mode},
+                               {"blocks", s.blocks},
+                               {"seconds", s.seconds},
+                               {"blocks_per_s", s.seconds > 0 ? s.blocks / s.seconds : 0},
+                               {"host_cpu_us_per_block", s.host_cpu_us_per_block},
+                               {"host_rocksdb_cpu_us_per_block",
+                                optional(s.host_rocksdb_cpu_us_per_block)},
+                               {"host_rss_mib", optional(s.host_rss_mib)},
+                               {"host_peak_rss_mib", optional(s.host_peak_rss_mib)}};
+      if (s.ledger_blocks) sample["ledger_blocks"] = *s.ledger_blocks;
+      out.push_back(sample);
+    }
+    return out;
+  };
+  j["series"] = samples(r.series);
+  j["fill"] = samples(r.fill);
   j["note"] = r.note;
   return j.dump();
 }

@@ -16,6 +16,15 @@
 //   proof               GetInclusionProof of random blocks
 //   verify              in-process VerifyBundle of a large bundle (mlctl verify)
 //
+// Append cost vs ledger size (host-append / host-append-stream with
+// --sample_sizes): one ledger is filled through AppendStream to each of the
+// sizes in turn, its blocks drafted and owner-signed in chunks while the
+// stream runs (times near the host's clock, client memory bounded however
+// large the ledger grows); at each size a window of `sample_window` blocks,
+// drafted before its clock starts, is appended in the scenario's mode and
+// measured: host CPU per block (and the part of it in RocksDB's background
+// threads), blocks/s and host RSS (VmRSS, VmHWM).
+//
 // Thread-safety: RunLoad may be called from one thread at a time; it owns all
 // the threads it starts and joins them before returning.
 #ifndef MICROLEDGER_TOOLS_LOAD_LOAD_H_
@@ -62,6 +71,10 @@ struct LoadOptions {
   int agent_pid = 0;       // agent-append: when > 0, ml-owner CPU per block too.
   int windows = 1;         // Appends: also report host CPU per block per 1/windows.
   int draft_threads = 2;   // Threads that draft and owner-sign blocks up front.
+  // Size series (one ledger): ledger sizes in blocks, increasing, each at
+  // least the previous plus `sample_window`; empty = a plain run.
+  std::vector<uint64_t> sample_sizes;
+  uint64_t sample_window = 5000;  // Blocks measured at each sample size.
   std::string bundle;      // verify: bundle file; empty = generate one (untimed).
   uint64_t bundle_blocks = 100000;
   int64_t deadline_ms = 30000;  // Per call.
@@ -70,10 +83,20 @@ struct LoadOptions {
   std::string tls_ca, tls_cert, tls_key, tls_server_name;
 };
 
+// A stretch of an append run: a 1/windows window, a size-series window or a
+// size-series fill.
 struct WindowSample {
+  std::string mode;             // How its blocks were appended.
+  std::optional<uint64_t> ledger_blocks;  // Size series: ledger size at its start.
   uint64_t blocks = 0;          // Blocks done in this window.
   double seconds = 0;
   double host_cpu_us_per_block = 0;
+  // Size series: the part of host_cpu_us_per_block spent in RocksDB's
+  // background threads (flushes, compactions).
+  std::optional<double> host_rocksdb_cpu_us_per_block;
+  // With host_pid: the host's VmRSS and VmHWM at the window's end.
+  std::optional<double> host_rss_mib;
+  std::optional<double> host_peak_rss_mib;
 };
 
 struct LoadReport {
@@ -100,8 +123,12 @@ struct LoadReport {
   std::optional<double> agent_cpu_cores;
   std::optional<double> e2e_cpu_us_per_block;
   double client_cpu_s = 0;                // ml-load's own CPU in the timed phase.
+  double client_peak_rss_mib = 0;         // ml-load's own peak RSS (whole run).
   double setup_s = 0;
+  // Per window; for a size series, one per sample size (the top-level counts,
+  // latencies and CPU then cover these windows only).
   std::vector<WindowSample> series;
+  std::vector<WindowSample> fill;         // Size series: the fills between windows.
   std::string note;
 };
 
@@ -120,6 +147,13 @@ Floor MeasureFloor();
 
 // utime + stime of process `pid` in seconds (all threads), from /proc/PID/stat.
 absl::StatusOr<double> ProcessCpuSeconds(int pid);
+
+// VmRSS and VmHWM of process `pid` in MiB, from /proc/PID/status.
+struct ProcessMemory {
+  double rss_mib = 0;
+  double peak_rss_mib = 0;
+};
+absl::StatusOr<ProcessMemory> ReadProcessMemory(int pid);
 
 }  // namespace load
 }  // namespace microledger

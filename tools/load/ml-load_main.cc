@@ -3,11 +3,12 @@
 // The logic lives in tools/load/load.h; this file only parses flags.
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
 #include "tools/load/load.h"
 
 ABSL_FLAG(std::string, scenario, "host-append",
@@ -22,7 +23,8 @@ ABSL_FLAG(uint64_t, total, 0,
           "requests in the timed phase (appends: blocks; verify: whole bundles, default 1)");
 ABSL_FLAG(double, duration, 0, "seconds to run instead of --total");
 ABSL_FLAG(int, ledgers, 1, "ledgers the load is spread over");
-ABSL_FLAG(int, window, 32, "host-append-stream: unanswered appends per stream");
+ABSL_FLAG(int, window, 32,
+          "host-append-stream, and --sample_sizes fills: unanswered appends per stream");
 ABSL_FLAG(uint64_t, predraft, 200000,
           "appends with --duration: blocks pre-drafted and owner-signed up front");
 ABSL_FLAG(uint64_t, blocks_per_ledger, 1000,
@@ -35,6 +37,16 @@ ABSL_FLAG(int, agent_pid, 0,
 ABSL_FLAG(int, windows, 1,
           "appends with --host_pid: also report host CPU per block for each 1/N of the run");
 ABSL_FLAG(int, draft_threads, 2, "threads that draft and owner-sign blocks (untimed)");
+ABSL_FLAG(std::vector<std::string>, sample_sizes, {},
+          "host-append(-stream) with --ledgers=1 and --host_pid: append cost vs ledger "
+          "size. Fills one ledger by AppendStream (--window; blocks signed as it goes, "
+          "times near now) to each of these sizes in blocks, e.g. 1000,10000,100000 "
+          "(each at least --sample_window past the one before), and at each, once the "
+          "host is idle, measures --sample_window blocks appended in the scenario's "
+          "mode: host CPU per block (and its RocksDB background part), blocks/s, host "
+          "RSS. Replaces --total and --duration");
+ABSL_FLAG(uint64_t, sample_window, 5000,
+          "with --sample_sizes: blocks measured at each size (drafted before its clock)");
 ABSL_FLAG(std::string, bundle, "", "verify: bundle file (default: generate one, untimed)");
 ABSL_FLAG(uint64_t, bundle_blocks, 100000, "verify: blocks of the generated bundle");
 ABSL_FLAG(int64_t, deadline_ms, 30000, "deadline of each call");
@@ -52,8 +64,11 @@ int main(int argc, char** argv) {
       "--concurrency=64 --total=20000 --host_pid=PID\n"
       "  ml-load --scenario=agent-append --addr=AGENT:PORT --ledgers=64 "
       "--concurrency=64 --total=20000 --host_pid=PID --agent_pid=PID\n"
+      "  ml-load --scenario=host-append --addr=127.0.0.1:7400 --ledgers=1 --concurrency=1 "
+      "--sample_sizes=1000,10000,100000 --sample_window=5000 --host_pid=PID\n"
       "Set-up (ledgers, pre-signed blocks, stored ranges) is untimed; the run ends "
-      "after --total requests or --duration seconds.");
+      "after --total requests or --duration seconds (with --sample_sizes: after the "
+      "window at the last size).");
   absl::ParseCommandLine(argc, argv);
   using microledger::load::LoadOptions;
   absl::StatusOr<microledger::load::Scenario> scenario =
@@ -83,6 +98,16 @@ int main(int argc, char** argv) {
   options.agent_pid = absl::GetFlag(FLAGS_agent_pid);
   options.windows = absl::GetFlag(FLAGS_windows);
   options.draft_threads = absl::GetFlag(FLAGS_draft_threads);
+  for (const std::string& size : absl::GetFlag(FLAGS_sample_sizes)) {
+    uint64_t blocks = 0;
+    if (!absl::SimpleAtoi(size, &blocks)) {
+      std::fprintf(stderr, "ml-load: --sample_sizes: not a number of blocks: %s\n",
+                   size.c_str());
+      return 2;
+    }
+    options.sample_sizes.push_back(blocks);
+  }
+  options.sample_window = absl::GetFlag(FLAGS_sample_window);
   options.bundle = absl::GetFlag(FLAGS_bundle);
   options.bundle_blocks = absl::GetFlag(FLAGS_bundle_blocks);
   options.deadline_ms = absl::GetFlag(FLAGS_deadline_ms);

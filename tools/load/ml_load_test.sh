@@ -70,6 +70,36 @@ out=$("$ML_LOAD" --scenario=host-append "${COMMON[@]}" --ledgers=2 --concurrency
       --duration=0.5 --predraft=100000 --host_pid="$HOST_PID")
 check host-append "$out" "${APPEND_FIELDS[@]}"
 
+# Append cost vs ledger size: one ledger filled by stream to each size, a
+# window measured at each (unary, then stream); enough blocks per run for
+# the CPU per block, as above. Then --windows: mode and host RSS per window.
+out=$("$ML_LOAD" --scenario=host-append "${COMMON[@]}" --ledgers=1 --concurrency=1 \
+      --sample_sizes=50,500 --sample_window=200 --host_pid="$HOST_PID")
+check host-append "$out" "${APPEND_FIELDS[@]}"
+python3 - "$out" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+assert r["blocks"] == 400, r
+assert [s["ledger_blocks"] for s in r["series"]] == [50, 500], r["series"]
+assert [(f["ledger_blocks"], f["blocks"]) for f in r["fill"]] == [(1, 49), (250, 250)], r["fill"]
+for s in r["series"] + r["fill"]:
+    assert s["host_rss_mib"] > 0 and s["host_peak_rss_mib"] >= s["host_rss_mib"], s
+assert all(s["mode"].startswith("unary") for s in r["series"]), r["series"]
+assert all(f["mode"].startswith("stream") for f in r["fill"]), r["fill"]
+assert r["client_peak_rss_mib"] > 0, r
+PY
+out=$("$ML_LOAD" --scenario=host-append-stream "${COMMON[@]}" --ledgers=1 --window=8 \
+      --sample_sizes=30 --sample_window=400 --host_pid="$HOST_PID")
+check host-append-stream "$out" "${APPEND_FIELDS[@]}"
+python3 -c "import json,sys; r=json.loads(sys.argv[1]); s=r['series']; assert len(s)==1 and s[0]['ledger_blocks']==30 and s[0]['blocks']==400 and s[0]['mode'].startswith('stream'), r" "$out"
+if "$ML_LOAD" --scenario=host-append --addr="$ADDR" --ledgers=1 --sample_sizes=50,100 \
+     --sample_window=100 --host_pid="$HOST_PID" 2>/dev/null; then
+  echo "FAIL: sample sizes closer than --sample_window accepted"; exit 1
+fi
+out=$("$ML_LOAD" --scenario=host-append "${COMMON[@]}" --ledgers=2 --concurrency=2 \
+      --total=400 --windows=2 --host_pid="$HOST_PID")
+python3 -c "import json,sys; r=json.loads(sys.argv[1]); s=r['series']; assert len(s)==2 and sum(w['blocks'] for w in s)==400 and s[0]['mode']=='unary, 2 in flight' and s[0]['host_rss_mib']>0, r" "$out"
+
 # End to end through the owner agent (ledgers created through the agent).
 : >"$TMP/owner.err"
 ML_PASSPHRASE="ml-load test passphrase" "$ML_OWNER" --keystore="$TMP/keystore" \
