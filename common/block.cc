@@ -17,7 +17,8 @@ absl::Status Broke(absl::string_view rule, absl::string_view detail) {
   return absl::InvalidArgumentError(absl::StrCat(rule, ": ", detail));
 }
 
-absl::StatusOr<std::string> StringMember(const Json& object, const char* name,
+// Moves the string out of member `name` of `object`.
+absl::StatusOr<std::string> StringMember(Json& object, const char* name,
                                          absl::string_view rule) {
   auto it = object.find(name);
   if (it == object.end()) {
@@ -26,7 +27,7 @@ absl::StatusOr<std::string> StringMember(const Json& object, const char* name,
   if (!it->is_string()) {
     return Broke(rule, absl::StrCat("member \"", name, "\" must be a string"));
   }
-  return it->get<std::string>();
+  return std::move(it->get_ref<std::string&>());
 }
 
 absl::Status CheckMemberSet(const Json& object,
@@ -99,7 +100,8 @@ absl::StatusOr<std::vector<std::string>> ParseSeals(const Json& value) {
   return seals;
 }
 
-absl::StatusOr<BlockSignature> ParseSignature(const Json& value) {
+// Also sets `*raw` to the decoded key and signature.
+absl::StatusOr<BlockSignature> ParseSignature(Json& value, RawSignature* raw) {
   if (!value.is_object() || value.size() != 4) {
     return Broke("signatures",
                  "a signature is an object with exactly role, alg, key, sig");
@@ -119,13 +121,16 @@ absl::StatusOr<BlockSignature> ParseSignature(const Json& value) {
                                      signature.alg.substr(0, 64),
                                      "\" (v1 accepts Ed25519 only)"));
   }
-  if (!DecodePublicKeyText(signature.key).ok()) {
+  absl::StatusOr<std::string> key = DecodePublicKeyText(signature.key);
+  if (!key.ok()) {
     return Broke("signatures", "key is not an Ed25519 public key text");
   }
   absl::StatusOr<std::string> sig = DecodeMultibase(signature.sig);
   if (!sig.ok() || sig->size() != kEd25519SignatureSize) {
     return Broke("signatures", "sig is not an Ed25519 signature text");
   }
+  raw->key = *std::move(key);
+  raw->sig = *std::move(sig);
   return signature;
 }
 
@@ -174,14 +179,20 @@ absl::StatusOr<uint64_t> JsonWholeNumber(const Json& value, uint64_t min,
 absl::StatusOr<Block> ParseBlock(absl::string_view bytes, SignatureStage stage) {
   absl::StatusOr<Json> json = ParseJson(bytes);
   if (!json.ok()) return Broke("json", json.status().message());
-  if (CanonicalJson(*json) != bytes) {
+  const CanonicalJsonSplit jcs = BlockJcs(*json);
+  if (jcs.whole != bytes) {
     return Broke("canonical form",
                  "the bytes are not the JCS serialisation of the block");
   }
-  return BlockFromJson(*json, stage);
+  return BlockFromJson(*std::move(json), jcs.without, stage, /*binaries=*/nullptr);
 }
 
-absl::StatusOr<Block> BlockFromJson(const Json& value, SignatureStage stage) {
+CanonicalJsonSplit BlockJcs(const Json& value) {
+  return CanonicalJsonWithout(value, {"fingerprint", "signatures"});
+}
+
+absl::StatusOr<Block> BlockFromJson(Json value, absl::string_view body_jcs,
+                                    SignatureStage stage, BlockBinaries* binaries) {
   if (!value.is_object()) return Broke("members", "a block is a JSON object");
   if (absl::Status s = CheckMemberSet(
           value,
@@ -247,22 +258,24 @@ absl::StatusOr<Block> BlockFromJson(const Json& value, SignatureStage stage) {
   if (event_name == event->end() || !event_name->is_string()) {
     return Broke("event", "the event needs a string member \"event\"");
   }
-  block.event = *event;
+  block.event = std::move(*event);
 
   absl::StatusOr<std::string> fingerprint =
       StringMember(value, "fingerprint", "fingerprint");
   if (!fingerprint.ok()) return fingerprint.status();
-  if (absl::StatusOr<std::string> raw = DecodeDigest(*fingerprint); !raw.ok()) {
-    return Broke("fingerprint", raw.status().message());
-  }
+  absl::StatusOr<std::string> leaf = DecodeDigest(*fingerprint);
+  if (!leaf.ok()) return Broke("fingerprint", leaf.status().message());
   block.fingerprint = *std::move(fingerprint);
 
   auto signatures = value.find("signatures");
   if (signatures == value.end() || !signatures->is_array()) {
     return Broke("signatures", "member \"signatures\" must be an array");
   }
-  for (const Json& signature : *signatures) {
-    absl::StatusOr<BlockSignature> parsed = ParseSignature(signature);
+  std::vector<RawSignature> raw_signatures(signatures->size());
+  block.signatures.reserve(signatures->size());
+  for (size_t i = 0; i < signatures->size(); ++i) {
+    absl::StatusOr<BlockSignature> parsed =
+        ParseSignature((*signatures)[i], &raw_signatures[i]);
     if (!parsed.ok()) return parsed.status();
     block.signatures.push_back(*std::move(parsed));
   }
@@ -270,9 +283,15 @@ absl::StatusOr<Block> BlockFromJson(const Json& value, SignatureStage stage) {
     return s;
   }
 
-  if (ComputeFingerprint(block) != block.fingerprint) {
+  // The fingerprint text is canonical, so comparing the decoded multihash is
+  // comparing the text.
+  if (Sha256Multihash(body_jcs) != *leaf) {
     return Broke("fingerprint",
                  "is not the sha2-256 digest of the block body's JCS bytes");
+  }
+  if (binaries != nullptr) {
+    binaries->leaf = *std::move(leaf);
+    binaries->signatures = std::move(raw_signatures);
   }
   return block;
 }

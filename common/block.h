@@ -71,9 +71,30 @@ enum class SignatureStage {
 // names the rule); the fingerprint is recomputed and must match.
 absl::StatusOr<Block> ParseBlock(absl::string_view bytes, SignatureStage stage);
 
-// The same from an already parsed JSON value whose canonical form the caller
-// has checked (a bundle line's inner object).
-absl::StatusOr<Block> BlockFromJson(const Json& value, SignatureStage stage);
+// The JCS of a block's JSON value (`whole`, what canonical block bytes equal)
+// and of its body (`without`: every member but `fingerprint` and `signatures`,
+// what the fingerprint digests), from one pass over its members.
+CanonicalJsonSplit BlockJcs(const Json& value);
+
+// A signature's key and signature decoded from their texts.
+struct RawSignature {
+  std::string key;  // 32 bytes.
+  std::string sig;  // 64 bytes.
+};
+
+// What BlockFromJson decodes from a block's texts while checking them.
+struct BlockBinaries {
+  std::string leaf;  // The fingerprint's raw multihash: the block's Merkle leaf.
+  std::vector<RawSignature> signatures;  // One per Block::signatures entry.
+};
+
+// The same as ParseBlock from an already parsed JSON value whose canonical form
+// the caller has checked (a bundle line's inner object), given
+// BlockJcs(value).without as `body_jcs`. The Block takes its strings and event
+// from `value`. When `binaries` is not null and the block is accepted, also
+// sets `*binaries`.
+absl::StatusOr<Block> BlockFromJson(Json value, absl::string_view body_jcs,
+                                    SignatureStage stage, BlockBinaries* binaries);
 
 // The body: every member but `fingerprint` and `signatures`.
 Json BlockBodyJson(const Block& block);

@@ -3,6 +3,7 @@
 #include "absl/strings/str_replace.h"
 #include "common/block_builder.h"
 #include "common/chain_validator.h"
+#include "common/ed25519.h"
 #include "common/encoding.h"
 #include "common/test_chain.h"
 #include "gmock/gmock.h"
@@ -49,6 +50,43 @@ TEST_F(BlockTest, SerialisedMembersAreInJcsOrder) {
   EXPECT_THAT(bytes, StartsWith("{\"event\":{"));
   EXPECT_LT(bytes.find("\"fingerprint\""), bytes.find("\"ledger\""));
   EXPECT_LT(bytes.find("\"previous\""), bytes.find("\"signatures\""));
+}
+
+TEST_F(BlockTest, BlockJcsIsTheBlockAndItsBody) {
+  for (const Block& block : chain_.blocks()) {
+    const CanonicalJsonSplit jcs = BlockJcs(BlockJson(block));
+    EXPECT_EQ(jcs.whole, SerializeBlock(block));
+    EXPECT_EQ(jcs.without, CanonicalJson(BlockBodyJson(block)));
+    EXPECT_EQ(DigestText(jcs.without), block.fingerprint);
+  }
+}
+
+TEST_F(BlockTest, BlockFromJsonGivesWhatItDecoded) {
+  const Block& block = chain_.blocks()[1];
+  const Json json = BlockJson(block);
+  BlockBinaries binaries;
+  ASSERT_TRUE(BlockFromJson(json, BlockJcs(json).without,
+                            SignatureStage::kComplete, &binaries)
+                  .ok());
+  EXPECT_EQ(binaries.leaf, *DecodeDigest(block.fingerprint));
+  ASSERT_EQ(binaries.signatures.size(), block.signatures.size());
+  for (size_t i = 0; i < block.signatures.size(); ++i) {
+    EXPECT_EQ(binaries.signatures[i].key,
+              *DecodePublicKeyText(block.signatures[i].key));
+    EXPECT_EQ(binaries.signatures[i].sig,
+              *DecodeMultibase(block.signatures[i].sig));
+  }
+}
+
+TEST_F(BlockTest, BlockFromJsonGivesNothingForARejectedBlock) {
+  Json json = BlockJson(chain_.blocks()[1]);
+  json["event"]["n"] = 99.0;  // The fingerprint no longer matches.
+  BlockBinaries binaries;
+  const absl::StatusOr<Block> block = BlockFromJson(
+      json, BlockJcs(json).without, SignatureStage::kComplete, &binaries);
+  EXPECT_THAT(std::string(block.status().message()), StartsWith("fingerprint"));
+  EXPECT_TRUE(binaries.leaf.empty());
+  EXPECT_TRUE(binaries.signatures.empty());
 }
 
 TEST_F(BlockTest, FingerprintIsDigestOfBodyJcs) {

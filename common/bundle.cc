@@ -10,6 +10,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/encoding.h"
 #include "common/json.h"
 #include "common/ordered_work_pool.h"
@@ -19,6 +20,7 @@ namespace {
 
 // SPEC §8: a line that begins with these bytes is a block line.
 constexpr absl::string_view kBlockLinePrefix = "{\"block\":";
+constexpr absl::string_view kBlockKind = "block";
 constexpr absl::string_view kHeaderKind = "bundle";
 constexpr absl::string_view kCheckpointKind = "checkpoint";
 constexpr absl::string_view kAttachmentKind = "attachment";
@@ -33,16 +35,34 @@ std::string ToString(absl::string_view text) {
   return std::string(text.data(), text.size());
 }
 
+// Whether `line` is the JCS of `wrapper`. The JCS of a one-member object
+// {"block":…} is its name, then the block's JCS: that comes from BlockJcs,
+// which also yields the JCS of the block's body, into `*block_body`.
+bool IsCanonicalLine(const Json& wrapper, const std::string& line,
+                     std::string* block_body) {
+  if (!wrapper.is_object() || wrapper.size() != 1 ||
+      wrapper.begin().key() != kBlockKind) {
+    return CanonicalJson(wrapper) == line;
+  }
+  CanonicalJsonSplit block = BlockJcs(wrapper.begin().value());
+  *block_body = std::move(block.without);
+  absl::string_view text = line;
+  return absl::ConsumePrefix(&text, kBlockLinePrefix) &&
+         absl::ConsumeSuffix(&text, "}") && text == block.whole;
+}
+
 // The rules every line obeys (SPEC §9): not empty, no "\r", the JCS of an
-// object with exactly one member. Returns that object.
-absl::StatusOr<Json> ParseBundleLine(const std::string& line) {
+// object with exactly one member. Returns that object; for a block line also
+// the JCS of the block's body, in `*block_body`.
+absl::StatusOr<Json> ParseBundleLine(const std::string& line,
+                                     std::string* block_body) {
   if (line.empty()) return Broke("line", "is empty");
   if (line.find('\r') != std::string::npos) {
     return Broke("line", "contains a carriage return");
   }
   absl::StatusOr<Json> json = ParseJson(line, kMaxLineDepth);
   if (!json.ok()) return Broke("json", json.status().message());
-  if (CanonicalJson(*json) != line) {
+  if (!IsCanonicalLine(*json, line, block_body)) {
     return Broke("canonical form",
                  "the line is not the JCS serialisation of its object");
   }
@@ -68,13 +88,15 @@ struct BundleLine {
 
 void PrepareBundleLine(BundleLine& line) {
   line.is_block = absl::StartsWith(line.text, kBlockLinePrefix);
-  absl::StatusOr<Json> wrapper = ParseBundleLine(line.text);
+  std::string block_body;
+  absl::StatusOr<Json> wrapper = ParseBundleLine(line.text, &block_body);
   if (!line.is_block) {
     line.wrapper = std::move(wrapper);
   } else if (!wrapper.ok()) {
     line.block = wrapper.status();
   } else {
-    line.block = PreparedBlock::FromJson(wrapper->begin().value());
+    line.block =
+        PreparedBlock::FromJson(std::move(wrapper->begin().value()), block_body);
   }
 }
 

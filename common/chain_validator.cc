@@ -168,13 +168,13 @@ constexpr absl::string_view kHostSignatureWhat = "host signature";
 // The Ed25519 outcome of signature `index` of `block`: looked up in `math`
 // when it has it, verified here otherwise.
 absl::Status SignatureOutcome(const Block& block, const SignatureMath* math,
-                              size_t index, absl::string_view message,
-                              absl::string_view what) {
+                              size_t index, absl::string_view what) {
   if (math != nullptr && index < math->outcomes.size()) {
     return math->outcomes[index];
   }
   const BlockSignature& signature = block.signatures[index];
-  return VerifyEd25519Text(signature.key, message, signature.sig, what);
+  return VerifyEd25519Text(signature.key, BlockSignedMessage(block.fingerprint),
+                           signature.sig, what);
 }
 
 // CheckOwnerSignatures with the Ed25519 math behind `verify(i)`, the outcome
@@ -219,7 +219,6 @@ absl::Status CheckHostSignature(const ChainState& state, const Block& block,
     return Broke("host signature", "is not by the ledger's host key");
   }
   return SignatureOutcome(block, math, block.signatures.size() - 1,
-                          BlockSignedMessage(block.fingerprint),
                           kHostSignatureWhat);
 }
 
@@ -265,14 +264,12 @@ absl::Status CheckNextBlockImpl(const ChainState& state, const Block& block,
   const size_t owner_count = stage == SignatureStage::kComplete
                                  ? block.signatures.size() - 1
                                  : block.signatures.size();
-  const std::string message = BlockSignedMessage(block.fingerprint);
   if (absl::Status s = CheckOwnerSignaturesWith(
           authorising,
           absl::MakeConstSpan(block.signatures).subspan(0, owner_count),
           absl::StrCat("block ", block.number),
           [&](size_t i) {
-            return SignatureOutcome(block, math, i, message,
-                                    kOwnerSignaturesWhat);
+            return SignatureOutcome(block, math, i, kOwnerSignaturesWhat);
           });
       !s.ok()) {
     return s;
@@ -328,7 +325,8 @@ absl::Status CheckNextBlock(const ChainState& state, const Block& block,
   return CheckNextBlockImpl(state, block, stage, options, /*math=*/nullptr);
 }
 
-SignatureMath ComputeSignatureMath(const Block& block, SignatureStage stage) {
+SignatureMath ComputeSignatureMath(const Block& block, SignatureStage stage,
+                                   absl::Span<const RawSignature> raw) {
   SignatureMath math;
   math.outcomes.reserve(block.signatures.size());
   const std::string message = BlockSignedMessage(block.fingerprint);
@@ -336,9 +334,15 @@ SignatureMath ComputeSignatureMath(const Block& block, SignatureStage stage) {
     const bool host = stage == SignatureStage::kComplete &&
                       i + 1 == block.signatures.size();
     const BlockSignature& signature = block.signatures[i];
+    // A signature that does not verify from its raw bytes is verified again
+    // from its texts, for VerifyEd25519Text's exact failure.
+    const bool verified =
+        i < raw.size() && VerifyEd25519(raw[i].key, message, raw[i].sig);
     math.outcomes.push_back(
-        VerifyEd25519Text(signature.key, message, signature.sig,
-                          host ? kHostSignatureWhat : kOwnerSignaturesWhat));
+        verified ? absl::OkStatus()
+                 : VerifyEd25519Text(signature.key, message, signature.sig,
+                                     host ? kHostSignatureWhat
+                                          : kOwnerSignaturesWhat));
   }
   return math;
 }
@@ -351,14 +355,13 @@ absl::Status CheckNextBlockWithSignatureMath(const ChainState& state,
   return CheckNextBlockImpl(state, block, stage, options, &math);
 }
 
-ChainState AdvanceChain(const ChainState& state, const Block& block) {
-  ChainState next = state;
-  next.head_number = block.number;
-  next.head_fingerprint = block.fingerprint;
-  next.head_time_millis = block.time_millis;
-  if (block.controllers.has_value()) next.controllers = *block.controllers;
-  if (IsTerminal(block.event_name())) next.terminal_event = block.event_name();
-  return next;
+ChainState AdvanceChain(ChainState state, const Block& block) {
+  state.head_number = block.number;
+  state.head_fingerprint = block.fingerprint;
+  state.head_time_millis = block.time_millis;
+  if (block.controllers.has_value()) state.controllers = *block.controllers;
+  if (IsTerminal(block.event_name())) state.terminal_event = block.event_name();
+  return state;
 }
 
 }  // namespace microledger

@@ -76,8 +76,11 @@ struct SignatureMath {
 };
 
 // Verifies every signature of `block` (owner signatures, and with kComplete
-// the last one as the host signature). Pure; any thread.
-SignatureMath ComputeSignatureMath(const Block& block, SignatureStage stage);
+// the last one as the host signature). `raw` is empty, or holds each
+// signature's key and signature as decoded from its texts (BlockBinaries of
+// BlockFromJson), which saves decoding them again. Pure; any thread.
+SignatureMath ComputeSignatureMath(const Block& block, SignatureStage stage,
+                                   absl::Span<const RawSignature> raw = {});
 
 // CheckNextBlock with the Ed25519 verifications taken from `math`, which must
 // be ComputeSignatureMath(block, stage) of this same block: the same checks in
@@ -89,8 +92,9 @@ absl::Status CheckNextBlockWithSignatureMath(const ChainState& state,
                                              const BlockRuleOptions& options,
                                              const SignatureMath& math);
 
-// The state after appending `block` (which CheckNextBlock accepted).
-ChainState AdvanceChain(const ChainState& state, const Block& block);
+// The state after appending `block` (which CheckNextBlock accepted) to `state`
+// (pass it with std::move to reuse its strings).
+ChainState AdvanceChain(ChainState state, const Block& block);
 
 // SPEC §5/§10 authority: owner signatures by distinct keys of `authorising`,
 // in ascending order of key text, each verifying over `message`, at least

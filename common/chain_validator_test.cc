@@ -1,6 +1,7 @@
 #include "common/chain_validator.h"
 
 #include "common/block_builder.h"
+#include "common/ed25519.h"
 #include "common/encoding.h"
 #include "common/test_chain.h"
 #include "common/timestamp.h"
@@ -359,6 +360,40 @@ TEST(ChainValidatorTest, HostSignatureMustVerify) {
   block.signatures.back().sig = chain.host().SignText("other");
   ExpectBroken(Check(chain, block), absl::StatusCode::kFailedPrecondition,
                "host signature");
+}
+
+// The raw key and signature of each of `block`'s signatures.
+std::vector<RawSignature> RawSignaturesOf(const Block& block) {
+  std::vector<RawSignature> raw;
+  for (const BlockSignature& signature : block.signatures) {
+    raw.push_back({*DecodePublicKeyText(signature.key),
+                   *DecodeMultibase(signature.sig)});
+  }
+  return raw;
+}
+
+TEST(ChainValidatorTest, SignatureMathFromRawBytesEqualsMathFromTexts) {
+  TestChain chain(2, 2);
+  chain.AppendEvents(1);
+  const Block good = chain.Make({{"event", "x"}});
+  Block bad = good;  // A bad owner signature and a bad host signature.
+  bad.signatures[0].sig = chain.owner(0).SignText("other");
+  bad.signatures.back().sig = chain.host().SignText("other");
+  for (const Block& block : {good, bad}) {
+    const SignatureMath from_texts =
+        ComputeSignatureMath(block, SignatureStage::kComplete);
+    const SignatureMath from_raw = ComputeSignatureMath(
+        block, SignatureStage::kComplete, RawSignaturesOf(block));
+    EXPECT_EQ(from_raw.outcomes, from_texts.outcomes);
+  }
+  const SignatureMath bad_math = ComputeSignatureMath(
+      bad, SignatureStage::kComplete, RawSignaturesOf(bad));
+  ASSERT_EQ(bad_math.outcomes.size(), 3u);
+  EXPECT_EQ(bad_math.outcomes[0].message(),
+            "owner signatures: signature does not verify");
+  EXPECT_TRUE(bad_math.outcomes[1].ok());
+  EXPECT_EQ(bad_math.outcomes[2].message(),
+            "host signature: signature does not verify");
 }
 
 TEST(ChainValidatorTest, OwnerSignedStageSkipsHost) {

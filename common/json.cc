@@ -6,7 +6,9 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -26,12 +28,49 @@ constexpr int kNumberOverflowErrorId = 406;
   std::abort();
 }
 
+// Whether JCS escapes byte `c` inside a string: '"', '\\' and the control
+// characters.
+bool NeedsEscape(char c) {
+  return static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\';
+}
+
+// Whether any of the 8 bytes of `word` needs escaping (NeedsEscape), tested at
+// once: (x - 0x0101…01 * n) & ~x & 0x8080…80 is non-zero exactly when a byte of
+// x is below n (for n <= 0x80), and x has a byte equal to c exactly when
+// x ^ (0x0101…01 * c) has a byte below 1.
+bool WordNeedsEscape(uint64_t word) {
+  constexpr uint64_t kOnes = 0x0101010101010101;
+  constexpr uint64_t kHighBits = 0x8080808080808080;
+  const auto has_byte_below = [](uint64_t x, uint64_t n) {
+    return ((x - kOnes * n) & ~x & kHighBits) != 0;
+  };
+  return has_byte_below(word, 0x20) || has_byte_below(word ^ (kOnes * '"'), 1) ||
+         has_byte_below(word ^ (kOnes * '\\'), 1);
+}
+
 // Appends `text` as a JSON string literal escaped the way JCS (ECMAScript
 // JSON.stringify) does: `"` and `\`, the five short control escapes, \u00xx
 // with lowercase hex for the other control characters, every other byte as is.
+// The bytes between escapes are appended in runs, skipped 8 at a time.
 void AppendQuoted(std::string_view text, std::string* out) {
   out->push_back('"');
-  for (const char c : text) {
+  size_t run_start = 0;
+  for (size_t i = 0; i < text.size();) {
+    uint64_t word;
+    if (i + sizeof(word) <= text.size()) {
+      std::memcpy(&word, text.data() + i, sizeof(word));
+      if (!WordNeedsEscape(word)) {
+        i += sizeof(word);
+        continue;
+      }
+    }
+    const char c = text[i];
+    if (!NeedsEscape(c)) {
+      ++i;
+      continue;
+    }
+    out->append(text.data() + run_start, i - run_start);
+    run_start = ++i;
     switch (c) {
       case '"':
         out->append("\\\"");
@@ -55,13 +94,10 @@ void AppendQuoted(std::string_view text, std::string* out) {
         out->append("\\t");
         break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppendFormat(out, "\\u%04x", static_cast<int>(c));
-        } else {
-          out->push_back(c);
-        }
+        absl::StrAppendFormat(out, "\\u%04x", static_cast<int>(c));
     }
   }
+  out->append(text.data() + run_start, text.size() - run_start);
   out->push_back('"');
 }
 
@@ -87,6 +123,41 @@ std::u16string ToUtf16(std::string_view text) {
     }
   }
   return units;
+}
+
+bool IsAscii(std::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+// Calls `visit(member)` for the members of `object` in JCS order: by the UTF-16
+// code units of their names. The map holds them in byte order, which is the
+// same order when every name is ASCII; otherwise they are sorted here.
+template <typename Visit>
+void ForEachMemberInJcsOrder(const Json::object_t& object, const Visit& visit) {
+  if (std::all_of(object.begin(), object.end(),
+                  [](const auto& member) { return IsAscii(member.first); })) {
+    for (const auto& member : object) visit(member);
+    return;
+  }
+  std::vector<std::pair<std::u16string, const Json::object_t::value_type*>>
+      members;
+  for (const auto& member : object) {
+    members.emplace_back(ToUtf16(member.first), &member);
+  }
+  std::sort(members.begin(), members.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [sort_key, member] : members) visit(*member);
+}
+
+void AppendCanonical(const Json& value, std::string* out);
+
+// Appends one object member as JCS writes it: "name":value.
+void AppendCanonicalMember(const Json::object_t::value_type& member,
+                           std::string* out) {
+  AppendQuoted(member.first, out);
+  out->push_back(':');
+  AppendCanonical(member.second, out);
 }
 
 void AppendCanonical(const Json& value, std::string* out) {
@@ -123,22 +194,14 @@ void AppendCanonical(const Json& value, std::string* out) {
       return;
     }
     case Json::value_t::object: {
-      std::vector<std::pair<std::u16string, const Json::object_t::value_type*>>
-          members;
-      for (const auto& member : value.get_ref<const Json::object_t&>()) {
-        members.emplace_back(ToUtf16(member.first), &member);
-      }
-      std::sort(members.begin(), members.end(),
-                [](const auto& a, const auto& b) { return a.first < b.first; });
       out->push_back('{');
       bool first = true;
-      for (const auto& [sort_key, member] : members) {
-        if (!first) out->push_back(',');
-        first = false;
-        AppendQuoted(member->first, out);
-        out->push_back(':');
-        AppendCanonical(member->second, out);
-      }
+      ForEachMemberInJcsOrder(value.get_ref<const Json::object_t&>(),
+                              [&](const Json::object_t::value_type& member) {
+                                if (!first) out->push_back(',');
+                                first = false;
+                                AppendCanonicalMember(member, out);
+                              });
       out->push_back('}');
       return;
     }
@@ -213,7 +276,9 @@ class StrictJsonBuilder {
   bool number_float(number_float_t value, const string_t& /*literal*/) {
     return Add(value);
   }
-  bool string(string_t& value) { return Add(std::move(value)); }
+  // Copied, not moved: `value` is the lexer's buffer, which keeps its capacity
+  // for the next string only while it keeps its allocation.
+  bool string(string_t& value) { return Add(value); }
   // Required by nlohmann's SAX interface; only its binary formats (CBOR,
   // MessagePack, ...) report binary values, JSON text never does.
   bool binary(binary_t& /*value*/) {
@@ -223,10 +288,10 @@ class StrictJsonBuilder {
   bool start_object(std::size_t /*unknown_size*/) {
     return Open(Json::object());
   }
+  // `name` is copied, not moved, as in string().
   bool key(string_t& name) {
     auto& members = open_.back()->get_ref<Json::object_t&>();
-    // try_emplace leaves `name` intact when the member already exists.
-    const auto [member, inserted] = members.try_emplace(std::move(name));
+    const auto [member, inserted] = members.try_emplace(name);
     if (!inserted) {
       std::string message = "duplicate member name ";
       AppendQuoted(name, &message);
@@ -326,6 +391,34 @@ std::string CanonicalJson(const Json& value) {
   std::string out;
   AppendCanonical(value, &out);
   return out;
+}
+
+CanonicalJsonSplit CanonicalJsonWithout(
+    const Json& value, std::initializer_list<absl::string_view> omitted) {
+  CanonicalJsonSplit split;
+  if (!value.is_object()) {
+    split.whole = CanonicalJson(value);
+    split.without = split.whole;
+    return split;
+  }
+  split.whole.push_back('{');
+  split.without.push_back('{');
+  ForEachMemberInJcsOrder(
+      value.get_ref<const Json::object_t&>(),
+      [&](const Json::object_t::value_type& member) {
+        if (split.whole.size() > 1) split.whole.push_back(',');
+        const size_t start = split.whole.size();
+        AppendCanonicalMember(member, &split.whole);
+        const absl::string_view name(member.first.data(), member.first.size());
+        if (std::find(omitted.begin(), omitted.end(), name) != omitted.end()) {
+          return;
+        }
+        if (split.without.size() > 1) split.without.push_back(',');
+        split.without.append(split.whole, start, std::string::npos);
+      });
+  split.whole.push_back('}');
+  split.without.push_back('}');
+  return split;
 }
 
 absl::StatusOr<std::string> Canonicalize(absl::string_view text, int max_depth) {

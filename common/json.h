@@ -16,6 +16,7 @@
 #ifndef MICROLEDGER_COMMON_JSON_H_
 #define MICROLEDGER_COMMON_JSON_H_
 
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -47,6 +48,19 @@ absl::StatusOr<Json> ParseJson(absl::string_view text,
 // value built from strings, finite numbers, booleans, null, objects and
 // arrays qualifies. A non-finite number or a binary value aborts the process.
 std::string CanonicalJson(const Json& value);
+
+// The canonical form of a value, whole and without some of its members.
+struct CanonicalJsonSplit {
+  std::string whole;    // CanonicalJson(value).
+  std::string without;  // CanonicalJson of `value` less the omitted members.
+};
+
+// Both forms of CanonicalJsonSplit from one pass that serialises each member
+// of `value` once (the object's members go to `without` unless their name is
+// in `omitted`). A value that is not an object has no members to omit: both
+// forms are CanonicalJson(value). Precondition: CanonicalJson's.
+CanonicalJsonSplit CanonicalJsonWithout(
+    const Json& value, std::initializer_list<absl::string_view> omitted);
 
 // ParseJson followed by CanonicalJson.
 absl::StatusOr<std::string> Canonicalize(absl::string_view text,

@@ -6,6 +6,7 @@
 #include <limits>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
@@ -233,6 +234,35 @@ TEST(CanonicalJsonTest, EscapesRoundTrip) {
             "A/\\\"\b\f\n\r\t\x01\xC3\xA9\xF0\x9D\x84\x9E");
 }
 
+TEST(CanonicalJsonTest, EscapesBetweenRunsOfPlainBytes) {
+  EXPECT_EQ(CanonicalOrDie(R"(["ab\tcd\u0001ef\"gh\\"])"),
+            R"(["ab\tcd\u0001ef\"gh\\"])");
+}
+
+// Long enough for AppendQuoted to scan 8 bytes at a time; nlohmann's dump()
+// escapes strings the way JCS does.
+TEST(CanonicalJsonTest, EscapesEveryByteAtEveryPosition) {
+  std::vector<std::string> characters;
+  for (int byte = 0; byte < 0x80; ++byte) {
+    characters.push_back(std::string(1, static_cast<char>(byte)));
+  }
+  characters.push_back("\xC3\xA9");
+  characters.push_back("\xF0\x9F\x98\x80");
+  for (const std::string& character : characters) {
+    for (size_t position = 0; position <= 20; ++position) {
+      std::string text(20, 'a');
+      text.insert(position, character);
+      EXPECT_EQ(CanonicalJson(Json(text)), Json(text).dump())
+          << "byte " << static_cast<int>(character[0]) << " at " << position;
+    }
+  }
+}
+
+TEST(CanonicalJsonTest, SortsAsciiNamesAmongOthersByUtf16) {
+  EXPECT_EQ(CanonicalOrDie(R"({"b":1,"\ue000":2,"a":3,"\ud83d\ude00":4})"),
+            "{\"a\":3,\"b\":1,\"\xF0\x9F\x98\x80\":4,\"\xEE\x80\x80\":2}");
+}
+
 TEST(CanonicalJsonTest, EqualNumbersHaveOneForm) {
   for (const char* text :
        {"1", "1.0", "1e0", "10e-1", "0.1e1", "1.000000000000000000001"}) {
@@ -249,6 +279,54 @@ TEST(CanonicalJsonTest, IntegersBuiltInCodeSerialiseAsDoubles) {
   EXPECT_EQ(CanonicalJson(value), R"({"big":-9223372036854776000,"float":2.5,)"
                                   R"("list":[1,"two",null,false],"signed":-7,)"
                                   R"("unsigned":18446744073709552000})");
+}
+
+// Checks CanonicalJsonWithout(`value`, `omitted`) against CanonicalJson of
+// `value` and of `value` with the members removed.
+void ExpectSplit(const Json& value,
+                 std::initializer_list<absl::string_view> omitted) {
+  Json reduced = value;
+  if (reduced.is_object()) {
+    for (absl::string_view name : omitted) reduced.erase(std::string(name));
+  }
+  const CanonicalJsonSplit split = CanonicalJsonWithout(value, omitted);
+  EXPECT_EQ(split.whole, CanonicalJson(value));
+  EXPECT_EQ(split.without, CanonicalJson(reduced));
+}
+
+TEST(CanonicalJsonWithoutTest, OmitsTheNamedMembersOnly) {
+  const absl::StatusOr<Json> value = ParseJson(
+      R"({"c":{"a":1,"b":2},"a":[1,{"a":3}],"b":"x","\ud83d\ude00":4,"\ue000":5})");
+  ASSERT_TRUE(value.ok()) << value.status();
+  const CanonicalJsonSplit split =
+      CanonicalJsonWithout(*value, {"a", "\xEE\x80\x80"});
+  EXPECT_EQ(split.whole, CanonicalJson(*value));
+  // Nested members named "a" stay.
+  EXPECT_EQ(split.without,
+            "{\"b\":\"x\",\"c\":{\"a\":1,\"b\":2},\"\xF0\x9F\x98\x80\":4}");
+  ExpectSplit(*value, {"a"});
+  ExpectSplit(*value, {"c"});
+  ExpectSplit(*value, {"\xEE\x80\x80"});
+  ExpectSplit(*value, {"a", "b", "c", "\xF0\x9F\x98\x80", "\xEE\x80\x80"});
+  ExpectSplit(*value, {"not a member"});
+  ExpectSplit(*value, {});
+}
+
+TEST(CanonicalJsonWithoutTest, OmitsFromAnyPosition) {
+  const Json value = {{"a", 1}, {"b", 2}, {"c", 3}};
+  EXPECT_EQ(CanonicalJsonWithout(value, {"a"}).without, R"({"b":2,"c":3})");
+  EXPECT_EQ(CanonicalJsonWithout(value, {"b"}).without, R"({"a":1,"c":3})");
+  EXPECT_EQ(CanonicalJsonWithout(value, {"c"}).without, R"({"a":1,"b":2})");
+  EXPECT_EQ(CanonicalJsonWithout(value, {"a", "b", "c"}).without, "{}");
+  EXPECT_EQ(CanonicalJsonWithout(Json::object(), {"a"}).without, "{}");
+}
+
+TEST(CanonicalJsonWithoutTest, ValueThatIsNotAnObjectIsWhole) {
+  for (const Json& value : {Json::array({1, "a"}), Json("a"), Json(nullptr)}) {
+    const CanonicalJsonSplit split = CanonicalJsonWithout(value, {"a"});
+    EXPECT_EQ(split.whole, CanonicalJson(value));
+    EXPECT_EQ(split.without, split.whole);
+  }
 }
 
 TEST(CanonicalJsonDeathTest, NonFiniteNumberIsABrokenPrecondition) {

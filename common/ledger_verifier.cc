@@ -26,25 +26,27 @@ absl::Status FingerprintBroke() {
 
 }  // namespace
 
-PreparedBlock::PreparedBlock(Block block, std::string leaf)
-    : block_(std::move(block)), leaf_(std::move(leaf)) {
-  math_ = ComputeSignatureMath(block_, SignatureStage::kComplete);
-}
+PreparedBlock::PreparedBlock(Block block, std::string leaf,
+                             absl::Span<const RawSignature> raw_signatures)
+    : block_(std::move(block)),
+      leaf_(std::move(leaf)),
+      math_(ComputeSignatureMath(block_, SignatureStage::kComplete,
+                                 raw_signatures)) {}
 
-absl::StatusOr<PreparedBlock> PreparedBlock::FromJson(const Json& value) {
-  absl::StatusOr<Block> block = BlockFromJson(value, SignatureStage::kComplete);
+absl::StatusOr<PreparedBlock> PreparedBlock::FromJson(Json value,
+                                                      absl::string_view body_jcs) {
+  BlockBinaries binaries;
+  absl::StatusOr<Block> block = BlockFromJson(
+      std::move(value), body_jcs, SignatureStage::kComplete, &binaries);
   if (!block.ok()) return block.status();
-  // BlockFromJson has checked the fingerprint against the body and that it is
-  // a well-formed sha2-256 digest text.
-  absl::StatusOr<std::string> leaf = DecodeDigest(block->fingerprint);
-  if (!leaf.ok()) return leaf.status();
-  return PreparedBlock(*std::move(block), *std::move(leaf));
+  return PreparedBlock(*std::move(block), std::move(binaries.leaf),
+                       binaries.signatures);
 }
 
 absl::StatusOr<PreparedBlock> PreparedBlock::FromBlock(Block block) {
   std::string leaf = Sha256Multihash(CanonicalJson(BlockBodyJson(block)));
   if (EncodeMultibase(leaf) != block.fingerprint) return FingerprintBroke();
-  return PreparedBlock(std::move(block), std::move(leaf));
+  return PreparedBlock(std::move(block), std::move(leaf), {});
 }
 
 std::string FailureRule(const absl::Status& status) {
@@ -100,7 +102,7 @@ absl::Status LedgerVerifier::Append(const Block& block, const std::string& leaf,
                                             SignatureStage::kComplete,
                                             BlockRuleOptions(), *math);
   if (!status.ok()) return Fail(position, std::move(status));
-  state_ = AdvanceChain(state_, block);
+  state_ = AdvanceChain(std::move(state_), block);
   tree_.AppendLeaf(leaf);
   if (block.seals.has_value()) seals_.insert(block.seals->begin(), block.seals->end());
   return absl::OkStatus();

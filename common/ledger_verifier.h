@@ -33,6 +33,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "common/block.h"
 #include "common/chain_validator.h"
 #include "common/merkle.h"
@@ -63,9 +64,11 @@ std::string FailureRule(const absl::Status& status);
 class PreparedBlock {
  public:
   // A block's JSON value (a bundle line's inner object, canonical form checked
-  // by the caller): BlockFromJson, whose fingerprint check is the only one.
-  // Errors are BlockFromJson's.
-  static absl::StatusOr<PreparedBlock> FromJson(const Json& value);
+  // by the caller) and the JCS of its body, BlockJcs(value).without:
+  // BlockFromJson, whose fingerprint check is the only one. Errors are
+  // BlockFromJson's.
+  static absl::StatusOr<PreparedBlock> FromJson(Json value,
+                                                absl::string_view body_jcs);
   // A Block of any origin: recomputes its fingerprint from its body, then does
   // the signature math. InvalidArgument "fingerprint: …" when they differ.
   static absl::StatusOr<PreparedBlock> FromBlock(Block block);
@@ -76,7 +79,8 @@ class PreparedBlock {
   const std::string& leaf() const { return leaf_; }
 
  private:
-  PreparedBlock(Block block, std::string leaf);
+  PreparedBlock(Block block, std::string leaf,
+                absl::Span<const RawSignature> raw_signatures);
 
   Block block_;
   std::string leaf_;

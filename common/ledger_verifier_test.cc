@@ -299,6 +299,13 @@ TEST(LedgerVerifierTest, RejectsCheckpointWithBadSignature) {
 
 // Prepared blocks.
 
+// PreparedBlock::FromJson of `block`'s JSON value, as a bundle verifier calls it.
+absl::StatusOr<PreparedBlock> PrepareFromJson(const Block& block) {
+  Json json = BlockJson(block);
+  const std::string body_jcs = BlockJcs(json).without;
+  return PreparedBlock::FromJson(std::move(json), body_jcs);
+}
+
 // The outcome of adding `block` after `chain`'s blocks, every way: AddBlock,
 // AddPreparedBlock of PreparedBlock::FromBlock and of PreparedBlock::FromJson
 // (whose failures, like a bundle's, are at the block's position too), and
@@ -327,7 +334,7 @@ std::string AddEveryWay(const TestChain& chain, const Block& block) {
   }
 
   LedgerVerifier from_json = VerifiedChain(chain);
-  absl::StatusOr<PreparedBlock> parsed = PreparedBlock::FromJson(BlockJson(block));
+  absl::StatusOr<PreparedBlock> parsed = PrepareFromJson(block);
   if (parsed.ok()) {
     EXPECT_EQ(from_json.AddPreparedBlock(*parsed), status);
   } else {
@@ -397,7 +404,7 @@ TEST(LedgerVerifierTest, BlocksPreparedOnOtherThreadsAreAddedInOrder) {
   for (int t = 0; t < 2; ++t) {
     threads.emplace_back([&, t] {
       for (size_t i = t; i < blocks.size(); i += 2) {
-        prepared[i] = PreparedBlock::FromJson(BlockJson(blocks[i]));
+        prepared[i] = PrepareFromJson(blocks[i]);
       }
     });
   }
