@@ -348,15 +348,20 @@ struct RunControl {
   }
 };
 
-// Unary appends: worker w owns ledgers w, w+C, w+2C, ... and appends to them
+// The ledgers of worker `worker` out of `concurrency`: w, w+C, w+2C, ...
+std::vector<DraftedLedger*> OwnedLedgers(int worker, int concurrency,
+                                         std::vector<DraftedLedger>& ledgers) {
+  std::vector<DraftedLedger*> own;
+  for (size_t i = worker; i < ledgers.size(); i += concurrency) own.push_back(&ledgers[i]);
+  return own;
+}
+
+// Unary appends: worker w owns its OwnedLedgers and appends to them
 // round-robin, one call in flight.
 void UnaryAppendWorker(int worker, const LoadOptions& options, Channels& channels,
                        std::vector<DraftedLedger>& ledgers, RunControl& control,
                        WorkerStats& stats) {
-  std::vector<DraftedLedger*> own;
-  for (size_t i = worker; i < ledgers.size(); i += options.concurrency) {
-    own.push_back(&ledgers[i]);
-  }
+  std::vector<DraftedLedger*> own = OwnedLedgers(worker, options.concurrency, ledgers);
   HostStub& stub = channels.stub(worker);
   size_t cursor = 0;
   v1::AppendRequest request;
@@ -463,15 +468,12 @@ void StreamAppend(HostStub& stub, size_t window, int64_t deadline_ms, RunControl
   }
 }
 
-// Streaming appends: worker w owns the same ledgers as above, sends their
+// Streaming appends: worker w owns its OwnedLedgers, sends their
 // blocks round-robin on one AppendStream with at most `window` unanswered.
 void StreamAppendWorker(int worker, const LoadOptions& options, Channels& channels,
                         std::vector<DraftedLedger>& ledgers, RunControl& control,
                         WorkerStats& stats) {
-  std::vector<DraftedLedger*> own;
-  for (size_t i = worker; i < ledgers.size(); i += options.concurrency) {
-    own.push_back(&ledgers[i]);
-  }
+  std::vector<DraftedLedger*> own = OwnedLedgers(worker, options.concurrency, ledgers);
   size_t cursor = 0;
   StreamAppend(channels.stub(worker), static_cast<size_t>(std::max(1, options.window)),
                options.deadline_ms, control, stats, [&]() -> const std::string* {
