@@ -187,6 +187,9 @@ run "append unary 1 ledger" "sync=true, 1 ledger, c=1" --scenario=host-append --
 run "read-range" "8 ledgers x 2000 blocks, c=4, whole ledger per call" --scenario=read-range \
   --addr="$HOST_ADDR" --ledgers=8 --blocks_per_ledger=2000 --concurrency=4 --duration=10 \
   --host_pid="$HOST_PID"
+run "read-range batched" "as read-range, 16 blocks per message (max_blocks_per_message)" \
+  --scenario=read-range --addr="$HOST_ADDR" --ledgers=8 --blocks_per_ledger=2000 \
+  --concurrency=4 --duration=10 --blocks_per_message=16 --host_pid="$HOST_PID"
 run "proof" "8 ledgers x 1000 blocks, c=32, random leaf, latest size" --scenario=proof \
   --addr="$HOST_ADDR" --ledgers=8 --blocks_per_ledger=1000 --concurrency=32 --duration=10 \
   --host_pid="$HOST_PID"

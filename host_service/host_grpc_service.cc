@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/chain_validator.h"
 
@@ -172,11 +173,22 @@ class AppendStreamReactor
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-// GetBlocks: blocks read a chunk at a time (one storage scan), one write each.
+// GetBlocks: blocks read a chunk at a time (one storage scan), one write per
+// block, or per max_blocks_per_message blocks.
 class GetBlocksReactor : public grpc::ServerWriteReactor<v1::GetBlocksResponse> {
  public:
+  static constexpr uint32_t kMaxBlocksPerMessage = 256;
+
   GetBlocksReactor(const LedgerHost* host, const v1::GetBlocksRequest* request)
-      : host_(host), ledger_id_(request->ledger_id()) {
+      : host_(host),
+        ledger_id_(request->ledger_id()),
+        per_message_(request->max_blocks_per_message()) {
+    if (per_message_ > kMaxBlocksPerMessage) {
+      Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("blocks: max_blocks_per_message is at most ",
+                                       kMaxBlocksPerMessage)));
+      return;
+    }
     absl::StatusOr<LedgerHost::BlockRange> range =
         host_->ResolveBlockRange(ledger_id_, request->from_number(), request->to_number());
     if (!range.ok()) {
@@ -206,24 +218,39 @@ class GetBlocksReactor : public grpc::ServerWriteReactor<v1::GetBlocksResponse> 
       Finish(grpc::Status::OK);
       return;
     }
+    response_.Clear();
+    response_.set_number(next_);
+    if (per_message_ <= 1) {
+      absl::StatusOr<std::string> block = NextBlock();
+      if (!block.ok()) return Finish(ToGrpcStatus(block.status()));
+      response_.set_block(*std::move(block));
+    } else {
+      while (next_ <= range_.last &&
+             static_cast<uint32_t>(response_.blocks_size()) < per_message_) {
+        absl::StatusOr<std::string> block = NextBlock();
+        if (!block.ok()) return Finish(ToGrpcStatus(block.status()));
+        response_.add_blocks(*std::move(block));
+      }
+    }
+    StartWrite(&response_);
+  }
+
+  // Block next_ (then advances), from the chunk read last or a new one.
+  absl::StatusOr<std::string> NextBlock() {
     if (chunk_index_ == chunk_.size()) {
       absl::StatusOr<std::vector<std::string>> blocks =
           host_->ReadBlocks(ledger_id_, range_, next_, kChunk);
-      if (!blocks.ok()) {
-        Finish(ToGrpcStatus(blocks.status()));
-        return;
-      }
+      if (!blocks.ok()) return blocks.status();
       chunk_ = *std::move(blocks);
       chunk_index_ = 0;
     }
-    response_.set_number(next_);
-    response_.set_block(std::move(chunk_[chunk_index_++]));
     ++next_;
-    StartWrite(&response_);
+    return std::move(chunk_[chunk_index_++]);
   }
 
   const LedgerHost* host_;
   std::string ledger_id_;
+  const uint32_t per_message_;
   LedgerHost::BlockRange range_;
   uint64_t next_ = 0;
   std::vector<std::string> chunk_;

@@ -52,20 +52,36 @@ inline grpc::Status AppendBlock(HostStub& stub, OwnerChain& chain, const Block& 
   return status;
 }
 
-// All blocks [from, to] (to 0 = head) via GetBlocks.
+// All blocks [from, to] (to 0 = head) via GetBlocks, `per_message` blocks per
+// response message at most (0 = one, in the `block` field). `messages` counts
+// the response messages.
 inline grpc::Status ReadBlocks(HostStub& stub, const std::string& ledger_id, uint64_t from,
                                uint64_t to, std::vector<std::string>* blocks,
-                               std::vector<uint64_t>* numbers = nullptr) {
+                               std::vector<uint64_t>* numbers = nullptr,
+                               uint32_t per_message = 0, int* messages = nullptr) {
   grpc::ClientContext context;
   v1::GetBlocksRequest request;
   request.set_ledger_id(ledger_id);
   request.set_from_number(from);
   request.set_to_number(to);
+  request.set_max_blocks_per_message(per_message);
   auto reader = stub.GetBlocks(&context, request);
   v1::GetBlocksResponse response;
   while (reader->Read(&response)) {
-    blocks->push_back(response.block());
-    if (numbers != nullptr) numbers->push_back(response.number());
+    if (messages != nullptr) ++*messages;
+    if (per_message <= 1) {
+      blocks->push_back(response.block());
+      if (numbers != nullptr) numbers->push_back(response.number());
+      continue;
+    }
+    if (response.blocks_size() == 0 || !response.block().empty() ||
+        static_cast<uint32_t>(response.blocks_size()) > per_message) {
+      return grpc::Status(grpc::StatusCode::INTERNAL, "a batched message of the wrong shape");
+    }
+    for (int i = 0; i < response.blocks_size(); ++i) {
+      blocks->push_back(response.blocks(i));
+      if (numbers != nullptr) numbers->push_back(response.number() + i);
+    }
   }
   return reader->Finish();
 }

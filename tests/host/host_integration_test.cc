@@ -106,6 +106,28 @@ TEST_F(HostIntegrationTest, PipelinedStreamThenEveryBlockAndProofVerifies) {
   EXPECT_EQ(ReadBlocks(*stub_, chain.ledger_id(), 1, kBlocks + 1, &range).error_code(),
             grpc::StatusCode::OUT_OF_RANGE);
 
+  // Several blocks per message: the same blocks and numbers, fewer messages.
+  for (uint32_t per_message : {2u, 7u, 16u, 256u}) {
+    std::vector<std::string> batched;
+    std::vector<uint64_t> batched_numbers;
+    int messages = 0;
+    ASSERT_TRUE(ReadBlocks(*stub_, chain.ledger_id(), 1, 0, &batched, &batched_numbers,
+                           per_message, &messages)
+                    .ok());
+    EXPECT_EQ(batched, blocks) << per_message;
+    for (size_t i = 0; i < batched_numbers.size(); ++i) EXPECT_EQ(batched_numbers[i], i + 1);
+    EXPECT_EQ(messages, (kBlocks + per_message - 1) / per_message) << per_message;
+  }
+  range.clear();
+  numbers.clear();
+  ASSERT_TRUE(ReadBlocks(*stub_, chain.ledger_id(), 17, 33, &range, &numbers, 5).ok());
+  EXPECT_EQ(range, std::vector<std::string>(blocks.begin() + 16, blocks.begin() + 33));
+  EXPECT_EQ(numbers.front(), 17u);
+  EXPECT_EQ(numbers.back(), 33u);
+  range.clear();
+  EXPECT_EQ(ReadBlocks(*stub_, chain.ledger_id(), 1, 0, &range, nullptr, 257).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
   // Inclusion proofs against checkpoints, consistency between checkpoints.
   for (uint64_t size : {uint64_t{1}, uint64_t{2}, uint64_t{7}, uint64_t{64}, uint64_t{65},
                         uint64_t{kBlocks}}) {

@@ -1178,9 +1178,12 @@ absl::Status RunRead(const LoadOptions& options, LoadReport& report) {
             }
             request.set_from_number(from);
             request.set_to_number(to);
+            request.set_max_blocks_per_message(options.blocks_per_message);
             auto reader = stub.GetBlocks(&context, request);
             v1::GetBlocksResponse response;
-            while (reader->Read(&response)) ++stats.blocks;
+            while (reader->Read(&response)) {
+              stats.blocks += options.blocks_per_message > 1 ? response.blocks_size() : 1;
+            }
             status = reader->Finish();
           }
           stats.Record(Clock::now() - start, status.error_code(), status.error_message());

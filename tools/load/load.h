@@ -67,6 +67,7 @@ struct LoadOptions {
   uint64_t predraft = 200000;          // Appends with --duration: blocks drafted.
   uint64_t blocks_per_ledger = 1000;   // read-range/proof: stored before the clock.
   uint64_t range = 0;                  // read-range: blocks per GetBlocks (0 = all).
+  uint32_t blocks_per_message = 1;     // read-range: GetBlocks max_blocks_per_message.
   int host_pid = 0;        // When > 0: host CPU per block from /proc/PID/stat.
   int agent_pid = 0;       // agent-append: when > 0, ml-owner CPU per block too.
   int windows = 1;         // Appends: also report host CPU per block per 1/windows.

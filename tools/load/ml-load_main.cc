@@ -30,6 +30,9 @@ ABSL_FLAG(uint64_t, predraft, 200000,
 ABSL_FLAG(uint64_t, blocks_per_ledger, 1000,
           "read-range/proof: blocks stored per ledger before the clock starts");
 ABSL_FLAG(uint64_t, range, 0, "read-range: blocks per GetBlocks call (0 = whole ledger)");
+ABSL_FLAG(uint32_t, blocks_per_message, 1,
+          "read-range: GetBlocks max_blocks_per_message (1 = one block per message, "
+          "up to 256)");
 ABSL_FLAG(int, host_pid, 0,
           "pid of ml-host: report host CPU per block (utime+stime from /proc/PID/stat)");
 ABSL_FLAG(int, agent_pid, 0,
@@ -94,6 +97,7 @@ int main(int argc, char** argv) {
   options.predraft = absl::GetFlag(FLAGS_predraft);
   options.blocks_per_ledger = absl::GetFlag(FLAGS_blocks_per_ledger);
   options.range = absl::GetFlag(FLAGS_range);
+  options.blocks_per_message = absl::GetFlag(FLAGS_blocks_per_message);
   options.host_pid = absl::GetFlag(FLAGS_host_pid);
   options.agent_pid = absl::GetFlag(FLAGS_agent_pid);
   options.windows = absl::GetFlag(FLAGS_windows);

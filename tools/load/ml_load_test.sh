@@ -125,6 +125,9 @@ out=$("$ML_LOAD" --scenario=read-range "${COMMON[@]}" --ledgers=2 --concurrency=
       --blocks_per_ledger=20 --total=50)
 check read-range "$out" scenario total errors rps p50_ms p99_ms blocks
 python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['blocks']==50*20, r" "$out"
+out=$("$ML_LOAD" --scenario=read-range "${COMMON[@]}" --ledgers=2 --concurrency=2 \
+      --blocks_per_ledger=20 --total=50 --blocks_per_message=7)
+python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['blocks']==50*20 and r['errors']==0, r" "$out"
 
 out=$("$ML_LOAD" --scenario=proof "${COMMON[@]}" --ledgers=2 --concurrency=2 \
       --blocks_per_ledger=20 --total=50)
