@@ -431,5 +431,16 @@ TEST_F(HostIntegrationTest, SecondProcessOnTheSameDataDirFailsClearly) {
   EXPECT_THAT(output, HasSubstr("locked by another process"));
 }
 
+TEST_F(HostIntegrationTest, NegativeOrZeroLimitsAreRefused) {
+  for (const std::string& flag :
+       {std::string("--merkle_node_cache_size=-1"), std::string("--ledger_cache_size=0"),
+        std::string("--max_block_bytes=0")}) {
+    auto [code, output] =
+        HostProcess::RunToExit({"--storage=memory", "--listen=127.0.0.1:0", flag});
+    EXPECT_EQ(code, 1) << flag;
+    EXPECT_THAT(output, HasSubstr("limits must be positive")) << flag;
+  }
+}
+
 }  // namespace
 }  // namespace microledger

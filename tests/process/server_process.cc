@@ -92,10 +92,23 @@ std::pair<int, std::string> ServerProcess::RunToExit(const ServerCommand& comman
   int fd = -1;
   const pid_t pid = Spawn(command, &fd);
   if (pid < 0) return {-1, "cannot start " + command.binary};
+  // A command that should exit but serves instead is killed after 30 s.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   std::string output;
   char buffer[4096];
-  ssize_t n;
-  while ((n = read(fd, buffer, sizeof buffer)) > 0) output.append(buffer, n);
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd ready{fd, POLLIN, 0};
+    if (left.count() <= 0 || poll(&ready, 1, static_cast<int>(left.count())) <= 0) {
+      kill(pid, SIGKILL);
+      output += "\n[killed: still running after 30 s]";
+      break;
+    }
+    const ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n <= 0) break;
+    output.append(buffer, n);
+  }
   close(fd);
   int status = 0;
   waitpid(pid, &status, 0);
