@@ -178,6 +178,9 @@ class AppendStreamReactor
 class GetBlocksReactor : public grpc::ServerWriteReactor<v1::GetBlocksResponse> {
  public:
   static constexpr uint32_t kMaxBlocksPerMessage = 256;
+  // A batched message takes no more blocks once it holds this many bytes
+  // (gRPC clients refuse messages above 4 MiB by default).
+  static constexpr size_t kBatchBytes = 1 << 20;
 
   GetBlocksReactor(const LedgerHost* host, const v1::GetBlocksRequest* request)
       : host_(host),
@@ -225,10 +228,13 @@ class GetBlocksReactor : public grpc::ServerWriteReactor<v1::GetBlocksResponse> 
       if (!block.ok()) return Finish(ToGrpcStatus(block.status()));
       response_.set_block(*std::move(block));
     } else {
+      size_t bytes = 0;
       while (next_ <= range_.last &&
-             static_cast<uint32_t>(response_.blocks_size()) < per_message_) {
+             static_cast<uint32_t>(response_.blocks_size()) < per_message_ &&
+             bytes < kBatchBytes) {
         absl::StatusOr<std::string> block = NextBlock();
         if (!block.ok()) return Finish(ToGrpcStatus(block.status()));
+        bytes += block->size();
         response_.add_blocks(*std::move(block));
       }
     }

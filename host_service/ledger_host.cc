@@ -450,20 +450,22 @@ void LedgerHost::FinishGroup(std::vector<std::unique_ptr<Pending>>& group) {
       if (!stale[i]) group[i]->entry->epoch.fetch_add(1, std::memory_order_acq_rel);
     }
   }
+  // Every committed head of the group advances before any callback runs, so
+  // a reader told of block N by one callback never sees a head below N.
+  std::vector<std::function<void()>> wake;
+  for (size_t i = 0; i < group.size(); ++i) {
+    Entry& entry = *group[i]->entry;
+    absl::MutexLock lock(&entry.commit_mu);
+    --entry.inflight;
+    if (!stale[i] && written.ok()) {
+      entry.committed_exists = true;
+      entry.committed_head = group[i]->result.number;
+      for (auto& w : entry.TakeWaitersLocked()) wake.push_back(std::move(w));
+    }
+  }
+  for (auto& w : wake) w();
   for (size_t i = 0; i < group.size(); ++i) {
     Pending& pending = *group[i];
-    Entry& entry = *pending.entry;
-    std::vector<std::function<void()>> wake;
-    {
-      absl::MutexLock lock(&entry.commit_mu);
-      --entry.inflight;
-      if (!stale[i] && written.ok()) {
-        entry.committed_exists = true;
-        entry.committed_head = pending.result.number;
-        wake = entry.TakeWaitersLocked();
-      }
-    }
-    for (auto& w : wake) w();
     if (stale[i]) {
       pending.done(AtBlock(pending.result.number,
                            absl::UnavailableError(
@@ -940,17 +942,15 @@ absl::Status LedgerHost::Forget(absl::string_view ledger_id,
   }
   KvBatch batch;
   batch.delete_ranges = LedgerKeyRanges(*key);
-  if (absl::Status s = store_->Write(batch); !s.ok()) {
-    return absl::UnavailableError(s.message());
-  }
-  entry->exists = false;
-  entry->state = ChainState::Empty(ledger_id);
-  entry->frontier = MerkleFrontier();
-  entry->nonce.clear();
-  entry->key.reset();
   std::vector<std::function<void()>> wake;
   {
+    // Held across the delete (forgets are rare): a read that starts after
+    // the data is gone cannot be answered from the cached head, checkpoint
+    // or nodes.
     absl::MutexLock commit_lock(&entry->commit_mu);
+    if (absl::Status s = store_->Write(batch); !s.ok()) {
+      return absl::UnavailableError(s.message());
+    }
     entry->committed_exists = false;
     entry->committed_head = 0;
     ++entry->generation;
@@ -958,6 +958,11 @@ absl::Status LedgerHost::Forget(absl::string_view ledger_id,
     node_cache_.EraseLedger(*key);
     wake = entry->TakeWaitersLocked();
   }
+  entry->exists = false;
+  entry->state = ChainState::Empty(ledger_id);
+  entry->frontier = MerkleFrontier();
+  entry->nonce.clear();
+  entry->key.reset();
   for (auto& w : wake) w();
   return absl::OkStatus();
 }

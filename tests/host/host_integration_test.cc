@@ -431,6 +431,24 @@ TEST_F(HostIntegrationTest, SecondProcessOnTheSameDataDirFailsClearly) {
   EXPECT_THAT(output, HasSubstr("locked by another process"));
 }
 
+TEST_F(HostIntegrationTest, BatchedGetBlocksMessagesStopAtOneMebibyte) {
+  OwnerChain chain = CreateChain(*stub_);
+  constexpr int kBlocks = 24;  // ~50 KiB each: about 21 fit in 1 MiB.
+  for (int i = 0; i < kBlocks; ++i) {
+    Json event = {{"event", "updated"}, {"pad", std::string(50 * 1024, 'x')}};
+    grpc::Status s = AppendBlock(*stub_, chain, chain.Next(event));
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  std::vector<std::string> one_per_message;
+  ASSERT_TRUE(ReadBlocks(*stub_, chain.ledger_id(), 2, 0, &one_per_message).ok());
+  std::vector<std::string> batched;
+  int messages = 0;
+  ASSERT_TRUE(ReadBlocks(*stub_, chain.ledger_id(), 2, 0, &batched, nullptr, 256, &messages)
+                  .ok());
+  EXPECT_EQ(batched, one_per_message);
+  EXPECT_EQ(messages, 2);
+}
+
 TEST_F(HostIntegrationTest, NegativeOrZeroLimitsAreRefused) {
   for (const std::string& flag :
        {std::string("--merkle_node_cache_size=-1"), std::string("--ledger_cache_size=0"),
