@@ -1,6 +1,8 @@
 #include "owner_agent/ledger_registry.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +14,7 @@
 #include "common/encoding.h"
 #include "common/json.h"
 #include "common/timestamp.h"
+#include "owner_agent/durable_file.h"
 #include "serving/whole_file.h"
 
 namespace microledger {
@@ -20,38 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string Hex(absl::string_view bytes) { return absl::BytesToHexString(bytes); }
-
-absl::Status WriteFileAtomic(const std::string& path, const std::string& data,
-                             bool sync) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return absl::InternalError(absl::StrCat("cannot write ", tmp));
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n <= 0) {
-      ::close(fd);
-      return absl::InternalError(absl::StrCat("cannot write ", tmp));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (sync && ::fsync(fd) != 0) {
-    ::close(fd);
-    return absl::InternalError(absl::StrCat("cannot sync ", tmp));
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat("cannot rename ", tmp));
-  }
-  if (sync) {
-    int dfd = ::open(fs::path(path).parent_path().c_str(), O_RDONLY | O_DIRECTORY);
-    if (dfd >= 0) {
-      ::fsync(dfd);
-      ::close(dfd);
-    }
-  }
-  return absl::OkStatus();
-}
 
 std::string Get(const Json& json, const char* name) {
   auto it = json.find(name);
@@ -151,7 +122,8 @@ absl::StatusOr<LedgerRecord> LedgerRecordFromJson(const std::string& text) {
 absl::StatusOr<std::unique_ptr<LedgerRegistry>> LedgerRegistry::Open(
     const std::string& dir) {
   std::error_code error;
-  for (const std::string& sub : {dir, dir + "/ledgers", dir + "/evidence"}) {
+  for (const std::string& sub :
+       {dir, dir + "/ledgers", dir + "/evidence", dir + "/quarantine"}) {
     fs::create_directories(sub, error);
     if (error) {
       return absl::FailedPreconditionError(
@@ -162,28 +134,62 @@ absl::StatusOr<std::unique_ptr<LedgerRegistry>> LedgerRegistry::Open(
   return std::unique_ptr<LedgerRegistry>(new LedgerRegistry(dir));
 }
 
-absl::Status LedgerRegistry::Save(const LedgerRecord& record, bool sync) {
-  return WriteFileAtomic(
-      absl::StrCat(dir_, "/ledgers/", Hex(Sha256(record.ledger_id)), ".json"),
-      LedgerRecordToJson(record), sync);
+std::string LedgerRegistry::RecordPath(const std::string& ledger_id) const {
+  return absl::StrCat(dir_, "/ledgers/", Hex(Sha256(ledger_id)), ".json");
 }
 
-absl::StatusOr<std::vector<LedgerRecord>> LedgerRegistry::LoadAll() const {
-  std::vector<LedgerRecord> records;
+absl::Status LedgerRegistry::Save(const LedgerRecord& record, bool sync) {
+  return WriteFileAtomic(RecordPath(record.ledger_id), LedgerRecordToJson(record), sync);
+}
+
+absl::Status LedgerRegistry::Remove(const std::string& ledger_id) {
+  const std::string path = RecordPath(ledger_id);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return absl::InternalError(absl::StrCat("cannot remove ", path, ": ", strerror(errno)));
+  }
+  return SyncDirectory(dir_ + "/ledgers");
+}
+
+absl::StatusOr<LedgerRegistry::Loaded> LedgerRegistry::LoadAll() const {
+  Loaded loaded;
+  std::vector<std::string> leftovers;
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(dir_ + "/ledgers", error)) {
     const std::string path = entry.path().string();
+    if (absl::EndsWith(path, ".tmp")) {
+      leftovers.push_back(path);  // A write cut short by a crash; the record is intact.
+      continue;
+    }
     if (!absl::EndsWith(path, ".json")) continue;
     absl::StatusOr<std::string> text = ReadWholeFile(path);
-    if (!text.ok()) return text.status();
-    absl::StatusOr<LedgerRecord> record = LedgerRecordFromJson(*text);
-    if (!record.ok()) {
-      return absl::DataLossError(absl::StrCat(path, ": ", record.status().message()));
+    absl::StatusOr<LedgerRecord> record =
+        text.ok() ? LedgerRecordFromJson(*text) : absl::StatusOr<LedgerRecord>(text.status());
+    if (record.ok() && entry.path().filename().string() !=
+                           absl::StrCat(Hex(Sha256(record->ledger_id)), ".json")) {
+      record = absl::DataLossError("ledger record: stored under another ledger's name");
     }
-    records.push_back(*std::move(record));
+    if (record.ok()) {
+      loaded.records.push_back(*std::move(record));
+      continue;
+    }
+    const std::string moved_to =
+        absl::StrCat(dir_, "/quarantine/", entry.path().filename().string(), ".",
+                     NowMillis());
+    if (::rename(path.c_str(), moved_to.c_str()) != 0) {
+      return absl::DataLossError(absl::StrCat(path, ": ", record.status().message(),
+                                              "; cannot move it to quarantine: ",
+                                              strerror(errno)));
+    }
+    loaded.quarantined.push_back(
+        QuarantinedRecord{moved_to, std::string(record.status().message())});
   }
-  if (error) return absl::InternalError(absl::StrCat("cannot list ", dir_));
-  return records;
+  if (error) return absl::InternalError(absl::StrCat("cannot list ", dir_, "/ledgers"));
+  for (const std::string& path : leftovers) ::unlink(path.c_str());
+  if (!loaded.quarantined.empty()) {
+    if (absl::Status s = SyncDirectory(dir_ + "/ledgers"); !s.ok()) return s;
+    if (absl::Status s = SyncDirectory(dir_ + "/quarantine"); !s.ok()) return s;
+  }
+  return loaded;
 }
 
 absl::Status LedgerRegistry::AddEvidence(const EvidenceRecord& evidence) {

@@ -4,10 +4,12 @@
 //                                    (chain state), latest verified checkpoint
 //                                    and Merkle frontier, move in progress
 //   evidence/<hex>-<millis>-<n>.json equivocation evidence (two checkpoints)
-// Files are written through a temporary file (fsync when asked) and rename. A
-// record may lag the host (OwnerAgent saves ordinary blocks' heads in
-// batches, see owner_agent.h); a restarted agent re-reads the head from the
-// host and checks it against the saved checkpoint.
+//   quarantine/<file>.<millis>       records that could not be read at start
+// Files are written through a temporary file and rename (durable_file.h);
+// with `sync` the file and its directory are fsynced before Save returns.
+// A record that cannot be parsed (or is stored under another ledger's name)
+// is moved to quarantine/ by LoadAll and reported, so one damaged file never
+// stops the agent from starting.
 // Thread-safe (each call writes or reads whole files).
 #ifndef MICROLEDGER_OWNER_AGENT_LEDGER_REGISTRY_H_
 #define MICROLEDGER_OWNER_AGENT_LEDGER_REGISTRY_H_
@@ -58,7 +60,21 @@ class LedgerRegistry {
   static absl::StatusOr<std::unique_ptr<LedgerRegistry>> Open(const std::string& dir);
 
   absl::Status Save(const LedgerRecord& record, bool sync);
-  absl::StatusOr<std::vector<LedgerRecord>> LoadAll() const;
+  // Deletes the record (durably); no error when there is none.
+  absl::Status Remove(const std::string& ledger_id);
+
+  struct QuarantinedRecord {
+    std::string path;    // Where the damaged file now is.
+    std::string reason;  // Why it could not be loaded.
+  };
+  struct Loaded {
+    std::vector<LedgerRecord> records;
+    std::vector<QuarantinedRecord> quarantined;
+  };
+  // Every readable record; damaged ones are moved to quarantine/ (and listed)
+  // and leftover temporary files removed. Fails only when the directory
+  // cannot be read or a damaged file cannot be moved.
+  absl::StatusOr<Loaded> LoadAll() const;
 
   absl::Status AddEvidence(const EvidenceRecord& evidence);
   // Evidence of `ledger_id`, or of every ledger when it is empty.
@@ -69,6 +85,7 @@ class LedgerRegistry {
 
  private:
   explicit LedgerRegistry(std::string dir) : dir_(std::move(dir)) {}
+  std::string RecordPath(const std::string& ledger_id) const;
   const std::string dir_;
   absl::Mutex evidence_mu_;
   int evidence_counter_ = 0;

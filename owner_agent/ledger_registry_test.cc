@@ -1,6 +1,8 @@
 #include "owner_agent/ledger_registry.h"
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -87,8 +89,9 @@ TEST(LedgerRegistryTest, SaveLoadAndEvidence) {
   ASSERT_TRUE((*registry)->Save(r, false).ok());
   auto all = (*registry)->LoadAll();
   ASSERT_TRUE(all.ok());
-  ASSERT_EQ(all->size(), 1u);
-  EXPECT_EQ((*all)[0].state.head_number, 8u);
+  ASSERT_EQ(all->records.size(), 1u);
+  EXPECT_EQ(all->records[0].state.head_number, 8u);
+  EXPECT_TRUE(all->quarantined.empty());
 
   EvidenceRecord e{r.ledger_id, "h", "fork", "a", "b", "detail", 5};
   ASSERT_TRUE((*registry)->AddEvidence(e).ok());
@@ -100,6 +103,50 @@ TEST(LedgerRegistryTest, SaveLoadAndEvidence) {
   EXPECT_EQ((*evidence)[0].served_checkpoint, "b");
   EXPECT_TRUE((*registry)->ListEvidence("other")->empty());
   EXPECT_EQ((*registry)->ListEvidence("")->size(), 2u);
+}
+
+// Damaged records (empty, torn, not JSON, or stored under another ledger's
+// name) are moved aside and reported; the good ones load; leftover temporary
+// files go.
+TEST(LedgerRegistryTest, DamagedRecordsAreQuarantined) {
+  const std::string dir = TempDir("quarantine");
+  auto registry = LedgerRegistry::Open(dir);
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  LedgerRecord good = SampleRecord();
+  ASSERT_TRUE((*registry)->Save(good, true).ok());
+  LedgerRecord other = SampleRecord();
+  other.ledger_id = "jlinx:uCCCC";
+  ASSERT_TRUE((*registry)->Save(other, true).ok());
+  const std::string text = LedgerRecordToJson(other);
+  auto write = [&](const std::string& name, const std::string& data) {
+    std::ofstream(dir + "/ledgers/" + name, std::ios::binary) << data;
+  };
+  write("empty.json", "");
+  write("torn.json", text.substr(0, text.size() / 2));
+  write("renamed.json", text);
+  write("leftover.json.tmp", "{");
+  auto loaded = (*registry)->LoadAll();
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_EQ(loaded->records.size(), 2u);
+  ASSERT_EQ(loaded->quarantined.size(), 3u);
+  for (const auto& q : loaded->quarantined) {
+    EXPECT_TRUE(std::filesystem::exists(q.path)) << q.path;
+    EXPECT_FALSE(q.reason.empty());
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir + "/ledgers/leftover.json.tmp"));
+  auto again = (*registry)->LoadAll();
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->records.size(), 2u);
+  EXPECT_TRUE(again->quarantined.empty());
+}
+
+TEST(LedgerRegistryTest, RemoveDeletesTheRecord) {
+  auto registry = LedgerRegistry::Open(TempDir("remove"));
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  ASSERT_TRUE((*registry)->Save(SampleRecord(), true).ok());
+  ASSERT_TRUE((*registry)->Remove(SampleRecord().ledger_id).ok());
+  ASSERT_TRUE((*registry)->Remove(SampleRecord().ledger_id).ok());
+  EXPECT_TRUE((*registry)->LoadAll()->records.empty());
 }
 
 }  // namespace

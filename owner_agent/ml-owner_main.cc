@@ -49,10 +49,14 @@ ABSL_FLAG(std::string, token_file, "",
 ABSL_FLAG(int64_t, append_timeout_seconds, 30,
           "how long an append waits for the host's reply before it fails");
 ABSL_FLAG(int64_t, state_flush_ms, 1000,
-          "how often the verified heads of ledgers after ordinary blocks are written "
-          "to KEYSTORE/agent (0 = after every block). Genesis, terminal, move and "
-          "equivocation states are always written at once; a restarted agent re-syncs "
-          "every ledger from its host, so a lagging record loses nothing");
+          "how often the ledger records written after ordinary blocks and the request "
+          "journal are fsynced (0 = before every append is reported). Records are "
+          "written before an append is reported, so a killed agent loses nothing; a "
+          "machine crash loses at most this interval. Genesis, terminal, move and "
+          "equivocation states are always fsynced at once");
+ABSL_FLAG(int64_t, max_remembered_requests, 100000,
+          "how many AppendEvent request ids (idempotency keys) the agent remembers, "
+          "across restarts, to answer retries without appending twice");
 ABSL_FLAG(std::string, keystore_kdf, "interactive",
           "Argon2id cost of a keystore created by this start: interactive "
           "(libsodium INTERACTIVE) or min (libsodium minimum; for tests only). An "
@@ -91,6 +95,11 @@ int Run() {
       std::chrono::seconds(std::max<int64_t>(1, absl::GetFlag(FLAGS_append_timeout_seconds)));
   options.state_flush_interval =
       std::chrono::milliseconds(std::max<int64_t>(0, absl::GetFlag(FLAGS_state_flush_ms)));
+  if (absl::GetFlag(FLAGS_max_remembered_requests) <= 0) {
+    return Fail(absl::InvalidArgumentError("--max_remembered_requests must be positive"));
+  }
+  options.max_remembered_requests =
+      static_cast<size_t>(absl::GetFlag(FLAGS_max_remembered_requests));
   if (const std::string ca = absl::GetFlag(FLAGS_host_tls_ca); !ca.empty()) {
     absl::StatusOr<std::string> pem = ReadWholeFile(ca);
     if (!pem.ok()) return Fail(pem.status());

@@ -1,6 +1,7 @@
 #include "owner_agent/owner_agent.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "common/checkpoint.h"
 #include "common/ed25519.h"
 #include "common/encoding.h"
+#include "common/error_text.h"
 #include "common/ledger_verifier.h"
 #include "common/merkle.h"
 #include "common/timestamp.h"
@@ -30,6 +32,9 @@ struct OwnerAgent::Ledger {
   int inflight ABSL_GUARDED_BY(mu) = 0;
   // Re-read the head from the host before the next block.
   bool needs_sync ABSL_GUARDED_BY(mu) = true;
+  // False while CosignBlock checks a proposal for a ledger the agent does
+  // not know yet: nothing of it is saved until the checks pass.
+  bool saved_in_registry ABSL_GUARDED_BY(mu) = true;
 };
 
 struct OwnerAgent::Pending {
@@ -146,6 +151,35 @@ absl::Status CheckHostSignatureOf(const std::string& ledger_id, const Block& blo
                            "host signature");
 }
 
+// False when a failed append may still have been committed by the host (the
+// stream broke, the reply did not come or did not verify): then the agent
+// keeps what it knows and re-synchronises.
+bool OutcomeIsKnown(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kDataLoss:
+    case absl::StatusCode::kCancelled:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kInternal:
+      return false;
+    default:
+      return true;
+  }
+}
+
+// The tree size of the record's saved checkpoint (0 when there is none).
+uint64_t HeldTreeSize(const LedgerRecord& record) {
+  if (record.checkpoint.empty()) return 0;
+  absl::StatusOr<Checkpoint> held = VerifyCheckpoint(record.checkpoint, record.ledger_id);
+  return held.ok() ? held->tree_size : 0;
+}
+
+void WarnOnStderr(absl::string_view message) {
+  std::fprintf(stderr, "ml-owner: warning: %s\n", std::string(message).c_str());
+}
+
 // What ReadHostCopy hands to its caller, in bundle order: each block, the
 // checkpoint and each attachment, once verified. An error stops the read.
 struct HostCopyVisitor {
@@ -179,6 +213,11 @@ absl::Status ReadHostCopy(HostClient& host, const std::string& ledger_id,
   std::vector<std::string> seals;
   absl::Status stopped;
   while (!failure->has_value() && stopped.ok() && reader->Read(&response)) {
+    if (verifier.block_count() >= verified->tree_size) {
+      stopped = absl::DataLossError(absl::StrCat("the host served more than the ",
+                                                 verified->tree_size, " blocks asked for"));
+      break;
+    }
     absl::StatusOr<Block> block = ParseBlock(response.block(), SignatureStage::kComplete);
     if (!block.ok()) {
       *failure = VerifyFailure{verifier.block_count() + 1, FailureRule(block.status())};
@@ -234,20 +273,31 @@ absl::StatusOr<std::unique_ptr<OwnerAgent>> OwnerAgent::Create(
   absl::StatusOr<std::unique_ptr<LedgerRegistry>> registry =
       LedgerRegistry::Open(keystore->dir() + "/agent");
   if (!registry.ok()) return registry.status();
-  absl::StatusOr<std::vector<LedgerRecord>> records = (*registry)->LoadAll();
-  if (!records.ok()) return records.status();
-  std::unique_ptr<OwnerAgent> agent(
-      new OwnerAgent(std::move(keystore), *std::move(registry), std::move(options)));
-  for (LedgerRecord& record : *records) agent->AddLedger(std::move(record));
+  absl::StatusOr<LedgerRegistry::Loaded> loaded = (*registry)->LoadAll();
+  if (!loaded.ok()) return loaded.status();
+  absl::StatusOr<std::unique_ptr<RequestJournal>> journal = RequestJournal::Open(
+      keystore->dir() + "/agent/requests.jsonl", options.max_remembered_requests);
+  if (!journal.ok()) return journal.status();
+  if (!options.warn) options.warn = WarnOnStderr;
+  for (const LedgerRegistry::QuarantinedRecord& q : loaded->quarantined) {
+    options.warn(absl::StrCat("a damaged ledger record was moved to ", q.path, " (",
+                              q.reason, "); its ledger is not served until it is repaired"));
+  }
+  std::unique_ptr<OwnerAgent> agent(new OwnerAgent(
+      std::move(keystore), *std::move(registry), *std::move(journal), std::move(options)));
+  agent->quarantined_ = std::move(loaded->quarantined);
+  for (LedgerRecord& record : loaded->records) agent->AddLedger(std::move(record));
   OwnerAgent* raw = agent.get();
   agent->background_ = std::thread([raw] { raw->BackgroundLoop(); });
   return agent;
 }
 
 OwnerAgent::OwnerAgent(std::unique_ptr<Keystore> keystore,
-                       std::unique_ptr<LedgerRegistry> registry, OwnerAgentOptions options)
+                       std::unique_ptr<LedgerRegistry> registry,
+                       std::unique_ptr<RequestJournal> journal, OwnerAgentOptions options)
     : keystore_(std::move(keystore)),
       registry_(std::move(registry)),
+      journal_(std::move(journal)),
       options_(std::move(options)) {}
 
 OwnerAgent::~OwnerAgent() {
@@ -284,13 +334,13 @@ void OwnerAgent::BackgroundLoop() {
   FlushDirty();
 }
 
-void OwnerAgent::MarkDirtyLocked(const std::shared_ptr<Ledger>& ledger) {
-  if (options_.state_flush_interval.count() <= 0) {
-    (void)registry_->Save(ledger->record, /*sync=*/false);
-    return;
-  }
+absl::Status OwnerAgent::SaveHeadLocked(const std::shared_ptr<Ledger>& ledger) {
+  const bool sync_now = options_.state_flush_interval.count() <= 0;
+  absl::Status saved = registry_->Save(ledger->record, sync_now);
+  if (sync_now || !saved.ok()) return saved;
   absl::MutexLock lock(&dirty_mu_);
   dirty_.emplace(ledger.get(), ledger);
+  return absl::OkStatus();
 }
 
 void OwnerAgent::FlushDirty() {
@@ -303,7 +353,12 @@ void OwnerAgent::FlushDirty() {
     // Under the ledger's mutex, like every other Save of the record, so an
     // older copy never overwrites a newer one.
     absl::MutexLock lock(&ledger->mu);
-    (void)registry_->Save(ledger->record, /*sync=*/false);
+    if (absl::Status s = registry_->Save(ledger->record, /*sync=*/true); !s.ok()) {
+      options_.warn(absl::StrCat("cannot sync a ledger record: ", s.message()));
+    }
+  }
+  if (absl::Status s = journal_->Sync(); !s.ok()) {
+    options_.warn(absl::StrCat("cannot sync the request journal: ", s.message()));
   }
 }
 
@@ -347,22 +402,45 @@ std::shared_ptr<HostClient> OwnerAgent::Host(const std::string& address) {
 }
 
 std::shared_ptr<OwnerAgent::Ledger> OwnerAgent::AddLedger(LedgerRecord record) {
+  const std::string id = record.ledger_id;
+  std::shared_ptr<Ledger> ledger = NewLedger(std::move(record));
+  RegisterLedger(id, ledger);
+  return ledger;
+}
+
+bool OwnerAgent::RegisterLedger(const std::string& ledger_id,
+                                const std::shared_ptr<Ledger>& ledger) {
+  absl::MutexLock lock(&mu_);
+  return ledgers_.emplace(ledger_id, ledger).second;
+}
+
+void OwnerAgent::UnregisterLedger(const std::string& ledger_id) {
+  absl::MutexLock lock(&mu_);
+  ledgers_.erase(ledger_id);
+}
+
+std::shared_ptr<OwnerAgent::Ledger> OwnerAgent::NewLedger(LedgerRecord record) {
   auto ledger = std::make_shared<Ledger>();
   absl::MutexLock ledger_lock(&ledger->mu);
   absl::StatusOr<MerkleFrontier> frontier = MerkleFrontier::Deserialize(record.frontier);
   if (frontier.ok()) ledger->frontier = *std::move(frontier);
-  if (ledger->frontier.size() != record.state.head_number) {
-    // Rebuilt from the host on the next sync.
+  if (!frontier.ok() || ledger->frontier.size() != record.state.head_number) {
+    // A record without a usable frontier (written before frontiers were
+    // saved, or damaged): the chain is rebuilt from the host on the next
+    // sync, still checked against the saved checkpoint when it verifies.
     ledger->frontier = MerkleFrontier();
+    record.frontier = ledger->frontier.Serialize();
     record.state = ChainState::Empty(record.ledger_id);
-    record.checkpoint.clear();
+    if (!record.checkpoint.empty() &&
+        !VerifyCheckpoint(record.checkpoint, record.ledger_id).ok()) {
+      options_.warn("a ledger record's saved checkpoint does not verify; its host is "
+                    "not checked for rollback this time");
+      record.checkpoint.clear();
+    }
   }
   ledger->drafted = record.state;
   ledger->needs_sync = true;
-  const std::string id = record.ledger_id;
   ledger->record = std::move(record);
-  absl::MutexLock lock(&mu_);
-  ledgers_[id] = ledger;
   return ledger;
 }
 
@@ -371,8 +449,8 @@ absl::StatusOr<std::shared_ptr<OwnerAgent::Ledger>> OwnerAgent::FindLedger(
   absl::MutexLock lock(&mu_);
   auto it = ledgers_.find(ledger_id);
   if (it == ledgers_.end()) {
-    return absl::NotFoundError(
-        absl::StrCat("ledger ", ledger_id, " is not in this agent's registry"));
+    return absl::NotFoundError(absl::StrCat("ledger ", QuoteForError(ledger_id),
+                                            " is not in this agent's registry"));
   }
   return it->second;
 }
@@ -432,7 +510,8 @@ absl::Status OwnerAgent::EquivocationLocked(Ledger& ledger, const std::string& k
   evidence.detected_unix_millis = NowMillis();
   absl::Status stored = registry_->AddEvidence(evidence);
   record.equivocation = true;
-  absl::Status saved = registry_->Save(record, /*sync=*/true);
+  absl::Status saved =
+      ledger.saved_in_registry ? registry_->Save(record, /*sync=*/true) : absl::OkStatus();
   return absl::DataLossError(absl::StrCat(
       "host equivocation on ledger ", record.ledger_id, " (", kind, "): ", detail,
       stored.ok() ? "; evidence kept in " + registry_->dir() + "/evidence"
@@ -506,7 +585,8 @@ absl::Status OwnerAgent::SyncLocked(Ledger& ledger) {
     v1::GetLedgerRequest request;
     request.set_ledger_id(record.ledger_id);
     absl::Status status = FromGrpc(host->stub().GetLedger(context.get(), request, &info));
-    if (absl::IsNotFound(status) && record.state.head_number == 0) {
+    if (absl::IsNotFound(status) && record.state.head_number == 0 &&
+        record.checkpoint.empty()) {
       ledger.drafted = record.state;
       ledger.needs_sync = false;
       return absl::OkStatus();
@@ -515,7 +595,9 @@ absl::Status OwnerAgent::SyncLocked(Ledger& ledger) {
       return EquivocationLocked(ledger, "rollback", "",
                                 absl::StrCat("the host no longer knows the ledger after "
                                              "signing ",
-                                             record.state.head_number, " blocks"));
+                                             std::max<uint64_t>(record.state.head_number,
+                                                                HeldTreeSize(record)),
+                                             " blocks"));
     }
     if (!status.ok()) {
       return Prefix(status, absl::StrCat("host ", record.host_address, ": "));
@@ -539,17 +621,21 @@ absl::Status OwnerAgent::SyncLocked(Ledger& ledger) {
     MerkleFrontier frontier = ledger.frontier;
     std::string document_type = record.document_type, original_id = record.original_id;
     absl::Status failure;
-    while (reader->Read(&response)) {
-      if (!failure.ok()) continue;
+    while (failure.ok() && reader->Read(&response)) {
+      if (state.head_number >= cp->tree_size) {
+        failure = absl::DataLossError(absl::StrCat("more blocks than the checkpoint's ",
+                                                   cp->tree_size));
+        break;
+      }
       absl::StatusOr<Block> block = ParseBlock(response.block(), SignatureStage::kComplete);
       if (!block.ok()) {
         failure = block.status();
-        continue;
+        break;
       }
       failure = CheckNextBlock(state, *block, SignatureStage::kComplete, BlockRuleOptions{});
       if (!failure.ok()) {
         failure = Prefix(failure, absl::StrCat("block ", block->number, ": "));
-        continue;
+        break;
       }
       if (block->number == 1) {
         document_type = block->event.value("document type", "");
@@ -559,6 +645,7 @@ absl::Status OwnerAgent::SyncLocked(Ledger& ledger) {
       frontier.Append(HashMerkleLeaf(*leaf));
       state = AdvanceChain(state, *block);
     }
+    if (!failure.ok()) context->TryCancel();
     absl::Status finished = FromGrpc(reader->Finish());
     if (!failure.ok()) {
       return absl::DataLossError(absl::StrCat("host ", record.host_address,
@@ -578,10 +665,13 @@ absl::Status OwnerAgent::SyncLocked(Ledger& ledger) {
     record.document_type = document_type;
     record.original_id = original_id;
     ledger.frontier = frontier;
+    record.frontier = frontier.Serialize();
     record.ledger_token.clear();
   }
   if (cp->tree_size >= record.state.head_number) record.checkpoint = info.checkpoint();
-  if (absl::Status s = registry_->Save(record, /*sync=*/false); !s.ok()) return s;
+  if (ledger.saved_in_registry) {
+    if (absl::Status s = registry_->Save(record, /*sync=*/true); !s.ok()) return s;
+  }
   ledger.drafted = record.state;
   ++ledger.generation;
   ledger.needs_sync = false;
@@ -665,12 +755,15 @@ absl::Status OwnerAgent::AcceptReplyLocked(Ledger& ledger, Block block,
   record.checkpoint = response.checkpoint();
   record.ledger_token.clear();
   ledger.frontier = std::move(frontier);
+  record.frontier = ledger.frontier.Serialize();
   if (block.number == 1) {
     record.document_type = block.event.value("document type", "");
     record.original_id = block.event.value("original id", record.ledger_id);
   }
   if (block.number == 1 || !record.state.terminal_event.empty()) {
-    (void)registry_->Save(record, /*sync=*/true);
+    if (absl::Status s = registry_->Save(record, /*sync=*/true); !s.ok()) {
+      options_.warn(absl::StrCat("cannot save a ledger record: ", s.message()));
+    }
   } else {
     *save_later = true;
   }
@@ -726,7 +819,9 @@ std::shared_ptr<OwnerAgent::Pending> OwnerAgent::SubmitLocked(
             }
             ledger->needs_sync = true;
           } else if (save_later) {
-            MarkDirtyLocked(ledger);
+            if (absl::Status s = SaveHeadLocked(ledger); !s.ok()) {
+              options_.warn(absl::StrCat("cannot save a ledger record: ", s.message()));
+            }
           }
         }
         absl::StatusOr<v1::CommittedBlock> result;
@@ -779,19 +874,121 @@ absl::StatusOr<v1::CommittedBlock> OwnerAgent::Wait(const std::shared_ptr<Ledger
   return pending->result;
 }
 
+absl::StatusOr<std::optional<v1::CommittedBlock>> OwnerAgent::CommittedAttemptLocked(
+    Ledger& ledger, const std::string& request_id) {
+  LedgerRecord& record = ledger.record;
+  const std::vector<RequestAttempt> attempts =
+      journal_->Attempts(record.ledger_id, request_id);
+  if (attempts.empty()) return std::nullopt;
+  // The host's head is the truth: wait for this agent's own appends, then
+  // bring the verified head up to the host's.
+  ledger.mu.Await(absl::Condition(&NoneInflight, &ledger));
+  if (absl::Status s = SyncLocked(ledger); !s.ok()) {
+    return Prefix(s, "cannot tell whether the request was committed: ");
+  }
+  absl::StatusOr<Checkpoint> held = VerifyCheckpoint(record.checkpoint, record.ledger_id);
+  for (const RequestAttempt& attempt : attempts) {
+    if (!held.ok() || attempt.number == 0 || attempt.number > held->tree_size) continue;
+    std::shared_ptr<HostClient> host = Host(record.host_address);
+    // Block `number` as served, then proof that it is that leaf of the
+    // verified tree: a host cannot make a committed request look
+    // uncommitted (or the reverse) without failing the proof.
+    std::string bytes;
+    {
+      auto context = host->NewContext();
+      v1::GetBlocksRequest request;
+      request.set_ledger_id(record.ledger_id);
+      request.set_from_number(attempt.number);
+      request.set_to_number(attempt.number);
+      auto reader = host->stub().GetBlocks(context.get(), request);
+      v1::GetBlocksResponse response;
+      if (reader->Read(&response)) bytes = response.block();
+      context->TryCancel();
+      reader->Finish();
+    }
+    absl::StatusOr<Block> block = ParseBlock(bytes, SignatureStage::kComplete);
+    if (!block.ok() || block->number != attempt.number || block->ledger != record.ledger_id ||
+        !CheckHostSignatureOf(record.ledger_id, *block).ok()) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot tell whether the request was committed: the host did not serve block ",
+          attempt.number, " with a valid host signature"));
+    }
+    v1::GetInclusionProofResponse proof;
+    {
+      auto context = host->NewContext();
+      v1::GetInclusionProofRequest request;
+      request.set_ledger_id(record.ledger_id);
+      request.set_number(attempt.number);
+      request.set_tree_size(held->tree_size);
+      if (absl::Status s =
+              FromGrpc(host->stub().GetInclusionProof(context.get(), request, &proof));
+          !s.ok()) {
+        return Prefix(s, "cannot tell whether the request was committed: inclusion proof: ");
+      }
+    }
+    std::vector<MerkleHash> path;
+    for (const std::string& hash : proof.hashes()) {
+      MerkleHash h{};
+      if (hash.size() != h.size()) break;
+      std::copy(hash.begin(), hash.end(), h.begin());
+      path.push_back(h);
+    }
+    absl::StatusOr<std::string> leaf = DecodeDigest(block->fingerprint);
+    if (!leaf.ok() || path.size() != static_cast<size_t>(proof.hashes_size()) ||
+        !VerifyMerkleInclusion(HashMerkleLeaf(*leaf), attempt.number - 1, held->tree_size,
+                               path, held->root_hash)
+             .ok()) {
+      return absl::DataLossError(absl::StrCat(
+          "cannot tell whether the request was committed: the host's inclusion proof of "
+          "block ",
+          attempt.number, " does not verify"));
+    }
+    if (block->fingerprint != attempt.fingerprint) continue;
+    v1::CommittedBlock committed;
+    committed.set_ledger_id(record.ledger_id);
+    committed.set_number(block->number);
+    committed.set_fingerprint(block->fingerprint);
+    committed.set_block(std::move(bytes));
+    committed.set_checkpoint(record.checkpoint);
+    return committed;
+  }
+  return std::nullopt;
+}
+
 std::shared_ptr<OwnerAgent::Pending> OwnerAgent::DraftAndSubmitLocked(
     const std::shared_ptr<Ledger>& ledger, BlockContent content,
-    const std::vector<v1::Attachment>& attachments, absl::StatusOr<v1::BlockOutcome>& outcome,
-    CommittedCallback on_done) {
+    const std::vector<v1::Attachment>& attachments, const std::string& request_id,
+    absl::StatusOr<v1::BlockOutcome>& outcome, CommittedCallback on_done) {
   if (absl::Status s = PrepareLocked(*ledger); !s.ok()) {
     outcome = s;
     return nullptr;
+  }
+  if (!request_id.empty()) {
+    absl::StatusOr<std::optional<v1::CommittedBlock>> earlier =
+        CommittedAttemptLocked(*ledger, request_id);
+    if (!earlier.ok()) {
+      outcome = earlier.status();
+      return nullptr;
+    }
+    if (earlier->has_value()) {
+      v1::BlockOutcome retried;
+      *retried.mutable_committed() = **std::move(earlier);
+      outcome = std::move(retried);
+      return nullptr;
+    }
   }
   const ChainState& state = ledger->drafted;
   if (!state.terminal_event.empty()) {
     outcome = absl::FailedPreconditionError(
         absl::StrCat("terminal: ledger ", state.ledger, " ended with \"",
                      state.terminal_event, "\" at block ", state.head_number));
+    return nullptr;
+  }
+  if (state.head_number == 0 && !content.controllers.has_value()) {
+    outcome = absl::FailedPreconditionError(absl::StrCat(
+        "genesis: ledger ", state.ledger,
+        " has no committed genesis block on its host (the host does not know it); only "
+        "CreateLedger or MoveLedger write block 1"));
     return nullptr;
   }
   Block block = DraftNextBlock(state, std::move(content));
@@ -843,18 +1040,32 @@ std::shared_ptr<OwnerAgent::Pending> OwnerAgent::DraftAndSubmitLocked(
         "block ", block.number, ": larger than ", kDefaultMaxBlockBytes, " bytes"));
     return nullptr;
   }
+  if (!request_id.empty()) {
+    // Remembered before the host can see the block, so that a retry after
+    // any crash asks the host about it.
+    absl::Status recorded =
+        journal_->Record(state.ledger, request_id, {block.number, block.fingerprint});
+    if (recorded.ok() && options_.state_flush_interval.count() <= 0) {
+      recorded = journal_->Sync();
+    }
+    if (!recorded.ok()) {
+      outcome = Prefix(recorded, "request journal: ");
+      return nullptr;
+    }
+  }
   return SubmitLocked(ledger, std::move(block), std::move(bytes), attachments,
                       std::move(on_done));
 }
 
 absl::StatusOr<v1::BlockOutcome> OwnerAgent::MakeBlock(
     const std::shared_ptr<Ledger>& ledger, BlockContent content,
-    const std::vector<v1::Attachment>& attachments) {
+    const std::vector<v1::Attachment>& attachments, const std::string& request_id) {
   std::shared_ptr<Pending> pending;
   absl::StatusOr<v1::BlockOutcome> outcome;
   {
     absl::MutexLock lock(&ledger->mu);
-    pending = DraftAndSubmitLocked(ledger, std::move(content), attachments, outcome, nullptr);
+    pending = DraftAndSubmitLocked(ledger, std::move(content), attachments, request_id,
+                                   outcome, nullptr);
   }
   if (pending == nullptr) return outcome;
   absl::StatusOr<v1::CommittedBlock> committed = Wait(ledger, pending);
@@ -866,13 +1077,13 @@ absl::StatusOr<v1::BlockOutcome> OwnerAgent::MakeBlock(
 
 void OwnerAgent::MakeBlockAsync(const std::shared_ptr<Ledger>& ledger, BlockContent content,
                                 const std::vector<v1::Attachment>& attachments,
-                                OutcomeCallback done) {
+                                const std::string& request_id, OutcomeCallback done) {
   std::shared_ptr<Pending> pending;
   absl::StatusOr<v1::BlockOutcome> outcome;
   {
     absl::MutexLock lock(&ledger->mu);
     pending = DraftAndSubmitLocked(
-        ledger, std::move(content), attachments, outcome,
+        ledger, std::move(content), attachments, request_id, outcome,
         [done](absl::StatusOr<v1::CommittedBlock> committed) {
           if (!committed.ok()) {
             done(committed.status());
@@ -912,6 +1123,11 @@ absl::StatusOr<v1::OwnerCreateLedgerResponse> OwnerAgent::CreateLedger(
       return absl::InvalidArgumentError(
           "controllers: the signing key must be one of the controllers' keys");
     }
+    if (controllers.threshold < 1 ||
+        static_cast<size_t>(controllers.threshold) > controllers.keys.size()) {
+      return absl::InvalidArgumentError(
+          "controllers: threshold must be a whole number from 1 to the number of keys");
+    }
   }
   absl::StatusOr<Json> event =
       ParseExtras(request.extra_members_json(),
@@ -950,7 +1166,16 @@ absl::StatusOr<v1::OwnerCreateLedgerResponse> OwnerAgent::CreateLedger(
   content.controllers = controllers;
   content.time_millis = NowMillis();
   absl::StatusOr<v1::BlockOutcome> genesis = MakeBlock(ledger, std::move(content), {});
-  if (!genesis.ok()) return genesis.status();
+  if (!genesis.ok()) {
+    if (OutcomeIsKnown(genesis.status())) {
+      // The host refused the genesis (or it was never sent): no ledger.
+      UnregisterLedger(record.ledger_id);
+      if (absl::Status s = registry_->Remove(record.ledger_id); !s.ok()) {
+        options_.warn(absl::StrCat("cannot remove a failed ledger's record: ", s.message()));
+      }
+    }
+    return genesis.status();
+  }
   v1::OwnerCreateLedgerResponse response;
   response.set_ledger_id(created.ledger_id());
   response.set_key(key);
@@ -963,6 +1188,10 @@ namespace {
 // The block content of an AppendEventRequest (event checks, seals).
 absl::Status EventContent(const v1::AppendEventRequest& request, BlockContent& content,
                           std::vector<v1::Attachment>& attachments) {
+  if (request.request_id().size() > kMaxRequestIdBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("request id: longer than ",
+                                                   kMaxRequestIdBytes, " bytes"));
+  }
   absl::StatusOr<Json> event = ParseJson(request.event_json());
   if (!event.ok()) return Prefix(event.status(), "event: ");
   auto name = event->is_object() ? event->find("event") : event->end();
@@ -999,7 +1228,7 @@ absl::StatusOr<v1::BlockOutcome> OwnerAgent::AppendEvent(
   BlockContent content;
   std::vector<v1::Attachment> attachments;
   if (absl::Status s = EventContent(request, content, attachments); !s.ok()) return s;
-  return MakeBlock(*ledger, std::move(content), attachments);
+  return MakeBlock(*ledger, std::move(content), attachments, request.request_id());
 }
 
 void OwnerAgent::AppendEventAsync(const v1::AppendEventRequest& request,
@@ -1015,7 +1244,8 @@ void OwnerAgent::AppendEventAsync(const v1::AppendEventRequest& request,
     done(s);
     return;
   }
-  MakeBlockAsync(*ledger, std::move(content), attachments, std::move(done));
+  MakeBlockAsync(*ledger, std::move(content), attachments, request.request_id(),
+                 std::move(done));
 }
 
 absl::StatusOr<v1::BlockOutcome> OwnerAgent::CloseLedger(
@@ -1190,8 +1420,11 @@ absl::StatusOr<v1::BlockOutcome> OwnerAgent::CosignBlock(
       record.ledger_token = proposal.ledger_token();
       record.original_id = block.ledger;
       record.state = ChainState::Empty(block.ledger);
-      if (absl::Status s = registry_->Save(record, /*sync=*/true); !s.ok()) return s;
-      ledger = AddLedger(record);
+      record.frontier = MerkleFrontier().Serialize();
+      // Kept in memory only until the proposal has passed every check.
+      ledger = NewLedger(std::move(record));
+      absl::MutexLock lock(&ledger->mu);
+      ledger->saved_in_registry = false;
     }
   }
   std::vector<v1::Attachment> attachments = ToVector(proposal.attachments());
@@ -1254,6 +1487,14 @@ absl::StatusOr<v1::BlockOutcome> OwnerAgent::CosignBlock(
                                         BlockRuleOptions::HostDefaults(NowMillis()));
         !s.ok()) {
       return Prefix(s, absl::StrCat("block ", block.number, ": "));
+    }
+    if (!ledger->saved_in_registry) {
+      if (absl::Status s = registry_->Save(ledger->record, /*sync=*/true); !s.ok()) return s;
+      if (!RegisterLedger(block.ledger, ledger)) {
+        return absl::AbortedError(
+            "another call added this ledger to the agent meanwhile; retry the CosignBlock");
+      }
+      ledger->saved_in_registry = true;
     }
     std::string bytes = SerializeBlock(block);
     pending = SubmitLocked(ledger, std::move(block), std::move(bytes), attachments);

@@ -23,15 +23,27 @@
 // and every later write to the ledger is refused with DATA_LOSS
 // "host equivocation on ledger ...".
 //
-// Persistence: genesis, terminal, move and equivocation states are saved
-// (fsync) before the call returns. The verified head after an ordinary block
-// is only marked dirty and written by a background thread every
-// `state_flush_interval` (and when the agent is destroyed), so a saved record
-// may lag the host by up to that interval. That loses nothing: the host is the
-// source of truth for blocks, and a restarted agent re-syncs every ledger
-// before its next write (checkpoint consistency from the saved checkpoint,
-// missing blocks fetched and verified), as it always had to for blocks in
-// flight at a crash.
+// Persistence: the record of a ledger (registry) holds its verified head,
+// Merkle frontier and latest verified checkpoint. Genesis, terminal, move,
+// sync and equivocation states are saved with fsync before the call returns.
+// After an ordinary block the record is written (without fsync) before the
+// append is reported, so a killed agent loses nothing it reported; the
+// background thread fsyncs such records every `state_flush_interval` (and at
+// destruction), so a machine crash can lose at most that interval of them.
+// A restarted agent checks each host against the saved checkpoint before the
+// next write: a smaller or different tree is a rollback or fork (evidence,
+// ledger refused), a larger one needs a valid consistency proof, and only
+// the blocks appended meanwhile are fetched and verified.
+//
+// Requests: an AppendEvent with a request id is remembered (RequestJournal)
+// as "drafted as block N with fingerprint F" before the block is sent; a
+// retry with the same id first asks the host (block N and its inclusion
+// proof in the verified tree) whether an earlier attempt was committed, and
+// returns that block instead of appending again.
+//
+// Every host answer is untrusted input: a malformed or hostile answer fails
+// the call (DATA_LOSS or UNAVAILABLE) and changes nothing the agent has
+// verified. Calls that fail validation save nothing.
 //
 // Thread-safe.
 #ifndef MICROLEDGER_OWNER_AGENT_OWNER_AGENT_H_
@@ -41,7 +53,9 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -54,6 +68,7 @@
 #include "owner_agent/host_client.h"
 #include "owner_agent/keystore.h"
 #include "owner_agent/ledger_registry.h"
+#include "owner_agent/request_journal.h"
 
 namespace microledger {
 
@@ -63,9 +78,14 @@ struct OwnerAgentOptions {
   HostClientOptions host_client;
   // How long an append waits for the host's reply.
   std::chrono::milliseconds append_timeout{30000};
-  // How often dirty ledger records (verified heads after ordinary blocks) are
-  // written to the registry; zero = after every block (the old behaviour).
+  // How often records written since the last flush (verified heads after
+  // ordinary blocks) and the request journal are fsynced; zero = fsync
+  // before every append is reported.
   std::chrono::milliseconds state_flush_interval{1000};
+  // How many AppendEvent request ids (attempts) are remembered for retries.
+  size_t max_remembered_requests = 100000;
+  // Where warnings go (damaged records, failed saves); default: stderr.
+  std::function<void(absl::string_view)> warn;
 };
 
 class OwnerAgent {
@@ -103,12 +123,17 @@ class OwnerAgent {
   absl::StatusOr<v1::GetEvidenceResponse> GetEvidence(
       const v1::GetEvidenceRequest& request);
 
+  // Records found damaged at start (moved aside, not served).
+  const std::vector<LedgerRegistry::QuarantinedRecord>& quarantined() const {
+    return quarantined_;
+  }
+
   struct Ledger;
   struct Pending;
 
  private:
   OwnerAgent(std::unique_ptr<Keystore> keystore, std::unique_ptr<LedgerRegistry> registry,
-             OwnerAgentOptions options);
+             std::unique_ptr<RequestJournal> journal, OwnerAgentOptions options);
 
   std::shared_ptr<HostClient> Host(const std::string& address);
   // Where the host's copy of a ledger is and the checkpoint it must match:
@@ -119,6 +144,11 @@ class OwnerAgent {
   };
   absl::StatusOr<HostCopy> SyncedHostCopy(const std::string& ledger_id);
   absl::StatusOr<std::shared_ptr<Ledger>> FindLedger(const std::string& ledger_id);
+  // A ledger's in-memory state from its record (not yet findable).
+  std::shared_ptr<Ledger> NewLedger(LedgerRecord record);
+  // Makes it findable; false when another ledger has that id already.
+  bool RegisterLedger(const std::string& ledger_id, const std::shared_ptr<Ledger>& ledger);
+  void UnregisterLedger(const std::string& ledger_id);
   std::shared_ptr<Ledger> AddLedger(LedgerRecord record);
 
   // All *Locked functions need ledger.mu held.
@@ -152,23 +182,35 @@ class OwnerAgent {
                                           const std::shared_ptr<Pending>& pending);
   // Drafts the next block of `ledger` with `content`, signs and sends it (or
   // returns a proposal when this agent's keys do not meet the threshold).
+  // `request_id` (may be empty): see "Requests" above.
   absl::StatusOr<v1::BlockOutcome> MakeBlock(const std::shared_ptr<Ledger>& ledger,
                                              BlockContent content,
-                                             const std::vector<v1::Attachment>& attachments);
-  // The same without waiting: `done` gets the outcome exactly once.
+                                             const std::vector<v1::Attachment>& attachments,
+                                             const std::string& request_id = "");
+  // The same without waiting: `done` gets the outcome exactly once. A retry
+  // of a remembered request id waits for the host's answer before `done`.
   void MakeBlockAsync(const std::shared_ptr<Ledger>& ledger, BlockContent content,
-                      const std::vector<v1::Attachment>& attachments, OutcomeCallback done);
-  // The drafting part of MakeBlock, under ledger->mu: returns a proposal or
-  // an error in `outcome`, or the pending append.
+                      const std::vector<v1::Attachment>& attachments,
+                      const std::string& request_id, OutcomeCallback done);
+  // The drafting part of MakeBlock, under ledger->mu: returns a proposal, an
+  // earlier attempt's committed block or an error in `outcome`, or the
+  // pending append.
   std::shared_ptr<Pending> DraftAndSubmitLocked(const std::shared_ptr<Ledger>& ledger,
                                                 BlockContent content,
                                                 const std::vector<v1::Attachment>& attachments,
+                                                const std::string& request_id,
                                                 absl::StatusOr<v1::BlockOutcome>& outcome,
                                                 CommittedCallback on_done)
       ABSL_NO_THREAD_SAFETY_ANALYSIS;
-  // Verified head changed by an ordinary block: save it later (or now when
-  // state_flush_interval is zero). Needs ledger.mu.
-  void MarkDirtyLocked(const std::shared_ptr<Ledger>& ledger) ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // The committed block of an earlier attempt of `request_id`, if the host
+  // proves one is in the verified tree (after a sync). Needs ledger.mu.
+  absl::StatusOr<std::optional<v1::CommittedBlock>> CommittedAttemptLocked(
+      Ledger& ledger, const std::string& request_id) ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  // Verified head changed by an ordinary block: writes the record now and
+  // fsyncs it with the next flush (or now when state_flush_interval is
+  // zero). Needs ledger.mu.
+  absl::Status SaveHeadLocked(const std::shared_ptr<Ledger>& ledger)
+      ABSL_NO_THREAD_SAFETY_ANALYSIS;
   // Background thread: flushes dirty records, fails async appends past the
   // append timeout.
   void BackgroundLoop();
@@ -178,7 +220,9 @@ class OwnerAgent {
 
   std::unique_ptr<Keystore> keystore_;
   std::unique_ptr<LedgerRegistry> registry_;
+  std::unique_ptr<RequestJournal> journal_;
   const OwnerAgentOptions options_;
+  std::vector<LedgerRegistry::QuarantinedRecord> quarantined_;
 
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Ledger>> ledgers_ ABSL_GUARDED_BY(mu_);

@@ -34,6 +34,8 @@ class ServerProcess {
   static std::pair<int, std::string> RunToExit(const ServerCommand& command);
 
   const std::string& address() const { return address_; }
+  // The child's process id (-1 once stopped), e.g. to SIGSTOP it.
+  pid_t pid() const { return pid_; }
   // SIGKILL, then reap.
   void Kill9();
   // SIGTERM, then reap (SIGKILL after 10 s).
