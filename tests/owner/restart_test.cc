@@ -17,6 +17,7 @@
 #include "tests/host/host_process.h"
 #include "tests/owner/agent_process.h"
 #include "tests/owner/owner_test_util.h"
+#include "owner_agent/ledger_registry.h"
 
 namespace microledger {
 namespace {
@@ -194,6 +195,45 @@ TEST(AgentRestartTest, HostThatForgotTheLedgerIsEvidenceNotACrash) {
   status = Append(*stub, other_ledger, R"({"event":"elsewhere"})", &outcome);
   ASSERT_TRUE(status.ok()) << Msg(status);
   EXPECT_EQ(outcome.committed().number(), 2u);
+}
+
+// A record of a ledger whose genesis never committed (the host reserved the
+// id, then the agent crashed or the host lost it): an application event is
+// refused with a clear error instead of being drafted as block 1 (which
+// crashed the agent before).
+TEST(AgentRestartTest, EventForALedgerWithoutGenesisIsRefused) {
+  auto host = HostProcess::Start({"--storage=memory"});
+  ASSERT_TRUE(host.ok());
+  auto host_stub = v1::HostService::NewStub(
+      grpc::CreateChannel((*host)->address(), grpc::InsecureChannelCredentials()));
+  v1::CreateLedgerResponse reserved;
+  ASSERT_TRUE(
+      host_stub->CreateLedger(Ctx().get(), v1::CreateLedgerRequest(), &reserved).ok());
+  const std::string keystore = NewTempDir("no_genesis") + "/ks";
+  {
+    auto agent = StartAgent(keystore, (*host)->address());  // Creates the keystore.
+    ASSERT_NE(agent, nullptr);
+  }
+  {
+    auto registry = LedgerRegistry::Open(keystore + "/agent");
+    ASSERT_TRUE(registry.ok());
+    LedgerRecord record;
+    record.ledger_id = reserved.ledger_id();
+    record.host_address = (*host)->address();
+    record.ledger_token = reserved.ledger_token();
+    record.original_id = reserved.ledger_id();
+    record.state = ChainState::Empty(reserved.ledger_id());
+    ASSERT_TRUE((*registry)->Save(record, true).ok());
+  }
+  auto agent = StartAgent(keystore, (*host)->address());
+  ASSERT_NE(agent, nullptr);
+  auto stub = agent->Stub();
+  v1::BlockOutcome outcome;
+  grpc::Status status = Append(*stub, reserved.ledger_id(), R"({"event":"x"})", &outcome);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << Msg(status);
+  EXPECT_THAT(status.error_message(), HasSubstr("no committed genesis block"));
+  v1::ListLedgersResponse list;  // Still alive.
+  EXPECT_TRUE(stub->ListLedgers(Ctx().get(), v1::ListLedgersRequest(), &list).ok());
 }
 
 // The verified head, frontier and checkpoint are saved: a restarted agent
