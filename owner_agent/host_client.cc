@@ -1,10 +1,46 @@
 #include "owner_agent/host_client.h"
 
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "grpcpp/support/client_interceptor.h"
 
 namespace microledger {
+namespace {
+
+// A host that requires client certificates closes the TLS connection of an
+// agent without one, and gRPC reports only "Socket closed". On a TLS channel
+// without a client certificate, UNAVAILABLE errors say what may be missing.
+class ClientCertificateHint final : public grpc::experimental::Interceptor {
+ public:
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::POST_RECV_STATUS)) {
+      grpc::Status* status = methods->GetRecvStatus();
+      if (status->error_code() == grpc::StatusCode::UNAVAILABLE) {
+        *status = grpc::Status(
+            grpc::StatusCode::UNAVAILABLE,
+            absl::StrCat(status->error_message(),
+                         " (the agent sends no client certificate: if the host requires "
+                         "one, ml-host --tls_client_ca, start ml-owner with "
+                         "--host_tls_cert and --host_tls_key)"));
+      }
+    }
+    methods->Proceed();
+  }
+};
+
+class ClientCertificateHintFactory final
+    : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo*) override {
+    return new ClientCertificateHint();
+  }
+};
+
+}  // namespace
 
 absl::Status FromGrpc(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
@@ -38,6 +74,8 @@ HostClient::HostClient(std::string address, const HostClientOptions& options)
   if (!options_.tls_ca_pem.empty()) {
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = options_.tls_ca_pem;
+    ssl.pem_cert_chain = options_.tls_cert_pem;
+    ssl.pem_private_key = options_.tls_key_pem;
     credentials = grpc::SslCredentials(ssl);
   }
   grpc::ChannelArguments args;
@@ -46,7 +84,12 @@ HostClient::HostClient(std::string address, const HostClientOptions& options)
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  channel_ = grpc::CreateCustomChannel(address_, credentials, args);
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> hints;
+  if (!options_.tls_ca_pem.empty() && options_.tls_cert_pem.empty()) {
+    hints.push_back(std::make_unique<ClientCertificateHintFactory>());
+  }
+  channel_ = grpc::experimental::CreateCustomChannelWithInterceptors(
+      address_, credentials, args, std::move(hints));
   stub_ = v1::HostService::NewStub(channel_);
 }
 

@@ -1,5 +1,6 @@
 // The owner agent's connection to one host service: a gRPC channel (TLS when
-// a CA is given), unary calls with a deadline, and one long-lived AppendStream
+// a CA is given, presenting a client certificate for mutual TLS when one is
+// given), unary calls with a deadline, and one long-lived AppendStream
 // that pipelines appends (DESIGN §4): requests are queued and written in
 // submission order by a writer thread, and each reply is handed to the
 // callback submitted with its request, in the same order, by a reader thread.
@@ -34,6 +35,11 @@ grpc::Status ToGrpc(const absl::Status& status);
 struct HostClientOptions {
   // PEM CA bundle that signs the host's certificate; empty = plaintext.
   std::string tls_ca_pem;
+  // PEM client certificate chain and private key the agent presents to hosts
+  // that require mutual TLS (ml-host --tls_client_ca); both or neither, and
+  // only with tls_ca_pem.
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
   // Deadline of unary calls.
   std::chrono::milliseconds call_timeout{10000};
 };

@@ -1,6 +1,11 @@
 // Where ml-owner may listen. The agent signs with the owner's keys for whoever
 // can reach it, so it listens on loopback or a Unix socket unless it is deployed
-// behind TLS with a bearer token. Thread-safe.
+// behind TLS with a bearer token. "Local" is decided from the text alone and
+// nothing is resolved: only unix:PATH, an IPv4 dotted quad in 127.0.0.0/8
+// (parsed strictly, as serving/listen_address.h does) and the IPv6 loopback
+// [::1] are local. Every name is not, `localhost` included (a resolver, an
+// /etc/hosts entry or a DNS name such as 127.0.0.1.nip.io can point a name
+// anywhere). Thread-safe.
 #ifndef MICROLEDGER_OWNER_AGENT_LISTEN_POLICY_H_
 #define MICROLEDGER_OWNER_AGENT_LISTEN_POLICY_H_
 
@@ -9,11 +14,13 @@
 
 namespace microledger {
 
-// True for "unix:PATH", 127.0.0.0/8, [::1] and localhost addresses.
+// True for "unix:PATH", a literal 127.0.0.0/8 address and [::1]; false for
+// names and for text that is not a valid listen address.
 bool IsLocalListenAddress(absl::string_view listen);
 
-// OK for a local address, or for any address with both TLS and a token;
-// FailedPrecondition explaining what to add otherwise.
+// OK for a local address, or for any valid address with both TLS and a token;
+// InvalidArgument for an invalid address; FailedPrecondition explaining what to
+// add otherwise.
 absl::Status CheckListenExposure(absl::string_view listen, bool tls, bool token);
 
 }  // namespace microledger

@@ -4,6 +4,7 @@
 // logic lives in owner_agent.h; this file only wires.
 #include <sodium.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -23,9 +24,12 @@
 #include "serving/whole_file.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7401",
-          "HOST:PORT (port 0 picks a free port; the start line says which) or "
-          "unix:PATH to listen on; any other (non-loopback) address is refused "
-          "unless TLS and --token_file are set");
+          "HOST:PORT (port 0..65535; 0 picks a free port, the start line says which; "
+          "IPv6 in brackets) or unix:PATH to listen on. Only unix:PATH, 127.x.y.z and "
+          "[::1] count as local; any other address, names such as localhost included, "
+          "is refused unless TLS and --token_file are set. A port or socket in use is "
+          "refused. A Unix socket is made mode 0600 in a directory that must be "
+          "private to this user (created 0700 if missing)");
 ABSL_FLAG(std::string, keystore, "",
           "keystore directory (required; created mode 0700 if absent). The agent's "
           "ledger registry and evidence live in KEYSTORE/agent. One ml-owner per "
@@ -43,6 +47,23 @@ ABSL_FLAG(std::string, tls_client_ca, "",
 ABSL_FLAG(std::string, host_tls_ca, "",
           "PEM CA bundle that signs the hosts' certificates; enables TLS on the "
           "agent->host channel (plaintext without it)");
+ABSL_FLAG(std::string, host_tls_cert, "",
+          "PEM client certificate chain the agent presents to hosts that require "
+          "mutual TLS (ml-host --tls_client_ca); needs --host_tls_key and --host_tls_ca");
+ABSL_FLAG(std::string, host_tls_key, "",
+          "PEM private key of --host_tls_cert (keep it mode 0600)");
+ABSL_FLAG(int64_t, max_receive_message_bytes, 64 << 20,
+          "largest request message the agent accepts (an event with its attachments); "
+          "a larger one is answered RESOURCE_EXHAUSTED");
+ABSL_FLAG(int64_t, max_streams_per_connection, 256,
+          "calls one client connection may have open at once (HTTP/2 "
+          "MAX_CONCURRENT_STREAMS); further calls on that connection wait");
+ABSL_FLAG(int64_t, max_concurrent_appends, 1024,
+          "AppendEvent calls in progress at once over all connections; more are "
+          "answered RESOURCE_EXHAUSTED");
+ABSL_FLAG(int64_t, max_concurrent_exports, 64,
+          "ExportLedger streams open at once over all connections; more are answered "
+          "RESOURCE_EXHAUSTED");
 ABSL_FLAG(std::string, token_file, "",
           "file whose first line is a bearer token; when set every call must carry "
           "\"authorization: Bearer <token>\" metadata");
@@ -70,7 +91,86 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
+// The agent->host TLS settings from --host_tls_ca, --host_tls_cert and
+// --host_tls_key.
+absl::Status LoadHostTls(HostClientOptions* options) {
+  const std::string ca = absl::GetFlag(FLAGS_host_tls_ca);
+  const std::string cert = absl::GetFlag(FLAGS_host_tls_cert);
+  const std::string key = absl::GetFlag(FLAGS_host_tls_key);
+  if (cert.empty() != key.empty()) {
+    return absl::InvalidArgumentError("--host_tls_cert and --host_tls_key go together");
+  }
+  if (!cert.empty() && ca.empty()) {
+    return absl::InvalidArgumentError(
+        "--host_tls_cert needs --host_tls_ca (a client certificate is sent over TLS only)");
+  }
+  if (ca.empty()) return absl::OkStatus();
+  absl::StatusOr<std::string> ca_pem = ReadWholeFile(ca);
+  if (!ca_pem.ok()) return ca_pem.status();
+  options->tls_ca_pem = *std::move(ca_pem);
+  if (cert.empty()) return absl::OkStatus();
+  absl::StatusOr<std::string> cert_pem = ReadWholeFile(cert);
+  if (!cert_pem.ok()) return cert_pem.status();
+  absl::StatusOr<std::string> key_pem = ReadWholeFile(key);
+  if (!key_pem.ok()) return key_pem.status();
+  options->tls_cert_pem = *std::move(cert_pem);
+  options->tls_key_pem = *std::move(key_pem);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<OwnerServiceLimits> LoadServiceLimits() {
+  OwnerServiceLimits limits;
+  limits.max_concurrent_appends = absl::GetFlag(FLAGS_max_concurrent_appends);
+  limits.max_concurrent_exports = absl::GetFlag(FLAGS_max_concurrent_exports);
+  if (limits.max_concurrent_appends <= 0 || limits.max_concurrent_exports <= 0) {
+    return absl::InvalidArgumentError(
+        "--max_concurrent_appends and --max_concurrent_exports must be positive");
+  }
+  return limits;
+}
+
+// --listen, the TLS files and the connection limits.
+absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& token) {
+  ServerConfig config;
+  config.program = "ml-owner";
+  config.listen = absl::GetFlag(FLAGS_listen);
+  if (absl::Status exposure = CheckListenExposure(
+          config.listen, !absl::GetFlag(FLAGS_tls_cert).empty(), !token.empty());
+      !exposure.ok()) {
+    return exposure;
+  }
+  const int64_t max_message = absl::GetFlag(FLAGS_max_receive_message_bytes);
+  const int64_t max_streams = absl::GetFlag(FLAGS_max_streams_per_connection);
+  if (max_message <= 0 || max_message > INT32_MAX || max_streams <= 0 ||
+      max_streams > INT32_MAX) {
+    return absl::InvalidArgumentError(
+        "--max_receive_message_bytes and --max_streams_per_connection must be in "
+        "1..2147483647");
+  }
+  config.max_receive_message_bytes = static_cast<int>(max_message);
+  config.max_concurrent_streams_per_connection = static_cast<int>(max_streams);
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials({absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+                             absl::GetFlag(FLAGS_tls_client_ca)});
+  if (!credentials.ok()) return credentials.status();
+  config.credentials = *std::move(credentials);
+  return config;
+}
+
+// The first line of --token_file, or empty without the flag.
+absl::StatusOr<std::string> LoadToken() {
+  const std::string token_file = absl::GetFlag(FLAGS_token_file);
+  if (token_file.empty()) return std::string();
+  absl::StatusOr<std::string> text = ReadWholeFile(token_file);
+  if (!text.ok()) return text.status();
+  std::string token = text->substr(0, text->find('\n'));
+  if (!token.empty() && token.back() == '\r') token.pop_back();
+  if (token.empty()) return absl::InvalidArgumentError("--token_file: empty token");
+  return token;
+}
+
 int Run() {
+  // Every flag is checked before the keystore is opened or a host contacted.
   const std::string keystore_dir = absl::GetFlag(FLAGS_keystore);
   if (keystore_dir.empty()) return Fail(absl::InvalidArgumentError("--keystore is required"));
   KeystoreOptions keystore_options;
@@ -81,14 +181,13 @@ int Run() {
   } else if (kdf != "interactive") {
     return Fail(absl::InvalidArgumentError("--keystore_kdf must be interactive or min"));
   }
-  absl::StatusOr<std::string> passphrase =
-      LoadPassphrase(absl::GetFlag(FLAGS_passphrase_file));
-  if (!passphrase.ok()) return Fail(passphrase.status());
-  absl::StatusOr<std::unique_ptr<Keystore>> keystore =
-      Keystore::Open(keystore_dir, *passphrase, keystore_options);
-  sodium_memzero(passphrase->data(), passphrase->size());
-  if (!keystore.ok()) return Fail(keystore.status());
-
+  absl::StatusOr<std::string> token = LoadToken();
+  if (!token.ok()) return Fail(token.status());
+  absl::StatusOr<ServerConfig> config = LoadServerConfig(*token);
+  if (!config.ok()) return Fail(config.status());
+  config->detail = absl::StrCat("keystore=", keystore_dir);
+  absl::StatusOr<OwnerServiceLimits> limits = LoadServiceLimits();
+  if (!limits.ok()) return Fail(limits.status());
   OwnerAgentOptions options;
   options.default_host = absl::GetFlag(FLAGS_host);
   options.append_timeout =
@@ -100,41 +199,22 @@ int Run() {
   }
   options.max_remembered_requests =
       static_cast<size_t>(absl::GetFlag(FLAGS_max_remembered_requests));
-  if (const std::string ca = absl::GetFlag(FLAGS_host_tls_ca); !ca.empty()) {
-    absl::StatusOr<std::string> pem = ReadWholeFile(ca);
-    if (!pem.ok()) return Fail(pem.status());
-    options.host_client.tls_ca_pem = *pem;
+  if (absl::Status host_tls = LoadHostTls(&options.host_client); !host_tls.ok()) {
+    return Fail(host_tls);
   }
-  std::string token;
-  if (const std::string token_file = absl::GetFlag(FLAGS_token_file); !token_file.empty()) {
-    absl::StatusOr<std::string> text = ReadWholeFile(token_file);
-    if (!text.ok()) return Fail(text.status());
-    token = text->substr(0, text->find('\n'));
-    if (!token.empty() && token.back() == '\r') token.pop_back();
-    if (token.empty()) return Fail(absl::InvalidArgumentError("--token_file: empty token"));
-  }
+
+  absl::StatusOr<std::string> passphrase =
+      LoadPassphrase(absl::GetFlag(FLAGS_passphrase_file));
+  if (!passphrase.ok()) return Fail(passphrase.status());
+  absl::StatusOr<std::unique_ptr<Keystore>> keystore =
+      Keystore::Open(keystore_dir, *passphrase, keystore_options);
+  sodium_memzero(passphrase->data(), passphrase->size());
+  if (!keystore.ok()) return Fail(keystore.status());
   absl::StatusOr<std::unique_ptr<OwnerAgent>> agent =
       OwnerAgent::Create(*std::move(keystore), options);
   if (!agent.ok()) return Fail(agent.status());
-  OwnerGrpcService service(agent->get(), token);
-
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
-      MakeServerCredentials({absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
-                             absl::GetFlag(FLAGS_tls_client_ca)});
-  if (!credentials.ok()) return Fail(credentials.status());
-
-  ServerConfig config;
-  config.program = "ml-owner";
-  config.listen = absl::GetFlag(FLAGS_listen);
-  if (absl::Status exposure = CheckListenExposure(
-          config.listen, !absl::GetFlag(FLAGS_tls_cert).empty(), !token.empty());
-      !exposure.ok()) {
-    return Fail(exposure);
-  }
-  config.credentials = *credentials;
-  config.max_receive_message_bytes = 64 << 20;
-  config.detail = absl::StrCat("keystore=", keystore_dir);
-  if (absl::Status served = ServeUntilStopSignal(&service, config); !served.ok()) {
+  OwnerGrpcService service(agent->get(), *token, *limits);
+  if (absl::Status served = ServeUntilStopSignal(&service, *config); !served.ok()) {
     return Fail(served);
   }
   return 0;

@@ -2,6 +2,10 @@
 
 #include <sodium.h>
 
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
 namespace microledger {
 namespace {
 
@@ -10,6 +14,35 @@ grpc::Status Reply(absl::StatusOr<T> result, T* response) {
   if (!result.ok()) return ToGrpc(result.status());
   *response = *std::move(result);
   return grpc::Status::OK;
+}
+
+// One unit of a bounded count, held from Acquire until destruction.
+class CountSlot {
+ public:
+  // Empty (acquired() false) when `count` is already at `limit`.
+  static CountSlot Acquire(std::atomic<int64_t>* count, int64_t limit) {
+    if (count->fetch_add(1, std::memory_order_relaxed) >= limit) {
+      count->fetch_sub(1, std::memory_order_relaxed);
+      return CountSlot(nullptr);
+    }
+    return CountSlot(count);
+  }
+  CountSlot(CountSlot&& other) noexcept : count_(std::exchange(other.count_, nullptr)) {}
+  CountSlot& operator=(CountSlot&&) = delete;
+  ~CountSlot() {
+    if (count_ != nullptr) count_->fetch_sub(1, std::memory_order_relaxed);
+  }
+  bool acquired() const { return count_ != nullptr; }
+
+ private:
+  explicit CountSlot(std::atomic<int64_t>* count) : count_(count) {}
+  std::atomic<int64_t>* count_;
+};
+
+grpc::Status LimitReached(absl::string_view what, absl::string_view flag, int64_t limit) {
+  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                      absl::StrCat(limit, " ", what, " already in progress, the limit (", flag,
+                                   "=", limit, "); retry later"));
 }
 
 }  // namespace
@@ -64,11 +97,21 @@ grpc::ServerUnaryReactor* OwnerGrpcService::AppendEvent(grpc::CallbackServerCont
     reactor->Finish(auth);
     return reactor;
   }
+  CountSlot slot = CountSlot::Acquire(&appends_in_progress_, limits_.max_concurrent_appends);
+  if (!slot.acquired()) {
+    reactor->Finish(LimitReached("AppendEvent calls are", "--max_concurrent_appends",
+                                 limits_.max_concurrent_appends));
+    return reactor;
+  }
   // `response` stays valid until Finish; Finish may run before this returns.
-  agent_->AppendEventAsync(*request, [reactor, response](absl::StatusOr<v1::BlockOutcome> r) {
-    if (r.ok()) *response = *std::move(r);
-    reactor->Finish(r.ok() ? grpc::Status::OK : ToGrpc(r.status()));
-  });
+  // The slot is given back when the agent has answered, before Finish.
+  auto held = std::make_shared<CountSlot>(std::move(slot));
+  agent_->AppendEventAsync(
+      *request, [reactor, response, held](absl::StatusOr<v1::BlockOutcome> r) mutable {
+        if (r.ok()) *response = *std::move(r);
+        held.reset();
+        reactor->Finish(r.ok() ? grpc::Status::OK : ToGrpc(r.status()));
+      });
   return reactor;
 }
 
@@ -126,6 +169,11 @@ grpc::Status OwnerGrpcService::ExportLedger(grpc::ServerContext* context,
                                             const v1::ExportLedgerRequest* request,
                                             grpc::ServerWriter<v1::ExportLedgerChunk>* writer) {
   ML_AUTHORIZE();
+  const CountSlot slot = CountSlot::Acquire(&exports_open_, limits_.max_concurrent_exports);
+  if (!slot.acquired()) {
+    return LimitReached("ExportLedger streams are", "--max_concurrent_exports",
+                        limits_.max_concurrent_exports);
+  }
   absl::Status status = agent_->ExportLedger(*request, [&](const std::string& data) {
     if (context->IsCancelled()) return false;
     v1::ExportLedgerChunk chunk;

@@ -3,10 +3,15 @@
 // one is configured. AppendEvent, the hot path, uses the gRPC callback API:
 // an append waiting for the host's reply holds no thread (the reply is
 // verified and the call finished on the host stream's reader thread); the
-// other methods are synchronous. Thread-safe.
+// other methods are synchronous. It bounds the AppendEvent calls in progress
+// and the ExportLedger streams open, over all connections; a call above a
+// bound is answered RESOURCE_EXHAUSTED naming the ml-owner flag that sets it,
+// before it costs anything. Thread-safe.
 #ifndef MICROLEDGER_OWNER_AGENT_OWNER_GRPC_SERVICE_H_
 #define MICROLEDGER_OWNER_AGENT_OWNER_GRPC_SERVICE_H_
 
+#include <atomic>
+#include <cstdint>
 #include <string>
 
 #include "microledger/v1/owner.grpc.pb.h"
@@ -14,13 +19,21 @@
 
 namespace microledger {
 
+struct OwnerServiceLimits {
+  // AppendEvent calls accepted and not yet answered (--max_concurrent_appends).
+  int64_t max_concurrent_appends = 1024;
+  // ExportLedger streams open at once (--max_concurrent_exports); each holds a
+  // server thread while it reads the ledger from its host.
+  int64_t max_concurrent_exports = 64;
+};
+
 class OwnerGrpcService final
     : public v1::OwnerAgentService::WithCallbackMethod_AppendEvent<
           v1::OwnerAgentService::Service> {
  public:
   // `token` empty = no authentication (loopback / Unix socket use).
-  OwnerGrpcService(OwnerAgent* agent, std::string token)
-      : agent_(agent), token_(std::move(token)) {}
+  OwnerGrpcService(OwnerAgent* agent, std::string token, const OwnerServiceLimits& limits)
+      : agent_(agent), token_(std::move(token)), limits_(limits) {}
 
   grpc::Status CreateKey(grpc::ServerContext* context, const v1::CreateKeyRequest* request,
                          v1::CreateKeyResponse* response) override;
@@ -59,6 +72,9 @@ class OwnerGrpcService final
 
   OwnerAgent* agent_;
   const std::string token_;
+  const OwnerServiceLimits limits_;
+  std::atomic<int64_t> appends_in_progress_{0};
+  std::atomic<int64_t> exports_open_{0};
 };
 
 }  // namespace microledger

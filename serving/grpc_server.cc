@@ -1,16 +1,25 @@
 #include "serving/grpc_server.h"
 
+#include <netdb.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <optional>
 #include <thread>
+#include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/support/server_interceptor.h"
+#include "serving/listen_address.h"
+#include "serving/unix_socket_claim.h"
 
 namespace microledger {
 namespace {
@@ -25,6 +34,87 @@ sigset_t StopSignals() {
   return signals;
 }
 
+// Answers a call whose request message could not be parsed with
+// INVALID_ARGUMENT and a message. gRPC hands the interceptor no request
+// (POST_RECV_MESSAGE with a null message) when parsing failed; only unary and
+// server-streaming calls are watched, because for them exactly one request is
+// expected, while a null message on a client stream is also its normal end.
+class UnparsableRequestInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit UnparsableRequestInterceptor(const char* method) : method_(method) {}
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    using Hook = grpc::experimental::InterceptionHookPoints;
+    if (methods->QueryInterceptionHookPoint(Hook::POST_RECV_MESSAGE) &&
+        methods->GetRecvMessage() == nullptr) {
+      request_unparsable_ = true;
+    }
+    if (methods->QueryInterceptionHookPoint(Hook::PRE_SEND_STATUS) && request_unparsable_) {
+      const grpc::StatusCode code = methods->GetSendStatus().error_code();
+      if (code == grpc::StatusCode::INTERNAL || code == grpc::StatusCode::UNIMPLEMENTED) {
+        methods->ModifySendStatus(grpc::Status(
+            grpc::StatusCode::INVALID_ARGUMENT,
+            absl::StrCat("the request to ", method_,
+                         " is not a valid message: malformed protobuf, or a string field "
+                         "holding invalid UTF-8 (proto3 string fields must be UTF-8)")));
+      }
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const char* const method_;
+  bool request_unparsable_ = false;
+};
+
+class UnparsableRequestInterceptorFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    using Type = grpc::experimental::ServerRpcInfo::Type;
+    if (info->type() != Type::UNARY && info->type() != Type::SERVER_STREAMING) return nullptr;
+    return new UnparsableRequestInterceptor(info->method());
+  }
+};
+
+// Why binding `address` fails, found by binding it ourselves (the way gRPC
+// does, with SO_REUSEADDR but without SO_REUSEPORT): errno text, or empty
+// when it binds.
+std::string BindFailureReason(const ListenAddress& address) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* results = nullptr;
+  const std::string port = std::to_string(address.port);
+  if (const int error = getaddrinfo(address.host.c_str(), port.c_str(), &hints, &results);
+      error != 0) {
+    return gai_strerror(error);
+  }
+  std::string reason;
+  for (addrinfo* entry = results; entry != nullptr && reason.empty(); entry = entry->ai_next) {
+    const int fd = socket(entry->ai_family, entry->ai_socktype | SOCK_CLOEXEC, 0);
+    if (fd < 0) continue;
+    const int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (bind(fd, entry->ai_addr, entry->ai_addrlen) != 0) reason = std::strerror(errno);
+    close(fd);
+  }
+  freeaddrinfo(results);
+  return reason;
+}
+
+absl::Status CheckLimits(const ServerConfig& config) {
+  if (config.max_receive_message_bytes <= 0) {
+    return absl::InvalidArgumentError("the largest request message must be at least 1 byte");
+  }
+  if (config.max_concurrent_streams_per_connection <= 0) {
+    return absl::InvalidArgumentError("concurrent streams per connection must be at least 1");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void BlockStopSignals() {
@@ -33,24 +123,58 @@ void BlockStopSignals() {
 }
 
 absl::Status ServeUntilStopSignal(grpc::Service* service, const ServerConfig& config) {
+  absl::StatusOr<ListenAddress> address = ParseListenAddress(config.listen);
+  if (!address.ok()) return address.status();
+  if (absl::Status limits = CheckLimits(config); !limits.ok()) return limits;
+  const bool unix_socket = address->kind == ListenAddress::Kind::kUnix;
+  std::optional<UnixSocketClaim> claim;
+  if (unix_socket) {
+    absl::StatusOr<UnixSocketClaim> claimed = UnixSocketClaim::Claim(address->path);
+    if (!claimed.ok()) return claimed.status();
+    claim.emplace(*std::move(claimed));
+  }
+
+  // A busy port is found before gRPC tries it (gRPC would log a multi-line
+  // error of its own); the check after BuildAndStart covers a race with another
+  // process.
+  if (!unix_socket && address->port != 0) {
+    if (const std::string reason = BindFailureReason(*address); !reason.empty()) {
+      return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen, ": ", reason));
+    }
+  }
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int selected_port = 0;
   builder.AddListeningPort(config.listen, config.credentials, &selected_port);
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             config.max_concurrent_streams_per_connection);
   builder.SetMaxReceiveMessageSize(config.max_receive_message_bytes);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(std::make_unique<UnparsableRequestInterceptorFactory>());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  const bool unix_socket = absl::StartsWith(config.listen, "unix:");
   if (server == nullptr || (!unix_socket && selected_port == 0)) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen));
+    const std::string reason = unix_socket ? "" : BindFailureReason(*address);
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen,
+                                               reason.empty() ? "" : ": ", reason));
   }
-  const std::string address =
+  if (unix_socket) {
+    if (absl::Status restricted = claim->RestrictSocketMode(); !restricted.ok()) {
+      server->Shutdown();
+      return restricted;
+    }
+  }
+  const std::string bound =
       unix_socket ? config.listen
                   : absl::StrCat(config.listen.substr(0, config.listen.rfind(':')), ":",
                                  selected_port);
-  std::fprintf(stderr, "%s: listening on %s (%s)\n", config.program.c_str(),
-               address.c_str(), config.detail.c_str());
+  std::fprintf(stderr, "%s: listening on %s (%s)\n", config.program.c_str(), bound.c_str(),
+               config.detail.c_str());
   std::fflush(stderr);
 
   std::thread stopper([&server, &config] {
