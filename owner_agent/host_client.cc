@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/error_text.h"
 #include "grpcpp/support/client_interceptor.h"
 
 namespace microledger {
@@ -42,10 +43,19 @@ class ClientCertificateHintFactory final
 
 }  // namespace
 
+absl::Status HostError(int code, absl::string_view message) {
+  // A host's status is untrusted input: a code outside gRPC's range becomes
+  // UNKNOWN, and at most a bounded quote of its message is kept.
+  const absl::StatusCode known =
+      code > 0 && code <= static_cast<int>(absl::StatusCode::kUnauthenticated)
+          ? static_cast<absl::StatusCode>(code)
+          : absl::StatusCode::kUnknown;
+  return absl::Status(known, QuoteForError(message, 4 * kMaxQuotedInputBytes));
+}
+
 absl::Status FromGrpc(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      status.error_message());
+  return HostError(status.error_code(), status.error_message());
 }
 
 grpc::Status ToGrpc(const absl::Status& status) {
@@ -180,9 +190,7 @@ void HostClient::ReaderLoop(Stream* stream) {
     if (response.code() == 0) {
       done(absl::OkStatus(), response.result());
     } else {
-      done(absl::Status(static_cast<absl::StatusCode>(response.code()),
-                        response.message()),
-           v1::AppendResponse());
+      done(HostError(response.code(), response.message()), v1::AppendResponse());
     }
   }
   std::deque<AppendCallback> failed;

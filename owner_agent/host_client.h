@@ -28,7 +28,10 @@
 
 namespace microledger {
 
-// gRPC status -> absl::Status (same code and message).
+// A host's error as an absl::Status: the same code (UNKNOWN when it is not a
+// gRPC code) and the message quoted through QuoteForError (at most 800 bytes).
+absl::Status HostError(int code, absl::string_view message);
+// gRPC status -> absl::Status, through HostError.
 absl::Status FromGrpc(const grpc::Status& status);
 grpc::Status ToGrpc(const absl::Status& status);
 
