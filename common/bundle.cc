@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/encoding.h"
+#include "common/error_text.h"
 #include "common/json.h"
 #include "common/ordered_work_pool.h"
 
@@ -195,7 +196,7 @@ absl::Status BundleVerification::CheckOtherLine(
     return CheckAttachment(value);
   }
   return Broke("bundle line",
-               absl::StrCat("unknown kind \"", absl::string_view(kind).substr(0, 64),
+               absl::StrCat("unknown kind \"", QuoteForError(kind),
                             "\""));
 }
 
