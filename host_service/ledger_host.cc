@@ -659,18 +659,20 @@ absl::StatusOr<std::string> LedgerHost::GetCheckpoint(absl::string_view ledger_i
 
 absl::StatusOr<LedgerHost::BlockRange> LedgerHost::ResolveBlockRange(
     absl::string_view ledger_id, uint64_t from, uint64_t to) const {
+  // A request that can never be answered is INVALID_ARGUMENT; one past the
+  // current head (it may be answered later) is OUT_OF_RANGE.
+  if (from == 0 || (to != 0 && from > to)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "blocks: the range [", from, ", ", to, "] is empty or starts below 1"));
+  }
   absl::StatusOr<CommittedView> view = ViewCommitted(ledger_id);
   if (!view.ok()) return view.status();
   const uint64_t head_number = view->head;
   BlockRange range;
   range.ledger_key = std::move(view->ledger_key);
   const uint64_t last = to == 0 ? head_number : to;
-  if (from == 0 || from > last) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "blocks: the range [", from, ", ", last, "] is empty or starts below 1"));
-  }
-  if (last > head_number) {
-    return absl::OutOfRangeError(absl::StrCat("blocks: block ", last,
+  if (from > head_number || last > head_number) {
+    return absl::OutOfRangeError(absl::StrCat("blocks: block ", std::max(from, last),
                                               " is past the head (block ", head_number,
                                               ")"));
   }
@@ -718,17 +720,17 @@ absl::Status LedgerHost::GetBlocks(
 
 absl::StatusOr<InclusionProofResult> LedgerHost::GetInclusionProof(
     absl::string_view ledger_id, uint64_t number, uint64_t tree_size) const {
+  if (number == 0 || (tree_size != 0 && number > tree_size)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "inclusion proof: block ", number, " is not in the tree of size ", tree_size));
+  }
   absl::StatusOr<CommittedView> view = ViewCommitted(ledger_id);
   if (!view.ok()) return view.status();
   const uint64_t size = tree_size == 0 ? view->head : tree_size;
-  if (size > view->head) {
-    return absl::OutOfRangeError(absl::StrCat("inclusion proof: tree size ", size,
-                                              " is past the head (block ",
-                                              view->head, ")"));
-  }
-  if (number == 0 || number > size) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "inclusion proof: block ", number, " is not in the tree of size ", size));
+  if (size > view->head || number > size) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "inclusion proof: block ", number, " in the tree of size ", size,
+        " is past the head (block ", view->head, ")"));
   }
   // The root and checkpoint of the latest tree are usually kept by the entry.
   const bool latest_kept = view->latest != nullptr && view->latest->tree_size == size;
@@ -769,18 +771,18 @@ absl::StatusOr<InclusionProofResult> LedgerHost::GetInclusionProof(
 
 absl::StatusOr<ConsistencyProofResult> LedgerHost::GetConsistencyProof(
     absl::string_view ledger_id, uint64_t old_size, uint64_t new_size) const {
+  if (old_size == 0 || (new_size != 0 && old_size > new_size)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "consistency proof: needs 1 <= old size (", old_size, ") <= new size (",
+        new_size, ")"));
+  }
   absl::StatusOr<CommittedView> view = ViewCommitted(ledger_id);
   if (!view.ok()) return view.status();
   const uint64_t size = new_size == 0 ? view->head : new_size;
-  if (size > view->head) {
-    return absl::OutOfRangeError(absl::StrCat("consistency proof: tree size ", size,
-                                              " is past the head (block ",
-                                              view->head, ")"));
-  }
-  if (old_size == 0 || old_size > size) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "consistency proof: needs 1 <= old size (", old_size, ") <= new size (", size,
-        ")"));
+  if (size > view->head || old_size > size) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "consistency proof: tree sizes ", old_size, " and ", size,
+        " must not pass the head (block ", view->head, ")"));
   }
   const bool latest_kept = view->latest != nullptr && view->latest->tree_size == size;
   std::vector<uint64_t> checkpoint_sizes = {old_size};
