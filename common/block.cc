@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/ed25519.h"
 #include "common/encoding.h"
+#include "common/error_text.h"
 #include "common/timestamp.h"
 
 namespace microledger {
@@ -38,7 +39,7 @@ absl::Status CheckMemberSet(const Json& object,
     for (absl::string_view name : allowed) known = known || it.key() == name;
     if (!known) {
       return Broke(rule, absl::StrCat(what, " has an unknown member \"",
-                                      it.key().substr(0, 64), "\""));
+                                      QuoteForError(it.key()), "\""));
     }
   }
   return absl::OkStatus();
@@ -118,7 +119,7 @@ absl::StatusOr<BlockSignature> ParseSignature(Json& value, RawSignature* raw) {
   }
   if (signature.alg != kEd25519Alg) {
     return Broke("alg", absl::StrCat("unsupported signature algorithm \"",
-                                     signature.alg.substr(0, 64),
+                                     QuoteForError(signature.alg),
                                      "\" (v1 accepts Ed25519 only)"));
   }
   absl::StatusOr<std::string> key = DecodePublicKeyText(signature.key);

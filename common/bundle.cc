@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -12,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/encoding.h"
+#include "common/error_text.h"
 #include "common/json.h"
 #include "common/ordered_work_pool.h"
 
@@ -26,6 +28,10 @@ constexpr absl::string_view kCheckpointKind = "checkpoint";
 constexpr absl::string_view kAttachmentKind = "attachment";
 // SPEC §1: a bundle line's wrapper object is not counted in the depth limit.
 constexpr int kMaxLineDepth = kMaxJsonDepth + 1;
+// BundleLineReader reads a line this many bytes at a time at most.
+constexpr size_t kReadChunkBytes = size_t{64} << 10;
+// Of a line longer than the limit, the reader keeps this many first bytes.
+constexpr size_t kTooLongLineKeptBytes = 16;
 
 absl::Status Broke(absl::string_view rule, absl::string_view detail) {
   return absl::InvalidArgumentError(absl::StrCat(rule, ": ", detail));
@@ -79,6 +85,7 @@ struct BundleLine {
   std::string text;
   uint64_t number = 0;      // 1-based line number.
   uint64_t bytes_read = 0;  // Bytes read up to the end of this line.
+  bool too_long = false;    // Longer than the reader's limit; `text` is cut.
   // Set by PrepareBundleLine:
   bool is_block = false;  // SPEC §8: begins with {"block":
   absl::StatusOr<Json> wrapper;          // ParseBundleLine, other lines.
@@ -86,8 +93,20 @@ struct BundleLine {
                                          // PreparedBlock::FromJson.
 };
 
-void PrepareBundleLine(BundleLine& line) {
+void PrepareBundleLine(BundleLine& line, size_t max_line_bytes) {
   line.is_block = absl::StartsWith(line.text, kBlockLinePrefix);
+  if (line.too_long) {
+    const absl::Status too_long = Broke(
+        "line", absl::StrCat("is longer than ", max_line_bytes,
+                             " bytes, the longest this verifier reads "
+                             "(mlctl verify --max_line_bytes)"));
+    if (line.is_block) {
+      line.block = too_long;
+    } else {
+      line.wrapper = too_long;
+    }
+    return;
+  }
   std::string block_body;
   absl::StatusOr<Json> wrapper = ParseBundleLine(line.text, &block_body);
   if (!line.is_block) {
@@ -195,7 +214,7 @@ absl::Status BundleVerification::CheckOtherLine(
     return CheckAttachment(value);
   }
   return Broke("bundle line",
-               absl::StrCat("unknown kind \"", absl::string_view(kind).substr(0, 64),
+               absl::StrCat("unknown kind \"", QuoteForError(kind),
                             "\""));
 }
 
@@ -300,19 +319,63 @@ absl::Status BundleWriter::WriteAttachment(absl::string_view seal,
   return WriteLine(CanonicalJson(attachment));
 }
 
+BundleLineReader::BundleLineReader(std::istream& in, size_t max_line_bytes)
+    : in_(in),
+      max_line_bytes_(std::max<size_t>(max_line_bytes, 1)),
+      chunk_(std::min<size_t>(max_line_bytes_, kReadChunkBytes) + 1) {}
+
 absl::StatusOr<bool> BundleLineReader::Next(std::string* line) {
   const auto cannot_read = [] {
     return absl::UnavailableError("bundle: cannot read the bundle");
   };
   if (in_.bad() || (in_.fail() && !in_.eof())) return cannot_read();
   if (in_.eof()) return false;
-  std::getline(in_, *line);
-  if (in_.bad()) return cannot_read();
+  line->clear();
+  line_too_long_ = false;
+  bool terminated = false;
+  uint64_t consumed = 0;  // Bytes taken from the stream, "\n" included.
+  const auto keep = [&](size_t count) {
+    if (line->size() + count <= max_line_bytes_) {
+      line->append(chunk_.data(), count);
+      return;
+    }
+    // Too long: keep what tells a block line (SPEC §8), skip the rest.
+    line_too_long_ = true;
+    line->append(chunk_.data(), std::min(count, kTooLongLineKeptBytes));
+    line->resize(std::min(line->size(), kTooLongLineKeptBytes));
+    line->shrink_to_fit();
+  };
+  while (true) {
+    // Stops after "\n", at the end of the input, or with the chunk full
+    // (failbit set, no "\n" taken).
+    in_.getline(chunk_.data(), static_cast<std::streamsize>(chunk_.size()));
+    if (in_.bad()) return cannot_read();
+    const size_t got = static_cast<size_t>(in_.gcount());
+    consumed += got;
+    if (in_.eof()) {
+      keep(got);
+      break;
+    }
+    if (!in_.fail()) {
+      keep(got - 1);  // Without the "\n".
+      terminated = true;
+      break;
+    }
+    in_.clear();
+    keep(got);
+    if (line_too_long_) {
+      in_.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+      if (in_.bad()) return cannot_read();
+      consumed += static_cast<uint64_t>(in_.gcount());
+      terminated = !in_.eof();
+      break;
+    }
+  }
   // Nothing extracted: the input ended right after a "\n" (or was empty).
-  if (in_.fail()) return false;
-  line_terminated_ = !in_.eof();
+  if (consumed == 0) return false;
+  line_terminated_ = terminated;
   ++lines_read_;
-  bytes_read_ += line->size() + (line_terminated_ ? 1 : 0);
+  bytes_read_ += consumed;
   return true;
 }
 
@@ -333,7 +396,8 @@ absl::StatusOr<BundleVerdict> VerifyBundle(std::istream& in,
   if (workers <= 0) workers = static_cast<int>(std::thread::hardware_concurrency());
   if (workers <= 0) workers = 1;
 
-  BundleLineReader reader(in);
+  BundleLineReader reader(in, options.max_line_bytes);
+  const size_t max_line_bytes = reader.max_line_bytes();
   BundleVerification verification;
   uint64_t reported_bytes = 0;
   // Checks the next line in file order and reports progress; false once
@@ -357,6 +421,7 @@ absl::StatusOr<BundleVerdict> VerifyBundle(std::istream& in,
     if (!got.ok() || !*got) return got;
     line->number = reader.lines_read();
     line->bytes_read = reader.bytes_read();
+    line->too_long = reader.line_too_long();
     return true;
   };
 
@@ -366,7 +431,7 @@ absl::StatusOr<BundleVerdict> VerifyBundle(std::istream& in,
       absl::StatusOr<bool> more = read_line(&line);
       if (!more.ok()) return more.status();
       if (!*more) break;
-      PrepareBundleLine(line);
+      PrepareBundleLine(line, max_line_bytes);
       if (!check(line)) break;
     }
     return verification.Verdict();
@@ -418,8 +483,8 @@ absl::StatusOr<BundleVerdict> VerifyBundle(std::istream& in,
       window_bytes += batch->bytes;
       LineBatch* raw = batch.get();
       window.push_back(std::move(batch));
-      pool.Submit([raw] {
-        for (BundleLine& line : raw->lines) PrepareBundleLine(line);
+      pool.Submit([raw, max_line_bytes] {
+        for (BundleLine& line : raw->lines) PrepareBundleLine(line, max_line_bytes);
       });
     }
     if (window.empty()) break;

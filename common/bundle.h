@@ -40,6 +40,7 @@
 #include <istream>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -50,6 +51,15 @@
 namespace microledger {
 
 inline constexpr absl::string_view kBundleFormat = "microledger-bundle-v1";
+
+// The longest line VerifyBundle reads by default. SPEC sets no line length;
+// this bounds the verifier's memory (verifying a line costs about ten times
+// its length). A line is one block or one attachment: a block is at most
+// 64 KiB with the host's default limits, and an attachment line is its data
+// in base64url (4/3 of it) plus its name and seal; 16 MiB holds an attachment
+// of 12 MiB, twelve times the host's default --max_attachment_bytes, with
+// room for its name. A longer line is a failure at its position (SPEC §8).
+inline constexpr size_t kDefaultMaxBundleLineBytes = size_t{16} << 20;
 
 // Writes a bundle to `out`, one JCS line plus "\n" per call, in call order.
 // The caller makes the order valid: WriteHeader once, then the blocks from
@@ -77,17 +87,25 @@ class BundleWriter {
   std::ostream& out_;
 };
 
-// Reads a stream line by line, holding one line at a time.
+// Reads a stream line by line, holding one line at a time, and never more
+// than `max_line_bytes` of it.
 class BundleLineReader {
  public:
-  explicit BundleLineReader(std::istream& in) : in_(in) {}
+  explicit BundleLineReader(std::istream& in,
+                            size_t max_line_bytes = kDefaultMaxBundleLineBytes);
 
   // Reads the next line, without its "\n", into `*line`. Returns true when a
   // line was read and false at the end of the input (the bytes after the last
-  // "\n" form a last line only if there are any). Returns an Unavailable error
-  // when the stream cannot be read (it was already failed, or a read failed).
+  // "\n" form a last line only if there are any). A line longer than
+  // max_line_bytes is read in pieces and not kept: `*line` holds its first
+  // 16 bytes, the rest is skipped, and line_too_long() is true. Returns an
+  // Unavailable error when the stream cannot be read (it was already failed,
+  // or a read failed).
   absl::StatusOr<bool> Next(std::string* line);
 
+  // Whether the line last read was longer than max_line_bytes (and cut).
+  bool line_too_long() const { return line_too_long_; }
+  size_t max_line_bytes() const { return max_line_bytes_; }
   // Whether the line last read ended in "\n"; only the last line can lack it.
   bool line_terminated() const { return line_terminated_; }
   // Lines and bytes ("\n" included) read so far.
@@ -96,6 +114,9 @@ class BundleLineReader {
 
  private:
   std::istream& in_;
+  const size_t max_line_bytes_;
+  std::vector<char> chunk_;  // Each line is read through it.
+  bool line_too_long_ = false;
   bool line_terminated_ = false;
   uint64_t lines_read_ = 0;
   uint64_t bytes_read_ = 0;
@@ -135,6 +156,9 @@ struct BundleVerifyOptions {
   // window_lines / 8 lines (1 to 32).
   size_t window_lines = 256;
   size_t window_bytes = size_t{32} << 20;
+  // The longest line read; a longer one fails at its position with the rule
+  // "line: is longer than N bytes, ..." (its bytes are skipped, not held).
+  size_t max_line_bytes = kDefaultMaxBundleLineBytes;
 };
 
 // Applies SPEC §8 to the bundle read from `in` and stops at the first failure.

@@ -202,6 +202,84 @@ TEST(BundleTest, ReaderReportsWhetherTheLastLineEndedInNewline) {
   EXPECT_EQ(reader.bytes_read(), 4u);
 }
 
+// Lines longer than the reader's limit are cut, not held, and the lines
+// after them are read as usual, across the reader's 64 KiB chunks.
+TEST(BundleTest, ReaderCutsLinesLongerThanItsLimit) {
+  const size_t limit = 200 << 10;
+  const std::string fits(limit, 'f'), too_long = "{\"block\":" + std::string(limit, 'x');
+  std::istringstream in(fits + "\n" + too_long + "\nshort\n" + too_long);
+  BundleLineReader reader(in, limit);
+  std::string line;
+  ASSERT_TRUE(*reader.Next(&line));
+  EXPECT_EQ(line, fits);
+  EXPECT_FALSE(reader.line_too_long());
+  ASSERT_TRUE(*reader.Next(&line));
+  EXPECT_TRUE(reader.line_too_long());
+  EXPECT_TRUE(reader.line_terminated());
+  EXPECT_EQ(line, too_long.substr(0, 16));
+  EXPECT_LE(line.capacity(), limit);
+  ASSERT_TRUE(*reader.Next(&line));
+  EXPECT_EQ(line, "short");
+  EXPECT_FALSE(reader.line_too_long());
+  ASSERT_TRUE(*reader.Next(&line));
+  EXPECT_TRUE(reader.line_too_long());
+  EXPECT_FALSE(reader.line_terminated());
+  EXPECT_FALSE(*reader.Next(&line));
+  EXPECT_EQ(reader.lines_read(), 4u);
+  EXPECT_EQ(reader.bytes_read(), fits.size() + 1 + too_long.size() + 1 + 6 + too_long.size());
+}
+
+TEST(BundleTest, ReaderLimitIsExact) {
+  std::istringstream in("0123456789\n0123456789a\n0123456789");
+  BundleLineReader reader(in, 10);
+  std::string line;
+  ASSERT_TRUE(*reader.Next(&line));
+  EXPECT_EQ(line, "0123456789");
+  EXPECT_FALSE(reader.line_too_long());
+  ASSERT_TRUE(*reader.Next(&line));
+  EXPECT_TRUE(reader.line_too_long());
+  ASSERT_TRUE(*reader.Next(&line));
+  EXPECT_EQ(line, "0123456789");
+  EXPECT_FALSE(reader.line_too_long());
+  EXPECT_FALSE(*reader.Next(&line));
+}
+
+// A line longer than max_line_bytes fails at its position (SPEC §8): a block
+// line at its block, any other line at block 0 with its line number.
+TEST(BundleTest, TooLongLinesFailAtTheirPosition) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  chain.Append(chain.Make({{"event", "big"}, {"pad", std::string(5000, 'p')}}));
+  chain.Append(chain.Make({{"event", "sealed"}}, std::nullopt,
+                          std::vector<std::string>{DigestText(std::string(5000, 'a'))}));
+  const std::string big_block = WriteBundle(chain.ledger_id(), chain.blocks());
+  const std::string big_attachment = WriteBundle(
+      chain.ledger_id(), chain.blocks(), {chain.SignedCheckpoint(3)},
+      {{DigestText(std::string(5000, 'a')), "a", std::string(5000, 'a')}});
+  for (BundleVerifyOptions options : AllModes()) {
+    options.max_line_bytes = 4096;
+    EXPECT_EQ(VerifyWith(big_block, options),
+              "FAIL block 3: line: is longer than 4096 bytes, the longest this verifier "
+              "reads (mlctl verify --max_line_bytes)");
+    options.max_line_bytes = 6000;
+    EXPECT_EQ(VerifyWith(big_block, options), OkLine(chain, 4));
+    EXPECT_THAT(VerifyWith(big_attachment, options),
+                StartsWith("FAIL block 0: line: is longer than 6000 bytes"));
+    EXPECT_THAT(VerifyWith(big_attachment, options), HasSubstr("(line 7)"));
+  }
+}
+
+// The default limit, 16 MiB: a 17 MiB block line is a failure at its block.
+TEST(BundleTest, DefaultLimitRefusesASeventeenMebibyteLine) {
+  TestChain chain;
+  chain.AppendEvents(2);
+  std::vector<std::string> lines = Lines(BundleOf(chain));
+  lines[2] = "{\"block\":{\"pad\":\"" + std::string(17 << 20, 'x') + "\"}}";
+  EXPECT_EQ(VerifyWith(Join(lines), BundleVerifyOptions()),
+            "FAIL block 2: line: is longer than 16777216 bytes, the longest this "
+            "verifier reads (mlctl verify --max_line_bytes)");
+}
+
 // Failures in block lines are reported at the line's position among blocks.
 
 TEST(BundleTest, BadFingerprintFailsAtItsBlock) {

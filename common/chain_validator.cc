@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/ed25519.h"
 #include "common/encoding.h"
+#include "common/error_text.h"
 #include "common/timestamp.h"
 
 namespace microledger {
@@ -28,7 +29,8 @@ enum class MemberKind { kText, kKey, kLedgerId, kDigest };
 absl::Status CheckEventMember(const Json& event, const char* name,
                               MemberKind kind, bool required) {
   auto it = event.find(name);
-  const std::string rule = absl::StrCat("event ", event["event"].get<std::string>());
+  const std::string rule =
+      absl::StrCat("event ", QuoteForError(event["event"].get_ref<const std::string&>()));
   if (it == event.end()) {
     if (!required) return absl::OkStatus();
     return Malformed(rule, absl::StrCat("member \"", name, "\" is required"));
@@ -65,7 +67,7 @@ absl::Status CheckSigningKeyIsController(const Block& block) {
       block.event["cryptographic signing key"].get_ref<const std::string&>();
   const std::vector<std::string>& keys = block.controllers->keys;
   if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-    return Malformed(absl::StrCat("event ", block.event_name()),
+    return Malformed(absl::StrCat("event ", QuoteForError(block.event_name())),
                      "\"cryptographic signing key\" must be one of "
                      "controllers.keys");
   }
@@ -111,7 +113,7 @@ absl::Status CheckGenesisEvent(const Block& block) {
 absl::Status CheckLaterEvent(const Block& block) {
   const std::string& name = block.event_name();
   const Json& event = block.event;
-  const std::string rule = absl::StrCat("event ", name);
+  const std::string rule = absl::StrCat("event ", QuoteForError(name));
   if (name == kOpenedDocument || name == kBecameDocument) {
     return Malformed(rule, "only the genesis block may carry it");
   }
@@ -193,12 +195,12 @@ absl::Status CheckOwnerSignaturesWith(
     }
     if (std::find(keys.begin(), keys.end(), signature.key) == keys.end()) {
       return Broke("owner signatures",
-                   absl::StrCat("key ", signature.key,
+                   absl::StrCat("key ", QuoteForError(signature.key),
                                 " is not an authorising controller of ", what));
     }
     if (absl::Status s = verify(i); !s.ok()) {
       return Broke("owner signatures",
-                   absl::StrCat("the signature by ", signature.key,
+                   absl::StrCat("the signature by ", QuoteForError(signature.key),
                                 " does not verify"));
     }
   }
@@ -228,8 +230,8 @@ absl::Status CheckNextBlockImpl(const ChainState& state, const Block& block,
                                 const BlockRuleOptions& options,
                                 const SignatureMath* math) {
   if (block.ledger != state.ledger) {
-    return Broke("ledger", absl::StrCat("block belongs to ", block.ledger,
-                                        ", not to ", state.ledger));
+    return Broke("ledger", absl::StrCat("block belongs to ", QuoteForError(block.ledger),
+                                        ", not to ", QuoteForError(state.ledger)));
   }
   if (!state.terminal_event.empty()) {
     return Broke("terminal", absl::StrCat("no block may follow \"",

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
+#include "common/error_text.h"
 
 namespace microledger {
 namespace {
@@ -33,7 +34,7 @@ absl::StatusOr<std::string> DecodePublicKeyText(absl::string_view text) {
     return absl::InvalidArgumentError(
         absl::StrCat("not an Ed25519 public key (\"u\" + base64url of 32 "
                      "bytes): \"",
-                     text.substr(0, 64), "\""));
+                     QuoteForError(text), "\""));
   }
   return raw;
 }

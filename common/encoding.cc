@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/error_text.h"
 
 namespace microledger {
 namespace {
@@ -36,8 +37,7 @@ absl::StatusOr<std::string> DecodeBase64(absl::string_view text, int variant,
                         &end, variant) != 0 ||
       end != text.data() + text.size()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("not canonical ", what, ": \"", text.substr(0, 64),
-                     text.size() > 64 ? "…" : "", "\""));
+        absl::StrCat("not canonical ", what, ": \"", QuoteForError(text), "\""));
   }
   out.resize(length);
   return out;
@@ -72,7 +72,7 @@ absl::StatusOr<std::string> DecodeMultibase(absl::string_view text) {
   if (text.empty() || text[0] != kMultibaseBase64UrlPrefix) {
     return absl::InvalidArgumentError(absl::StrCat(
         "multibase text must start with 'u' (base64url): \"",
-        text.substr(0, 64), "\""));
+        QuoteForError(text), "\""));
   }
   return DecodeBase64Url(text.substr(1));
 }
@@ -133,7 +133,7 @@ absl::StatusOr<std::string> PublicKeyTextFromLedgerId(
     absl::string_view ledger_id) {
   if (ledger_id.substr(0, kLedgerIdPrefix.size()) != kLedgerIdPrefix) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "ledger id must start with \"jlinx:\": \"", ledger_id.substr(0, 64),
+        "ledger id must start with \"jlinx:\": \"", QuoteForError(ledger_id),
         "\""));
   }
   absl::string_view key_text = ledger_id.substr(kLedgerIdPrefix.size());
@@ -141,7 +141,7 @@ absl::StatusOr<std::string> PublicKeyTextFromLedgerId(
   if (!key.ok() || key->size() != kEd25519PublicKeySize) {
     return absl::InvalidArgumentError(absl::StrCat(
         "ledger id must hold a 32-byte Ed25519 public key: \"",
-        ledger_id.substr(0, 64), "\""));
+        QuoteForError(ledger_id), "\""));
   }
   return std::string(key_text);
 }

@@ -1,5 +1,6 @@
 #include "common/json.h"
 
+#include "common/error_text.h"
 #include "common/utf8.h"
 
 #include <algorithm>
@@ -213,15 +214,20 @@ void AppendCanonical(const Json& value, std::string* out) {
 }
 
 // Replaces every byte of `text` outside ASCII by \xNN, so that a message
-// quoting (possibly ill-formed) input is itself valid UTF-8.
+// quoting (possibly ill-formed) input is itself valid UTF-8; quotes at most
+// kMaxQuotedInputBytes of it (error_text.h), then "... (N bytes)".
 std::string AsciiOnly(std::string_view text) {
+  const std::string_view quoted = text.substr(0, kMaxQuotedInputBytes);
   std::string ascii;
-  for (const char c : text) {
+  for (const char c : quoted) {
     if (static_cast<unsigned char>(c) < 0x80) {
       ascii.push_back(c);
     } else {
       absl::StrAppendFormat(&ascii, "\\x%02X", static_cast<unsigned char>(c));
     }
+  }
+  if (quoted.size() < text.size()) {
+    absl::StrAppend(&ascii, "... (", text.size(), " bytes)");
   }
   return ascii;
 }
@@ -233,7 +239,8 @@ absl::Status DescribeParseError(std::size_t position,
                                 const nlohmann::detail::exception& error) {
   if (error.id == kNumberOverflowErrorId) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "number overflows to infinity at byte ", position, ": ", last_token));
+        "number overflows to infinity at byte ", position, ": ",
+        QuoteForError(last_token)));
   }
   // what() reads "[json.exception.parse_error.101] parse error at line 1,
   // column 4: <detail>"; the line and column repeat `position`.
@@ -293,8 +300,19 @@ class StrictJsonBuilder {
     auto& members = open_.back()->get_ref<Json::object_t&>();
     const auto [member, inserted] = members.try_emplace(name);
     if (!inserted) {
+      // The name is valid UTF-8 (the lexer checked it): at most
+      // kMaxQuotedInputBytes of it, cut at a character boundary.
+      std::string_view shown = name;
+      if (shown.size() > kMaxQuotedInputBytes) {
+        size_t cut = kMaxQuotedInputBytes;
+        while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) --cut;
+        shown = shown.substr(0, cut);
+      }
       std::string message = "duplicate member name ";
-      AppendQuoted(name, &message);
+      AppendQuoted(shown, &message);
+      if (shown.size() < name.size()) {
+        absl::StrAppend(&message, "… (", name.size(), " bytes)");
+      }
       return Fail(absl::InvalidArgumentError(message));
     }
     next_member_ = &member->second;

@@ -494,6 +494,22 @@ TEST(ParseJsonRejectTest, InvalidUtf8OutsideStrings) {
   ExpectRejected("[1]\xC3\xA9", "invalid JSON");
 }
 
+// An error quotes at most ~200 bytes of the input (common/error_text.h),
+// however long the token it failed on.
+TEST(ParseJsonRejectTest, MessagesQuoteLongInputBoundedly) {
+  const std::string long_text(8 << 20, 'x');
+  for (const std::string& input :
+       {"{\"event\":\"" + long_text,                          // Unterminated string.
+        "[1e" + std::string(1 << 20, '9') + "]",                // Bad number.
+        "{\"" + long_text + "\":1,\"" + long_text + "\":2}",   // Duplicate name.
+        "[" + std::string(1 << 20, '1') + "e999999]"}) {        // Overflow.
+    const absl::StatusOr<Json> parsed = ParseJson(input);
+    ASSERT_FALSE(parsed.ok());
+    EXPECT_LT(parsed.status().message().size(), 1024u) << parsed.status().message().substr(0, 300);
+    EXPECT_THAT(parsed.status().message(), HasSubstr(" bytes)"));
+  }
+}
+
 TEST(ParseJsonRejectTest, MessagesQuotingBadBytesStayAscii) {
   const absl::StatusOr<Json> parsed = ParseJson("[\xC3\xA9]");
   ASSERT_FALSE(parsed.ok());

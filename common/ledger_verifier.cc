@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "common/checkpoint.h"
 #include "common/encoding.h"
+#include "common/error_text.h"
 #include "common/utf8.h"
 
 namespace microledger {
@@ -133,12 +134,12 @@ absl::Status LedgerVerifier::AddAttachment(absl::string_view seal,
   if (failure_.has_value()) return failure_status_;
   if (!seals_.contains(seal)) {
     return Fail(0, AttachmentBroke(absl::StrCat(
-                       "seal \"", seal.substr(0, 64),
+                       "seal \"", QuoteForError(seal),
                        "\" is not a seal of any block of the ledger")));
   }
   if (DigestText(data) != seal) {
     return Fail(0, AttachmentBroke(absl::StrCat(
-                       "data does not match its seal ", seal)));
+                       "data does not match its seal ", QuoteForError(seal))));
   }
   return absl::OkStatus();
 }

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
+#include "common/error_text.h"
 
 namespace microledger {
 namespace {
@@ -21,7 +22,7 @@ int Digits(absl::string_view text, size_t pos, size_t count) {
 
 absl::Status Malformed(absl::string_view text, absl::string_view why) {
   return absl::InvalidArgumentError(
-      absl::StrCat("time \"", text.substr(0, 40), "\" ", why,
+      absl::StrCat("time \"", QuoteForError(text, 40), "\" ", why,
                    " (want YYYY-MM-DDTHH:MM:SS.mmmZ)"));
 }
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/chain_validator.h"
+#include "common/error_text.h"
 
 namespace microledger {
 namespace {
@@ -61,9 +62,17 @@ ServerUnaryReactor* FinishNow(CallbackServerContext* context, const grpc::Status
 class AppendStreamReactor
     : public grpc::ServerBidiReactor<v1::AppendRequest, v1::AppendStreamResponse> {
  public:
-  AppendStreamReactor(LedgerHost* host, size_t max_inflight)
-      : host_(host), max_inflight_(max_inflight) {
+  AppendStreamReactor(LedgerHost* host, size_t max_inflight, AdmissionControl* admission,
+                      std::string peer)
+      : host_(host), max_inflight_(max_inflight), admission_(admission), peer_(std::move(peer)) {
+    absl::StatusOr<AdmissionControl::Ticket> ticket = admission_->AdmitAppendStream(peer_);
     absl::MutexLock lock(&mu_);
+    if (!ticket.ok()) {
+      finished_ = true;
+      Finish(ToGrpcStatus(ticket.status()));
+      return;
+    }
+    stream_ticket_ = *std::move(ticket);
     reading_ = true;
     StartRead(&request_);
   }
@@ -76,17 +85,33 @@ class AppendStreamReactor
       MaybeFinishLocked();
       return;
     }
+    // Every unanswered request counts as an append in flight.
+    absl::StatusOr<AdmissionControl::Ticket> ticket =
+        admission_->AdmitAppend(peer_, request_.ByteSizeLong());
     Slot* slot;
     {
       absl::MutexLock lock(&mu_);
       slots_.emplace_back();
       slot = &slots_.back();
+      if (!ticket.ok()) {
+        // Refused: answered at once, nothing appended; the stream goes on.
+        request_.Clear();
+        slot->reply.set_code(static_cast<int>(ticket.status().code()));
+        slot->reply.set_message(std::string(ticket.status().message()));
+        slot->ready = true;
+        reading_ = false;
+        WriteNextLocked();
+        MaybeReadLocked();
+        return;
+      }
+      slot->ticket = *std::move(ticket);
     }
     refs_.fetch_add(1, std::memory_order_relaxed);
     // May call back inline (rejected block): the callback takes mu_ itself.
     host_->AppendAsync(ToInput(request_), [this, slot](absl::StatusOr<AppendResult> result) {
       {
         absl::MutexLock lock(&mu_);
+        slot->ticket.Release();
         if (result.ok()) {
           slot->reply.set_code(0);
           FillAppendResponse(*result, slot->reply.mutable_result());
@@ -120,12 +145,20 @@ class AppendStreamReactor
     MaybeFinishLocked();
   }
 
-  void OnDone() override { Unref(); }
+  void OnDone() override {
+    {
+      absl::MutexLock lock(&mu_);
+      stream_ticket_.Release();
+    }
+    Unref();
+  }
 
  private:
   struct Slot {
     bool ready = false;
     v1::AppendStreamResponse reply;
+    // The admission of this request, released once it is answered.
+    AdmissionControl::Ticket ticket;
   };
 
   void Unref() {
@@ -161,6 +194,8 @@ class AppendStreamReactor
 
   LedgerHost* const host_;
   const size_t max_inflight_;
+  AdmissionControl* const admission_;
+  const std::string peer_;
   std::atomic<int> refs_{1};
   v1::AppendRequest request_;  // Owned by the outstanding read.
   absl::Mutex mu_;
@@ -171,6 +206,7 @@ class AppendStreamReactor
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool failed_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  AdmissionControl::Ticket stream_ticket_ ABSL_GUARDED_BY(mu_);
 };
 
 // GetBlocks: blocks read a chunk at a time (one storage scan), one write per
@@ -269,10 +305,14 @@ class GetBlocksReactor : public grpc::ServerWriteReactor<v1::GetBlocksResponse> 
 // registered.
 class SubscribeReactor : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
  public:
-  SubscribeReactor(LedgerHost* host, const v1::SubscribeRequest* request)
+  SubscribeReactor(LedgerHost* host, const v1::SubscribeRequest* request,
+                   AdmissionControl* admission, const std::string& peer)
       : ledger_id_(request->ledger_id()), next_(request->from_number()) {
+    absl::StatusOr<AdmissionControl::Ticket> ticket = admission->AdmitSubscription(peer);
     absl::StatusOr<std::shared_ptr<CommitWatch>> watch;
-    if (next_ == 0) {
+    if (!ticket.ok()) {
+      watch = ticket.status();
+    } else if (next_ == 0) {
       watch = absl::InvalidArgumentError("subscribe: from_number must be at least 1");
     } else {
       watch = host->WatchLedger(ledger_id_);
@@ -282,6 +322,7 @@ class SubscribeReactor : public grpc::ServerWriteReactor<v1::SubscribeResponse> 
       FinishLocked(ToGrpcStatus(watch.status()));
       return;
     }
+    ticket_ = *std::move(ticket);
     watch_ = *std::move(watch);
     PumpLocked();
   }
@@ -309,7 +350,13 @@ class SubscribeReactor : public grpc::ServerWriteReactor<v1::SubscribeResponse> 
     }
   }
 
-  void OnDone() override { Unref(); }
+  void OnDone() override {
+    {
+      absl::MutexLock lock(&mu_);
+      ticket_.Release();
+    }
+    Unref();
+  }
 
  private:
   void Unref() {
@@ -344,7 +391,7 @@ class SubscribeReactor : public grpc::ServerWriteReactor<v1::SubscribeResponse> 
       refs_.fetch_sub(1, std::memory_order_relaxed);
       if (poll.forgotten) {
         FinishLocked(grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                  "ledger: " + ledger_id_ + " was forgotten"));
+                                  "ledger: " + QuoteForError(ledger_id_) + " was forgotten"));
         return;
       }
       head_ = poll.head;
@@ -372,6 +419,7 @@ class SubscribeReactor : public grpc::ServerWriteReactor<v1::SubscribeResponse> 
   bool waiting_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  AdmissionControl::Ticket ticket_ ABSL_GUARDED_BY(mu_);
   v1::SubscribeResponse response_;
 };
 
@@ -396,9 +444,15 @@ ServerUnaryReactor* HostGrpcService::CreateLedger(CallbackServerContext* context
 ServerUnaryReactor* HostGrpcService::Append(CallbackServerContext* context,
                                             const v1::AppendRequest* request,
                                             v1::AppendResponse* response) {
+  absl::StatusOr<AdmissionControl::Ticket> ticket =
+      admission_.AdmitAppend(context->peer(), request->ByteSizeLong());
+  if (!ticket.ok()) return FinishNow(context, ToGrpcStatus(ticket.status()));
   ServerUnaryReactor* reactor = context->DefaultReactor();
+  // Shared: std::function needs a copyable callback.
+  auto held = std::make_shared<AdmissionControl::Ticket>(*std::move(ticket));
   host_->AppendAsync(CopyInput(*request),
-                     [reactor, response](absl::StatusOr<AppendResult> result) {
+                     [reactor, response, held](absl::StatusOr<AppendResult> result) {
+                       held->Release();
                        if (!result.ok()) {
                          reactor->Finish(ToGrpcStatus(result.status()));
                          return;
@@ -410,8 +464,9 @@ ServerUnaryReactor* HostGrpcService::Append(CallbackServerContext* context,
 }
 
 grpc::ServerBidiReactor<v1::AppendRequest, v1::AppendStreamResponse>*
-HostGrpcService::AppendStream(CallbackServerContext*) {
-  return new AppendStreamReactor(host_, max_inflight_per_stream_);
+HostGrpcService::AppendStream(CallbackServerContext* context) {
+  return new AppendStreamReactor(host_, max_inflight_per_stream_, &admission_,
+                                 context->peer());
 }
 
 grpc::ServerWriteReactor<v1::GetBlocksResponse>* HostGrpcService::GetBlocks(
@@ -420,8 +475,8 @@ grpc::ServerWriteReactor<v1::GetBlocksResponse>* HostGrpcService::GetBlocks(
 }
 
 grpc::ServerWriteReactor<v1::SubscribeResponse>* HostGrpcService::Subscribe(
-    CallbackServerContext*, const v1::SubscribeRequest* request) {
-  return new SubscribeReactor(host_, request);
+    CallbackServerContext* context, const v1::SubscribeRequest* request) {
+  return new SubscribeReactor(host_, request, &admission_, context->peer());
 }
 
 ServerUnaryReactor* HostGrpcService::GetLedger(CallbackServerContext* context,

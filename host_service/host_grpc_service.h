@@ -12,12 +12,17 @@
 // reading. GetBlocks and Subscribe are write reactors that read one block per
 // completed write; Subscribe, once caught up, registers a waiter on the
 // ledger's committed head (LedgerHost::WatchLedger) instead of holding a
-// thread. Thread-safe.
+// thread. Admission control (admission_control.h) bounds appends in flight
+// (unary, and unanswered AppendStream requests, which are answered
+// RESOURCE_EXHAUSTED one by one while the stream goes on), their bytes, and
+// the AppendStream and Subscribe streams open, per connection and in total;
+// a refused call or request changes nothing. Thread-safe.
 #ifndef MICROLEDGER_HOST_SERVICE_HOST_GRPC_SERVICE_H_
 #define MICROLEDGER_HOST_SERVICE_HOST_GRPC_SERVICE_H_
 
 #include <cstddef>
 
+#include "host_service/admission_control.h"
 #include "host_service/ledger_host.h"
 #include "microledger/v1/host.grpc.pb.h"
 
@@ -28,10 +33,12 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 class HostGrpcService final : public microledger::v1::HostService::CallbackService {
  public:
   // `host` must outlive the service.
-  HostGrpcService(LedgerHost* host, size_t max_inflight_per_stream)
+  HostGrpcService(LedgerHost* host, size_t max_inflight_per_stream,
+                  const AdmissionLimits& limits = AdmissionLimits())
       : host_(host),
         max_inflight_per_stream_(max_inflight_per_stream == 0 ? 1
-                                                              : max_inflight_per_stream) {}
+                                                              : max_inflight_per_stream),
+        admission_(limits) {}
 
   grpc::ServerUnaryReactor* CreateLedger(grpc::CallbackServerContext* context,
                                          const v1::CreateLedgerRequest* request,
@@ -67,6 +74,7 @@ class HostGrpcService final : public microledger::v1::HostService::CallbackServi
  private:
   LedgerHost* host_;
   size_t max_inflight_per_stream_;
+  AdmissionControl admission_;
 };
 
 }  // namespace microledger

@@ -13,6 +13,7 @@
 #include "common/checkpoint.h"
 #include "common/ed25519.h"
 #include "common/encoding.h"
+#include "common/error_text.h"
 #include "common/timestamp.h"
 
 namespace microledger {
@@ -28,6 +29,8 @@ struct LedgerHost::Entry {
   // which makes the next prepare reload from storage.
   uint64_t loaded_epoch ABSL_GUARDED_BY(mu) = 0;
   bool exists ABSL_GUARDED_BY(mu) = false;
+  // The ledger was forgotten: a tombstone retires its id (never with exists).
+  bool forgotten ABSL_GUARDED_BY(mu) = false;
   ChainState state ABSL_GUARDED_BY(mu);
   MerkleFrontier frontier ABSL_GUARDED_BY(mu);
   std::string nonce ABSL_GUARDED_BY(mu);
@@ -41,6 +44,7 @@ struct LedgerHost::Entry {
   // loaded once); until then readers go to storage.
   bool committed_known ABSL_GUARDED_BY(commit_mu) = false;
   bool committed_exists ABSL_GUARDED_BY(commit_mu) = false;
+  bool committed_forgotten ABSL_GUARDED_BY(commit_mu) = false;
   uint64_t committed_head ABSL_GUARDED_BY(commit_mu) = 0;
   // Bumped when the ledger is forgotten, so subscribers notice.
   uint64_t generation ABSL_GUARDED_BY(commit_mu) = 0;
@@ -82,7 +86,13 @@ absl::Status AtBlock(uint64_t number, const absl::Status& status) {
 
 absl::Status UnknownLedger(absl::string_view ledger_id) {
   return absl::NotFoundError(
-      absl::StrCat("ledger: ", ledger_id, " is unknown to this host"));
+      absl::StrCat("ledger: ", QuoteForError(ledger_id), " is unknown to this host"));
+}
+
+absl::Status ForgottenLedger(absl::string_view ledger_id) {
+  return absl::NotFoundError(absl::StrCat(
+      "ledger: ", QuoteForError(ledger_id),
+      " was forgotten (its data is deleted and its id retired)"));
 }
 
 std::string HashBytes(const MerkleHash& hash) {
@@ -95,12 +105,12 @@ absl::StatusOr<std::string> LedgerKeyFromId(absl::string_view ledger_id) {
   absl::StatusOr<std::string> text = PublicKeyTextFromLedgerId(ledger_id);
   if (!text.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("ledger id: \"", ledger_id, "\" is not a ledger id"));
+        absl::StrCat("ledger id: \"", QuoteForError(ledger_id), "\" is not a ledger id"));
   }
   absl::StatusOr<std::string> raw = DecodePublicKeyText(*text);
   if (!raw.ok() || raw->size() != kEd25519PublicKeySize) {
     return absl::InvalidArgumentError(
-        absl::StrCat("ledger id: \"", ledger_id, "\" is not a ledger id"));
+        absl::StrCat("ledger id: \"", QuoteForError(ledger_id), "\" is not a ledger id"));
   }
   return raw;
 }
@@ -176,9 +186,12 @@ absl::Status LedgerHost::LoadLocked(Entry& entry, absl::string_view ledger_key)
   // older queued append will fail).
   absl::StatusOr<std::string> bytes = store_->Get(HeadKey(ledger_key));
   if (absl::IsNotFound(bytes.status())) {
+    absl::StatusOr<bool> forgotten = HasTombstone(ledger_key);
+    if (!forgotten.ok()) return forgotten.status();
     entry.loaded = true;
     entry.loaded_epoch = epoch;
     entry.exists = false;
+    entry.forgotten = *forgotten;
     entry.state = ChainState();
     entry.frontier = MerkleFrontier();
     entry.nonce.clear();
@@ -186,6 +199,7 @@ absl::Status LedgerHost::LoadLocked(Entry& entry, absl::string_view ledger_key)
     absl::MutexLock lock(&entry.commit_mu);
     entry.committed_known = true;
     entry.committed_exists = false;
+    entry.committed_forgotten = *forgotten;
     entry.committed_head = 0;
     return absl::OkStatus();
   }
@@ -199,6 +213,7 @@ absl::Status LedgerHost::LoadLocked(Entry& entry, absl::string_view ledger_key)
   entry.nonce = std::move(head->nonce);
   entry.key.emplace(*std::move(key));
   entry.exists = true;
+  entry.forgotten = false;
   entry.loaded = true;
   entry.loaded_epoch = epoch;
   absl::MutexLock lock(&entry.commit_mu);
@@ -206,6 +221,20 @@ absl::Status LedgerHost::LoadLocked(Entry& entry, absl::string_view ledger_key)
   entry.committed_exists = true;
   entry.committed_head = entry.state.head_number;
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> LedgerHost::HasTombstone(absl::string_view ledger_key) const {
+  absl::StatusOr<std::string> bytes = store_->Get(TombstoneKey(ledger_key));
+  if (absl::IsNotFound(bytes.status())) return false;
+  if (!bytes.ok()) return bytes.status();
+  return true;
+}
+
+absl::Status LedgerHost::MissingLedger(absl::string_view ledger_key,
+                                       absl::string_view ledger_id) const {
+  absl::StatusOr<bool> forgotten = HasTombstone(ledger_key);
+  if (!forgotten.ok()) return forgotten.status();
+  return *forgotten ? ForgottenLedger(ledger_id) : UnknownLedger(ledger_id);
 }
 
 absl::StatusOr<NewLedger> LedgerHost::CreateLedger() {
@@ -310,6 +339,14 @@ absl::Status LedgerHost::Prepare(AppendInput& input, AppendCallback& done) {
   // A new ledger: its key must derive from the token the host handed out.
   std::optional<SigningKey> new_key;
   if (!entry.exists) {
+    if (entry.forgotten) {
+      if (block.number != 1) return AtBlock(block.number, ForgottenLedger(block.ledger));
+      return AtBlock(block.number,
+                     absl::FailedPreconditionError(absl::StrCat(
+                         "forgotten ledger: ", block.ledger,
+                         " was forgotten; its id is retired and is never "
+                         "created again")));
+    }
     if (block.number != 1) return AtBlock(block.number, UnknownLedger(block.ledger));
     if (input.ledger_token.empty()) {
       return AtBlock(block.number,
@@ -485,7 +522,7 @@ absl::StatusOr<HeadRecord> LedgerHost::ReadHead(absl::string_view ledger_id,
   absl::StatusOr<std::string> key = LedgerKeyFromId(ledger_id);
   if (!key.ok()) return key.status();
   absl::StatusOr<std::string> bytes = store_->Get(HeadKey(*key));
-  if (absl::IsNotFound(bytes.status())) return UnknownLedger(ledger_id);
+  if (absl::IsNotFound(bytes.status())) return MissingLedger(*key, ledger_id);
   if (!bytes.ok()) return bytes.status();
   *ledger_key = *std::move(key);
   return DecodeHeadRecord(*bytes);
@@ -503,13 +540,14 @@ absl::StatusOr<LedgerHost::CommittedView> LedgerHost::ViewCommitted(
     view.generation = view.entry->generation;
     view.latest = view.entry->latest_checkpoint;
     if (view.entry->committed_known) {
+      if (view.entry->committed_forgotten) return ForgottenLedger(ledger_id);
       if (!view.entry->committed_exists) return UnknownLedger(ledger_id);
       view.head = view.entry->committed_head;
       return view;
     }
   }
   absl::StatusOr<std::string> bytes = store_->Get(HeadKey(view.ledger_key));
-  if (absl::IsNotFound(bytes.status())) return UnknownLedger(ledger_id);
+  if (absl::IsNotFound(bytes.status())) return MissingLedger(view.ledger_key, ledger_id);
   if (!bytes.ok()) return bytes.status();
   absl::StatusOr<HeadRecord> head = DecodeHeadRecord(*bytes);
   if (!head.ok()) return head.status();
@@ -543,7 +581,7 @@ absl::Status LedgerHost::ReadProofInputs(absl::string_view ledger_id,
   std::vector<absl::StatusOr<std::string>> values;
   if (!keys.empty()) values = store_->MultiGet(keys);
   for (const absl::StatusOr<std::string>& value : values) {
-    if (absl::IsNotFound(value.status())) return UnknownLedger(ledger_id);
+    if (absl::IsNotFound(value.status())) return MissingLedger(view.ledger_key, ledger_id);
     if (!value.ok()) return value.status();
   }
   std::vector<std::pair<MerkleNodeId, MerkleHash>> read;
@@ -590,11 +628,11 @@ absl::StatusOr<LedgerInfo> LedgerHost::GetLedger(absl::string_view ledger_id) co
   absl::StatusOr<HeadRecord> head = ReadHead(ledger_id, &key);
   if (!head.ok()) return head.status();
   absl::StatusOr<std::string> genesis = store_->Get(BlockKey(key, 1));
-  if (absl::IsNotFound(genesis.status())) return UnknownLedger(ledger_id);
+  if (absl::IsNotFound(genesis.status())) return MissingLedger(key, ledger_id);
   if (!genesis.ok()) return genesis.status();
   absl::StatusOr<std::string> checkpoint =
       store_->Get(CheckpointKey(key, head->state.head_number));
-  if (absl::IsNotFound(checkpoint.status())) return UnknownLedger(ledger_id);
+  if (absl::IsNotFound(checkpoint.status())) return MissingLedger(key, ledger_id);
   if (!checkpoint.ok()) return checkpoint.status();
   return LedgerInfo{std::string(ledger_id), *std::move(genesis), std::move(head->state),
                     *std::move(checkpoint)};
@@ -615,24 +653,26 @@ absl::StatusOr<std::string> LedgerHost::GetCheckpoint(absl::string_view ledger_i
   }
   absl::StatusOr<std::string> checkpoint =
       store_->Get(CheckpointKey(view->ledger_key, size));
-  if (absl::IsNotFound(checkpoint.status())) return UnknownLedger(ledger_id);
+  if (absl::IsNotFound(checkpoint.status())) return MissingLedger(view->ledger_key, ledger_id);
   return checkpoint;
 }
 
 absl::StatusOr<LedgerHost::BlockRange> LedgerHost::ResolveBlockRange(
     absl::string_view ledger_id, uint64_t from, uint64_t to) const {
+  // A request that can never be answered is INVALID_ARGUMENT; one past the
+  // current head (it may be answered later) is OUT_OF_RANGE.
+  if (from == 0 || (to != 0 && from > to)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "blocks: the range [", from, ", ", to, "] is empty or starts below 1"));
+  }
   absl::StatusOr<CommittedView> view = ViewCommitted(ledger_id);
   if (!view.ok()) return view.status();
   const uint64_t head_number = view->head;
   BlockRange range;
   range.ledger_key = std::move(view->ledger_key);
   const uint64_t last = to == 0 ? head_number : to;
-  if (from == 0 || from > last) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "blocks: the range [", from, ", ", last, "] is empty or starts below 1"));
-  }
-  if (last > head_number) {
-    return absl::OutOfRangeError(absl::StrCat("blocks: block ", last,
+  if (from > head_number || last > head_number) {
+    return absl::OutOfRangeError(absl::StrCat("blocks: block ", std::max(from, last),
                                               " is past the head (block ", head_number,
                                               ")"));
   }
@@ -654,7 +694,7 @@ absl::StatusOr<std::vector<std::string>> LedgerHost::ReadBlocks(
                    BlockKey(range.ledger_key, first + count), count);
   if (!entries.ok()) return entries.status();
   // Committed blocks are never deleted but by a forget, which removes all.
-  if (entries->size() != count) return UnknownLedger(ledger_id);
+  if (entries->size() != count) return MissingLedger(range.ledger_key, ledger_id);
   std::vector<std::string> blocks;
   blocks.reserve(count);
   for (auto& entry : *entries) blocks.push_back(std::move(entry.second));
@@ -680,17 +720,17 @@ absl::Status LedgerHost::GetBlocks(
 
 absl::StatusOr<InclusionProofResult> LedgerHost::GetInclusionProof(
     absl::string_view ledger_id, uint64_t number, uint64_t tree_size) const {
+  if (number == 0 || (tree_size != 0 && number > tree_size)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "inclusion proof: block ", number, " is not in the tree of size ", tree_size));
+  }
   absl::StatusOr<CommittedView> view = ViewCommitted(ledger_id);
   if (!view.ok()) return view.status();
   const uint64_t size = tree_size == 0 ? view->head : tree_size;
-  if (size > view->head) {
-    return absl::OutOfRangeError(absl::StrCat("inclusion proof: tree size ", size,
-                                              " is past the head (block ",
-                                              view->head, ")"));
-  }
-  if (number == 0 || number > size) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "inclusion proof: block ", number, " is not in the tree of size ", size));
+  if (size > view->head || number > size) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "inclusion proof: block ", number, " in the tree of size ", size,
+        " is past the head (block ", view->head, ")"));
   }
   // The root and checkpoint of the latest tree are usually kept by the entry.
   const bool latest_kept = view->latest != nullptr && view->latest->tree_size == size;
@@ -731,18 +771,18 @@ absl::StatusOr<InclusionProofResult> LedgerHost::GetInclusionProof(
 
 absl::StatusOr<ConsistencyProofResult> LedgerHost::GetConsistencyProof(
     absl::string_view ledger_id, uint64_t old_size, uint64_t new_size) const {
+  if (old_size == 0 || (new_size != 0 && old_size > new_size)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "consistency proof: needs 1 <= old size (", old_size, ") <= new size (",
+        new_size, ")"));
+  }
   absl::StatusOr<CommittedView> view = ViewCommitted(ledger_id);
   if (!view.ok()) return view.status();
   const uint64_t size = new_size == 0 ? view->head : new_size;
-  if (size > view->head) {
-    return absl::OutOfRangeError(absl::StrCat("consistency proof: tree size ", size,
-                                              " is past the head (block ",
-                                              view->head, ")"));
-  }
-  if (old_size == 0 || old_size > size) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "consistency proof: needs 1 <= old size (", old_size, ") <= new size (", size,
-        ")"));
+  if (size > view->head || old_size > size) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "consistency proof: tree sizes ", old_size, " and ", size,
+        " must not pass the head (block ", view->head, ")"));
   }
   const bool latest_kept = view->latest != nullptr && view->latest->tree_size == size;
   std::vector<uint64_t> checkpoint_sizes = {old_size};
@@ -778,8 +818,12 @@ absl::StatusOr<StoredAttachment> LedgerHost::GetAttachment(absl::string_view led
   }
   absl::StatusOr<std::string> bytes = store_->Get(AttachmentKey(*key, *multihash));
   if (absl::IsNotFound(bytes.status())) {
-    return absl::NotFoundError(absl::StrCat("attachment: no attachment with seal ", seal,
-                                            " in ledger ", ledger_id));
+    absl::StatusOr<bool> forgotten = HasTombstone(*key);
+    if (!forgotten.ok()) return forgotten.status();
+    if (*forgotten) return ForgottenLedger(ledger_id);
+    return absl::NotFoundError(absl::StrCat("attachment: no attachment with seal ",
+                                            QuoteForError(seal), " in ledger ",
+                                            QuoteForError(ledger_id)));
   }
   if (!bytes.ok()) return bytes.status();
   return DecodeAttachment(*bytes);
@@ -853,6 +897,7 @@ absl::StatusOr<std::shared_ptr<CommitWatch>> LedgerHost::WatchLedger(
     absl::MutexLock lock(&entry->mu);
     if (absl::Status s = LoadLocked(*entry, *key); !s.ok()) return s;
     absl::MutexLock commit_lock(&entry->commit_mu);
+    if (entry->committed_forgotten) return ForgottenLedger(ledger_id);
     if (!entry->committed_exists) return UnknownLedger(ledger_id);
     generation = entry->generation;
   }
@@ -908,11 +953,12 @@ absl::Status LedgerHost::Forget(absl::string_view ledger_id,
     if (signature.role != kOwnerRole) {
       return absl::InvalidArgumentError(
           absl::StrCat("forget: signature role must be \"owner\", got \"",
-                       signature.role, "\""));
+                       QuoteForError(signature.role), "\""));
     }
     if (signature.alg != kEd25519Alg) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "forget: signature alg must be \"Ed25519\", got \"", signature.alg, "\""));
+          "forget: signature alg must be \"Ed25519\", got \"",
+          QuoteForError(signature.alg), "\""));
     }
   }
   std::shared_ptr<Entry> entry = GetEntry(std::string(ledger_id));
@@ -924,10 +970,11 @@ absl::Status LedgerHost::Forget(absl::string_view ledger_id,
     entry->commit_mu.Await(absl::Condition(&idle));
   }
   if (absl::Status s = LoadLocked(*entry, *key); !s.ok()) return s;
+  if (entry->forgotten) return ForgottenLedger(ledger_id);
   if (!entry->exists) return UnknownLedger(ledger_id);
   if (head_fingerprint != entry->state.head_fingerprint) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "forget: the request is signed for head ", head_fingerprint,
+        "forget: the request is signed for head ", QuoteForError(head_fingerprint),
         ", the head is block ", entry->state.head_number, " ",
         entry->state.head_fingerprint));
   }
@@ -942,6 +989,11 @@ absl::Status LedgerHost::Forget(absl::string_view ledger_id,
   }
   KvBatch batch;
   batch.delete_ranges = LedgerKeyRanges(*key);
+  Tombstone tombstone;
+  tombstone.forgotten_at_millis = Now();
+  tombstone.head_number = entry->state.head_number;
+  tombstone.head_fingerprint = entry->state.head_fingerprint;
+  batch.puts.emplace_back(TombstoneKey(*key), EncodeTombstone(tombstone));
   std::vector<std::function<void()>> wake;
   {
     // Held across the delete (forgets are rare): a read that starts after
@@ -952,6 +1004,7 @@ absl::Status LedgerHost::Forget(absl::string_view ledger_id,
       return absl::UnavailableError(s.message());
     }
     entry->committed_exists = false;
+    entry->committed_forgotten = true;
     entry->committed_head = 0;
     ++entry->generation;
     entry->latest_checkpoint.reset();
@@ -959,6 +1012,7 @@ absl::Status LedgerHost::Forget(absl::string_view ledger_id,
     wake = entry->TakeWaitersLocked();
   }
   entry->exists = false;
+  entry->forgotten = true;
   entry->state = ChainState::Empty(ledger_id);
   entry->frontier = MerkleFrontier();
   entry->nonce.clear();

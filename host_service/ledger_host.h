@@ -202,7 +202,10 @@ class LedgerHost {
       const std::function<bool(uint64_t, const std::string&, const std::string&)>& sink,
       const std::function<bool()>& cancelled, int poll_millis = 200);
 
-  // SPEC §10 signed forget request; deletes all of the ledger's data.
+  // SPEC §10 signed forget request; deletes all of the ledger's data and
+  // leaves a tombstone (storage_layout.h) in the same write: the id is retired
+  // (a genesis block for it is refused with FailedPrecondition, even with its
+  // creation token), and reads answer NotFound saying it was forgotten.
   absl::Status Forget(absl::string_view ledger_id, absl::string_view head_fingerprint,
                       const std::vector<BlockSignature>& signatures);
 
@@ -230,6 +233,12 @@ class LedgerHost {
   std::shared_ptr<Entry> FindEntry(absl::string_view ledger_id) const;
   void EvictIdleLocked(Shard& shard) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   absl::Status LoadLocked(Entry& entry, absl::string_view ledger_key);
+  // Whether the ledger has a tombstone (was forgotten).
+  absl::StatusOr<bool> HasTombstone(absl::string_view ledger_key) const;
+  // NotFound for a ledger without a head record: "was forgotten" if it has a
+  // tombstone, else "unknown".
+  absl::Status MissingLedger(absl::string_view ledger_key,
+                             absl::string_view ledger_id) const;
   absl::StatusOr<HeadRecord> ReadHead(absl::string_view ledger_id,
                                       std::string* ledger_key) const;
   // A stored checkpoint with its root hash, kept by a cache entry so that

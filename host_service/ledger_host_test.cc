@@ -276,33 +276,79 @@ TEST_P(LedgerHostTest, LatestProofsFollowTheHead) {
 
 // A forgotten ledger whose id is taken again (its token reused) serves proofs
 // of its new blocks only: nothing kept for the old ones survives the forget.
-TEST_P(LedgerHostTest, ProofsAfterForgetAndRecreateAreOfTheNewLedger) {
-  OwnerChain old_chain = NewChain();
-  AppendN(old_chain, 6);
-  for (uint64_t number = 1; number <= 6; ++number) {
-    ASSERT_TRUE(host_->GetInclusionProof(old_chain.ledger_id(), number, 0).ok());
-  }
-  ASSERT_TRUE(host_->Forget(old_chain.ledger_id(), old_chain.state().head_fingerprint,
-                            old_chain.SignForget())
-                  .ok());
-  OwnerChain chain(old_chain.ledger_id(), old_chain.token());
+TEST_P(LedgerHostTest, ProofsAfterForgetAreNotFoundNotServedFromCache) {
+  OwnerChain chain = NewChain();
   AppendN(chain, 6);
-  MemoryMerkleTree tree;
-  for (const Block& block : chain.blocks()) {
-    tree.AppendLeaf(*DecodeDigest(block.fingerprint));
+  for (uint64_t number = 1; number <= 6; ++number) {
+    ASSERT_TRUE(host_->GetInclusionProof(chain.ledger_id(), number, 0).ok());
   }
+  ASSERT_TRUE(host_->GetConsistencyProof(chain.ledger_id(), 2, 0).ok());
+  ASSERT_TRUE(host_->Forget(chain.ledger_id(), chain.state().head_fingerprint,
+                            chain.SignForget())
+                  .ok());
   for (uint64_t tree_size : {uint64_t{0}, uint64_t{6}}) {
     for (uint64_t number = 1; number <= 6; ++number) {
-      absl::StatusOr<InclusionProofResult> proof =
-          host_->GetInclusionProof(chain.ledger_id(), number, tree_size);
-      ASSERT_TRUE(proof.ok()) << proof.status();
-      EXPECT_EQ(proof->hashes, *MerkleInclusionProof(tree, number - 1, 6));
-      EXPECT_EQ(proof->root, tree.Root());
-      absl::StatusOr<Checkpoint> checkpoint =
-          VerifyCheckpoint(proof->checkpoint, chain.ledger_id());
-      ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
-      EXPECT_EQ(checkpoint->root_hash, tree.Root());
+      absl::Status status =
+          host_->GetInclusionProof(chain.ledger_id(), number, tree_size).status();
+      EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+      EXPECT_THAT(status.message(), HasSubstr("was forgotten"));
     }
+  }
+  EXPECT_EQ(host_->GetConsistencyProof(chain.ledger_id(), 2, 0).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+// A forgotten ledger's id is retired: its tombstone refuses a genesis block
+// (even with the creation token, even the original genesis replayed within
+// the clock skew), on every store and after a reopen, and every read says the
+// ledger was forgotten.
+TEST_P(LedgerHostTest, ForgetRetiresTheIdForEver) {
+  OwnerChain chain = NewChain();
+  AppendN(chain, 3);
+  const std::string original_genesis = OwnerChain::Bytes(chain.blocks()[0]);
+  const Block sealed_genesis = chain.blocks()[0];
+  ASSERT_TRUE(host_->Forget(chain.ledger_id(), chain.state().head_fingerprint,
+                            chain.SignForget())
+                  .ok());
+  const auto expect_retired = [&](const std::string& when) {
+    // The owner-signed original genesis, replayed with its token.
+    Block owner_signed = sealed_genesis;
+    owner_signed.signatures.pop_back();
+    absl::Status replay =
+        host_->Append({OwnerChain::Bytes(owner_signed), {}, chain.token()}).status();
+    EXPECT_EQ(replay.code(), absl::StatusCode::kFailedPrecondition) << when << replay;
+    EXPECT_THAT(replay.message(), HasSubstr("block 1: forgotten ledger")) << when;
+    EXPECT_THAT(replay.message(), HasSubstr("retired")) << when;
+    // A new genesis with other contents and the creation token.
+    OwnerChain again(chain.ledger_id(), chain.token());
+    absl::Status recreate =
+        host_->Append({OwnerChain::Bytes(again.Next()), {}, chain.token()}).status();
+    EXPECT_EQ(recreate.code(), absl::StatusCode::kFailedPrecondition) << when << recreate;
+    absl::Status later = host_->Append({OwnerChain::Bytes(chain.Next()), {}, ""}).status();
+    EXPECT_EQ(later.code(), absl::StatusCode::kNotFound) << when << later;
+    EXPECT_THAT(later.message(), HasSubstr("was forgotten")) << when;
+    for (const absl::Status& read :
+         {host_->GetLedger(chain.ledger_id()).status(),
+          host_->GetCheckpoint(chain.ledger_id(), 0).status(),
+          host_->ResolveBlockRange(chain.ledger_id(), 1, 0).status(),
+          host_->GetInclusionProof(chain.ledger_id(), 1, 0).status(),
+          host_->GetConsistencyProof(chain.ledger_id(), 1, 0).status(),
+          host_->GetAttachment(chain.ledger_id(), DigestText("x")).status(),
+          host_->WatchLedger(chain.ledger_id()).status(),
+          host_->Forget(chain.ledger_id(), chain.state().head_fingerprint,
+                        chain.SignForget())}) {
+      EXPECT_EQ(read.code(), absl::StatusCode::kNotFound) << when << read;
+      EXPECT_THAT(read.message(), HasSubstr("was forgotten")) << when << read;
+    }
+  };
+  expect_retired("cached");
+  Open();  // A new LedgerHost: nothing cached.
+  if (GetParam() == "rocksdb") {
+    expect_retired("after a reopen");
+  } else {
+    // The memory store starts empty: the id is unknown, not forgotten.
+    EXPECT_EQ(host_->GetLedger(chain.ledger_id()).status().code(),
+              absl::StatusCode::kNotFound);
   }
 }
 
@@ -650,7 +696,7 @@ TEST_P(LedgerHostTest, ForgetNeedsControllersAndDeletesEverything) {
             absl::StatusCode::kNotFound);
   EXPECT_EQ(host_->Forget(chain.ledger_id(), chain.state().head_fingerprint, signatures).code(),
             absl::StatusCode::kNotFound);
-  // Appending block 3 now: the ledger is unknown.
+  // Appending block 3 now: the ledger was forgotten.
   EXPECT_EQ(host_->Append({OwnerChain::Bytes(chain.Next()), {}, ""}).status().code(),
             absl::StatusCode::kNotFound);
 }
@@ -723,6 +769,30 @@ TEST_P(LedgerHostTest, PipelinedAsyncAppendsCommitInOrder) {
   }
   EXPECT_EQ(ok, 19);
   EXPECT_EQ(HeadOf(chain.ledger_id()), 20u);
+}
+
+TEST(StorageLayoutTest, TombstoneRoundTripsAndRefusesOtherVersions) {
+  Tombstone tombstone;
+  tombstone.forgotten_at_millis = 1700000000123;
+  tombstone.head_number = 9;
+  tombstone.head_fingerprint = "ufp";
+  tombstone.evidence = {"{\"evidence\":1}", std::string("\x00\x01", 2)};
+  const std::string bytes = EncodeTombstone(tombstone);
+  absl::StatusOr<Tombstone> back = DecodeTombstone(bytes);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->forgotten_at_millis, 1700000000123);
+  EXPECT_EQ(back->head_number, 9u);
+  EXPECT_EQ(back->head_fingerprint, "ufp");
+  EXPECT_EQ(back->evidence, tombstone.evidence);
+  EXPECT_FALSE(DecodeTombstone(bytes.substr(0, bytes.size() - 1)).ok());
+  EXPECT_FALSE(DecodeTombstone(bytes + "x").ok());
+  EXPECT_FALSE(DecodeTombstone("\x02" + bytes.substr(1)).ok());
+  EXPECT_FALSE(DecodeTombstone("").ok());
+  // The tombstone is outside the ranges a forget deletes.
+  const std::string key(32, '\x5a');
+  for (const auto& [begin, end] : LedgerKeyRanges(key)) {
+    EXPECT_FALSE(begin <= TombstoneKey(key) && TombstoneKey(key) < end);
+  }
 }
 
 TEST(StorageLayoutTest, HeadRecordRoundTripsBinaryAndReadsJson) {

@@ -3,6 +3,7 @@
 // and reflection). The logic lives in ledger_host.h; this file only wires.
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <memory>
 #include <string>
 
@@ -46,6 +47,22 @@ ABSL_FLAG(int64_t, max_attachment_bytes, 1 << 20, "largest accepted attachment")
 ABSL_FLAG(int64_t, max_attachments, 16, "most attachments in one append");
 ABSL_FLAG(int64_t, max_inflight_per_stream, 64,
           "most unanswered appends per AppendStream before the host stops reading");
+ABSL_FLAG(int64_t, max_concurrent_appends, 4096,
+          "most appends in flight on the host (unary Append calls and unanswered "
+          "AppendStream requests); more are answered RESOURCE_EXHAUSTED");
+ABSL_FLAG(int64_t, max_concurrent_appends_per_connection, 512,
+          "most appends in flight from one client connection");
+ABSL_FLAG(int64_t, max_append_streams, 1024, "most AppendStream streams open on the host");
+ABSL_FLAG(int64_t, max_append_streams_per_connection, 64,
+          "most AppendStream streams open on one client connection");
+ABSL_FLAG(int64_t, max_subscriptions, 4096, "most Subscribe streams open on the host");
+ABSL_FLAG(int64_t, max_subscriptions_per_connection, 1024,
+          "most Subscribe streams open on one client connection");
+ABSL_FLAG(int64_t, max_inflight_request_bytes, int64_t{64} << 20,
+          "most bytes of append requests (serialized) in flight on the host; an "
+          "append that would pass it is answered RESOURCE_EXHAUSTED, so keep it at "
+          "least the largest request (--max_block_bytes plus --max_attachments "
+          "attachments of --max_attachment_bytes)");
 ABSL_FLAG(int64_t, max_clock_skew_seconds, 300,
           "reject blocks whose time is further than this from the host's clock");
 ABSL_FLAG(int64_t, rocksdb_cache_mb, 64,
@@ -103,9 +120,17 @@ int Run() {
   const int64_t max_skew = absl::GetFlag(FLAGS_max_clock_skew_seconds);
   const int64_t ledger_cache_size = absl::GetFlag(FLAGS_ledger_cache_size);
   const int64_t merkle_node_cache_size = absl::GetFlag(FLAGS_merkle_node_cache_size);
+  const int64_t admission[] = {absl::GetFlag(FLAGS_max_concurrent_appends),
+                               absl::GetFlag(FLAGS_max_concurrent_appends_per_connection),
+                               absl::GetFlag(FLAGS_max_append_streams),
+                               absl::GetFlag(FLAGS_max_append_streams_per_connection),
+                               absl::GetFlag(FLAGS_max_subscriptions),
+                               absl::GetFlag(FLAGS_max_subscriptions_per_connection),
+                               absl::GetFlag(FLAGS_max_inflight_request_bytes)};
   if (max_block_bytes <= 0 || max_attachment_bytes < 0 || max_attachments < 0 ||
       max_inflight <= 0 || max_skew < 0 || ledger_cache_size <= 0 ||
-      merkle_node_cache_size < 0) {
+      merkle_node_cache_size < 0 ||
+      *std::min_element(std::begin(admission), std::end(admission)) <= 0) {
     return Fail(absl::InvalidArgumentError("limits must be positive"));
   }
   HostOptions options;
@@ -116,7 +141,15 @@ int Run() {
   options.max_cached_ledgers = static_cast<size_t>(ledger_cache_size);
   options.max_cached_merkle_nodes = static_cast<size_t>(merkle_node_cache_size);
   LedgerHost host(std::move(store), *std::move(master), options);
-  HostGrpcService service(&host, static_cast<size_t>(max_inflight));
+  AdmissionLimits limits;
+  limits.max_concurrent_appends = static_cast<size_t>(admission[0]);
+  limits.max_concurrent_appends_per_connection = static_cast<size_t>(admission[1]);
+  limits.max_append_streams = static_cast<size_t>(admission[2]);
+  limits.max_append_streams_per_connection = static_cast<size_t>(admission[3]);
+  limits.max_subscriptions = static_cast<size_t>(admission[4]);
+  limits.max_subscriptions_per_connection = static_cast<size_t>(admission[5]);
+  limits.max_inflight_request_bytes = static_cast<size_t>(admission[6]);
+  HostGrpcService service(&host, static_cast<size_t>(max_inflight), limits);
 
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       MakeServerCredentials({absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),

@@ -51,6 +51,10 @@ std::string AttachmentKey(absl::string_view ledger_key,
   return key;
 }
 
+std::string TombstoneKey(absl::string_view ledger_key) {
+  return Prefixed(kTombstoneTable, ledger_key);
+}
+
 std::vector<std::pair<std::string, std::string>> LedgerKeyRanges(
     absl::string_view ledger_key) {
   std::vector<std::pair<std::string, std::string>> ranges;
@@ -69,6 +73,7 @@ std::vector<std::pair<std::string, std::string>> LedgerKeyRanges(
 namespace {
 
 constexpr char kHeadRecordV1 = 0x01;
+constexpr char kTombstoneV1 = 0x01;
 
 void AppendString(std::string& out, absl::string_view text) {
   AppendBigEndian(out, text.size(), 4);
@@ -170,6 +175,35 @@ absl::StatusOr<StoredAttachment> DecodeAttachment(absl::string_view bytes) {
   if (bytes.size() - 4 < name_size) return Corrupt("attachment");
   return StoredAttachment{std::string(bytes.substr(4, name_size)),
                           std::string(bytes.substr(4 + name_size))};
+}
+
+std::string EncodeTombstone(const Tombstone& tombstone) {
+  std::string out(1, kTombstoneV1);
+  AppendBigEndian(out, static_cast<uint64_t>(tombstone.forgotten_at_millis), 8);
+  AppendBigEndian(out, tombstone.head_number, 8);
+  AppendString(out, tombstone.head_fingerprint);
+  AppendBigEndian(out, tombstone.evidence.size(), 4);
+  for (const std::string& evidence : tombstone.evidence) AppendString(out, evidence);
+  return out;
+}
+
+absl::StatusOr<Tombstone> DecodeTombstone(absl::string_view bytes) {
+  if (bytes.empty() || bytes[0] != kTombstoneV1) return Corrupt("tombstone");
+  Reader in(bytes.substr(1));
+  Tombstone tombstone;
+  uint64_t forgotten_at, count;
+  if (!in.U(8, &forgotten_at) || !in.U(8, &tombstone.head_number) ||
+      !in.S(&tombstone.head_fingerprint) || !in.U(4, &count)) {
+    return Corrupt("tombstone");
+  }
+  tombstone.forgotten_at_millis = static_cast<int64_t>(forgotten_at);
+  for (uint64_t i = 0; i < count; ++i) {
+    std::string evidence;
+    if (!in.S(&evidence)) return Corrupt("tombstone");
+    tombstone.evidence.push_back(std::move(evidence));
+  }
+  if (!in.empty()) return Corrupt("tombstone");
+  return tombstone;
 }
 
 }  // namespace microledger

@@ -22,6 +22,9 @@ ABSL_FLAG(std::string, secret_out, "",
           "keygen: file to create (mode 0600) for the secret key seed");
 ABSL_FLAG(uint64_t, blocks, 10, "sample: number of blocks to write");
 ABSL_FLAG(std::string, out, "", "sample: bundle file to write");
+ABSL_FLAG(uint64_t, max_line_bytes, microledger::kDefaultMaxBundleLineBytes,
+          "verify FILE: the longest bundle line read; a longer one is a FAIL at its "
+          "position (the default holds attachments of up to 12 MiB)");
 
 ABSL_FLAG(std::string, agent, microledger::kDefaultAgentAddress,
           "online commands: the owner agent (ml-owner), HOST:PORT or unix:PATH");
@@ -73,8 +76,9 @@ Offline commands (no agent, no host):
       Verifies a ledger bundle (SPEC §8/§9) offline. Prints "OK <ledger> <n>
       blocks" (exit 0) or "FAIL block <k>: <rule>" (exit 1); exit 2 with one line
       on stderr when FILE cannot be read. Shows progress on stderr when stderr is
-      a terminal. An operand that starts with "jlinx:" is a ledger id, not a
-      file: see "verify LEDGER" below.
+      a terminal. A line longer than --max_line_bytes (default 16 MiB) is a FAIL
+      at its position. An operand that starts with "jlinx:" is a ledger id, not
+      a file: see "verify LEDGER" below.
   mlctl sample --blocks=N --out=FILE
       Writes a valid sample bundle of N blocks, signed with owner and host keys
       generated in this process. For demos, tests and benchmarks: it is NOT the
@@ -171,7 +175,8 @@ int main(int argc, char** argv) {
   const bool online_verify =
       command == "verify" && operands == 1 && absl::StartsWith(args[2], "jlinx:");
   if (command == "verify" && operands == 1 && !online_verify) {
-    return RunVerify(args[2], isatty(STDERR_FILENO) == 1, std::cout, std::cerr);
+    return RunVerify(args[2], isatty(STDERR_FILENO) == 1, std::cout, std::cerr,
+                     static_cast<size_t>(absl::GetFlag(FLAGS_max_line_bytes)));
   }
   if (command == "sample" && operands == 0) {
     return RunSample(absl::GetFlag(FLAGS_blocks), absl::GetFlag(FLAGS_out),

@@ -89,7 +89,7 @@ int RunKeygen(const std::string& secret_path, std::ostream& out, std::ostream& e
 }
 
 int RunVerify(const std::string& bundle_path, bool show_progress, std::ostream& out,
-              std::ostream& err) {
+              std::ostream& err, size_t max_line_bytes) {
   std::ifstream file(bundle_path, std::ios::binary);
   if (!file.is_open()) {
     err << "verify: cannot open " << bundle_path << ": " << std::strerror(errno)
@@ -102,7 +102,9 @@ int RunVerify(const std::string& bundle_path, bool show_progress, std::ostream& 
       err << "\rverify: " << blocks << " blocks checked" << std::flush;
     };
   }
-  absl::StatusOr<BundleVerdict> verdict = VerifyBundle(file, progress);
+  BundleVerifyOptions options;
+  options.max_line_bytes = max_line_bytes;
+  absl::StatusOr<BundleVerdict> verdict = VerifyBundle(file, progress, options);
   if (show_progress) err << "\r\033[K" << std::flush;
   if (!verdict.ok()) {
     err << "verify: cannot read " << bundle_path << ": "

@@ -5,9 +5,12 @@
 #ifndef MICROLEDGER_TOOLS_OFFLINE_COMMANDS_H_
 #define MICROLEDGER_TOOLS_OFFLINE_COMMANDS_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <iosfwd>
 #include <string>
+
+#include "common/bundle.h"
 
 namespace microledger {
 
@@ -26,9 +29,11 @@ int RunKeygen(const std::string& secret_path, std::ostream& out, std::ostream& e
 
 // SPEC §9: the verdict line on `out`, exit 0 (OK) or 1 (FAIL); 2 with one line
 // on `err` and nothing on `out` when the file cannot be read. With
-// `show_progress`, a progress line is rewritten on `err` while verifying.
+// `show_progress`, a progress line is rewritten on `err` while verifying. A
+// line longer than `max_line_bytes` is a FAIL at its position (SPEC §8), read
+// without being held.
 int RunVerify(const std::string& bundle_path, bool show_progress, std::ostream& out,
-              std::ostream& err);
+              std::ostream& err, size_t max_line_bytes = kDefaultMaxBundleLineBytes);
 
 // Writes a valid bundle of `blocks` blocks (genesis, application events, one
 // sealed attachment, a checkpoint) made with keys generated in this process.

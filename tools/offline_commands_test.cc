@@ -175,9 +175,11 @@ std::string WriteChainBundle(const TestChain& chain, const std::string& name,
   return path;
 }
 
-std::string VerifyLine(const std::string& path, int expected_exit) {
+std::string VerifyLine(const std::string& path, int expected_exit,
+                       size_t max_line_bytes = kDefaultMaxBundleLineBytes) {
   std::ostringstream out, err;
-  EXPECT_EQ(RunVerify(path, false, out, err), expected_exit) << out.str() << err.str();
+  EXPECT_EQ(RunVerify(path, false, out, err, max_line_bytes), expected_exit)
+      << out.str() << err.str();
   return out.str();
 }
 
@@ -231,6 +233,25 @@ TEST(VerifyLedgerKindsTest, SealWithAttachment) {
       VerifyLine(WriteChainBundle(chain, "unsealed.jsonl", "another text"),
                  kExitVerifyFailed),
       "FAIL block 0: attachment"));
+}
+
+// A line longer than --max_line_bytes is a FAIL at its position (exit 1,
+// nothing on stderr), not a read error: here a 13 MiB attachment, 17.3 MiB in
+// base64, against the default 16 MiB.
+TEST(VerifyLedgerKindsTest, LineLongerThanTheLimitFailsAtItsPosition) {
+  TestChain chain;
+  const std::string data(13 << 20, 'd');
+  chain.AppendEvents(1);
+  chain.Append(chain.Make({{"event", "sealed"}}, std::nullopt,
+                          std::vector<std::string>{DigestText(data)}));
+  const std::string path = WriteChainBundle(chain, "long_line.jsonl", data);
+  std::ostringstream out, err;
+  EXPECT_EQ(RunVerify(path, false, out, err), kExitVerifyFailed);
+  EXPECT_EQ(out.str(),
+            "FAIL block 0: line: is longer than 16777216 bytes, the longest this verifier "
+            "reads (mlctl verify --max_line_bytes) (line 6)\n");
+  EXPECT_EQ(err.str(), "");
+  EXPECT_EQ(VerifyLine(path, kExitOk, size_t{24} << 20), OkLine(chain));
 }
 
 TEST(VerifyLedgerKindsTest, MovedDocumentAndBecameDocument) {
