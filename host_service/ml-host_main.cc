@@ -22,7 +22,12 @@
 #include "serving/tls_credentials.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7400",
-          "HOST:PORT to listen on; port 0 picks a free port (the log line says which)");
+          "HOST:PORT ([IPv6]:PORT) or unix:PATH to listen on; port 0 picks a free port "
+          "(the log line says which). A port or socket already in use is refused");
+ABSL_FLAG(int64_t, max_streams_per_connection, 2048,
+          "HTTP/2 streams (calls) one connection may have open at once; above it calls "
+          "wait. Kept above the per-connection append-stream and subscription limits, "
+          "which answer RESOURCE_EXHAUSTED");
 ABSL_FLAG(std::string, data_dir, "",
           "directory of the RocksDB database (required with --storage=rocksdb); "
           "one ml-host process per directory");
@@ -164,6 +169,12 @@ int Run() {
   config.credentials = *credentials;
   config.max_receive_message_bytes =
       static_cast<int>(std::min<int64_t>(max_message, INT32_MAX));
+  const int64_t max_streams = absl::GetFlag(FLAGS_max_streams_per_connection);
+  if (max_streams <= 0 || max_streams > INT32_MAX) {
+    return Fail(absl::InvalidArgumentError(
+        "--max_streams_per_connection must be in 1..2147483647"));
+  }
+  config.max_concurrent_streams_per_connection = static_cast<int>(max_streams);
   config.detail = absl::StrCat("storage=", storage,
                                data_dir.empty() ? "" : ", data_dir=", data_dir);
   if (absl::Status served = ServeUntilStopSignal(&service, config); !served.ok()) {
