@@ -9,7 +9,10 @@
 #include <filesystem>
 
 #include "absl/strings/escaping.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
 #include "common/json.h"
@@ -42,7 +45,9 @@ Json EvidenceToJson(const EvidenceRecord& e) {
 
 }  // namespace
 
-std::string LedgerRecordToJson(const LedgerRecord& r) {
+namespace {
+
+Json LedgerRecordJson(const LedgerRecord& r) {
   Json controllers{{"threshold", r.state.controllers.threshold},
                    {"keys", r.state.controllers.keys}};
   Json json{{"ledger", r.ledger_id},
@@ -64,8 +69,12 @@ std::string LedgerRecordToJson(const LedgerRecord& r) {
             {"move token", EncodeBase64Url(r.move_token)},
             {"move new key", r.move_new_key},
             {"move block", r.move_block_fingerprint}};
-  return json.dump(1);
+  return json;
 }
+
+}  // namespace
+
+std::string LedgerRecordToJson(const LedgerRecord& r) { return LedgerRecordJson(r).dump(1); }
 
 absl::StatusOr<LedgerRecord> LedgerRecordFromJson(const std::string& text) {
   Json json = Json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -150,7 +159,121 @@ absl::Status LedgerRegistry::Remove(const std::string& ledger_id) {
   return SyncDirectory(dir_ + "/ledgers");
 }
 
-absl::StatusOr<LedgerRegistry::Loaded> LedgerRegistry::LoadAll() const {
+LedgerRegistry::~LedgerRegistry() {
+  absl::MutexLock lock(&head_log_mu_);
+  if (head_log_fd_ >= 0) ::close(head_log_fd_);
+}
+
+std::string LedgerRegistry::HeadLogPath(uint64_t rotation) const {
+  return rotation == 0 ? absl::StrCat(dir_, "/heads.log")
+                       : absl::StrCat(dir_, "/heads.", rotation, ".log");
+}
+
+absl::Status LedgerRegistry::OpenHeadLogLocked() {
+  const std::string path = HeadLogPath(0);
+  head_log_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (head_log_fd_ < 0) {
+    return absl::InternalError(absl::StrCat("cannot open ", path, ": ", strerror(errno)));
+  }
+  head_log_lines_ = 0;
+  return absl::OkStatus();
+}
+
+absl::Status LedgerRegistry::AppendHead(const LedgerRecord& record, bool sync) {
+  const std::string line = LedgerRecordJson(record).dump() + "\n";
+  absl::MutexLock lock(&head_log_mu_);
+  if (head_log_fd_ < 0) return absl::FailedPreconditionError("the head log is not open");
+  size_t done = 0;
+  while (done < line.size()) {
+    const ssize_t n = ::write(head_log_fd_, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      return absl::InternalError(absl::StrCat("cannot write the head log: ", strerror(errno)));
+    }
+    done += static_cast<size_t>(n);
+  }
+  ++head_log_lines_;
+  if (sync && ::fdatasync(head_log_fd_) != 0) {
+    return absl::InternalError(absl::StrCat("cannot sync the head log: ", strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> LedgerRegistry::RotateHeadLog() {
+  absl::MutexLock lock(&head_log_mu_);
+  if (head_log_fd_ < 0) return absl::FailedPreconditionError("the head log is not open");
+  if (head_log_lines_ == 0) return head_log_rotation_;
+  const std::string rotated = HeadLogPath(head_log_rotation_ + 1);
+  if (::rename(HeadLogPath(0).c_str(), rotated.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot rotate the head log: ", strerror(errno)));
+  }
+  ++head_log_rotation_;
+  ::close(head_log_fd_);
+  if (absl::Status s = OpenHeadLogLocked(); !s.ok()) return s;
+  return head_log_rotation_;
+}
+
+absl::Status LedgerRegistry::DropHeadLogs(uint64_t rotation) {
+  absl::MutexLock lock(&head_log_mu_);
+  for (; head_log_dropped_ < rotation; ++head_log_dropped_) {
+    const std::string path = HeadLogPath(head_log_dropped_ + 1);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return absl::InternalError(absl::StrCat("cannot remove ", path, ": ", strerror(errno)));
+    }
+  }
+  return SyncDirectory(dir_);
+}
+
+absl::Status LedgerRegistry::ReplayHeadLogs(Loaded& loaded) {
+  // Rotated logs (oldest first), then the current one: a line is a whole
+  // record, newer than the saved record when its head is higher.
+  std::vector<std::pair<uint64_t, std::string>> logs;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(dir_, error)) {
+    const std::string name = entry.path().filename().string();
+    uint64_t rotation = 0;
+    if (name == "heads.log" ||
+        (absl::StartsWith(name, "heads.") && absl::EndsWith(name, ".log") &&
+         absl::SimpleAtoi(name.substr(6, name.size() - 10), &rotation) && rotation > 0)) {
+      logs.emplace_back(name == "heads.log" ? UINT64_MAX : rotation, entry.path().string());
+    }
+  }
+  if (error) return absl::InternalError(absl::StrCat("cannot list ", dir_));
+  std::sort(logs.begin(), logs.end());
+  absl::flat_hash_map<std::string, size_t> index;
+  for (size_t i = 0; i < loaded.records.size(); ++i) {
+    index[loaded.records[i].ledger_id] = i;
+  }
+  absl::flat_hash_map<std::string, size_t> replayed;  // Ledger id -> record index.
+  for (const auto& [rotation, path] : logs) {
+    absl::StatusOr<std::string> text = ReadWholeFile(path);
+    if (!text.ok()) return text.status();
+    for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipEmpty())) {
+      absl::StatusOr<LedgerRecord> record = LedgerRecordFromJson(std::string(line));
+      if (!record.ok()) continue;  // A line torn by a crash.
+      auto it = index.find(record->ledger_id);
+      if (it == index.end()) {
+        index[record->ledger_id] = loaded.records.size();
+        replayed[record->ledger_id] = loaded.records.size();
+        loaded.records.push_back(*std::move(record));
+      } else if (record->state.head_number > loaded.records[it->second].state.head_number) {
+        replayed[record->ledger_id] = it->second;
+        loaded.records[it->second] = *std::move(record);
+      }
+    }
+  }
+  for (const auto& [id, i] : replayed) {
+    if (absl::Status s = Save(loaded.records[i], /*sync=*/true); !s.ok()) return s;
+  }
+  for (const auto& [rotation, path] : logs) ::unlink(path.c_str());
+  if (absl::Status s = SyncDirectory(dir_); !s.ok()) return s;
+  absl::MutexLock lock(&head_log_mu_);
+  if (head_log_fd_ >= 0) ::close(head_log_fd_);
+  head_log_rotation_ = head_log_dropped_ = 0;
+  return OpenHeadLogLocked();
+}
+
+absl::StatusOr<LedgerRegistry::Loaded> LedgerRegistry::LoadAll() {
   Loaded loaded;
   std::vector<std::string> leftovers;
   std::error_code error;
@@ -189,6 +312,7 @@ absl::StatusOr<LedgerRegistry::Loaded> LedgerRegistry::LoadAll() const {
     if (absl::Status s = SyncDirectory(dir_ + "/ledgers"); !s.ok()) return s;
     if (absl::Status s = SyncDirectory(dir_ + "/quarantine"); !s.ok()) return s;
   }
+  if (absl::Status s = ReplayHeadLogs(loaded); !s.ok()) return s;
   return loaded;
 }
 

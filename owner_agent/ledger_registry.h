@@ -5,6 +5,15 @@
 //                                    and Merkle frontier, move in progress
 //   evidence/<hex>-<millis>-<n>.json equivocation evidence (two checkpoints)
 //   quarantine/<file>.<millis>       records that could not be read at start
+//   heads.log, heads.<n>.log         the head log: records after ordinary
+//                                    blocks, one JSON line each
+// A record after an ordinary block is appended to the head log (one write,
+// no rename, no fsync) instead of rewriting its file: cheap enough to do
+// before every append is reported. The owner agent checkpoints the log now
+// and then: RotateHeadLog, Save (with sync) every record written since,
+// DropHeadLogs. LoadAll replays whatever logs are left (a line whose head is
+// higher than its saved record's wins), saves the result and starts a new
+// log.
 // Files are written through a temporary file and rename (durable_file.h);
 // with `sync` the file and its directory are fsynced before Save returns.
 // A record that cannot be parsed (or is stored under another ledger's name)
@@ -56,6 +65,7 @@ struct EvidenceRecord {
 
 class LedgerRegistry {
  public:
+  ~LedgerRegistry();
   // Creates `dir` (and its subdirectories) when absent.
   static absl::StatusOr<std::unique_ptr<LedgerRegistry>> Open(const std::string& dir);
 
@@ -71,10 +81,19 @@ class LedgerRegistry {
     std::vector<LedgerRecord> records;
     std::vector<QuarantinedRecord> quarantined;
   };
-  // Every readable record; damaged ones are moved to quarantine/ (and listed)
-  // and leftover temporary files removed. Fails only when the directory
-  // cannot be read or a damaged file cannot be moved.
-  absl::StatusOr<Loaded> LoadAll() const;
+  // Every readable record, updated from the head logs; damaged ones are
+  // moved to quarantine/ (and listed) and leftover temporary files removed.
+  // Opens a new head log. Fails only when the directory cannot be read or
+  // written, or a damaged file cannot be moved.
+  absl::StatusOr<Loaded> LoadAll();
+
+  // Appends the record to the head log (fdatasync with `sync`). Needs LoadAll.
+  absl::Status AppendHead(const LedgerRecord& record, bool sync);
+  // Later AppendHead calls go to a new log; returns the number of the log
+  // just closed, to pass to DropHeadLogs once every record appended so far
+  // has been Saved with sync.
+  absl::StatusOr<uint64_t> RotateHeadLog();
+  absl::Status DropHeadLogs(uint64_t rotation);
 
   absl::Status AddEvidence(const EvidenceRecord& evidence);
   // Evidence of `ledger_id`, or of every ledger when it is empty.
@@ -86,9 +105,18 @@ class LedgerRegistry {
  private:
   explicit LedgerRegistry(std::string dir) : dir_(std::move(dir)) {}
   std::string RecordPath(const std::string& ledger_id) const;
+  // heads.log for 0, else heads.<rotation>.log.
+  std::string HeadLogPath(uint64_t rotation) const;
+  absl::Status OpenHeadLogLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(head_log_mu_);
+  absl::Status ReplayHeadLogs(Loaded& loaded);
   const std::string dir_;
   absl::Mutex evidence_mu_;
-  int evidence_counter_ = 0;
+  int evidence_counter_ ABSL_GUARDED_BY(evidence_mu_) = 0;
+  absl::Mutex head_log_mu_;
+  int head_log_fd_ ABSL_GUARDED_BY(head_log_mu_) = -1;
+  uint64_t head_log_lines_ ABSL_GUARDED_BY(head_log_mu_) = 0;
+  uint64_t head_log_rotation_ ABSL_GUARDED_BY(head_log_mu_) = 0;
+  uint64_t head_log_dropped_ ABSL_GUARDED_BY(head_log_mu_) = 0;
 };
 
 // JSON round trip of a record (exposed for tests).

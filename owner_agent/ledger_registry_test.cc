@@ -140,6 +140,57 @@ TEST(LedgerRegistryTest, DamagedRecordsAreQuarantined) {
   EXPECT_TRUE(again->quarantined.empty());
 }
 
+// Heads appended to the log win over older saved records at the next
+// LoadAll (a killed agent), also from a rotated log that was never dropped;
+// a torn last line is ignored; after DropHeadLogs the saved records alone
+// carry the state.
+TEST(LedgerRegistryTest, HeadLogIsReplayedAfterAKill) {
+  const std::string dir = TempDir("headlog");
+  LedgerRecord record = SampleRecord();
+  record.state.head_number = 10;
+  {
+    auto registry = LedgerRegistry::Open(dir);
+    ASSERT_TRUE(registry.ok()) << registry.status();
+    ASSERT_TRUE((*registry)->Save(record, true).ok());
+    ASSERT_TRUE((*registry)->LoadAll().ok());
+    record.state.head_number = 11;
+    ASSERT_TRUE((*registry)->AppendHead(record, false).ok());
+    ASSERT_TRUE((*registry)->RotateHeadLog().ok());  // A flush that never finished.
+    record.state.head_number = 12;
+    ASSERT_TRUE((*registry)->AppendHead(record, false).ok());
+    LedgerRecord other = SampleRecord();
+    other.ledger_id = "jlinx:uNEW";
+    other.state.head_number = 3;
+    ASSERT_TRUE((*registry)->AppendHead(other, false).ok());
+    std::ofstream(dir + "/heads.log", std::ios::app) << "{\"ledger\":\"jlinx:uAA";
+  }
+  {
+    auto registry = LedgerRegistry::Open(dir);
+    ASSERT_TRUE(registry.ok());
+    auto loaded = (*registry)->LoadAll();
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    ASSERT_EQ(loaded->records.size(), 2u);
+    for (const LedgerRecord& r : loaded->records) {
+      EXPECT_EQ(r.state.head_number, r.ledger_id == "jlinx:uNEW" ? 3u : 12u);
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir + "/heads.1.log"));
+    // A checkpoint: rotate, save, drop.
+    record.state.head_number = 13;
+    ASSERT_TRUE((*registry)->AppendHead(record, false).ok());
+    auto rotation = (*registry)->RotateHeadLog();
+    ASSERT_TRUE(rotation.ok());
+    ASSERT_TRUE((*registry)->Save(record, true).ok());
+    ASSERT_TRUE((*registry)->DropHeadLogs(*rotation).ok());
+    EXPECT_FALSE(std::filesystem::exists(dir + "/heads.1.log"));
+  }
+  auto registry = LedgerRegistry::Open(dir);
+  auto loaded = (*registry)->LoadAll();
+  ASSERT_TRUE(loaded.ok());
+  for (const LedgerRecord& r : loaded->records) {
+    EXPECT_EQ(r.state.head_number, r.ledger_id == "jlinx:uNEW" ? 3u : 13u);
+  }
+}
+
 TEST(LedgerRegistryTest, RemoveDeletesTheRecord) {
   auto registry = LedgerRegistry::Open(TempDir("remove"));
   ASSERT_TRUE(registry.ok()) << registry.status();

@@ -335,26 +335,43 @@ void OwnerAgent::BackgroundLoop() {
 }
 
 absl::Status OwnerAgent::SaveHeadLocked(const std::shared_ptr<Ledger>& ledger) {
-  const bool sync_now = options_.state_flush_interval.count() <= 0;
-  absl::Status saved = registry_->Save(ledger->record, sync_now);
-  if (sync_now || !saved.ok()) return saved;
-  absl::MutexLock lock(&dirty_mu_);
-  dirty_.emplace(ledger.get(), ledger);
-  return absl::OkStatus();
+  if (options_.state_flush_interval.count() <= 0) {
+    return registry_->Save(ledger->record, /*sync=*/true);
+  }
+  {
+    // Marked before the log line is written: a line in a log that FlushDirty
+    // rotates away always belongs to a ledger its flush saves.
+    absl::MutexLock lock(&dirty_mu_);
+    dirty_.emplace(ledger.get(), ledger);
+  }
+  return registry_->AppendHead(ledger->record, /*sync=*/false);
 }
 
 void OwnerAgent::FlushDirty() {
+  absl::StatusOr<uint64_t> rotation = registry_->RotateHeadLog();
+  if (!rotation.ok()) {
+    options_.warn(absl::StrCat("cannot rotate the head log: ", rotation.status().message()));
+  }
   absl::flat_hash_map<Ledger*, std::shared_ptr<Ledger>> dirty;
   {
     absl::MutexLock lock(&dirty_mu_);
     dirty.swap(dirty_);
   }
+  bool all_saved = rotation.ok();
   for (auto& [raw, ledger] : dirty) {
     // Under the ledger's mutex, like every other Save of the record, so an
     // older copy never overwrites a newer one.
     absl::MutexLock lock(&ledger->mu);
     if (absl::Status s = registry_->Save(ledger->record, /*sync=*/true); !s.ok()) {
       options_.warn(absl::StrCat("cannot sync a ledger record: ", s.message()));
+      all_saved = false;
+      absl::MutexLock dirty_lock(&dirty_mu_);
+      dirty_.emplace(raw, ledger);  // Tried again at the next flush.
+    }
+  }
+  if (all_saved) {
+    if (absl::Status s = registry_->DropHeadLogs(*rotation); !s.ok()) {
+      options_.warn(absl::StrCat("cannot drop a head log: ", s.message()));
     }
   }
   if (absl::Status s = journal_->Sync(); !s.ok()) {

@@ -26,10 +26,11 @@
 // Persistence: the record of a ledger (registry) holds its verified head,
 // Merkle frontier and latest verified checkpoint. Genesis, terminal, move,
 // sync and equivocation states are saved with fsync before the call returns.
-// After an ordinary block the record is written (without fsync) before the
-// append is reported, so a killed agent loses nothing it reported; the
-// background thread fsyncs such records every `state_flush_interval` (and at
-// destruction), so a machine crash can lose at most that interval of them.
+// After an ordinary block the record is appended to the registry's head log
+// (one write, no fsync) before the append is reported, so a killed agent
+// loses nothing it reported; the background thread saves those records with
+// fsync and drops the log every `state_flush_interval` (and at destruction),
+// so a machine crash can lose at most that interval of them.
 // A restarted agent checks each host against the saved checkpoint before the
 // next write: a smaller or different tree is a rollback or fork (evidence,
 // ledger refused), a larger one needs a valid consistency proof, and only
