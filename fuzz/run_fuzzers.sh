@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (bazel --config=fuzz: clang-14, ASan, UBSan) and
 # runs each for a bounded time, starting from its committed seed corpus
-# (fuzz/corpus/<name>, read only; new inputs go to a scratch directory).
+# (fuzz/corpus/<name>) and the reproducers of earlier findings
+# (fuzz/reproducers/<name>, which therefore fail every run until fixed and
+# guard against regressions after); both are read only, new inputs go to a
+# scratch directory.
 # Any finding (crash, sanitizer report, leak, timeout, out-of-memory, violated
 # property) fails the run; its reproducer is copied to fuzz/findings/<target>/
 # and named in the output. Prints one line per target with its executions,
@@ -48,7 +51,8 @@ failed=0
 total_executions=0
 for target in "${targets[@]}"; do
   name="${target%_fuzzer}"
-  seeds="fuzz/corpus/$name"
+  seeds=("fuzz/corpus/$name")
+  [ -d "fuzz/reproducers/$name" ] && seeds+=("fuzz/reproducers/$name")
   artifacts="fuzz/findings/$target"
   mkdir -p "$scratch/$target" "$artifacts"
   log="$scratch/$target.log"
@@ -58,7 +62,7 @@ for target in "${targets[@]}"; do
   # guard against a hung process.
   timeout --signal=KILL $((seconds + 120)) "$bin_dir/$target" \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    -artifact_prefix="$artifacts/" "$scratch/$target" "$seeds" >"$log" 2>&1
+    -artifact_prefix="$artifacts/" "$scratch/$target" "${seeds[@]}" >"$log" 2>&1
   status=$?
   executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
   executions=${executions:-0}
