@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages the build, the tests and the demo need, when
-# any is missing. Needs root (or sudo) only when something must be installed.
+# Installs the Debian 12 packages the build, the tests, the demo and CI need,
+# when any is missing. Needs root (or sudo) only when something must be
+# installed.
 set -euo pipefail
 
 packages=(
@@ -9,6 +10,9 @@ packages=(
   libsodium-dev libabsl-dev librocksdb-dev libgtest-dev libgmock-dev
   libbenchmark-dev nlohmann-json3-dev
   python3 python3-grpcio python3-grpc-tools python3-cryptography openssl
+  # The libFuzzer targets (fuzz/, --config=fuzz): clang, its sanitizer and
+  # libFuzzer runtimes, LLVM tools (llvm-ar, llvm-symbolizer for reports), lld.
+  clang-14 libclang-rt-14-dev llvm-14 lld-14
 )
 
 missing=()

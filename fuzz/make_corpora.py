@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the fuzz targets to fuzz/corpus/<target>/.
+
+Usage: fuzz/make_corpora.py MLCTL   (MLCTL: a built mlctl binary, e.g.
+bazel-bin/tools/mlctl). Bundles, blocks and checkpoints come from
+`mlctl sample` (real keys, real signatures: a valid ledger made in one
+process); the rest is written here: hand-picked JSON texts, chain-fuzzer
+scripts and Merkle queries (deterministic bytes). Each corpus gets a few dozen
+small files; the directories are replaced. Run it again after a format change
+and commit the result.
+"""
+import base64
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+
+
+def fixed_ledger_id():
+    """The ledger id of the fuzz targets' fixed host key (seed 32 x 0x48)."""
+    key = Ed25519PrivateKey.from_private_bytes(b"\x48" * 32).public_key()
+    raw = key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return "jlinx:u" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+FIXED_LEDGER_ID = fixed_ledger_id()
+
+
+def write(target, files):
+    directory = CORPUS / target
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    for index, data in enumerate(files):
+        if isinstance(data, str):
+            data = data.encode()
+        (directory / f"seed-{index:03d}").write_bytes(data)
+    print(f"{target}: {len(files)} files, {sum(len(d) for d in files)} bytes")
+
+
+def sample_bundles(mlctl):
+    """Sample bundles of 1, 2, 3 and 5 blocks, each a list of lines."""
+    bundles = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for blocks in (1, 2, 3, 5):
+            out = Path(tmp) / f"sample-{blocks}.jsonl"
+            subprocess.run([mlctl, "sample", f"--blocks={blocks}", f"--out={out}"],
+                           check=True, capture_output=True)
+            bundles.append(out.read_text().splitlines())
+    return bundles
+
+
+def bundle_seeds(bundles):
+    seeds = ["\n".join(lines) + "\n" for lines in bundles]
+    five = bundles[-1]
+    header, blocks = five[0], [l for l in five if l.startswith('{"block"')]
+    rest = [l for l in five if not l.startswith(('{"block"', '{"bundle"'))]
+    variants = [
+        [header],                                    # no blocks
+        [header] + blocks,                           # no checkpoint, no attachment
+        [header] + blocks[:2] + blocks[3:] + rest,   # a block missing
+        [header] + blocks[:2] + blocks[1:] + rest,   # a block twice
+        [header] + blocks[::-1] + rest,              # blocks reversed
+        blocks + rest,                               # no header
+        [header, header] + blocks + rest,            # header twice
+        [header] + blocks + rest[::-1],              # attachment before checkpoint
+        [header] + blocks + rest + blocks[:1],       # block after the checkpoint
+        [header] + blocks[:1] + [""] + blocks[1:],   # an empty line
+        [bundles[0][0]] + blocks + rest,             # another ledger's header
+        [header] + blocks + bundles[0][2:3],         # another ledger's checkpoint
+    ]
+    seeds += ["\n".join(v) + "\n" for v in variants]
+    whole = "\n".join(five)
+    seeds.append(whole)                              # no final newline
+    seeds.append(whole.replace("\n", "\r\n"))       # CRLF
+    seeds.append(whole.replace('"n":3', '"n":4'))    # tampered event
+    seeds.append(whole.replace('"number":2', '"number":2.0'))  # not canonical
+    seeds.append(whole.replace("Ed25519", "Ed448", 1))
+    seeds.append(whole.replace('"previous":"u', '"previous":"v', 1))
+    return seeds
+
+
+def block_lines(bundles):
+    return [json.dumps(json.loads(l)["block"], separators=(",", ":"), ensure_ascii=False,
+                       sort_keys=True)
+            for lines in bundles for l in lines if l.startswith('{"block"')]
+
+
+def block_seeds(bundles):
+    """Single blocks (inner objects, as stored) and whole chains, one per line."""
+    seeds = []
+    for lines in bundles:
+        chain = [l[len('{"block":'):-1] for l in lines if l.startswith('{"block"')]
+        seeds += chain[:3]
+        seeds.append("\n".join(chain))
+    chain = seeds[-1].split("\n")
+    seeds.append("\n".join([chain[0], chain[2], chain[1]]))  # out of order
+    seeds.append("\n".join([chain[0], chain[0]]))            # genesis twice
+    seeds.append(chain[1].replace('"number":2', '"number":1'))
+    seeds.append(chain[0].replace('"threshold":1', '"threshold":2'))
+    seeds.append(chain[0].replace('"role":"host"', '"role":"owner"'))
+    seeds.append(chain[1] + " ")
+    return seeds
+
+
+def checkpoint_seeds(bundles):
+    notes = [json.loads(l)["checkpoint"] for lines in bundles for l in lines
+             if l.startswith('{"checkpoint"')]
+    seeds = list(notes)
+    note = notes[-1]
+    text, _, signature = note.partition("\n\n")
+    seeds.append(text + "\n\n" + signature + signature)          # the line twice
+    seeds.append(text + "\n\n" + signature.replace("—", "-"))    # not an em dash
+    seeds.append(text + "\n\n")                                  # no signature
+    seeds.append(note.replace("\n", "\r\n"))
+    seeds.append(text.replace("\n5\n", "\n05\n") + "\n\n" + signature)
+    witness = "— witness.example AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"
+    # "!" seeds: the fuzz target signs the note text with its fixed host key,
+    # so their origin is that key's ledger id.
+    root = text.splitlines()[2]
+    fixed = f"{FIXED_LEDGER_ID}\n5\n{root}\n"
+    for size in ("0", "1", "18446744073709551615", "18446744073709551616"):
+        seeds.append(f"!{FIXED_LEDGER_ID}\n{size}\n{root}\n\n")
+    seeds.append("!" + fixed + "\n" + witness)
+    seeds.append("!" + fixed + "ext line\n\n")
+    seeds.append("!" + fixed + "\n" + signature)
+    seeds.append("!" + text + "\n\n")                          # another ledger
+    return seeds
+
+
+JSON_SEEDS = [
+    "{}", "[]", "null", "true", "false", "0", "-0", "1", "-1", "1.5", "1e21", "1e-7",
+    "5e-324", "1.7976931348623157e308", "1e400", "1e-400", "0.1", "123456789012345678901",
+    '"\\u0000\\u001f\\"\\\\/"', '"\\ud83d\\ude00"', '"\\ud83d"', '"é€😀"',
+    '{"b":1,"a":2,"\\u20ac":3,"\\ud83d\\ude00":4,"\\ufb33":5}',
+    '{"a":{"b":[1,[2,{"c":null}]]}}', "[" * 32 + "]" * 32, "[" * 33 + "]" * 33,
+    '{"a":1,"a":2}', "[1,]", "/* c */ 1", "NaN", "01", " [ 1 , 2 ] ", "\ufeff{}",
+    '{"numbers":[333333333.33333329,1E30,4.50,2e-3,0.000000000000000000000000001]}',
+]
+
+
+def chain_seeds():
+    """Scripts for chain_fuzzer: lines of control byte, key byte, event JSON."""
+    def line(control, keys, event):
+        return bytes([control, keys]) + json.dumps(event, separators=(",", ":")).encode()
+
+    opened = {"event": "opened document", "document type": "note",
+              "cryptographic signing key": "@0"}
+    scripts = [
+        [line(0x11, 0x11, opened)],
+        [line(0x11, 0x11, opened), line(0x01, 0x10, {"event": "paid", "amount": 5})],
+        [line(0x11, 0x11, opened), line(0x81, 0x10, {"event": "sealed"}),
+         line(0x01, 0x10, {"event": "closed document"})],
+        [line(0x11, 0x11, opened), line(0x01, 0x10, {"event": "closed document"}),
+         line(0x01, 0x10, {"event": "after close"})],
+        [line(0x33, 0x13, opened), line(0x03, 0x10, {"event": "both signed"}),
+         line(0x01, 0x10, {"event": "one of two"})],
+        [line(0x11, 0x11, opened), line(0x31, 0x16, {"event": "transferred ownership"}),
+         line(0x06, 0x10, {"event": "new owners"}), line(0x01, 0x10, {"event": "old owner"})],
+        [line(0x11, 0x11, opened), line(0x01, 0x10, {"event": "transferred ownership"})],
+        [line(0x11, 0x11, opened), line(0x01, 0x10, {"event": "moved document",
+                                                     "new id": "@L",
+                                                     "new cryptographic signing key": "@1"})],
+        [line(0x11, 0x11, {"event": "became document", "document type": "note",
+                           "cryptographic signing key": "@0", "original id": "@L",
+                           "moved from": "@L", "moved from block": "@F"})],
+        [line(0x11, 0x11, {"event": "opened document", "document type": "note",
+                           "cryptographic signing key": "@1"})],
+        [line(0x11, 0x11, opened), line(0x01, 0x00, {"event": "opened document"})],
+        [line(0x11, 0x11, opened), line(0x01, 0x10, {"event": "x", "signature": "u"})],
+        [line(0x11, 0x11, opened), line(0x01, 0x10, {"event": "x", "k" * 300: 1})],
+        [line(0x1f, 0x7f, opened), line(0x0f, 0x10, {"event": "four signers"})],
+        [line(0x01, 0x10, {"event": "no genesis"})],
+    ]
+    return [b"\n".join(script) for script in scripts]
+
+
+def merkle_seeds():
+    rng = random.Random(9162)
+    seeds = [bytes([1, 0, 0]), bytes([2, 0, 0, 2, 0, 1, 0, 0, 0]),
+             bytes([7, 0, 255, 7, 0, 3, 0, 1, 5, 7, 0, 4, 0, 5, 9])]
+    for _ in range(24):
+        queries = rng.randint(1, 8)
+        seeds.append(bytes(rng.randrange(256) for _ in range(3 + 6 * queries)))
+    # MerkleFrontier serialisations: size 0, 1 and 3 (two subtree hashes).
+    seeds.append(bytes(3) + bytes(8))
+    seeds.append(bytes(3) + (1).to_bytes(8, "big") + bytes(32))
+    seeds.append(bytes(3) + (3).to_bytes(8, "big") + bytes(64))
+    return seeds
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    bundles = sample_bundles(sys.argv[1])
+    write("bundle", bundle_seeds(bundles))
+    write("block", block_seeds(bundles))
+    write("checkpoint", checkpoint_seeds(bundles))
+    write("json", JSON_SEEDS + block_lines(bundles)[:6])
+    write("chain", chain_seeds())
+    write("merkle", merkle_seeds())
+
+
+if __name__ == "__main__":
+    main()
