@@ -25,10 +25,29 @@ std::string EncodeBase64(absl::string_view bytes, int variant) {
   return out;
 }
 
-// libsodium rejects characters outside the alphabet, wrong padding and
-// non-zero unused trailing bits, which is exactly the canonical-form rule.
+// True when every byte of `text` is in the variant's alphabet (or is the
+// original variant's padding '='). libsodium 1.0.18 (Debian 12) decodes every
+// byte from 0x80 up as the value 63 instead of rejecting it, so the alphabet
+// is checked here first.
+bool InBase64Alphabet(absl::string_view text, int variant) {
+  const bool url = variant == sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+  for (const char c : text) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                    (c >= '0' && c <= '9') ||
+                    (url ? (c == '-' || c == '_') : (c == '+' || c == '/' || c == '='));
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// With the alphabet checked, libsodium rejects wrong padding and non-zero
+// unused trailing bits, which completes the canonical-form rule.
 absl::StatusOr<std::string> DecodeBase64(absl::string_view text, int variant,
                                          absl::string_view what) {
+  if (!InBase64Alphabet(text, variant)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not canonical ", what, ": \"", QuoteForError(text), "\""));
+  }
   std::string out(text.size() / 4 * 3 + 3, '\0');
   size_t length = 0;
   const char* end = nullptr;
