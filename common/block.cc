@@ -327,6 +327,29 @@ std::string BlockSignedMessage(absl::string_view fingerprint) {
   return absl::StrCat(kBlockSignedMessagePrefix, fingerprint);
 }
 
+std::string SpliceHostSignature(absl::string_view owner_signed,
+                                const BlockSignature& host) {
+  // JCS sorts the members: `signatures` is the one before `time`, the last.
+  static constexpr absl::string_view kTail = "],\"time\":\"";
+  const size_t at = owner_signed.rfind(kTail);
+  if (at == absl::string_view::npos ||
+      owner_signed.find(']', at + kTail.size()) != absl::string_view::npos) {
+    return std::string();
+  }
+  std::string out;
+  out.reserve(owner_signed.size() + host.key.size() + host.sig.size() + 64);
+  out.append(owner_signed.data(), at);
+  absl::StrAppend(&out, ",{\"alg\":\"", host.alg, "\",\"key\":\"", host.key,
+                  "\",\"role\":\"", host.role, "\",\"sig\":\"", host.sig, "\"}");
+  out.append(owner_signed.data() + at, owner_signed.size() - at);
+  return out;
+}
+
+std::string ForgetRequestMessage(absl::string_view ledger_id,
+                                 absl::string_view head_fingerprint) {
+  return absl::StrCat("microledger-forget-v1 ", ledger_id, " ", head_fingerprint);
+}
+
 Json BlockJson(const Block& block) {
   Json json = BlockBodyJson(block);
   json["fingerprint"] = block.fingerprint;

@@ -106,6 +106,16 @@ std::string BlockSignedMessage(absl::string_view fingerprint);
 Json BlockJson(const Block& block);
 std::string SerializeBlock(const Block& block);
 
+// The complete block bytes: `owner_signed` (canonical JSON, owner signatures
+// only) with `host` appended to its signatures, without re-serialising (JCS
+// sorts the members, so the bytes end with `],"time":"..."}`). Equals
+// SerializeBlock of the complete block; empty if the bytes do not end so.
+std::string SpliceHostSignature(absl::string_view owner_signed, const BlockSignature& host);
+
+// The bytes a signed request to forget a ledger covers (SPEC §10).
+std::string ForgetRequestMessage(absl::string_view ledger_id,
+                                 absl::string_view head_fingerprint);
+
 // Reads a JSON number that must be a whole number in [min, max].
 absl::StatusOr<uint64_t> JsonWholeNumber(const Json& value, uint64_t min,
                                          uint64_t max);

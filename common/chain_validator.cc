@@ -284,6 +284,17 @@ absl::Status CheckNextBlockImpl(const ChainState& state, const Block& block,
 
 }  // namespace
 
+bool IsReservedEvent(absl::string_view event) {
+  return event == kOpenedDocument || event == kBecameDocument || event == kClosedDocument ||
+         event == kMovedDocument || event == kTransferredOwnership;
+}
+
+LedgerLifecycle LifecycleOf(const ChainState& state) {
+  if (state.terminal_event == kClosedDocument) return LedgerLifecycle::kClosed;
+  if (state.terminal_event == kMovedDocument) return LedgerLifecycle::kMoved;
+  return state.head_number == 0 ? LedgerLifecycle::kNoGenesis : LedgerLifecycle::kOpen;
+}
+
 ChainState ChainState::Empty(absl::string_view ledger_id) {
   ChainState state;
   state.ledger = std::string(ledger_id);

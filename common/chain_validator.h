@@ -40,6 +40,10 @@ inline constexpr size_t kDefaultMaxBlockBytes = 64 * 1024;
 inline constexpr size_t kDefaultMaxEventMemberNameBytes = 256;
 inline constexpr int64_t kDefaultMaxClockSkewMillis = 300 * 1000;
 
+// True for the event names of SPEC §3 that only the lifecycle blocks carry
+// (opened, became, closed, moved, transferred ownership).
+bool IsReservedEvent(absl::string_view event);
+
 struct ChainState {
   std::string ledger;
   uint64_t head_number = 0;  // 0 before the genesis block.
@@ -50,6 +54,10 @@ struct ChainState {
 
   static ChainState Empty(absl::string_view ledger_id);
 };
+
+// Where a ledger is in its life (SPEC §3), from its chain state.
+enum class LedgerLifecycle { kNoGenesis, kOpen, kClosed, kMoved };
+LedgerLifecycle LifecycleOf(const ChainState& state);
 
 struct BlockRuleOptions {
   // Host limits; unset for an offline verifier.

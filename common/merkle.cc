@@ -193,6 +193,20 @@ MerkleHash EmptyMerkleRoot() {
   return hash;
 }
 
+std::string MerkleHashBytes(const MerkleHash& hash) {
+  return std::string(reinterpret_cast<const char*>(hash.data()), hash.size());
+}
+
+absl::StatusOr<MerkleHash> MerkleHashFromBytes(absl::string_view bytes) {
+  MerkleHash hash{};
+  if (bytes.size() != hash.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a Merkle hash is 32 bytes, not ", bytes.size()));
+  }
+  std::copy(bytes.begin(), bytes.end(), hash.begin());
+  return hash;
+}
+
 std::vector<std::pair<MerkleNodeId, MerkleHash>> MerkleFrontier::Append(
     const MerkleHash& leaf_hash) {
   std::vector<std::pair<MerkleNodeId, MerkleHash>> completed;

@@ -43,6 +43,23 @@ MerkleHash HashMerkleChildren(const MerkleHash& left, const MerkleHash& right);
 // H(""), the root of the tree of size 0.
 MerkleHash EmptyMerkleRoot();
 
+// A hash as the 32 raw bytes that proofs carry on the wire, and back
+// (InvalidArgument unless exactly 32 bytes).
+std::string MerkleHashBytes(const MerkleHash& hash);
+absl::StatusOr<MerkleHash> MerkleHashFromBytes(absl::string_view bytes);
+// Every element of `hashes` (any range of byte strings, such as a proto's
+// repeated bytes field) through MerkleHashFromBytes.
+template <typename ByteStrings>
+absl::StatusOr<std::vector<MerkleHash>> MerkleHashesFromBytes(const ByteStrings& hashes) {
+  std::vector<MerkleHash> out;
+  for (const auto& bytes : hashes) {
+    absl::StatusOr<MerkleHash> hash = MerkleHashFromBytes(bytes);
+    if (!hash.ok()) return hash.status();
+    out.push_back(*hash);
+  }
+  return out;
+}
+
 // A perfect subtree: the hash of leaves [index * 2^level, (index + 1) * 2^level).
 struct MerkleNodeId {
   int level;

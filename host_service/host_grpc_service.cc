@@ -46,10 +46,6 @@ void FillAppendResponse(AppendResult& result, v1::AppendResponse* response) {
   response->set_checkpoint(std::move(result.checkpoint));
 }
 
-std::string HashBytes(const MerkleHash& hash) {
-  return std::string(reinterpret_cast<const char*>(hash.data()), hash.size());
-}
-
 ServerUnaryReactor* FinishNow(CallbackServerContext* context, const grpc::Status& status) {
   ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(status);
@@ -425,12 +421,6 @@ class SubscribeReactor : public grpc::ServerWriteReactor<v1::SubscribeResponse> 
 
 }  // namespace
 
-grpc::Status ToGrpcStatus(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(status.message()));
-}
-
 ServerUnaryReactor* HostGrpcService::CreateLedger(CallbackServerContext* context,
                                                   const v1::CreateLedgerRequest*,
                                                   v1::CreateLedgerResponse* response) {
@@ -487,12 +477,17 @@ ServerUnaryReactor* HostGrpcService::GetLedger(CallbackServerContext* context,
   response->set_ledger_id(info->ledger_id);
   response->set_genesis_block(info->genesis_block);
   const ChainState& state = info->state;
-  if (state.terminal_event == kClosedDocument) {
-    response->set_status(v1::LEDGER_STATUS_CLOSED);
-  } else if (state.terminal_event == kMovedDocument) {
-    response->set_status(v1::LEDGER_STATUS_MOVED);
-  } else {
-    response->set_status(v1::LEDGER_STATUS_OPEN);
+  switch (LifecycleOf(state)) {
+    case LedgerLifecycle::kClosed:
+      response->set_status(v1::LEDGER_STATUS_CLOSED);
+      break;
+    case LedgerLifecycle::kMoved:
+      response->set_status(v1::LEDGER_STATUS_MOVED);
+      break;
+    case LedgerLifecycle::kNoGenesis:
+    case LedgerLifecycle::kOpen:
+      response->set_status(v1::LEDGER_STATUS_OPEN);
+      break;
   }
   response->set_head_number(state.head_number);
   response->set_head_fingerprint(state.head_fingerprint);
@@ -527,8 +522,8 @@ ServerUnaryReactor* HostGrpcService::GetInclusionProof(
   if (!proof.ok()) return FinishNow(context, ToGrpcStatus(proof.status()));
   response->set_leaf_index(proof->leaf_index);
   response->set_tree_size(proof->tree_size);
-  for (const MerkleHash& hash : proof->hashes) response->add_hashes(HashBytes(hash));
-  response->set_root_hash(HashBytes(proof->root));
+  for (const MerkleHash& hash : proof->hashes) response->add_hashes(MerkleHashBytes(hash));
+  response->set_root_hash(MerkleHashBytes(proof->root));
   response->set_checkpoint(proof->checkpoint);
   return FinishNow(context, grpc::Status::OK);
 }
@@ -541,7 +536,7 @@ ServerUnaryReactor* HostGrpcService::GetConsistencyProof(
   if (!proof.ok()) return FinishNow(context, ToGrpcStatus(proof.status()));
   response->set_old_size(proof->old_size);
   response->set_new_size(proof->new_size);
-  for (const MerkleHash& hash : proof->hashes) response->add_hashes(HashBytes(hash));
+  for (const MerkleHash& hash : proof->hashes) response->add_hashes(MerkleHashBytes(hash));
   response->set_old_checkpoint(proof->old_checkpoint);
   response->set_new_checkpoint(proof->new_checkpoint);
   return FinishNow(context, grpc::Status::OK);

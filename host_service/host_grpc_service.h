@@ -24,11 +24,11 @@
 
 #include "host_service/admission_control.h"
 #include "host_service/ledger_host.h"
+#include "serving/grpc_status.h"
 #include "microledger/v1/host.grpc.pb.h"
 
 namespace microledger {
 
-grpc::Status ToGrpcStatus(const absl::Status& status);
 
 class HostGrpcService final : public microledger::v1::HostService::CallbackService {
  public:

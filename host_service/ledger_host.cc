@@ -18,7 +18,6 @@
 
 namespace microledger {
 
-inline constexpr absl::string_view kForgetMessagePrefix = "microledger-forget-v1 ";
 
 struct LedgerHost::Entry {
   // The pending head: the state after every accepted append (committed or
@@ -93,10 +92,6 @@ absl::Status ForgottenLedger(absl::string_view ledger_id) {
   return absl::NotFoundError(absl::StrCat(
       "ledger: ", QuoteForError(ledger_id),
       " was forgotten (its data is deleted and its id retired)"));
-}
-
-std::string HashBytes(const MerkleHash& hash) {
-  return std::string(reinterpret_cast<const char*>(hash.data()), hash.size());
 }
 
 }  // namespace
@@ -242,24 +237,6 @@ absl::StatusOr<NewLedger> LedgerHost::CreateLedger() {
   absl::StatusOr<SigningKey> key = master_.DeriveLedgerKey(nonce);
   if (!key.ok()) return key.status();
   return NewLedger{LedgerIdFromPublicKeyText(key->public_key_text()), std::move(nonce)};
-}
-
-std::string SpliceHostSignature(absl::string_view owner_signed,
-                                const BlockSignature& host) {
-  // JCS sorts the members: `signatures` is the one before `time`, the last.
-  static constexpr absl::string_view kTail = "],\"time\":\"";
-  const size_t at = owner_signed.rfind(kTail);
-  if (at == absl::string_view::npos ||
-      owner_signed.find(']', at + kTail.size()) != absl::string_view::npos) {
-    return std::string();
-  }
-  std::string out;
-  out.reserve(owner_signed.size() + host.key.size() + host.sig.size() + 64);
-  out.append(owner_signed.data(), at);
-  absl::StrAppend(&out, ",{\"alg\":\"", host.alg, "\",\"key\":\"", host.key,
-                  "\",\"role\":\"", host.role, "\",\"sig\":\"", host.sig, "\"}");
-  out.append(owner_signed.data() + at, owner_signed.size() - at);
-  return out;
 }
 
 absl::StatusOr<AppendResult> LedgerHost::Append(const AppendInput& input) {
@@ -416,7 +393,7 @@ absl::Status LedgerHost::Prepare(AppendInput& input, AppendCallback& done) {
   batch.puts.reserve(nodes.size() + attachment_hashes.size() + 3);
   batch.puts.emplace_back(BlockKey(*ledger_key, block.number), complete_bytes);
   for (const auto& [id, hash] : nodes) {
-    batch.puts.emplace_back(NodeKey(*ledger_key, id.level, id.index), HashBytes(hash));
+    batch.puts.emplace_back(NodeKey(*ledger_key, id.level, id.index), MerkleHashBytes(hash));
   }
   batch.puts.emplace_back(CheckpointKey(*ledger_key, block.number), signed_checkpoint);
   for (size_t i = 0; i < attachment_hashes.size(); ++i) {
@@ -978,8 +955,7 @@ absl::Status LedgerHost::Forget(absl::string_view ledger_id,
         ", the head is block ", entry->state.head_number, " ",
         entry->state.head_fingerprint));
   }
-  const std::string message =
-      absl::StrCat(kForgetMessagePrefix, ledger_id, " ", head_fingerprint);
+  const std::string message = ForgetRequestMessage(ledger_id, head_fingerprint);
   if (absl::Status s =
           CheckOwnerSignatures(entry->state.controllers, message, signatures,
                                absl::StrCat("the forget request at block ",

@@ -296,12 +296,6 @@ class LedgerHost {
   std::thread committer_;
 };
 
-// The complete block bytes: `owner_signed` (canonical JSON, owner signatures
-// only) with `host` appended to its signatures, without re-serialising (JCS
-// sorts the members, so the bytes end with `],"time":"..."}`). Equals
-// SerializeBlock of the complete block; empty if the bytes do not end so.
-std::string SpliceHostSignature(absl::string_view owner_signed, const BlockSignature& host);
-
 // The raw 32-byte host public key inside a ledger id (InvalidArgument if none).
 absl::StatusOr<std::string> LedgerKeyFromId(absl::string_view ledger_id);
 

@@ -58,12 +58,6 @@ absl::Status FromGrpc(const grpc::Status& status) {
   return HostError(status.error_code(), status.error_message());
 }
 
-grpc::Status ToGrpc(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(status.message()));
-}
-
 struct HostClient::Stream {
   grpc::ClientContext context;
   std::unique_ptr<grpc::ClientReaderWriter<v1::AppendRequest, v1::AppendStreamResponse>>

@@ -33,7 +33,6 @@ namespace microledger {
 absl::Status HostError(int code, absl::string_view message);
 // gRPC status -> absl::Status, through HostError.
 absl::Status FromGrpc(const grpc::Status& status);
-grpc::Status ToGrpc(const absl::Status& status);
 
 struct HostClientOptions {
   // PEM CA bundle that signs the host's certificate; empty = plaintext.

@@ -68,11 +68,6 @@ absl::Status Prefix(const absl::Status& status, absl::string_view prefix) {
   return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
 }
 
-bool IsReserved(const std::string& name) {
-  return name == kOpenedDocument || name == kBecameDocument || name == kClosedDocument ||
-         name == kMovedDocument || name == kTransferredOwnership;
-}
-
 // Parses optional extra event members: a JSON object without the reserved
 // member names.
 absl::StatusOr<Json> ParseExtras(const std::string& text,
@@ -96,9 +91,17 @@ absl::StatusOr<Json> ParseExtras(const std::string& text,
 }
 
 v1::LedgerStatus StatusOf(const ChainState& state) {
-  if (state.terminal_event == kClosedDocument) return v1::LEDGER_STATUS_CLOSED;
-  if (state.terminal_event == kMovedDocument) return v1::LEDGER_STATUS_MOVED;
-  return state.head_number == 0 ? v1::LEDGER_STATUS_UNSPECIFIED : v1::LEDGER_STATUS_OPEN;
+  switch (LifecycleOf(state)) {
+    case LedgerLifecycle::kClosed:
+      return v1::LEDGER_STATUS_CLOSED;
+    case LedgerLifecycle::kMoved:
+      return v1::LEDGER_STATUS_MOVED;
+    case LedgerLifecycle::kOpen:
+      return v1::LEDGER_STATUS_OPEN;
+    case LedgerLifecycle::kNoGenesis:
+      break;
+  }
+  return v1::LEDGER_STATUS_UNSPECIFIED;
 }
 
 std::vector<v1::Attachment> ToVector(
@@ -571,19 +574,11 @@ absl::Status OwnerAgent::CheckServedCheckpointLocked(Ledger& ledger, HostClient&
   absl::Status status =
       FromGrpc(host.stub().GetConsistencyProof(context.get(), request, &response));
   if (!status.ok()) return Prefix(status, "consistency proof: ");
-  std::vector<MerkleHash> proof;
-  for (const std::string& hash : response.hashes()) {
-    MerkleHash h{};
-    if (hash.size() != h.size()) {
-      proof.clear();
-      proof.push_back(h);
-      break;
-    }
-    std::copy(hash.begin(), hash.end(), h.begin());
-    proof.push_back(h);
-  }
-  absl::Status consistent = VerifyMerkleConsistency(held->tree_size, cp->tree_size,
-                                                    held->root_hash, cp->root_hash, proof);
+  absl::StatusOr<std::vector<MerkleHash>> proof = MerkleHashesFromBytes(response.hashes());
+  absl::Status consistent =
+      proof.ok() ? VerifyMerkleConsistency(held->tree_size, cp->tree_size, held->root_hash,
+                                           cp->root_hash, *proof)
+                 : proof.status();
   if (!consistent.ok()) {
     return EquivocationLocked(
         ledger, "fork", served,
@@ -943,17 +938,11 @@ absl::StatusOr<std::optional<v1::CommittedBlock>> OwnerAgent::CommittedAttemptLo
         return Prefix(s, "cannot tell whether the request was committed: inclusion proof: ");
       }
     }
-    std::vector<MerkleHash> path;
-    for (const std::string& hash : proof.hashes()) {
-      MerkleHash h{};
-      if (hash.size() != h.size()) break;
-      std::copy(hash.begin(), hash.end(), h.begin());
-      path.push_back(h);
-    }
+    absl::StatusOr<std::vector<MerkleHash>> path = MerkleHashesFromBytes(proof.hashes());
     absl::StatusOr<std::string> leaf = DecodeDigest(block->fingerprint);
-    if (!leaf.ok() || path.size() != static_cast<size_t>(proof.hashes_size()) ||
+    if (!leaf.ok() || !path.ok() ||
         !VerifyMerkleInclusion(HashMerkleLeaf(*leaf), attempt.number - 1, held->tree_size,
-                               path, held->root_hash)
+                               *path, held->root_hash)
              .ok()) {
       return absl::DataLossError(absl::StrCat(
           "cannot tell whether the request was committed: the host's inclusion proof of "
@@ -1216,7 +1205,7 @@ absl::Status EventContent(const v1::AppendEventRequest& request, BlockContent& c
     return absl::InvalidArgumentError(
         "event: must be a JSON object with a string member \"event\"");
   }
-  if (IsReserved(name->get_ref<const std::string&>())) {
+  if (IsReservedEvent(name->get_ref<const std::string&>())) {
     return absl::FailedPreconditionError(absl::StrCat(
         "event: \"", name->get_ref<const std::string&>(),
         "\" is reserved; use CreateLedger, CloseLedger, MoveLedger or TransferOwnership"));

@@ -5,13 +5,14 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "serving/grpc_status.h"
 
 namespace microledger {
 namespace {
 
 template <typename T>
 grpc::Status Reply(absl::StatusOr<T> result, T* response) {
-  if (!result.ok()) return ToGrpc(result.status());
+  if (!result.ok()) return ToGrpcStatus(result.status());
   *response = *std::move(result);
   return grpc::Status::OK;
 }
@@ -110,7 +111,7 @@ grpc::ServerUnaryReactor* OwnerGrpcService::AppendEvent(grpc::CallbackServerCont
       *request, [reactor, response, held](absl::StatusOr<v1::BlockOutcome> r) mutable {
         if (r.ok()) *response = *std::move(r);
         held.reset();
-        reactor->Finish(r.ok() ? grpc::Status::OK : ToGrpc(r.status()));
+        reactor->Finish(r.ok() ? grpc::Status::OK : ToGrpcStatus(r.status()));
       });
   return reactor;
 }
@@ -180,7 +181,7 @@ grpc::Status OwnerGrpcService::ExportLedger(grpc::ServerContext* context,
     chunk.set_data(data);
     return writer->Write(chunk);
   });
-  return ToGrpc(status);
+  return ToGrpcStatus(status);
 }
 
 grpc::Status OwnerGrpcService::GetEvidence(grpc::ServerContext* context,

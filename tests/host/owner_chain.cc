@@ -84,8 +84,7 @@ absl::Status OwnerChain::Accept(const Block& owner_signed,
 }
 
 std::vector<BlockSignature> OwnerChain::SignForget() const {
-  const std::string message = absl::StrCat("microledger-forget-v1 ", state_.ledger, " ",
-                                           state_.head_fingerprint);
+  const std::string message = ForgetRequestMessage(state_.ledger, state_.head_fingerprint);
   std::vector<BlockSignature> signatures;
   for (int i = 0; i < threshold_; ++i) {
     signatures.push_back({"owner", "Ed25519", owners_[i].public_key_text(),
