@@ -52,6 +52,10 @@ ABSL_FLAG(int32_t, threshold, 1,
 ABSL_FLAG(std::string, attach, "",
           "append: comma-separated files to attach; each is sealed in the block "
           "(its digest in \"seals\") and stored by the host");
+ABSL_FLAG(std::string, request_id, "",
+          "append: an idempotency key (up to 128 bytes, e.g. a UUID): running the same "
+          "append again with the same id prints the block the first run committed "
+          "instead of appending twice (also after an agent restart)");
 ABSL_FLAG(std::string, label, "", "keys create: a label for the new key");
 ABSL_FLAG(bool, f, false, "tail: follow: keep printing new blocks as they are committed");
 ABSL_FLAG(uint64_t, from, 0,
@@ -94,11 +98,13 @@ Online commands (drive the owner agent ml-owner at --agent, default
       ledger id alone on stdout.
   mlctl ledger list
       The agent's ledgers: "<ledger id> <head number> <host>" per line.
-  mlctl append LEDGER [JSON|-] [--attach=FILE,...]
+  mlctl append LEDGER [JSON|-] [--attach=FILE,...] [--request_id=ID]
       Appends an application event: a JSON object with a string member "event"
       (e.g. '{"event":"paid","amount":5}'), from the operand, or from stdin when
       the operand is "-" or missing. --attach seals files in the block. Prints
-      the committed block number.
+      the committed block number. With --request_id, a retry (same id, same
+      ledger) prints the block the first attempt committed, never appending
+      twice.
   mlctl close LEDGER
       Appends "closed document" (terminal: later appends are refused). Prints
       the block number.
@@ -226,7 +232,7 @@ int main(int argc, char** argv) {
       if (std::cin.bad()) return UsageError("append: cannot read standard input");
     }
     return RunAppend(agent, sub, json, SplitList(absl::GetFlag(FLAGS_attach)), std::cout,
-                     std::cerr);
+                     std::cerr, absl::GetFlag(FLAGS_request_id));
   }
   if (command == "close") return RunClose(agent, sub, std::cout, std::cerr);
   if (command == "move") {

@@ -231,10 +231,11 @@ int RunLedgerList(AgentClient& client, std::ostream& out, std::ostream& err) {
 int RunAppend(AgentClient& client, const std::string& ledger_id,
               const std::string& event_json,
               const std::vector<std::string>& attachment_paths, std::ostream& out,
-              std::ostream& err) {
+              std::ostream& err, const std::string& request_id) {
   v1::AppendEventRequest request;
   request.set_ledger_id(ledger_id);
   request.set_event_json(event_json);
+  request.set_request_id(request_id);
   for (const std::string& path : attachment_paths) {
     absl::StatusOr<std::string> data = ReadWholeFile(path);
     if (!data.ok()) {

@@ -87,11 +87,12 @@ int RunLedgerList(AgentClient& client, std::ostream& out, std::ostream& err);
 // `append`: appends `event_json` (with the files `attachment_paths` sealed in
 // the block); prints the committed block number on `out`. A block that needs
 // more owner signatures (k-of-n) is not committed: exit 1, the missing keys on
-// `err`.
+// `err`. With a `request_id`, a retry with the same id prints the block an
+// earlier attempt committed instead of appending again.
 int RunAppend(AgentClient& client, const std::string& ledger_id,
               const std::string& event_json,
               const std::vector<std::string>& attachment_paths, std::ostream& out,
-              std::ostream& err);
+              std::ostream& err, const std::string& request_id = "");
 // `close`: appends "closed document"; prints the block number.
 int RunClose(AgentClient& client, const std::string& ledger_id, std::ostream& out,
              std::ostream& err);

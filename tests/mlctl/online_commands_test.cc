@@ -61,35 +61,44 @@ TEST_F(OnlineCommandsTest, LedgerLifecycle) {
   EXPECT_EQ(RunAppend(*client_, ledger, R"({"event":"a","n":1})", {}, out, err), kExitOk)
       << err.str();
   EXPECT_EQ(out.str(), "2\n");
+  // A retried append with a request id prints the first attempt's block.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::ostringstream retried;
+    EXPECT_EQ(RunAppend(*client_, ledger, R"({"event":"a","n":1})", {}, retried, err,
+                        "order-17"),
+              kExitOk)
+        << err.str();
+    EXPECT_EQ(retried.str(), "3\n");
+  }
 
   std::ostringstream show;
   EXPECT_EQ(RunShow(*client_, ledger, show, err), kExitOk);
   EXPECT_THAT(show.str(), HasSubstr("status:        open"));
-  EXPECT_THAT(show.str(), HasSubstr("head:          block 2 u"));
+  EXPECT_THAT(show.str(), HasSubstr("head:          block 3 u"));
   EXPECT_THAT(show.str(), HasSubstr("evidence:      none"));
 
   std::ostringstream verdict;
   EXPECT_EQ(RunVerifyLedger(*client_, ledger, verdict, err), kExitOk);
-  EXPECT_EQ(verdict.str(), "OK " + ledger + " 2 blocks\n");
+  EXPECT_EQ(verdict.str(), "OK " + ledger + " 3 blocks\n");
 
   const std::string bundle = NewTempDir("mlctl_export") + "/b.jsonl";
   std::ostringstream exported;
   EXPECT_EQ(RunExport(*client_, ledger, bundle, exported, err), kExitOk) << err.str();
-  EXPECT_EQ(exported.str(), "exported 2 blocks to " + bundle + "\n");
+  EXPECT_EQ(exported.str(), "exported 3 blocks to " + bundle + "\n");
   std::ostringstream offline;
   EXPECT_EQ(RunVerify(bundle, false, offline, err), kExitOk);
-  EXPECT_EQ(offline.str(), "OK " + ledger + " 2 blocks\n");
+  EXPECT_EQ(offline.str(), "OK " + ledger + " 3 blocks\n");
 
   std::ostringstream tail;
   EXPECT_EQ(RunTail(*client_, ledger, false, 0, tail, err), kExitOk) << err.str();
   std::vector<std::string> lines = absl::StrSplit(tail.str(), '\n', absl::SkipEmpty());
-  ASSERT_EQ(lines.size(), 2u);
+  ASSERT_EQ(lines.size(), 3u);
   EXPECT_THAT(lines[0], StartsWith("1 "));
   EXPECT_THAT(lines[1], MatchesRegex(R"(2 [0-9T:.-]+Z \{"event":"a","n":1\})"));
 
   std::ostringstream closed;
   EXPECT_EQ(RunClose(*client_, ledger, closed, err), kExitOk);
-  EXPECT_EQ(closed.str(), "3\n");
+  EXPECT_EQ(closed.str(), "4\n");
   std::ostringstream refused_out, refused_err;
   EXPECT_EQ(RunAppend(*client_, ledger, R"({"event":"b"})", {}, refused_out, refused_err),
             kExitVerifyFailed);
@@ -100,8 +109,8 @@ TEST_F(OnlineCommandsTest, LedgerLifecycle) {
 
   // tail -f of a closed ledger ends after the terminal block.
   std::ostringstream follow;
-  EXPECT_EQ(RunTail(*client_, ledger, true, 3, follow, err), kExitOk);
-  EXPECT_THAT(follow.str(), MatchesRegex(R"(3 [^ ]+ \{"event":"closed document"\}.)"));
+  EXPECT_EQ(RunTail(*client_, ledger, true, 4, follow, err), kExitOk);
+  EXPECT_THAT(follow.str(), MatchesRegex(R"(4 [^ ]+ \{"event":"closed document"\}.)"));
   EXPECT_THAT(follow.str(), ::testing::EndsWith("}\n"));
 }
 
