@@ -69,7 +69,8 @@ struct LoadReport {
   std::string note;
 };
 
-// The name of gRPC status code `code` ("OK", "NOT_FOUND", ...; CODE_n beyond 16).
+// The name of status code `code` as absl::StatusCodeToString gives it ("OK",
+// "NOT_FOUND", ...; gRPC uses the same codes), or CODE_n for a code it does not know.
 std::string CodeName(int code);
 
 // Per-worker results, merged after the run (no shared state on the hot path).
