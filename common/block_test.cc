@@ -273,5 +273,55 @@ TEST_F(BlockTest, RejectsEventWithoutName) {
   }
 }
 
+// SPEC §2: a signature object has exactly `role`, `alg`, `key` and `sig`; one
+// without any of them is refused at parse, before any signature is verified
+// (the message names `signatures`, not the Ed25519 check).
+TEST_F(BlockTest, RejectsSignatureWithoutAMember) {
+  for (const char* name : {"role", "alg", "key", "sig"}) {
+    absl::Status status = ParseComplete(Mutated(
+        chain_.blocks()[1], [name](Json& j) { j["signatures"][0].erase(name); }));
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << name;
+    EXPECT_THAT(std::string(status.message()), StartsWith("signatures")) << name;
+  }
+}
+
+// SPEC §5: a complete block has exactly one host signature, last; a block
+// without one, with two, or with a role that is neither `owner` nor `host` is
+// refused naming `signatures`.
+TEST_F(BlockTest, RejectsMissingOrSecondHostSignatureAndUnknownRoles) {
+  const Block& block = chain_.blocks()[1];
+  ASSERT_EQ(block.signatures.size(), 2u);
+  const std::string cases[] = {
+      Mutated(block, [](Json& j) { j["signatures"].erase(1); }),
+      Mutated(block, [](Json& j) { j["signatures"].push_back(j["signatures"][1]); }),
+      Mutated(block, [](Json& j) { j["signatures"][0]["role"] = "custodian"; }),
+      Mutated(block, [](Json& j) { j["signatures"][1]["role"] = "Host"; }),
+  };
+  for (const std::string& bytes : cases) {
+    absl::Status status = ParseComplete(bytes);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << bytes;
+    EXPECT_THAT(std::string(status.message()), StartsWith("signatures")) << bytes;
+  }
+}
+
+// SPEC §1: a signature is 64 raw bytes and a key 32; other lengths are refused
+// at parse, naming `signatures`.
+TEST_F(BlockTest, RejectsSignatureAndKeyOfWrongLength) {
+  const Block& block = chain_.blocks()[1];
+  const std::string cases[] = {
+      Mutated(block,
+              [](Json& j) { j["signatures"][0]["sig"] = EncodeMultibase(std::string(63, 'a')); }),
+      Mutated(block,
+              [](Json& j) { j["signatures"][0]["sig"] = EncodeMultibase(std::string(65, 'a')); }),
+      Mutated(block,
+              [](Json& j) { j["signatures"][0]["key"] = EncodeMultibase(std::string(31, 'a')); }),
+  };
+  for (const std::string& bytes : cases) {
+    absl::Status status = ParseComplete(bytes);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << bytes;
+    EXPECT_THAT(std::string(status.message()), StartsWith("signatures")) << bytes;
+  }
+}
+
 }  // namespace
 }  // namespace microledger

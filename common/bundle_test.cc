@@ -883,5 +883,33 @@ TEST(BundleTest, VerifiesLargeBundleWithProgress) {
   EXPECT_EQ(reports.back(), static_cast<uint64_t>(kEvents));
 }
 
+// SPEC §9: every line is the JCS serialisation of its object; a header,
+// checkpoint or attachment line with one extra space is not, and fails as
+// block 0 (§8), whatever it holds.
+TEST(BundleTest, NonCanonicalLinesOutsideBlocksFail) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  const std::string data = "attached";
+  chain.Append(chain.Make({{"event", "sealed"}}, std::nullopt,
+                          std::vector<std::string>{DigestText(data)}));
+  const std::string checkpoint_line =
+      CanonicalJson(Json{{"checkpoint", chain.SignedCheckpoint()}});
+  const std::string attachment_line = CanonicalJson(
+      Json{{"attachment",
+            {{"seal", DigestText(data)}, {"name", "a"}, {"data", EncodeMultibase(data)}}}});
+  const std::vector<std::string> valid = [&] {
+    std::vector<std::string> lines = Lines(BundleOf(chain));
+    lines.push_back(checkpoint_line);
+    lines.push_back(attachment_line);
+    return lines;
+  }();
+  ASSERT_THAT(Verify(Join(valid)), StartsWith("OK "));
+  for (size_t index : {size_t{0}, valid.size() - 2, valid.size() - 1}) {
+    std::vector<std::string> lines = valid;
+    lines[index].insert(1, " ");
+    EXPECT_THAT(Verify(Join(lines)), StartsWith("FAIL block 0: ")) << index;
+  }
+}
+
 }  // namespace
 }  // namespace microledger

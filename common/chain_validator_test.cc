@@ -1,5 +1,6 @@
 #include "common/chain_validator.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/block_builder.h"
 #include "common/ed25519.h"
 #include "common/encoding.h"
@@ -414,6 +415,77 @@ TEST(ChainValidatorTest, HostLimitsEventMemberNames) {
   EXPECT_TRUE(Check(chain, block).ok());
   ExpectBroken(Check(chain, block, BlockRuleOptions::HostDefaults(block.time_millis)),
                absl::StatusCode::kResourceExhausted, "event member names");
+}
+
+// SPEC §4: the genesis block is signed by at least `threshold` of its own
+// controllers: one of two required signatures, or a stranger's, is refused.
+TEST(ChainValidatorTest, GenesisNeedsThresholdOfItsOwnControllers) {
+  TestChain chain(3, 2);
+  const Block genesis = chain.MakeGenesis();
+  ExpectBroken(Check(chain, chain.Reseal(genesis, {&chain.owner(0)})),
+               absl::StatusCode::kFailedPrecondition, "threshold");
+  absl::Status status = Check(chain, chain.Reseal(genesis, {&chain.owner(0), &chain.stranger(0)}));
+  ExpectBroken(status, absl::StatusCode::kFailedPrecondition, "owner signatures");
+  EXPECT_THAT(std::string(status.message()), HasSubstr("not an authorising controller"));
+  EXPECT_TRUE(Check(chain, chain.Reseal(genesis, {&chain.owner(0), &chain.owner(1)})).ok());
+}
+
+// SPEC §5: owner and host sign `microledger-block-v1 ` + fingerprint; a valid
+// Ed25519 signature of the bare fingerprint (no prefix) is refused.
+TEST(ChainValidatorTest, SignaturesOfTheBareFingerprintAreRefused) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  Block by_owner = chain.Make({{"event", "x"}});
+  by_owner.signatures.front().sig = chain.owner(0).SignText(by_owner.fingerprint);
+  ExpectBroken(Check(chain, by_owner), absl::StatusCode::kFailedPrecondition,
+               "owner signatures");
+  Block by_host = chain.Make({{"event", "x"}});
+  by_host.signatures.back().sig = chain.host().SignText(by_host.fingerprint);
+  ExpectBroken(Check(chain, by_host), absl::StatusCode::kFailedPrecondition, "host signature");
+}
+
+// SPEC §10: a signed request (here a forget) is checked against the
+// controllers in force after the head block: when the head transferred
+// ownership, the old custodian's signature is refused and the new one's
+// accepted; signatures must also reach the threshold and be in key order.
+TEST(ChainValidatorTest, SignedRequestNeedsTheControllersAfterTheHead) {
+  TestChain chain;
+  chain.AppendEvents(1);
+  const SigningKey& new_owner = chain.stranger(0);
+  chain.Append(chain.Make({{"event", "transferred ownership"}},
+                          Controllers{1, {new_owner.public_key_text()}}));
+  const std::string message = absl::StrCat("microledger-forget-v1 ", chain.ledger_id(), " ",
+                                           chain.state().head_fingerprint);
+  auto signature_by = [&](const SigningKey& key) {
+    return BlockSignature{"owner", "Ed25519", key.public_key_text(), key.SignText(message)};
+  };
+  const absl::Status by_old = CheckOwnerSignatures(
+      chain.state().controllers, message, {signature_by(chain.owner(0))}, "the forget request");
+  EXPECT_EQ(by_old.code(), absl::StatusCode::kFailedPrecondition) << by_old;
+  EXPECT_THAT(std::string(by_old.message()), HasSubstr("not an authorising controller"));
+  EXPECT_TRUE(CheckOwnerSignatures(chain.state().controllers, message,
+                                   {signature_by(new_owner)}, "the forget request")
+                  .ok());
+
+  TestChain two_of_three(3, 2);
+  two_of_three.AppendEvents(1);
+  const std::string request = absl::StrCat("microledger-forget-v1 ", two_of_three.ledger_id(),
+                                           " ", two_of_three.state().head_fingerprint);
+  auto owner_signature = [&](int i) {
+    const SigningKey& key = two_of_three.owner(i);
+    return BlockSignature{"owner", "Ed25519", key.public_key_text(), key.SignText(request)};
+  };
+  EXPECT_EQ(CheckOwnerSignatures(two_of_three.state().controllers, request,
+                                 {owner_signature(0)}, "the forget request")
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(CheckOwnerSignatures(two_of_three.state().controllers, request,
+                                 {owner_signature(1), owner_signature(0)}, "the forget request")
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(CheckOwnerSignatures(two_of_three.state().controllers, request,
+                                   {owner_signature(0), owner_signature(1)}, "the forget request")
+                  .ok());
 }
 
 }  // namespace

@@ -493,5 +493,19 @@ TEST_F(CheckpointTest, AcceptsUnicodeWitnessName) {
                               SignatureLine(text, witness, "t\xC3\xA9moin")));
 }
 
+// SPEC §7: verifiers accept at least 16 signature lines. Fifteen witness
+// cosignatures come before the ledger key's line, which is the sixteenth; a
+// verifier that stopped reading earlier would miss it and reject the note.
+TEST_F(CheckpointTest, AcceptsSixteenSignatureLinesWithTheLedgerLineLast) {
+  const std::string text = CheckpointNoteText(checkpoint_);
+  std::string note = absl::StrCat(text, "\n");
+  for (int i = 0; i < 15; ++i) {
+    const SigningKey witness = KeyFromFill(static_cast<uint8_t>(0x40 + i));
+    absl::StrAppend(&note, SignatureLine(text, witness, absl::StrCat("witness.example/w", i)));
+  }
+  absl::StrAppend(&note, SignatureLine(text, key_, ledger_id_));
+  ExpectAccepted(note);
+}
+
 }  // namespace
 }  // namespace microledger

@@ -1,0 +1,107 @@
+// The results of a run: what each worker measured (WorkerStats), how the
+// workers' results merge into one LoadReport (Summarise), and the report as
+// ghz-like text or as one JSON object.
+//
+// Thread-safety: a WorkerStats belongs to one worker thread while the run
+// goes on (no shared state on the hot path); Summarise and the formatters run
+// after the workers are joined. Nothing here locks.
+#ifndef MICROLEDGER_TOOLS_LOAD_REPORT_H_
+#define MICROLEDGER_TOOLS_LOAD_REPORT_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "tools/load/process_stats.h"
+
+namespace microledger {
+namespace load {
+
+// A stretch of an append run: a 1/windows window, a size-series window or a
+// size-series fill.
+struct WindowSample {
+  std::string mode;             // How its blocks were appended.
+  std::optional<uint64_t> ledger_blocks;  // Size series: ledger size at its start.
+  uint64_t blocks = 0;          // Blocks done in this window.
+  double seconds = 0;
+  double host_cpu_us_per_block = 0;
+  // Size series: the part of host_cpu_us_per_block spent in RocksDB's
+  // background threads (flushes, compactions).
+  std::optional<double> host_rocksdb_cpu_us_per_block;
+  // With host_pid: the host's VmRSS and VmHWM at the window's end.
+  std::optional<double> host_rss_mib;
+  std::optional<double> host_peak_rss_mib;
+};
+
+struct LoadReport {
+  std::string scenario;
+  std::string addr;
+  int concurrency = 0;
+  int ledgers = 0;
+  uint64_t total = 0;    // Requests completed (OK or not).
+  uint64_t errors = 0;   // Requests not OK.
+  double duration_s = 0;
+  double rps = 0;
+  uint64_t blocks = 0;   // Blocks appended / read / verified (OK only).
+  double blocks_per_s = 0;
+  double p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0, mean_ms = 0;
+  std::map<std::string, uint64_t> status_codes;
+  double sign_us = 0, verify_us = 0;   // libsodium, this machine, this run.
+  std::optional<double> floor_us_per_block;
+  std::optional<double> host_cpu_us_per_block;
+  std::optional<double> host_cpu_cores;   // Host CPU seconds / wall seconds.
+  std::optional<double> ratio;            // floor / measured cost.
+  // agent-append with --agent_pid: the owner agent's CPU per block, and
+  // host + agent CPU per block (both processes, end to end).
+  std::optional<double> agent_cpu_us_per_block;
+  std::optional<double> agent_cpu_cores;
+  std::optional<double> e2e_cpu_us_per_block;
+  double client_cpu_s = 0;                // ml-load's own CPU in the timed phase.
+  double client_peak_rss_mib = 0;         // ml-load's own peak RSS (whole run).
+  double setup_s = 0;
+  // Per window; for a size series, one per sample size (the top-level counts,
+  // latencies and CPU then cover these windows only).
+  std::vector<WindowSample> series;
+  std::vector<WindowSample> fill;         // Size series: the fills between windows.
+  std::string note;
+};
+
+// The name of status code `code` as absl::StatusCodeToString gives it ("OK",
+// "NOT_FOUND", ...; gRPC uses the same codes), or CODE_n for a code it does not know.
+std::string CodeName(int code);
+
+// Per-worker results, merged after the run (no shared state on the hot path).
+struct WorkerStats {
+  bool keep_latencies = true;  // False for size-series fills (millions of blocks).
+  std::vector<float> latencies_us;
+  std::map<std::string, uint64_t> codes;
+  uint64_t blocks = 0;
+  std::string first_error;
+
+  void Record(Clock::duration latency, int code, const std::string& message) {
+    if (keep_latencies) {
+      latencies_us.push_back(
+          static_cast<float>(std::chrono::duration<double, std::micro>(latency).count()));
+    }
+    ++codes[CodeName(code)];
+    if (code != 0 && first_error.empty()) {
+      first_error = absl::StrCat(CodeName(code), ": ", message);
+    }
+  }
+};
+
+// Merges the workers' results into `report`: counts, status codes, the first
+// error, and latency percentiles over every request.
+void Summarise(std::vector<WorkerStats>& stats, LoadReport& report);
+
+// ghz-like summary text, and one JSON object (one line).
+std::string FormatText(const LoadReport& report);
+std::string FormatJson(const LoadReport& report);
+
+}  // namespace load
+}  // namespace microledger
+
+#endif  // MICROLEDGER_TOOLS_LOAD_REPORT_H_
