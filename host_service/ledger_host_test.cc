@@ -771,60 +771,6 @@ TEST_P(LedgerHostTest, PipelinedAsyncAppendsCommitInOrder) {
   EXPECT_EQ(HeadOf(chain.ledger_id()), 20u);
 }
 
-TEST(StorageLayoutTest, TombstoneRoundTripsAndRefusesOtherVersions) {
-  Tombstone tombstone;
-  tombstone.forgotten_at_millis = 1700000000123;
-  tombstone.head_number = 9;
-  tombstone.head_fingerprint = "ufp";
-  tombstone.evidence = {"{\"evidence\":1}", std::string("\x00\x01", 2)};
-  const std::string bytes = EncodeTombstone(tombstone);
-  absl::StatusOr<Tombstone> back = DecodeTombstone(bytes);
-  ASSERT_TRUE(back.ok()) << back.status();
-  EXPECT_EQ(back->forgotten_at_millis, 1700000000123);
-  EXPECT_EQ(back->head_number, 9u);
-  EXPECT_EQ(back->head_fingerprint, "ufp");
-  EXPECT_EQ(back->evidence, tombstone.evidence);
-  EXPECT_FALSE(DecodeTombstone(bytes.substr(0, bytes.size() - 1)).ok());
-  EXPECT_FALSE(DecodeTombstone(bytes + "x").ok());
-  EXPECT_FALSE(DecodeTombstone("\x02" + bytes.substr(1)).ok());
-  EXPECT_FALSE(DecodeTombstone("").ok());
-  // The tombstone is outside the ranges a forget deletes.
-  const std::string key(32, '\x5a');
-  for (const auto& [begin, end] : LedgerKeyRanges(key)) {
-    EXPECT_FALSE(begin <= TombstoneKey(key) && TombstoneKey(key) < end);
-  }
-}
-
-TEST(StorageLayoutTest, HeadRecordRoundTripsBinaryAndReadsJson) {
-  HeadRecord record;
-  record.state.ledger = "jlinx:uabc";
-  record.state.head_number = 42;
-  record.state.head_fingerprint = "ufp";
-  record.state.head_time_millis = 1700000000123;
-  record.state.controllers.threshold = 2;
-  record.state.controllers.keys = {"ukey1", "ukey2"};
-  record.state.terminal_event = "closed document";
-  for (int i = 0; i < 42; ++i) {
-    MerkleHash leaf{};
-    leaf[0] = static_cast<uint8_t>(i);
-    record.frontier.Append(leaf);
-  }
-  record.nonce = std::string("\x00\x01nonce", 7);
-  std::string bytes = EncodeHeadRecord(record);
-  absl::StatusOr<HeadRecord> back = DecodeHeadRecord(bytes);
-  ASSERT_TRUE(back.ok()) << back.status();
-  EXPECT_EQ(back->state.ledger, record.state.ledger);
-  EXPECT_EQ(back->state.head_number, 42u);
-  EXPECT_EQ(back->state.head_fingerprint, "ufp");
-  EXPECT_EQ(back->state.head_time_millis, 1700000000123);
-  EXPECT_EQ(back->state.controllers, record.state.controllers);
-  EXPECT_EQ(back->state.terminal_event, "closed document");
-  EXPECT_EQ(back->frontier.Serialize(), record.frontier.Serialize());
-  EXPECT_EQ(back->nonce, record.nonce);
-  EXPECT_FALSE(DecodeHeadRecord(bytes.substr(0, bytes.size() - 1)).ok());
-  EXPECT_FALSE(DecodeHeadRecord("").ok());
-}
-
 INSTANTIATE_TEST_SUITE_P(Stores, LedgerHostTest, ::testing::Values("memory", "rocksdb"));
 INSTANTIATE_TEST_SUITE_P(Stores, BadInputTest, ::testing::Values("memory", "rocksdb"));
 
