@@ -9,6 +9,7 @@
 
 #include "absl/numeric/bits.h"
 #include "absl/strings/str_cat.h"
+#include "common/fixed_coding.h"
 
 namespace microledger {
 namespace {
@@ -16,6 +17,8 @@ namespace {
 constexpr uint8_t kLeafPrefix = 0x00;
 constexpr uint8_t kNodePrefix = 0x01;
 constexpr size_t kFrontierSizeBytes = 8;
+constexpr uint8_t kFrontierFormatV0 = 0x00;
+constexpr uint8_t kFrontierFormatV1 = 0x01;
 
 void EnsureSodiumInitialized() {
   static const bool initialized = sodium_init() >= 0;
@@ -235,10 +238,9 @@ MerkleHash MerkleFrontier::Root() const {
 
 std::string MerkleFrontier::Serialize() const {
   std::string bytes;
-  bytes.reserve(kFrontierSizeBytes + subtree_roots_.size() * sizeof(MerkleHash));
-  for (int shift = 56; shift >= 0; shift -= 8) {
-    bytes.push_back(static_cast<char>((size_ >> shift) & 0xff));
-  }
+  bytes.reserve(1 + kFrontierSizeBytes + subtree_roots_.size() * sizeof(MerkleHash));
+  PutFixed8(bytes, kFrontierFormatV1);
+  PutFixed64BE(bytes, size_);
   for (const MerkleHash& hash : subtree_roots_) {
     bytes.append(reinterpret_cast<const char*>(hash.data()), hash.size());
   }
@@ -247,27 +249,36 @@ std::string MerkleFrontier::Serialize() const {
 
 absl::StatusOr<MerkleFrontier> MerkleFrontier::Deserialize(
     absl::string_view bytes) {
-  if (bytes.size() < kFrontierSizeBytes) {
+  if (bytes.empty()) {
+    return absl::InvalidArgumentError("Merkle frontier is empty");
+  }
+  // Version 0, the unversioned form, starts with the size's top byte, which
+  // is zero for every tree below 2^56 leaves; version 1 starts with 0x01.
+  const uint8_t version = static_cast<uint8_t>(bytes[0]);
+  if (version != kFrontierFormatV0 && version != kFrontierFormatV1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Merkle frontier has unknown format version ", static_cast<int>(version)));
+  }
+  FixedReader in(version == kFrontierFormatV0 ? bytes : bytes.substr(1));
+  MerkleFrontier frontier;
+  if (!in.ReadFixed64BE(&frontier.size_)) {
     return absl::InvalidArgumentError(
         absl::StrCat("Merkle frontier is ", bytes.size(),
-                     " bytes, shorter than its 8-byte size"));
-  }
-  MerkleFrontier frontier;
-  for (size_t i = 0; i < kFrontierSizeBytes; ++i) {
-    frontier.size_ = (frontier.size_ << 8) | static_cast<uint8_t>(bytes[i]);
+                     " bytes, shorter than its version and 8-byte size"));
   }
   const size_t hash_count = absl::popcount(frontier.size_);
-  const size_t expected = kFrontierSizeBytes + hash_count * sizeof(MerkleHash);
-  if (bytes.size() != expected) {
+  absl::string_view hashes;
+  if (in.remaining() != hash_count * sizeof(MerkleHash) ||
+      !in.ReadBytes(in.remaining(), &hashes)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "Merkle frontier of size ", frontier.size_, " must be ", expected,
-        " bytes, got ", bytes.size()));
+        "Merkle frontier of size ", frontier.size_, " must hold ", hash_count,
+        " hashes (", hash_count * sizeof(MerkleHash), " bytes), got ",
+        in.remaining(), " bytes"));
   }
   frontier.subtree_roots_.resize(hash_count);
   for (size_t i = 0; i < hash_count; ++i) {
     std::memcpy(frontier.subtree_roots_[i].data(),
-                bytes.data() + kFrontierSizeBytes + i * sizeof(MerkleHash),
-                sizeof(MerkleHash));
+                hashes.data() + i * sizeof(MerkleHash), sizeof(MerkleHash));
   }
   return frontier;
 }

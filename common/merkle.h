@@ -100,9 +100,15 @@ class MerkleFrontier {
   // The RFC 9162 root of the current tree.
   MerkleHash Root() const;
 
-  // 8-byte big-endian size, then the subtree hashes, largest first.
+  // Format version 1: the byte 0x01, the 8-byte big-endian size, then the
+  // subtree hashes (32 bytes each), largest first. Stored by the host (in its
+  // head records) and by the owner agent (in its registry records).
   std::string Serialize() const;
-  // Inverse of Serialize; rejects a length that does not match the size.
+  // Inverse of Serialize. Also reads version 0, the unversioned form written
+  // before versions existed (the same without the version byte; its first
+  // byte, the size's top byte, is 0 for any tree below 2^56 leaves).
+  // InvalidArgument for another version or a length that does not match the
+  // size.
   static absl::StatusOr<MerkleFrontier> Deserialize(absl::string_view bytes);
 
  private:

@@ -474,7 +474,7 @@ TEST_F(MerklePropertyTest, FrontierSerializationRoundTrips) {
   MerkleFrontier frontier;
   for (uint64_t size = 0; size <= kMaxSize; ++size) {
     const std::string bytes = frontier.Serialize();
-    ASSERT_EQ(bytes.size(), 8 + 32 * static_cast<size_t>(absl::popcount(size)));
+    ASSERT_EQ(bytes.size(), 1 + 8 + 32 * static_cast<size_t>(absl::popcount(size)));
     absl::StatusOr<MerkleFrontier> copy = MerkleFrontier::Deserialize(bytes);
     ASSERT_TRUE(copy.ok()) << copy.status();
     ASSERT_EQ(copy->size(), size);
@@ -487,41 +487,98 @@ TEST_F(MerklePropertyTest, FrontierSerializationRoundTrips) {
   }
 }
 
-TEST(MerkleTest, FrontierSerializationLayout) {
+MerkleFrontier FrontierOfThreeLeaves() {
   MerkleFrontier frontier;
-  const MerkleHash leaf_0 = HashMerkleLeaf("a");
-  const MerkleHash leaf_1 = HashMerkleLeaf("b");
+  frontier.Append(HashMerkleLeaf("a"));
+  frontier.Append(HashMerkleLeaf("b"));
+  frontier.Append(HashMerkleLeaf("c"));
+  return frontier;
+}
+
+// Version 0: the unversioned form (size, then hashes) of the same frontier.
+std::string UnversionedBytes(const MerkleFrontier& frontier) {
+  return frontier.Serialize().substr(1);
+}
+
+TEST(MerkleTest, FrontierSerializationLayout) {
+  const MerkleFrontier frontier = FrontierOfThreeLeaves();
+  const MerkleHash node = HashMerkleChildren(HashMerkleLeaf("a"), HashMerkleLeaf("b"));
   const MerkleHash leaf_2 = HashMerkleLeaf("c");
-  frontier.Append(leaf_0);
-  frontier.Append(leaf_1);
-  frontier.Append(leaf_2);
-  const MerkleHash node = HashMerkleChildren(leaf_0, leaf_1);
   const std::string expected =
-      std::string("\0\0\0\0\0\0\0\3", 8) +
+      std::string("\1\0\0\0\0\0\0\0\3", 9) +
       std::string(node.begin(), node.end()) +
       std::string(leaf_2.begin(), leaf_2.end());
   EXPECT_EQ(frontier.Serialize(), expected);
 }
 
-TEST(MerkleTest, FrontierDeserializeRejectsWrongLengths) {
-  MerkleFrontier frontier;
-  for (int i = 0; i < 3; ++i) frontier.Append(HashMerkleLeaf("x"));
-  const std::string bytes = frontier.Serialize();  // size 3: two hashes
-  ASSERT_EQ(bytes.size(), 8u + 64u);
+TEST(MerkleTest, FrontierDeserializeReadsTheUnversionedForm) {
+  const MerkleFrontier frontier = FrontierOfThreeLeaves();
+  absl::StatusOr<MerkleFrontier> old = MerkleFrontier::Deserialize(UnversionedBytes(frontier));
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->size(), 3u);
+  EXPECT_EQ(old->Root(), frontier.Root());
+  EXPECT_EQ(old->Serialize(), frontier.Serialize());
+  absl::StatusOr<MerkleFrontier> empty = MerkleFrontier::Deserialize(std::string(8, '\0'));
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(empty->size(), 0u);
+}
+
+void ExpectFrontierRejected(absl::string_view bytes, absl::string_view why) {
+  EXPECT_EQ(MerkleFrontier::Deserialize(bytes).status().code(),
+            absl::StatusCode::kInvalidArgument)
+      << why;
+}
+
+TEST(MerkleTest, FrontierDeserializeRejectsAnEmptyInput) {
+  ExpectFrontierRejected("", "no version byte");
+}
+
+TEST(MerkleTest, FrontierDeserializeRejectsATruncatedSize) {
+  const std::string bytes = FrontierOfThreeLeaves().Serialize();
+  ExpectFrontierRejected(bytes.substr(0, 1), "version only");
+  ExpectFrontierRejected(bytes.substr(0, 8), "size short by one byte");
+  ExpectFrontierRejected(UnversionedBytes(FrontierOfThreeLeaves()).substr(0, 7),
+                         "unversioned size short by one byte");
+}
+
+TEST(MerkleTest, FrontierDeserializeRejectsTruncatedHashes) {
+  const std::string bytes = FrontierOfThreeLeaves().Serialize();  // two hashes
+  ASSERT_EQ(bytes.size(), 1u + 8u + 64u);
+  ExpectFrontierRejected(bytes.substr(0, 9), "no hash");
+  ExpectFrontierRejected(bytes.substr(0, 9 + 31), "first hash short");
+  ExpectFrontierRejected(bytes.substr(0, 9 + 32), "second hash missing");
+  ExpectFrontierRejected(bytes.substr(0, bytes.size() - 1), "second hash short");
+  ExpectFrontierRejected(UnversionedBytes(FrontierOfThreeLeaves()).substr(0, 8 + 32),
+                         "unversioned, second hash missing");
+}
+
+TEST(MerkleTest, FrontierDeserializeRejectsEveryTruncation) {
+  const std::string bytes = FrontierOfThreeLeaves().Serialize();
   for (size_t length = 0; length < bytes.size(); ++length) {
-    EXPECT_EQ(MerkleFrontier::Deserialize(bytes.substr(0, length))
-                  .status()
-                  .code(),
-              absl::StatusCode::kInvalidArgument)
-        << "length " << length;
+    ExpectFrontierRejected(bytes.substr(0, length), absl::StrCat("length ", length));
   }
-  EXPECT_FALSE(MerkleFrontier::Deserialize(bytes + "x").ok());
-  EXPECT_FALSE(MerkleFrontier::Deserialize(bytes + std::string(32, 'x')).ok());
-  std::string wrong_size = bytes;
-  wrong_size[7] = 4;  // size 4 needs one hash
-  EXPECT_FALSE(MerkleFrontier::Deserialize(wrong_size).ok());
-  EXPECT_TRUE(MerkleFrontier::Deserialize(std::string(8, '\0')).ok());
-  EXPECT_FALSE(MerkleFrontier::Deserialize(std::string(8, '\xff')).ok());
+}
+
+TEST(MerkleTest, FrontierDeserializeRejectsTrailingBytes) {
+  const std::string bytes = FrontierOfThreeLeaves().Serialize();
+  ExpectFrontierRejected(bytes + "x", "one byte more");
+  ExpectFrontierRejected(bytes + std::string(32, 'x'), "one hash more");
+}
+
+TEST(MerkleTest, FrontierDeserializeRejectsASizeThatDoesNotMatchTheHashes) {
+  std::string bytes = FrontierOfThreeLeaves().Serialize();
+  bytes[8] = 4;  // size 4 needs one hash, not two
+  ExpectFrontierRejected(bytes, "size 4 with two hashes");
+}
+
+TEST(MerkleTest, FrontierDeserializeRejectsUnknownVersions) {
+  const std::string bytes = FrontierOfThreeLeaves().Serialize();
+  for (int version : {2, 0x7f, 0xff}) {
+    std::string other = bytes;
+    other[0] = static_cast<char>(version);
+    ExpectFrontierRejected(other, absl::StrCat("version ", version));
+  }
+  ExpectFrontierRejected(std::string(8, '\xff'), "version 0xff, all ones");
 }
 
 TEST_F(MerklePropertyTest, EveryInclusionProofVerifies) {

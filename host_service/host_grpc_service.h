@@ -9,10 +9,11 @@
 // LedgerHost), appended asynchronously, and replies are written one at a
 // time in request order as their commits complete; at most
 // max_inflight_per_stream requests are unanswered before the reactor stops
-// reading. GetBlocks and Subscribe are write reactors that read one block per
-// completed write; Subscribe, once caught up, registers a waiter on the
-// ledger's committed head (LedgerHost::WatchLedger) instead of holding a
-// thread. Admission control (admission_control.h) bounds appends in flight
+// reading. GetBlocks is a write reactor that reads blocks 64 at a time (one
+// storage scan) and sends up to 256 per message; Subscribe is a write reactor
+// that reads one block per completed write and, once caught up, registers a
+// waiter on the ledger's committed head (LedgerHost::WatchLedger) instead of
+// holding a thread. Admission control (admission_control.h) bounds appends in flight
 // (unary, and unanswered AppendStream requests, which are answered
 // RESOURCE_EXHAUSTED one by one while the stream goes on), their bytes, and
 // the AppendStream and Subscribe streams open, per connection and in total;

@@ -1,13 +1,10 @@
 #include "host_service/storage_layout.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/fixed_coding.h"
 
 namespace microledger {
 namespace {
-
-void AppendBigEndian(std::string& out, uint64_t value, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>(value >> (8 * i)));
-}
 
 std::string Prefixed(char table, absl::string_view ledger_key) {
   std::string key(1, table);
@@ -27,20 +24,20 @@ std::string HeadKey(absl::string_view ledger_key) {
 
 std::string BlockKey(absl::string_view ledger_key, uint64_t number) {
   std::string key = Prefixed(kBlockTable, ledger_key);
-  AppendBigEndian(key, number, 8);
+  PutFixed64BE(key, number);
   return key;
 }
 
 std::string NodeKey(absl::string_view ledger_key, int level, uint64_t index) {
   std::string key = Prefixed(kNodeTable, ledger_key);
-  AppendBigEndian(key, static_cast<uint64_t>(level), 1);
-  AppendBigEndian(key, index, 8);
+  PutFixed8(key, static_cast<uint8_t>(level));
+  PutFixed64BE(key, index);
   return key;
 }
 
 std::string CheckpointKey(absl::string_view ledger_key, uint64_t tree_size) {
   std::string key = Prefixed(kCheckpointTable, ledger_key);
-  AppendBigEndian(key, tree_size, 8);
+  PutFixed64BE(key, tree_size);
   return key;
 }
 
@@ -72,37 +69,14 @@ std::vector<std::pair<std::string, std::string>> LedgerKeyRanges(
 
 namespace {
 
-constexpr char kHeadRecordV1 = 0x01;
-constexpr char kTombstoneV1 = 0x01;
+constexpr uint8_t kHeadRecordV1 = 0x01;
+constexpr uint8_t kTombstoneV1 = 0x01;
 
-void AppendString(std::string& out, absl::string_view text) {
-  AppendBigEndian(out, text.size(), 4);
-  out.append(text.data(), text.size());
+// The record's version byte; false if it is absent or not `version`.
+bool ReadVersion(FixedReader& in, uint8_t version) {
+  uint8_t found = 0;
+  return in.ReadFixed8(&found) && found == version;
 }
-
-class Reader {
- public:
-  explicit Reader(absl::string_view bytes) : bytes_(bytes) {}
-  bool U(int width, uint64_t* value) {
-    if (bytes_.size() < static_cast<size_t>(width)) return false;
-    uint64_t v = 0;
-    for (int i = 0; i < width; ++i) v = (v << 8) | static_cast<unsigned char>(bytes_[i]);
-    bytes_.remove_prefix(width);
-    *value = v;
-    return true;
-  }
-  bool S(std::string* out) {
-    uint64_t size;
-    if (!U(4, &size) || bytes_.size() < size) return false;
-    out->assign(bytes_.data(), size);
-    bytes_.remove_prefix(size);
-    return true;
-  }
-  bool empty() const { return bytes_.empty(); }
-
- private:
-  absl::string_view bytes_;
-};
 
 }  // namespace
 
@@ -114,17 +88,17 @@ std::string EncodeHeadRecord(const ChainState& s, const MerkleFrontier& frontier
                 s.terminal_event.size() + serialized.size() + nonce.size();
   for (const std::string& key : s.controllers.keys) size += 4 + key.size();
   out.reserve(size);
-  out.push_back(kHeadRecordV1);
-  AppendBigEndian(out, s.head_number, 8);
-  AppendBigEndian(out, static_cast<uint64_t>(s.head_time_millis), 8);
-  AppendBigEndian(out, static_cast<uint64_t>(s.controllers.threshold), 4);
-  AppendString(out, s.ledger);
-  AppendString(out, s.head_fingerprint);
-  AppendString(out, s.terminal_event);
-  AppendString(out, serialized);
-  AppendString(out, nonce);
-  AppendBigEndian(out, s.controllers.keys.size(), 4);
-  for (const std::string& key : s.controllers.keys) AppendString(out, key);
+  PutFixed8(out, kHeadRecordV1);
+  PutFixed64BE(out, s.head_number);
+  PutFixed64BE(out, static_cast<uint64_t>(s.head_time_millis));
+  PutFixed32BE(out, static_cast<uint32_t>(s.controllers.threshold));
+  PutLengthPrefixed(out, s.ledger);
+  PutLengthPrefixed(out, s.head_fingerprint);
+  PutLengthPrefixed(out, s.terminal_event);
+  PutLengthPrefixed(out, serialized);
+  PutLengthPrefixed(out, nonce);
+  PutFixed32BE(out, static_cast<uint32_t>(s.controllers.keys.size()));
+  for (const std::string& key : s.controllers.keys) PutLengthPrefixed(out, key);
   return out;
 }
 
@@ -133,23 +107,24 @@ std::string EncodeHeadRecord(const HeadRecord& record) {
 }
 
 absl::StatusOr<HeadRecord> DecodeHeadRecord(absl::string_view bytes) {
-  if (bytes.empty() || bytes[0] != kHeadRecordV1) return Corrupt("head record");
-  Reader in(bytes.substr(1));
+  FixedReader in(bytes);
   HeadRecord record;
   ChainState& s = record.state;
-  uint64_t number, time, threshold, keys;
+  uint64_t time = 0;
+  uint32_t threshold = 0, keys = 0;
   std::string frontier;
-  if (!in.U(8, &number) || !in.U(8, &time) || !in.U(4, &threshold) || !in.S(&s.ledger) ||
-      !in.S(&s.head_fingerprint) || !in.S(&s.terminal_event) || !in.S(&frontier) ||
-      !in.S(&record.nonce) || !in.U(4, &keys)) {
+  if (!ReadVersion(in, kHeadRecordV1) || !in.ReadFixed64BE(&s.head_number) ||
+      !in.ReadFixed64BE(&time) || !in.ReadFixed32BE(&threshold) ||
+      !in.ReadLengthPrefixed(&s.ledger) || !in.ReadLengthPrefixed(&s.head_fingerprint) ||
+      !in.ReadLengthPrefixed(&s.terminal_event) || !in.ReadLengthPrefixed(&frontier) ||
+      !in.ReadLengthPrefixed(&record.nonce) || !in.ReadFixed32BE(&keys)) {
     return Corrupt("head record");
   }
-  s.head_number = number;
   s.head_time_millis = static_cast<int64_t>(time);
   s.controllers.threshold = static_cast<int>(threshold);
-  for (uint64_t i = 0; i < keys; ++i) {
+  for (uint32_t i = 0; i < keys; ++i) {
     std::string key;
-    if (!in.S(&key)) return Corrupt("head record");
+    if (!in.ReadLengthPrefixed(&key)) return Corrupt("head record");
     s.controllers.keys.push_back(std::move(key));
   }
   if (!in.empty()) return Corrupt("head record");
@@ -161,45 +136,48 @@ absl::StatusOr<HeadRecord> DecodeHeadRecord(absl::string_view bytes) {
 
 std::string EncodeAttachment(absl::string_view name, absl::string_view data) {
   std::string out;
-  AppendBigEndian(out, name.size(), 4);
-  absl::StrAppend(&out, name, data);
+  out.reserve(4 + name.size() + data.size());
+  PutLengthPrefixed(out, name);
+  out.append(data.data(), data.size());
   return out;
 }
 
 absl::StatusOr<StoredAttachment> DecodeAttachment(absl::string_view bytes) {
-  if (bytes.size() < 4) return Corrupt("attachment");
-  uint64_t name_size = 0;
-  for (int i = 0; i < 4; ++i) {
-    name_size = (name_size << 8) | static_cast<unsigned char>(bytes[i]);
+  FixedReader in(bytes);
+  StoredAttachment attachment;
+  absl::string_view data;
+  if (!in.ReadLengthPrefixed(&attachment.name) || !in.ReadBytes(in.remaining(), &data)) {
+    return Corrupt("attachment");
   }
-  if (bytes.size() - 4 < name_size) return Corrupt("attachment");
-  return StoredAttachment{std::string(bytes.substr(4, name_size)),
-                          std::string(bytes.substr(4 + name_size))};
+  attachment.data.assign(data.data(), data.size());
+  return attachment;
 }
 
 std::string EncodeTombstone(const Tombstone& tombstone) {
-  std::string out(1, kTombstoneV1);
-  AppendBigEndian(out, static_cast<uint64_t>(tombstone.forgotten_at_millis), 8);
-  AppendBigEndian(out, tombstone.head_number, 8);
-  AppendString(out, tombstone.head_fingerprint);
-  AppendBigEndian(out, tombstone.evidence.size(), 4);
-  for (const std::string& evidence : tombstone.evidence) AppendString(out, evidence);
+  std::string out;
+  PutFixed8(out, kTombstoneV1);
+  PutFixed64BE(out, static_cast<uint64_t>(tombstone.forgotten_at_millis));
+  PutFixed64BE(out, tombstone.head_number);
+  PutLengthPrefixed(out, tombstone.head_fingerprint);
+  PutFixed32BE(out, static_cast<uint32_t>(tombstone.evidence.size()));
+  for (const std::string& evidence : tombstone.evidence) PutLengthPrefixed(out, evidence);
   return out;
 }
 
 absl::StatusOr<Tombstone> DecodeTombstone(absl::string_view bytes) {
-  if (bytes.empty() || bytes[0] != kTombstoneV1) return Corrupt("tombstone");
-  Reader in(bytes.substr(1));
+  FixedReader in(bytes);
   Tombstone tombstone;
-  uint64_t forgotten_at, count;
-  if (!in.U(8, &forgotten_at) || !in.U(8, &tombstone.head_number) ||
-      !in.S(&tombstone.head_fingerprint) || !in.U(4, &count)) {
+  uint64_t forgotten_at = 0;
+  uint32_t count = 0;
+  if (!ReadVersion(in, kTombstoneV1) || !in.ReadFixed64BE(&forgotten_at) ||
+      !in.ReadFixed64BE(&tombstone.head_number) ||
+      !in.ReadLengthPrefixed(&tombstone.head_fingerprint) || !in.ReadFixed32BE(&count)) {
     return Corrupt("tombstone");
   }
   tombstone.forgotten_at_millis = static_cast<int64_t>(forgotten_at);
-  for (uint64_t i = 0; i < count; ++i) {
+  for (uint32_t i = 0; i < count; ++i) {
     std::string evidence;
-    if (!in.S(&evidence)) return Corrupt("tombstone");
+    if (!in.ReadLengthPrefixed(&evidence)) return Corrupt("tombstone");
     tombstone.evidence.push_back(std::move(evidence));
   }
   if (!in.empty()) return Corrupt("tombstone");

@@ -54,9 +54,13 @@ struct HeadRecord {
   MerkleFrontier frontier;
   std::string nonce;
 };
-// A fixed binary layout: 0x01 (version), number:u64, time:i64, threshold:u32,
-// then length-prefixed (u32) ledger, fingerprint, terminal, frontier
-// (MerkleFrontier::Serialize), nonce, and a u32 count of length-prefixed keys.
+// A fixed binary layout (common/fixed_coding.h): 0x01 (format version),
+// number:u64, time:i64, threshold:u32, then length-prefixed (u32) ledger,
+// fingerprint, terminal, frontier (MerkleFrontier::Serialize, versioned
+// itself; records written before it carried a version hold version 0, which
+// still decodes), nonce, and a u32 count of length-prefixed keys.
+// DecodeHeadRecord refuses other versions, truncation and trailing bytes
+// (DataLoss "storage: corrupt head record").
 std::string EncodeHeadRecord(const HeadRecord& record);
 std::string EncodeHeadRecord(const ChainState& state, const MerkleFrontier& frontier,
                              absl::string_view nonce);
@@ -81,7 +85,7 @@ struct Tombstone {
   // yet; the evidence issue fills this).
   std::vector<std::string> evidence;
 };
-// A versioned binary layout: 0x01, forgotten_at:i64, head_number:u64,
+// A versioned binary layout (common/fixed_coding.h): 0x01, forgotten_at:i64, head_number:u64,
 // length-prefixed (u32) head_fingerprint, a u32 count of length-prefixed
 // evidence objects. Extensible: a later version byte may append sections;
 // DecodeTombstone refuses versions it does not know rather than guessing.
