@@ -47,6 +47,16 @@ absl::StatusOr<std::unique_ptr<OwnerAgent>> OwnerAgent::Create(
       RequestJournal::Open(keystore->dir() + "/agent/requests.jsonl",
                            options.max_remembered_requests);
   if (!journal.ok()) return journal.status();
+  if (loaded->unreadable_head_lines > 0) {
+    options.warn(absl::StrCat(loaded->unreadable_head_lines,
+                              " head-log line(s) could not be read (torn by a crash or of "
+                              "another format) and were skipped"));
+  }
+  if ((*journal)->unreadable_lines() > 0) {
+    options.warn(absl::StrCat((*journal)->unreadable_lines(),
+                              " request journal line(s) could not be read (torn by a crash "
+                              "or of another format) and were skipped"));
+  }
   for (const LedgerRegistry::QuarantinedRecord& q : loaded->quarantined) {
     options.warn(absl::StrCat("a damaged ledger record was moved to ", q.path, " (",
                               q.reason, "); its ledger is not served until it is repaired"));
