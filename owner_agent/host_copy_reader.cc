@@ -1,6 +1,7 @@
 #include "owner_agent/host_copy_reader.h"
 
 #include <set>
+#include <sstream>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -71,9 +72,18 @@ absl::Status ReadHostCopy(HostClient& host, const std::string& ledger_id,
   return absl::OkStatus();
 }
 
-v1::VerifyLedgerResponse VerifyResponse(const std::string& ledger_id,
-                                        const LedgerVerifier& verifier,
-                                        const std::optional<VerifyFailure>& failure) {
+absl::StatusOr<v1::VerifyLedgerResponse> VerifyHostCopy(
+    HostClient& host, const std::string& ledger_id, const std::string& checkpoint,
+    const std::function<void(absl::string_view)>& warn) {
+  LedgerVerifier verifier(ledger_id);
+  std::optional<VerifyFailure> failure;
+  if (!checkpoint.empty()) {
+    if (absl::Status s = ReadHostCopy(host, ledger_id, checkpoint, verifier, &failure,
+                                      HostCopyVisitor(), warn);
+        !s.ok()) {
+      return s;
+    }
+  }
   BundleVerdict verdict;
   verdict.ledger = ledger_id;
   verdict.ok = !failure.has_value();
@@ -86,6 +96,50 @@ v1::VerifyLedgerResponse VerifyResponse(const std::string& ledger_id,
   response.set_rule(verdict.ok ? "" : verdict.failure.rule);
   response.set_verdict(verdict.Line());
   return response;
+}
+
+absl::Status ExportHostCopy(HostClient& host, const std::string& ledger_id,
+                            const std::string& checkpoint,
+                            const std::function<bool(const std::string&)>& sink,
+                            const std::function<void(absl::string_view)>& warn) {
+  std::ostringstream buffer;
+  BundleWriter writer(buffer);
+  constexpr size_t kChunk = 64 * 1024;
+  // Hands the buffered bundle text to `sink` once a chunk is full (or `force`).
+  auto flush = [&](absl::Status written, bool force) -> absl::Status {
+    if (!written.ok()) return written;
+    if (buffer.tellp() <= 0) return absl::OkStatus();
+    if (!force && static_cast<size_t>(buffer.tellp()) < kChunk) return absl::OkStatus();
+    const std::string data = buffer.str();
+    buffer.str("");
+    buffer.clear();
+    return sink(data) ? absl::OkStatus() : absl::CancelledError("export cancelled");
+  };
+  if (absl::Status s = writer.WriteHeader(ledger_id); !s.ok()) return s;
+  if (!checkpoint.empty()) {
+    HostCopyVisitor visit;
+    visit.block = [&](const Block& block) { return flush(writer.WriteBlock(block), false); };
+    visit.checkpoint = [&](const std::string& note) {
+      return flush(writer.WriteCheckpoint(note), false);
+    };
+    visit.attachment = [&](const v1::GetAttachmentResponse& attachment) {
+      return flush(
+          writer.WriteAttachment(attachment.seal(), attachment.name(), attachment.data()),
+          false);
+    };
+    LedgerVerifier verifier(ledger_id);
+    std::optional<VerifyFailure> failure;
+    if (absl::Status s =
+            ReadHostCopy(host, ledger_id, checkpoint, verifier, &failure, visit, warn);
+        !s.ok()) {
+      return s;
+    }
+    if (failure.has_value()) {
+      return absl::DataLossError(absl::StrCat("the host's copy fails verification at block ",
+                                              failure->block_position, ": ", failure->rule));
+    }
+  }
+  return flush(absl::OkStatus(), true);
 }
 
 }  // namespace microledger

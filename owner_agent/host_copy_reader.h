@@ -38,11 +38,19 @@ absl::Status ReadHostCopy(HostClient& host, const std::string& ledger_id,
                           std::optional<VerifyFailure>* failure, const HostCopyVisitor& visit,
                           const std::function<void(absl::string_view)>& warn);
 
-// The VerifyLedger answer for a read that verified `verifier`'s blocks and
-// stopped at `failure` (if any).
-v1::VerifyLedgerResponse VerifyResponse(const std::string& ledger_id,
-                                        const LedgerVerifier& verifier,
-                                        const std::optional<VerifyFailure>& failure);
+// VerifyLedger: the verdict on the host's copy up to `checkpoint` (empty: a
+// ledger without a committed block, which verifies with 0 blocks).
+absl::StatusOr<v1::VerifyLedgerResponse> VerifyHostCopy(
+    HostClient& host, const std::string& ledger_id, const std::string& checkpoint,
+    const std::function<void(absl::string_view)>& warn);
+
+// ExportLedger: the host's copy up to `checkpoint` as a bundle (bundle.h),
+// handed to `sink` in chunks of about 64 KiB as it is verified; DATA_LOSS
+// when it fails verification, CANCELLED when `sink` returns false.
+absl::Status ExportHostCopy(HostClient& host, const std::string& ledger_id,
+                            const std::string& checkpoint,
+                            const std::function<bool(const std::string&)>& sink,
+                            const std::function<void(absl::string_view)>& warn);
 
 }  // namespace microledger
 

@@ -3,15 +3,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <optional>
-#include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/bundle.h"
 #include "common/chain_validator.h"
 #include "common/checkpoint.h"
 #include "common/error_text.h"
-#include "common/ledger_verifier.h"
 #include "common/merkle.h"
 #include "common/timestamp.h"
 #include "owner_agent/append_pipeline.h"
@@ -587,62 +584,16 @@ absl::StatusOr<v1::VerifyLedgerResponse> OwnerAgent::VerifyLedger(
     const v1::VerifyLedgerRequest& request) {
   absl::StatusOr<HostCopy> copy = SyncedHostCopy(request.ledger_id());
   if (!copy.ok()) return copy.status();
-  LedgerVerifier verifier(request.ledger_id());
-  std::optional<VerifyFailure> failure;
-  if (!copy->checkpoint.empty()) {
-    if (absl::Status s = ReadHostCopy(*hosts_->Get(copy->host_address), request.ledger_id(),
-                                      copy->checkpoint, verifier, &failure,
-                                      HostCopyVisitor(), options_.warn);
-        !s.ok()) {
-      return s;
-    }
-  }
-  return VerifyResponse(request.ledger_id(), verifier, failure);
+  return VerifyHostCopy(*hosts_->Get(copy->host_address), request.ledger_id(),
+                        copy->checkpoint, options_.warn);
 }
 
 absl::Status OwnerAgent::ExportLedger(const v1::ExportLedgerRequest& request,
                                       const std::function<bool(const std::string&)>& sink) {
   absl::StatusOr<HostCopy> copy = SyncedHostCopy(request.ledger_id());
   if (!copy.ok()) return copy.status();
-  std::ostringstream buffer;
-  BundleWriter writer(buffer);
-  constexpr size_t kChunk = 64 * 1024;
-  // Hands the buffered bundle text to `sink` once a chunk is full (or `force`).
-  auto flush = [&](absl::Status written, bool force) -> absl::Status {
-    if (!written.ok()) return written;
-    if (buffer.tellp() <= 0) return absl::OkStatus();
-    if (!force && static_cast<size_t>(buffer.tellp()) < kChunk) return absl::OkStatus();
-    const std::string data = buffer.str();
-    buffer.str("");
-    buffer.clear();
-    return sink(data) ? absl::OkStatus() : absl::CancelledError("export cancelled");
-  };
-  if (absl::Status s = writer.WriteHeader(request.ledger_id()); !s.ok()) return s;
-  if (!copy->checkpoint.empty()) {
-    HostCopyVisitor visit;
-    visit.block = [&](const Block& block) { return flush(writer.WriteBlock(block), false); };
-    visit.checkpoint = [&](const std::string& note) {
-      return flush(writer.WriteCheckpoint(note), false);
-    };
-    visit.attachment = [&](const v1::GetAttachmentResponse& attachment) {
-      return flush(
-          writer.WriteAttachment(attachment.seal(), attachment.name(), attachment.data()),
-          false);
-    };
-    LedgerVerifier verifier(request.ledger_id());
-    std::optional<VerifyFailure> failure;
-    if (absl::Status s = ReadHostCopy(*hosts_->Get(copy->host_address), request.ledger_id(),
-                                      copy->checkpoint, verifier, &failure, visit,
-                                      options_.warn);
-        !s.ok()) {
-      return s;
-    }
-    if (failure.has_value()) {
-      return absl::DataLossError(absl::StrCat("the host's copy fails verification at block ",
-                                              failure->block_position, ": ", failure->rule));
-    }
-  }
-  return flush(absl::OkStatus(), true);
+  return ExportHostCopy(*hosts_->Get(copy->host_address), request.ledger_id(),
+                        copy->checkpoint, sink, options_.warn);
 }
 
 }  // namespace microledger
