@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -26,28 +27,32 @@ absl::Status SyncDirectory(const std::string& dir) {
   return synced ? absl::OkStatus() : Errno("cannot sync directory", dir);
 }
 
-absl::Status WriteFileAtomic(const std::string& path, const std::string& data, bool sync) {
+absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, bool sync) {
   const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  const int fd =
+      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return Errno("cannot write", tmp);
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+  absl::Status status;
+  // A leftover temporary file of another mode keeps it: 0600 in any case.
+  if (::fchmod(fd, 0600) != 0) status = Errno("cannot chmod", tmp);
+  while (status.ok() && !data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      absl::Status error = Errno("cannot write", tmp);
-      ::close(fd);
-      return error;
+      status = Errno("cannot write", tmp);
+      break;
     }
-    done += static_cast<size_t>(n);
+    data.remove_prefix(static_cast<size_t>(n));
   }
-  if (sync && ::fsync(fd) != 0) {
-    absl::Status error = Errno("cannot sync", tmp);
-    ::close(fd);
-    return error;
+  if (status.ok() && sync && ::fsync(fd) != 0) status = Errno("cannot sync", tmp);
+  if (::close(fd) != 0 && status.ok()) status = Errno("cannot close", tmp);
+  if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    status = Errno("cannot rename", tmp);
   }
-  if (::close(fd) != 0) return Errno("cannot close", tmp);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return Errno("cannot rename", tmp);
+  if (!status.ok()) {
+    ::unlink(tmp.c_str());
+    return status;
+  }
   if (!sync) return absl::OkStatus();
   return SyncDirectory(std::filesystem::path(path).parent_path().string());
 }

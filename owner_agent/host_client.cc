@@ -114,10 +114,108 @@ HostClient::~HostClient() {
   }
 }
 
-std::unique_ptr<grpc::ClientContext> HostClient::NewContext() const {
+std::unique_ptr<grpc::ClientContext> HostClient::NewContext(
+    std::chrono::milliseconds timeout) const {
   auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() + options_.call_timeout);
+  context->set_deadline(std::chrono::system_clock::now() + timeout);
   return context;
+}
+
+absl::StatusOr<v1::CreateLedgerResponse> HostClient::CreateLedger() {
+  auto context = NewContext(options_.call_timeout);
+  v1::CreateLedgerResponse response;
+  absl::Status status =
+      FromGrpc(stub_->CreateLedger(context.get(), v1::CreateLedgerRequest(), &response));
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::StatusOr<v1::GetLedgerResponse> HostClient::GetLedger(const std::string& ledger_id) {
+  auto context = NewContext(options_.call_timeout);
+  v1::GetLedgerRequest request;
+  request.set_ledger_id(ledger_id);
+  v1::GetLedgerResponse response;
+  absl::Status status = FromGrpc(stub_->GetLedger(context.get(), request, &response));
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::StatusOr<v1::GetConsistencyProofResponse> HostClient::GetConsistencyProof(
+    const std::string& ledger_id, uint64_t old_size, uint64_t new_size) {
+  auto context = NewContext(options_.call_timeout);
+  v1::GetConsistencyProofRequest request;
+  request.set_ledger_id(ledger_id);
+  request.set_old_size(old_size);
+  request.set_new_size(new_size);
+  v1::GetConsistencyProofResponse response;
+  absl::Status status =
+      FromGrpc(stub_->GetConsistencyProof(context.get(), request, &response));
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::StatusOr<v1::GetInclusionProofResponse> HostClient::GetInclusionProof(
+    const std::string& ledger_id, uint64_t number, uint64_t tree_size) {
+  auto context = NewContext(options_.call_timeout);
+  v1::GetInclusionProofRequest request;
+  request.set_ledger_id(ledger_id);
+  request.set_number(number);
+  request.set_tree_size(tree_size);
+  v1::GetInclusionProofResponse response;
+  absl::Status status =
+      FromGrpc(stub_->GetInclusionProof(context.get(), request, &response));
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::StatusOr<v1::GetAttachmentResponse> HostClient::GetAttachment(
+    const std::string& ledger_id, const std::string& seal) {
+  auto context = NewContext(options_.call_timeout);
+  v1::GetAttachmentRequest request;
+  request.set_ledger_id(ledger_id);
+  request.set_seal(seal);
+  v1::GetAttachmentResponse response;
+  absl::Status status = FromGrpc(stub_->GetAttachment(context.get(), request, &response));
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::Status HostClient::GetBlocks(const std::string& ledger_id, uint64_t from, uint64_t to,
+                                   BlockRead read, const BlockVisitor& visit) {
+  auto context = NewContext(read == BlockRead::kCatchUp ? options_.catch_up_timeout
+                                                        : options_.whole_ledger_timeout);
+  v1::GetBlocksRequest request;
+  request.set_ledger_id(ledger_id);
+  request.set_from_number(from);
+  request.set_to_number(to);
+  auto reader = stub_->GetBlocks(context.get(), request);
+  v1::GetBlocksResponse response;
+  absl::Status stopped;
+  while (stopped.ok() && reader->Read(&response)) stopped = visit(response.block());
+  if (!stopped.ok()) context->TryCancel();
+  const absl::Status finished = FromGrpc(reader->Finish());
+  if (!stopped.ok()) return stopped;
+  if (!finished.ok()) {
+    return absl::Status(finished.code(), absl::StrCat("reading blocks: ", finished.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> HostClient::GetBlock(const std::string& ledger_id,
+                                                 uint64_t number) {
+  auto context = NewContext(options_.call_timeout);
+  v1::GetBlocksRequest request;
+  request.set_ledger_id(ledger_id);
+  request.set_from_number(number);
+  request.set_to_number(number);
+  auto reader = stub_->GetBlocks(context.get(), request);
+  v1::GetBlocksResponse response;
+  const bool served = reader->Read(&response);
+  context->TryCancel();
+  const absl::Status finished = FromGrpc(reader->Finish());
+  if (served) return std::move(*response.mutable_block());
+  if (!finished.ok()) return finished;
+  return absl::NotFoundError(absl::StrCat("the host served no block ", number));
 }
 
 void HostClient::Submit(v1::AppendRequest request, AppendCallback done) {

@@ -1,6 +1,8 @@
 // The owner agent's connection to one host service: a gRPC channel (TLS when
 // a CA is given, presenting a client certificate for mutual TLS when one is
-// given), unary calls with a deadline, and one long-lived AppendStream
+// given), typed calls returning absl::StatusOr with the deadlines of
+// HostClientOptions (no other code of the agent sees a stub, a
+// grpc::ClientContext or a grpc::Status), and one long-lived AppendStream
 // that pipelines appends (DESIGN §4): requests are queued and written in
 // submission order by a writer thread, and each reply is handed to the
 // callback submitted with its request, in the same order, by a reader thread.
@@ -22,6 +24,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "microledger/v1/host.grpc.pb.h"
@@ -44,7 +47,16 @@ struct HostClientOptions {
   std::string tls_key_pem;
   // Deadline of unary calls.
   std::chrono::milliseconds call_timeout{10000};
+  // Deadline of reading the blocks a host appended since the verified head
+  // (BlockRead::kCatchUp).
+  std::chrono::milliseconds catch_up_timeout{60000};
+  // Deadline of reading a whole ledger to verify or export it
+  // (BlockRead::kWholeLedger).
+  std::chrono::milliseconds whole_ledger_timeout{300000};
 };
+
+// Which deadline a GetBlocks read gets (HostClientOptions).
+enum class BlockRead { kCatchUp, kWholeLedger };
 
 class HostClient {
  public:
@@ -55,9 +67,28 @@ class HostClient {
   ~HostClient();
 
   const std::string& address() const { return address_; }
-  v1::HostService::Stub& stub() { return *stub_; }
-  // A context with the unary deadline.
-  std::unique_ptr<grpc::ClientContext> NewContext() const;
+
+  // Unary calls; a host's error comes back through FromGrpc (bounded).
+  absl::StatusOr<v1::CreateLedgerResponse> CreateLedger();
+  absl::StatusOr<v1::GetLedgerResponse> GetLedger(const std::string& ledger_id);
+  absl::StatusOr<v1::GetConsistencyProofResponse> GetConsistencyProof(
+      const std::string& ledger_id, uint64_t old_size, uint64_t new_size);
+  absl::StatusOr<v1::GetInclusionProofResponse> GetInclusionProof(
+      const std::string& ledger_id, uint64_t number, uint64_t tree_size);
+  absl::StatusOr<v1::GetAttachmentResponse> GetAttachment(const std::string& ledger_id,
+                                                          const std::string& seal);
+
+  // Streams the serialized blocks `from`..`to` of a ledger to `visit`, in the
+  // host's order (the host's answer is not checked here: it may send fewer,
+  // more or other blocks). A non-OK status from `visit` cancels the read and
+  // is returned unchanged; otherwise the stream's own error, prefixed
+  // "reading blocks: ".
+  using BlockVisitor = std::function<absl::Status(const std::string& block)>;
+  absl::Status GetBlocks(const std::string& ledger_id, uint64_t from, uint64_t to,
+                         BlockRead read, const BlockVisitor& visit);
+  // The serialized block `number` as the host serves it (the first block of
+  // a GetBlocks read of that one number); NOT_FOUND when it serves none.
+  absl::StatusOr<std::string> GetBlock(const std::string& ledger_id, uint64_t number);
 
   // Queues `request` on the append stream; `done` is called exactly once
   // with the host's reply or error. Never calls `done` synchronously.
@@ -70,6 +101,8 @@ class HostClient {
   struct Stream;
   void ReaderLoop(Stream* stream);
   void WriterLoop(Stream* stream);
+  // A context with the deadline `timeout` from now.
+  std::unique_ptr<grpc::ClientContext> NewContext(std::chrono::milliseconds timeout) const;
 
   const std::string address_;
   const HostClientOptions options_;

@@ -23,15 +23,15 @@
 #include "common/encoding.h"
 #include "common/json.h"
 #include "common/timestamp.h"
+#include "common/utf8.h"
+#include "owner_agent/keystore_files.h"
 
 namespace microledger {
 namespace {
 
-constexpr absl::string_view kLockFileName = "LOCK";
 constexpr absl::string_view kHeaderFileName = "keystore.json";
 constexpr absl::string_view kKeysDirName = "keys";
 constexpr absl::string_view kKeyFileSuffix = ".key";
-constexpr absl::string_view kTempFileSuffix = ".tmp";
 
 constexpr absl::string_view kHeaderFormat = "microledger-keystore-v1";
 constexpr absl::string_view kKeyFileFormat = "microledger-owner-key-v1";
@@ -45,7 +45,6 @@ constexpr size_t kKeyEncryptionKeySize = crypto_aead_xchacha20poly1305_ietf_KEYB
 constexpr size_t kNonceSize = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
 constexpr size_t kTagSize = crypto_aead_xchacha20poly1305_ietf_ABYTES;
 constexpr size_t kSealedSeedSize = kEd25519SeedSize + kTagSize;
-constexpr size_t kMaxMetadataFileSize = 64 * 1024;
 
 static_assert(kDefaultArgon2idOpsLimit == crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE);
 static_assert(kDefaultArgon2idMemLimit == crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE);
@@ -56,61 +55,11 @@ const unsigned char* Bytes(absl::string_view data) {
   return reinterpret_cast<const unsigned char*>(data.data());
 }
 
-std::string JoinPath(absl::string_view dir, absl::string_view name) {
-  return absl::StrCat(dir, "/", name);
-}
-
-std::string ParentDirectory(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-// Call right after the failing system call: reads errno.
-absl::Status PosixError(absl::string_view what, absl::string_view path) {
-  const int error = errno;
-  const std::string message =
-      absl::StrCat("keystore: ", what, " ", path, ": ", std::strerror(error));
-  if (error == ENOENT) return absl::NotFoundError(message);
-  return absl::FailedPreconditionError(message);
-}
-
-absl::Status Corrupt(absl::string_view path, absl::string_view why) {
-  return absl::DataLossError(absl::StrCat("keystore: corrupt file ", path, ": ", why));
-}
-
-// RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF.
 bool IsWellFormedUtf8(absl::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    size_t length;
-    uint32_t code_point;
-    uint32_t smallest;
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    } else if ((lead & 0xE0) == 0xC0) {
-      length = 2, code_point = lead & 0x1F, smallest = 0x80;
-    } else if ((lead & 0xF0) == 0xE0) {
-      length = 3, code_point = lead & 0x0F, smallest = 0x800;
-    } else if ((lead & 0xF8) == 0xF0) {
-      length = 4, code_point = lead & 0x07, smallest = 0x10000;
-    } else {
-      return false;
-    }
-    if (text.size() - i < length) return false;
-    for (size_t k = 1; k < length; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xC0) != 0x80) return false;
-      code_point = (code_point << 6) | (next & 0x3F);
-    }
-    if (code_point < smallest || code_point > 0x10FFFF ||
-        (code_point >= 0xD800 && code_point <= 0xDFFF)) {
-      return false;
-    }
-    i += length;
+  size_t pos = 0;
+  uint32_t code_point;
+  while (pos < text.size()) {
+    if (!DecodeUtf8(text, &pos, &code_point)) return false;
   }
   return true;
 }
@@ -143,120 +92,6 @@ absl::Status ValidateKdfLimits(uint64_t opslimit, uint64_t memlimit) {
         crypto_pwhash_argon2id_MEMLIMIT_MAX, ")"));
   }
   return absl::OkStatus();
-}
-
-// Reads up to `max_size` + 1 bytes of `fd` into a buffer sized once, so that
-// no reallocation leaves a stray copy of the contents in freed memory.
-absl::StatusOr<std::string> ReadAll(int fd, size_t max_size, absl::string_view path) {
-  std::string contents(max_size + 1, '\0');
-  size_t total = 0;
-  while (total < contents.size()) {
-    const ssize_t n = ::read(fd, contents.data() + total, contents.size() - total);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      absl::Status error = PosixError("cannot read", path);
-      sodium_memzero(contents.data(), contents.size());
-      return error;
-    }
-    if (n == 0) break;
-    total += static_cast<size_t>(n);
-  }
-  contents.resize(total);
-  return contents;
-}
-
-absl::StatusOr<std::string> ReadMetadataFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return PosixError("cannot open", path);
-  absl::StatusOr<std::string> contents = ReadAll(fd, kMaxMetadataFileSize, path);
-  ::close(fd);
-  if (contents.ok() && contents->size() > kMaxMetadataFileSize) {
-    return Corrupt(path, absl::StrCat("larger than ", kMaxMetadataFileSize, " bytes"));
-  }
-  return contents;
-}
-
-absl::Status SyncDirectory(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return PosixError("cannot open directory", dir);
-  absl::Status status = absl::OkStatus();
-  if (::fsync(fd) != 0) status = PosixError("cannot fsync directory", dir);
-  ::close(fd);
-  return status;
-}
-
-absl::Status WriteAll(int fd, absl::string_view data, absl::string_view path) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return PosixError("cannot write", path);
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return absl::OkStatus();
-}
-
-// Replaces dir/name by `contents` atomically and durably, mode 0600.
-absl::Status WriteFileAtomically(const std::string& dir, absl::string_view name,
-                                 absl::string_view contents) {
-  const std::string path = JoinPath(dir, name);
-  const std::string temp_path = absl::StrCat(path, kTempFileSuffix);
-  const int fd = ::open(temp_path.c_str(),
-                        O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return PosixError("cannot create", temp_path);
-  absl::Status status = absl::OkStatus();
-  if (::fchmod(fd, 0600) != 0) status = PosixError("cannot chmod", temp_path);
-  if (status.ok()) status = WriteAll(fd, contents, temp_path);
-  if (status.ok() && ::fsync(fd) != 0) status = PosixError("cannot fsync", temp_path);
-  if (::close(fd) != 0 && status.ok()) status = PosixError("cannot close", temp_path);
-  if (status.ok() && ::rename(temp_path.c_str(), path.c_str()) != 0) {
-    status = PosixError("cannot rename", temp_path);
-  }
-  if (!status.ok()) {
-    ::unlink(temp_path.c_str());
-    return status;
-  }
-  return SyncDirectory(dir);
-}
-
-// Creates `dir` (mode 0700) when absent; refuses one that group or others
-// may access.
-absl::Status EnsurePrivateDirectory(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0700) == 0) {
-    absl::Status synced = SyncDirectory(ParentDirectory(dir));
-    if (!synced.ok()) return synced;
-  } else if (errno != EEXIST) {
-    return PosixError("cannot create directory", dir);
-  }
-  struct stat st;
-  if (::stat(dir.c_str(), &st) != 0) return PosixError("cannot stat", dir);
-  if (!S_ISDIR(st.st_mode)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("keystore: ", dir, " is not a directory"));
-  }
-  if ((st.st_mode & 077) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "keystore: ", dir, " is accessible by group or others; chmod 700 ", dir));
-  }
-  return absl::OkStatus();
-}
-
-// Returns the descriptor holding an exclusive flock on dir/LOCK.
-absl::StatusOr<int> LockKeystore(const std::string& dir) {
-  const std::string lock_path = JoinPath(dir, kLockFileName);
-  const int fd =
-      ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return PosixError("cannot open lock file", lock_path);
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    absl::Status status =
-        errno == EWOULDBLOCK
-            ? absl::FailedPreconditionError(
-                  absl::StrCat("keystore ", dir, " is in use by another ml-owner process (lock ",
-                               lock_path, ")"))
-            : PosixError("cannot lock", lock_path);
-    ::close(fd);
-    return status;
-  }
-  return fd;
 }
 
 absl::StatusOr<GuardedBytes> DeriveKeyEncryptionKey(absl::string_view passphrase,

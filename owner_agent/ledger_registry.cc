@@ -50,7 +50,8 @@ namespace {
 Json LedgerRecordJson(const LedgerRecord& r) {
   Json controllers{{"threshold", r.state.controllers.threshold},
                    {"keys", r.state.controllers.keys}};
-  Json json{{"ledger", r.ledger_id},
+  Json json{{"format", kLedgerRecordFormat},
+            {"ledger", r.ledger_id},
             {"host", r.host_address},
             {"token", EncodeBase64Url(r.ledger_token)},
             {"document type", r.document_type},
@@ -79,6 +80,12 @@ std::string LedgerRecordToJson(const LedgerRecord& r) { return LedgerRecordJson(
 absl::StatusOr<LedgerRecord> LedgerRecordFromJson(const std::string& text) {
   Json json = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!json.is_object()) return absl::DataLossError("ledger record is not JSON");
+  // Records written before formats were numbered are version 1.
+  const Json& format = json.value("format", Json(kLedgerRecordFormat));
+  if (!format.is_number_unsigned() || format.get<uint64_t>() != kLedgerRecordFormat) {
+    return absl::DataLossError(
+        absl::StrCat("ledger record: not of format version ", kLedgerRecordFormat));
+  }
   LedgerRecord r;
   r.ledger_id = Get(json, "ledger");
   r.host_address = Get(json, "host");
@@ -250,7 +257,10 @@ absl::Status LedgerRegistry::ReplayHeadLogs(Loaded& loaded) {
     if (!text.ok()) return text.status();
     for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipEmpty())) {
       absl::StatusOr<LedgerRecord> record = LedgerRecordFromJson(std::string(line));
-      if (!record.ok()) continue;  // A line torn by a crash.
+      if (!record.ok()) {  // Torn by a crash, or of another format.
+        ++loaded.unreadable_head_lines;
+        continue;
+      }
       auto it = index.find(record->ledger_id);
       if (it == index.end()) {
         index[record->ledger_id] = loaded.records.size();

@@ -7,6 +7,10 @@
 //   quarantine/<file>.<millis>       records that could not be read at start
 //   heads.log, heads.<n>.log         the head log: records after ordinary
 //                                    blocks, one JSON line each
+// Records and head-log lines carry "format": kLedgerRecordFormat; one without
+// it was written before formats were numbered and is read as version 1. A
+// record of another version is damaged (quarantined); a head-log line that
+// cannot be read (torn by a crash, another version) is skipped and counted.
 // A record after an ordinary block is appended to the head log (one write,
 // no rename, no fsync) instead of rewriting its file: cheap enough to do
 // before every append is reported. The owner agent checkpoints the log now
@@ -33,6 +37,9 @@
 #include "common/chain_validator.h"
 
 namespace microledger {
+
+// The version of the record format written by LedgerRecordToJson.
+inline constexpr uint64_t kLedgerRecordFormat = 1;
 
 struct LedgerRecord {
   std::string ledger_id;
@@ -80,6 +87,8 @@ class LedgerRegistry {
   struct Loaded {
     std::vector<LedgerRecord> records;
     std::vector<QuarantinedRecord> quarantined;
+    // Head-log lines skipped: torn by a crash or of another format version.
+    size_t unreadable_head_lines = 0;
   };
   // Every readable record, updated from the head logs; damaged ones are
   // moved to quarantine/ (and listed) and leftover temporary files removed.

@@ -202,3 +202,90 @@ TEST(LedgerRegistryTest, RemoveDeletesTheRecord) {
 
 }  // namespace
 }  // namespace microledger
+
+namespace microledger {
+namespace {
+
+// Every proper prefix of a saved record (a write cut short anywhere) is
+// DataLoss, never a record with missing members.
+TEST(LedgerRecordFormatTest, EveryTruncationIsDataLoss) {
+  const std::string text = LedgerRecordToJson(SampleRecord());
+  ASSERT_TRUE(LedgerRecordFromJson(text).ok());
+  for (size_t size = 0; size < text.size(); ++size) {
+    absl::StatusOr<LedgerRecord> record = LedgerRecordFromJson(text.substr(0, size));
+    EXPECT_EQ(record.status().code(), absl::StatusCode::kDataLoss) << "size " << size;
+  }
+}
+
+TEST(LedgerRecordFormatTest, CarriesItsVersionAndRefusesOthers) {
+  Json json = Json::parse(LedgerRecordToJson(SampleRecord()));
+  EXPECT_EQ(json["format"], kLedgerRecordFormat);
+  for (const Json& wrong : {Json(2), Json(0), Json(-1), Json("1"), Json(nullptr)}) {
+    json["format"] = wrong;
+    absl::StatusOr<LedgerRecord> record = LedgerRecordFromJson(json.dump());
+    EXPECT_EQ(record.status().code(), absl::StatusCode::kDataLoss) << wrong.dump();
+    EXPECT_EQ(record.status().message(), "ledger record: not of format version 1");
+  }
+}
+
+// Records written before formats were numbered still load (version 1).
+TEST(LedgerRecordFormatTest, RecordWithoutVersionIsVersionOne) {
+  Json json = Json::parse(LedgerRecordToJson(SampleRecord()));
+  json.erase("format");
+  absl::StatusOr<LedgerRecord> record = LedgerRecordFromJson(json.dump());
+  ASSERT_TRUE(record.ok()) << record.status();
+  EXPECT_EQ(LedgerRecordToJson(*record), LedgerRecordToJson(SampleRecord()));
+}
+
+TEST(LedgerRecordFormatTest, RecordOfAnotherVersionIsQuarantined) {
+  const std::string dir = TempDir("wrong-version");
+  auto registry = LedgerRegistry::Open(dir);
+  ASSERT_TRUE(registry.ok());
+  ASSERT_TRUE((*registry)->Save(SampleRecord(), true).ok());
+  ASSERT_TRUE((*registry)->LoadAll().ok());
+  std::string path;
+  for (const auto& entry : std::filesystem::directory_iterator(dir + "/ledgers")) {
+    path = entry.path().string();
+  }
+  Json json = Json::parse(LedgerRecordToJson(SampleRecord()));
+  json["format"] = 2;
+  std::ofstream(path, std::ios::trunc) << json.dump();
+  auto reopened = LedgerRegistry::Open(dir);
+  auto loaded = (*reopened)->LoadAll();
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_TRUE(loaded->records.empty());
+  ASSERT_EQ(loaded->quarantined.size(), 1u);
+  EXPECT_EQ(loaded->quarantined[0].reason, "ledger record: not of format version 1");
+}
+
+// A head-log line cut at any point, or of another version, is skipped and
+// counted; the saved record stands.
+TEST(LedgerRecordFormatTest, DamagedHeadLogLinesAreSkipped) {
+  LedgerRecord newer = SampleRecord();
+  newer.state.head_number = SampleRecord().state.head_number + 5;
+  const std::string line = Json::parse(LedgerRecordToJson(newer)).dump();
+  Json wrong_version = Json::parse(line);
+  wrong_version["format"] = 2;
+  std::vector<std::string> damaged = {wrong_version.dump()};
+  for (size_t size = 1; size < line.size(); ++size) damaged.push_back(line.substr(0, size));
+  for (size_t i = 0; i < damaged.size(); ++i) {
+    const std::string dir = TempDir("headlog-damage-" + std::to_string(i));
+    {
+      auto registry = LedgerRegistry::Open(dir);
+      ASSERT_TRUE(registry.ok());
+      ASSERT_TRUE((*registry)->Save(SampleRecord(), true).ok());
+      ASSERT_TRUE((*registry)->LoadAll().ok());
+    }
+    std::ofstream(dir + "/heads.log", std::ios::app) << damaged[i];
+    auto registry = LedgerRegistry::Open(dir);
+    auto loaded = (*registry)->LoadAll();
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    ASSERT_EQ(loaded->records.size(), 1u) << damaged[i];
+    EXPECT_EQ(loaded->records[0].state.head_number, SampleRecord().state.head_number)
+        << damaged[i];
+    EXPECT_EQ(loaded->unreadable_head_lines, 1u) << damaged[i];
+  }
+}
+
+}  // namespace
+}  // namespace microledger

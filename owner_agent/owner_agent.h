@@ -1,7 +1,11 @@
 // The owner agent core (DESIGN §1, §4): builds and signs blocks with the keys
 // of its keystore, sends them to hosts, and verifies every host reply before
 // it reports success. The gRPC service (owner_grpc_service.h) is a thin layer
-// over this class; tests call it directly too.
+// over this class. This class is the facade; the work is done by internal
+// components: event_builder (block contents), append_pipeline (draft, sign,
+// send, wait), host_auditor (every host answer checked, equivocation),
+// multisig (threshold signatures, proposals), host_copy_reader (verify and
+// export), record_flusher (when the verified head reaches the disk).
 //
 // Per ledger the agent keeps two states: the verified head (host signature,
 // checkpoint and Merkle frontier checked; persisted in the LedgerRegistry, see
@@ -51,20 +55,16 @@
 #define MICROLEDGER_OWNER_AGENT_OWNER_AGENT_H_
 
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
-#include <vector>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "common/block.h"
-#include "common/block_builder.h"
 #include "microledger/v1/owner.pb.h"
 #include "owner_agent/host_client.h"
 #include "owner_agent/keystore.h"
@@ -72,6 +72,12 @@
 #include "owner_agent/request_journal.h"
 
 namespace microledger {
+
+class AppendPipeline;
+class HostAuditor;
+class HostPool;
+class RecordFlusher;
+struct LedgerState;
 
 struct OwnerAgentOptions {
   // Host of new ledgers when a request names none.
@@ -129,14 +135,10 @@ class OwnerAgent {
     return quarantined_;
   }
 
-  struct Ledger;
-  struct Pending;
-
  private:
   OwnerAgent(std::unique_ptr<Keystore> keystore, std::unique_ptr<LedgerRegistry> registry,
              std::unique_ptr<RequestJournal> journal, OwnerAgentOptions options);
 
-  std::shared_ptr<HostClient> Host(const std::string& address);
   // Where the host's copy of a ledger is and the checkpoint it must match:
   // waits for the ledger's appends in flight, re-syncs it, then reads both.
   struct HostCopy {
@@ -144,97 +146,37 @@ class OwnerAgent {
     std::string checkpoint;
   };
   absl::StatusOr<HostCopy> SyncedHostCopy(const std::string& ledger_id);
-  absl::StatusOr<std::shared_ptr<Ledger>> FindLedger(const std::string& ledger_id);
+  absl::StatusOr<std::shared_ptr<LedgerState>> FindLedger(const std::string& ledger_id)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // A ledger's in-memory state from its record (not yet findable).
-  std::shared_ptr<Ledger> NewLedger(LedgerRecord record);
+  std::shared_ptr<LedgerState> NewLedger(LedgerRecord record);
   // Makes it findable; false when another ledger has that id already.
-  bool RegisterLedger(const std::string& ledger_id, const std::shared_ptr<Ledger>& ledger);
-  void UnregisterLedger(const std::string& ledger_id);
-  std::shared_ptr<Ledger> AddLedger(LedgerRecord record);
-
-  // All *Locked functions need ledger.mu held.
-  absl::Status SyncLocked(Ledger& ledger) ABSL_NO_THREAD_SAFETY_ANALYSIS;
-  absl::Status PrepareLocked(Ledger& ledger) ABSL_NO_THREAD_SAFETY_ANALYSIS;
-  absl::Status CheckServedCheckpointLocked(Ledger& ledger, HostClient& host,
-                                           const std::string& served)
-      ABSL_NO_THREAD_SAFETY_ANALYSIS;
-  absl::Status EquivocationLocked(Ledger& ledger, const std::string& kind,
-                                  const std::string& served, const std::string& detail)
-      ABSL_NO_THREAD_SAFETY_ANALYSIS;
-  // Verifies the host's reply to `block` and advances the verified head;
-  // sets *save_later when the record should be saved by MarkDirtyLocked.
-  absl::Status AcceptReplyLocked(Ledger& ledger, Block block,
-                                 const v1::AppendResponse& response,
-                                 v1::CommittedBlock* committed, bool* save_later)
-      ABSL_NO_THREAD_SAFETY_ANALYSIS;
-  // Signs `block` with the held keys among `authorising` (merging with its
-  // signatures); returns how many owner signatures it carries afterwards.
-  absl::StatusOr<int> SignHeld(Block& block, const Controllers& authorising);
-  // Sends a fully signed block (`bytes` = SerializeBlock(block)); the ledger's
-  // drafted head advances. With `on_done` the result goes to it instead of
-  // to Wait, and the watchdog enforces the append timeout.
-  using CommittedCallback = std::function<void(absl::StatusOr<v1::CommittedBlock>)>;
-  std::shared_ptr<Pending> SubmitLocked(std::shared_ptr<Ledger> ledger, Block block,
-                                        std::string bytes,
-                                        const std::vector<v1::Attachment>& attachments,
-                                        CommittedCallback on_done = nullptr)
-      ABSL_NO_THREAD_SAFETY_ANALYSIS;
-  absl::StatusOr<v1::CommittedBlock> Wait(const std::shared_ptr<Ledger>& ledger,
-                                          const std::shared_ptr<Pending>& pending);
-  // Drafts the next block of `ledger` with `content`, signs and sends it (or
-  // returns a proposal when this agent's keys do not meet the threshold).
-  // `request_id` (may be empty): see "Requests" above.
-  absl::StatusOr<v1::BlockOutcome> MakeBlock(const std::shared_ptr<Ledger>& ledger,
-                                             BlockContent content,
-                                             const std::vector<v1::Attachment>& attachments,
-                                             const std::string& request_id = "");
-  // The same without waiting: `done` gets the outcome exactly once. A retry
-  // of a remembered request id waits for the host's answer before `done`.
-  void MakeBlockAsync(const std::shared_ptr<Ledger>& ledger, BlockContent content,
-                      const std::vector<v1::Attachment>& attachments,
-                      const std::string& request_id, OutcomeCallback done);
-  // The drafting part of MakeBlock, under ledger->mu: returns a proposal, an
-  // earlier attempt's committed block or an error in `outcome`, or the
-  // pending append.
-  std::shared_ptr<Pending> DraftAndSubmitLocked(const std::shared_ptr<Ledger>& ledger,
-                                                BlockContent content,
-                                                const std::vector<v1::Attachment>& attachments,
-                                                const std::string& request_id,
-                                                absl::StatusOr<v1::BlockOutcome>& outcome,
-                                                CommittedCallback on_done)
-      ABSL_NO_THREAD_SAFETY_ANALYSIS;
-  // The committed block of an earlier attempt of `request_id`, if the host
-  // proves one is in the verified tree (after a sync). Needs ledger.mu.
-  absl::StatusOr<std::optional<v1::CommittedBlock>> CommittedAttemptLocked(
-      Ledger& ledger, const std::string& request_id) ABSL_NO_THREAD_SAFETY_ANALYSIS;
-  // Verified head changed by an ordinary block: writes the record now and
-  // fsyncs it with the next flush (or now when state_flush_interval is
-  // zero). Needs ledger.mu.
-  absl::Status SaveHeadLocked(const std::shared_ptr<Ledger>& ledger)
-      ABSL_NO_THREAD_SAFETY_ANALYSIS;
+  bool RegisterLedger(const std::string& ledger_id, const std::shared_ptr<LedgerState>& ledger)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void UnregisterLedger(const std::string& ledger_id) ABSL_LOCKS_EXCLUDED(mu_);
+  std::shared_ptr<LedgerState> AddLedger(LedgerRecord record);
+  // Saves a new ledger's first record durably and makes it findable.
+  absl::StatusOr<std::shared_ptr<LedgerState>> RegisterNewLedger(LedgerRecord record,
+                                                                 bool needs_sync);
   // Background thread: flushes dirty records, fails async appends past the
   // append timeout.
-  void BackgroundLoop();
-  void FlushDirty();
-  void CheckTimeouts();
-  absl::StatusOr<v1::CommittedBlock> FinishMove(const std::shared_ptr<Ledger>& old_ledger);
+  void BackgroundLoop() ABSL_LOCKS_EXCLUDED(background_mu_);
+  absl::StatusOr<v1::CommittedBlock> FinishMove(const std::shared_ptr<LedgerState>& old_ledger);
 
   std::unique_ptr<Keystore> keystore_;
   std::unique_ptr<LedgerRegistry> registry_;
   std::unique_ptr<RequestJournal> journal_;
   const OwnerAgentOptions options_;
   std::vector<LedgerRegistry::QuarantinedRecord> quarantined_;
+  std::unique_ptr<HostPool> hosts_;
+  std::unique_ptr<HostAuditor> auditor_;
+  std::unique_ptr<RecordFlusher> flusher_;
+  std::unique_ptr<AppendPipeline> pipeline_;
 
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<Ledger>> ledgers_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, std::shared_ptr<HostClient>> hosts_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::shared_ptr<LedgerState>> ledgers_
+      ABSL_GUARDED_BY(mu_);
 
-  // Ledgers whose verified head is newer than their saved record.
-  absl::Mutex dirty_mu_;
-  absl::flat_hash_map<Ledger*, std::shared_ptr<Ledger>> dirty_ ABSL_GUARDED_BY(dirty_mu_);
-  // Async appends in submission order (= deadline order), for the watchdog.
-  absl::Mutex timeouts_mu_;
-  std::deque<std::weak_ptr<Pending>> timeouts_ ABSL_GUARDED_BY(timeouts_mu_);
   absl::Mutex background_mu_;
   bool stopping_ ABSL_GUARDED_BY(background_mu_) = false;
   std::thread background_;

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/json.h"
@@ -16,8 +18,28 @@ namespace {
 
 std::string Line(const std::string& ledger_id, const std::string& request_id,
                  const RequestAttempt& attempt) {
-  return Json::array({ledger_id, request_id, attempt.number, attempt.fingerprint}).dump() +
+  return Json::array({kRequestJournalFormat, ledger_id, request_id, attempt.number,
+                      attempt.fingerprint})
+             .dump() +
          "\n";
+}
+
+// The fields of a line of version 1: with the version first, or without it
+// (written before formats were numbered).
+std::optional<Json> VersionOneFields(absl::string_view line) {
+  Json entry = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (!entry.is_array()) return std::nullopt;
+  if (entry.size() == 5) {
+    if (!entry[0].is_number_unsigned() || entry[0].get<uint64_t>() != kRequestJournalFormat) {
+      return std::nullopt;
+    }
+    entry.erase(0);
+  }
+  if (entry.size() != 4 || !entry[0].is_string() || !entry[1].is_string() ||
+      !entry[2].is_number_unsigned() || !entry[3].is_string()) {
+    return std::nullopt;
+  }
+  return entry;
 }
 
 absl::Status WriteAll(int fd, const std::string& data, const std::string& path) {
@@ -42,14 +64,14 @@ absl::StatusOr<std::unique_ptr<RequestJournal>> RequestJournal::Open(const std::
   absl::StatusOr<std::string> text = ReadWholeFile(path);
   if (text.ok()) {
     for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipEmpty())) {
-      Json entry = Json::parse(line, nullptr, /*allow_exceptions=*/false);
-      if (!entry.is_array() || entry.size() != 4 || !entry[0].is_string() ||
-          !entry[1].is_string() || !entry[2].is_number_unsigned() || !entry[3].is_string()) {
-        continue;  // A torn line from a crash in the middle of a write.
+      std::optional<Json> entry = VersionOneFields(line);
+      if (!entry.has_value()) {  // Torn by a crash in a write, or of another format.
+        ++journal->unreadable_lines_;
+        continue;
       }
       journal->RememberLocked(
-          {entry[0].get<std::string>(), entry[1].get<std::string>()},
-          RequestAttempt{entry[2].get<uint64_t>(), entry[3].get<std::string>()});
+          {(*entry)[0].get<std::string>(), (*entry)[1].get<std::string>()},
+          RequestAttempt{(*entry)[2].get<uint64_t>(), (*entry)[3].get<std::string>()});
     }
   } else if (!absl::IsNotFound(text.status())) {
     return text.status();

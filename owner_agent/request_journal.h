@@ -7,10 +7,12 @@
 // only remembers which blocks to ask about.
 //
 // On disk: <agent dir>/requests.jsonl, one JSON array per line
-// ["ledger", "request", number, "fingerprint"], appended with write(2) before
+// [kRequestJournalFormat, "ledger", "request", number, "fingerprint"]
+// (a line without the leading version, written before formats were
+// numbered, is version 1), appended with write(2) before
 // Record returns (a killed process loses nothing) and fsynced by Sync (a
 // machine crash loses what was recorded since the last Sync). A torn last
-// line is ignored. The newest `max_entries` attempts are kept; older ones are
+// line, or one of another version, is skipped and counted (unreadable_lines). The newest `max_entries` attempts are kept; older ones are
 // forgotten when the file is compacted (at open, and when it holds twice as
 // many lines).
 //
@@ -32,6 +34,9 @@
 #include "absl/synchronization/mutex.h"
 
 namespace microledger {
+
+// The version of the journal line format written by Record.
+inline constexpr uint64_t kRequestJournalFormat = 1;
 
 // Longest accepted request id, in bytes.
 inline constexpr size_t kMaxRequestIdBytes = 128;
@@ -56,6 +61,8 @@ class RequestJournal {
       ABSL_LOCKS_EXCLUDED(mu_);
   // fsync of the file.
   absl::Status Sync() ABSL_LOCKS_EXCLUDED(mu_);
+  // Lines skipped by Open: torn by a crash or of another format version.
+  size_t unreadable_lines() const { return unreadable_lines_; }
 
  private:
   using Key = std::pair<std::string, std::string>;  // Ledger id, request id.
@@ -67,6 +74,7 @@ class RequestJournal {
 
   const std::string path_;
   const size_t max_entries_;
+  size_t unreadable_lines_ = 0;  // Set by Open only.
   mutable absl::Mutex mu_;
   int fd_ ABSL_GUARDED_BY(mu_) = -1;
   size_t lines_in_file_ ABSL_GUARDED_BY(mu_) = 0;

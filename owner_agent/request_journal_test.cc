@@ -74,3 +74,51 @@ TEST(RequestJournalTest, KeepsTheNewestEntries) {
 
 }  // namespace
 }  // namespace microledger
+
+namespace microledger {
+namespace {
+
+TEST(RequestJournalFormatTest, LinesCarryTheirVersion) {
+  const std::string path = TempPath("versioned.jsonl");
+  {
+    auto journal = RequestJournal::Open(path, 100);
+    ASSERT_TRUE(journal.ok());
+    ASSERT_TRUE((*journal)->Record("L", "a", {1, "uF1"}).ok());
+  }
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "[1,\"L\",\"a\",1,\"uF1\"]");
+}
+
+// Lines written before formats were numbered are version 1.
+TEST(RequestJournalFormatTest, LineWithoutVersionIsVersionOne) {
+  const std::string path = TempPath("unversioned.jsonl");
+  std::ofstream(path) << "[\"L\",\"a\",1,\"uF1\"]\n";
+  auto journal = RequestJournal::Open(path, 100);
+  ASSERT_TRUE(journal.ok());
+  ASSERT_EQ((*journal)->Attempts("L", "a").size(), 1u);
+  EXPECT_EQ((*journal)->unreadable_lines(), 0u);
+}
+
+// A line cut at any point, or of another version, is skipped and counted;
+// the lines around it stand.
+TEST(RequestJournalFormatTest, DamagedLinesAreSkipped) {
+  const std::string good = "[1,\"L\",\"a\",1,\"uF1\"]\n";
+  const std::string line = "[1,\"L\",\"b\",2,\"uF2\"]";
+  std::vector<std::string> damaged = {"[2,\"L\",\"b\",2,\"uF2\"]", "[0,\"L\",\"b\",2,\"uF2\"]",
+                                      "[\"1\",\"L\",\"b\",2,\"uF2\"]"};
+  for (size_t size = 1; size < line.size(); ++size) damaged.push_back(line.substr(0, size));
+  for (size_t i = 0; i < damaged.size(); ++i) {
+    const std::string path = TempPath("damaged-" + std::to_string(i) + ".jsonl");
+    std::ofstream(path) << good << damaged[i] << "\n" << good;
+    auto journal = RequestJournal::Open(path, 100);
+    ASSERT_TRUE(journal.ok()) << damaged[i];
+    EXPECT_EQ((*journal)->Attempts("L", "a").size(), 2u) << damaged[i];
+    EXPECT_TRUE((*journal)->Attempts("L", "b").empty()) << damaged[i];
+    EXPECT_EQ((*journal)->unreadable_lines(), 1u) << damaged[i];
+  }
+}
+
+}  // namespace
+}  // namespace microledger

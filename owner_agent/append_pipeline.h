@@ -1,0 +1,146 @@
+// Internal to owner_agent/: how a block gets from a draft to a verified
+// commit (DESIGN §4). MakeBlock drafts the ledger's next block on its drafted
+// head, signs it with the held keys (or returns a proposal when they do not
+// meet the threshold), checks it, remembers the request id (RequestJournal),
+// queues it on the host's AppendStream and waits; the host's reply is
+// verified by the HostAuditor on the stream's reader thread, and the new head
+// is saved through the RecordFlusher before the outcome is reported. A failed
+// append resets the drafted head to the verified one and marks the ledger for
+// re-synchronisation. Async appends are failed by CheckTimeouts (the agent's
+// background thread) once past the append timeout.
+//
+// A retried request id is answered with the block an earlier attempt
+// committed, if the host proves (block and inclusion proof in the verified
+// tree) that one was.
+//
+// Thread-safe. Functions that take a LedgerState say which of its mutex they
+// need; the pipeline's own state (the watchdog queue) has its own mutex.
+#ifndef MICROLEDGER_OWNER_AGENT_APPEND_PIPELINE_H_
+#define MICROLEDGER_OWNER_AGENT_APPEND_PIPELINE_H_
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/block_builder.h"
+#include "microledger/v1/owner.pb.h"
+#include "owner_agent/host_auditor.h"
+#include "owner_agent/host_pool.h"
+#include "owner_agent/keystore.h"
+#include "owner_agent/ledger_state.h"
+#include "owner_agent/record_flusher.h"
+#include "owner_agent/request_journal.h"
+
+namespace microledger {
+
+// False when a failed append may still have been committed by the host (the
+// stream broke, the reply did not come or did not verify): then the agent
+// keeps what it knows and re-synchronises.
+bool OutcomeIsKnown(const absl::Status& status);
+
+// CheckNextBlock(kOwnerSigned) for a block whose owner signatures this agent
+// has just made itself (SignWithHeldKeys: distinct controller keys,
+// ascending, as many as the threshold needs): every rule but the signature
+// verification, which cannot fail for a signature made with the key (one
+// Ed25519 verify, ~55 us, saved per block). Genesis blocks get the full check.
+absl::Status CheckOwnSignedBlock(const ChainState& state, Block& block,
+                                 const BlockRuleOptions& rules);
+
+struct AppendPipelineOptions {
+  // How long an append waits for the host's reply.
+  std::chrono::milliseconds append_timeout{30000};
+  // fsync the request journal before a block is sent (else the flusher does).
+  bool sync_journal_before_send = false;
+};
+
+class AppendPipeline {
+ public:
+  using OutcomeCallback = std::function<void(absl::StatusOr<v1::BlockOutcome>)>;
+
+  AppendPipeline(const Keystore& keystore, RequestJournal& journal, HostPool& hosts,
+                 HostAuditor& auditor, RecordFlusher& flusher, AppendPipelineOptions options)
+      : keystore_(keystore),
+        journal_(journal),
+        hosts_(hosts),
+        auditor_(auditor),
+        flusher_(flusher),
+        options_(options) {}
+
+  // Before a write: refuses an equivocated ledger; re-syncs a ledger marked
+  // for it or with controller keys held elsewhere (another agent may have
+  // appended).
+  absl::Status Prepare(LedgerState& ledger) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
+
+  // Waits until no append of the ledger is in flight, then re-syncs it.
+  absl::Status SyncIdle(LedgerState& ledger) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
+
+  // Sends a fully signed block (`bytes` = SerializeBlock(block)); the
+  // ledger's drafted head advances. With `on_done` the result goes to it
+  // instead of to Wait, and CheckTimeouts enforces the append timeout.
+  std::shared_ptr<PendingAppend> Submit(const std::shared_ptr<LedgerState>& ledger,
+                                        Block block, std::string bytes,
+                                        const std::vector<v1::Attachment>& attachments,
+                                        CommittedCallback on_done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger->mu);
+  absl::StatusOr<v1::CommittedBlock> Wait(const std::shared_ptr<PendingAppend>& pending);
+
+  // Drafts the next block of `ledger` with `content`, signs and sends it and
+  // waits for the verified outcome (or returns a proposal). `request_id` may
+  // be empty.
+  absl::StatusOr<v1::BlockOutcome> MakeBlock(const std::shared_ptr<LedgerState>& ledger,
+                                             BlockContent content,
+                                             const std::vector<v1::Attachment>& attachments,
+                                             const std::string& request_id = "")
+      ABSL_LOCKS_EXCLUDED(ledger->mu);
+  // The same without waiting: `done` gets the outcome exactly once. A retry
+  // of a remembered request id waits for the host's answer before `done`.
+  void MakeBlockAsync(const std::shared_ptr<LedgerState>& ledger, BlockContent content,
+                      const std::vector<v1::Attachment>& attachments,
+                      const std::string& request_id, OutcomeCallback done)
+      ABSL_LOCKS_EXCLUDED(ledger->mu);
+
+  // Fails the async appends past their deadline (cancels their host stream).
+  void CheckTimeouts() ABSL_LOCKS_EXCLUDED(timeouts_mu_);
+
+ private:
+  // The drafting part of MakeBlock: a proposal, an earlier attempt's
+  // committed block or an error in `outcome`, or the pending append.
+  std::shared_ptr<PendingAppend> DraftAndSubmit(const std::shared_ptr<LedgerState>& ledger,
+                                                BlockContent content,
+                                                const std::vector<v1::Attachment>& attachments,
+                                                const std::string& request_id,
+                                                absl::StatusOr<v1::BlockOutcome>& outcome,
+                                                CommittedCallback on_done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger->mu);
+  // The committed block of an earlier attempt of `request_id`, if the host
+  // proves one is in the verified tree (after a sync).
+  absl::StatusOr<std::optional<v1::CommittedBlock>> CommittedAttempt(
+      LedgerState& ledger, const std::string& request_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
+  // The host's reply to a submitted block, on the stream's reader thread.
+  void Finish(const std::shared_ptr<LedgerState>& ledger, uint64_t draft_epoch, Block block,
+              absl::Status status, const v1::AppendResponse& response,
+              const std::shared_ptr<PendingAppend>& pending)
+      ABSL_LOCKS_EXCLUDED(ledger->mu, pending->mu);
+
+  const Keystore& keystore_;
+  RequestJournal& journal_;
+  HostPool& hosts_;
+  HostAuditor& auditor_;
+  RecordFlusher& flusher_;
+  const AppendPipelineOptions options_;
+  // Async appends in submission order (= deadline order), for CheckTimeouts.
+  absl::Mutex timeouts_mu_;
+  std::deque<std::weak_ptr<PendingAppend>> timeouts_ ABSL_GUARDED_BY(timeouts_mu_);
+};
+
+}  // namespace microledger
+
+#endif  // MICROLEDGER_OWNER_AGENT_APPEND_PIPELINE_H_

@@ -1,0 +1,257 @@
+#include "owner_agent/host_auditor.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/checkpoint.h"
+#include "common/ed25519.h"
+#include "common/encoding.h"
+#include "common/merkle.h"
+#include "common/timestamp.h"
+#include "owner_agent/host_replay.h"
+#include "owner_agent/proto_conversions.h"
+#include "owner_agent/status_prefix.h"
+
+namespace microledger {
+
+absl::Status CheckHostSignatureOf(const std::string& ledger_id, const Block& block) {
+  if (block.signatures.empty()) {
+    return absl::FailedPreconditionError("host signature: missing");
+  }
+  const BlockSignature& host = block.signatures.back();
+  absl::StatusOr<std::string> host_key = PublicKeyTextFromLedgerId(ledger_id);
+  if (!host_key.ok()) return host_key.status();
+  if (host.key != *host_key) {
+    return absl::FailedPreconditionError("host signature: is not by the ledger's host key");
+  }
+  return VerifyEd25519Text(host.key, BlockSignedMessage(block.fingerprint), host.sig,
+                           "host signature");
+}
+
+uint64_t HeldTreeSize(const LedgerRecord& record) {
+  if (record.checkpoint.empty()) return 0;
+  absl::StatusOr<Checkpoint> held = VerifyCheckpoint(record.checkpoint, record.ledger_id);
+  return held.ok() ? held->tree_size : 0;
+}
+
+absl::Status HostAuditor::Equivocation(LedgerState& ledger, const std::string& kind,
+                                       const std::string& served, const std::string& detail) {
+  LedgerRecord& record = ledger.record;
+  EvidenceRecord evidence;
+  evidence.ledger_id = record.ledger_id;
+  evidence.host_address = record.host_address;
+  evidence.kind = kind;
+  evidence.held_checkpoint = record.checkpoint;
+  evidence.served_checkpoint = served;
+  evidence.detail = detail;
+  evidence.detected_unix_millis = NowMillis();
+  absl::Status stored = registry_.AddEvidence(evidence);
+  record.equivocation = true;
+  absl::Status saved =
+      ledger.saved_in_registry ? registry_.Save(record, /*sync=*/true) : absl::OkStatus();
+  return absl::DataLossError(absl::StrCat(
+      "host equivocation on ledger ", record.ledger_id, " (", kind, "): ", detail,
+      stored.ok() ? "; evidence kept in " + registry_.dir() + "/evidence"
+                  : absl::StrCat("; evidence NOT stored: ", stored.message()),
+      saved.ok() ? "" : absl::StrCat("; state not saved: ", saved.message())));
+}
+
+absl::Status HostAuditor::CheckServedCheckpoint(LedgerState& ledger, HostClient& host,
+                                                const std::string& served) {
+  LedgerRecord& record = ledger.record;
+  absl::StatusOr<Checkpoint> cp = VerifyCheckpoint(served, record.ledger_id);
+  if (!cp.ok()) {
+    return absl::DataLossError(absl::StrCat("host ", host.address(),
+                                            " served an invalid checkpoint of ledger ",
+                                            record.ledger_id, ": ", cp.status().message()));
+  }
+  if (record.checkpoint.empty()) return absl::OkStatus();
+  absl::StatusOr<Checkpoint> held = VerifyCheckpoint(record.checkpoint, record.ledger_id);
+  if (!held.ok()) return absl::InternalError("the agent's saved checkpoint is invalid");
+  if (cp->tree_size < held->tree_size) {
+    return Equivocation(
+        ledger, "rollback", served,
+        absl::StrCat("the host serves a tree of ", cp->tree_size,
+                     " blocks after signing a checkpoint of ", held->tree_size, " blocks"));
+  }
+  if (cp->tree_size == held->tree_size) {
+    if (cp->root_hash != held->root_hash) {
+      return Equivocation(
+          ledger, "fork", served,
+          absl::StrCat("two checkpoints of size ", cp->tree_size, " with different roots"));
+    }
+    return absl::OkStatus();
+  }
+  absl::StatusOr<v1::GetConsistencyProofResponse> response =
+      host.GetConsistencyProof(record.ledger_id, held->tree_size, cp->tree_size);
+  if (!response.ok()) return Prefix(response.status(), "consistency proof: ");
+  absl::StatusOr<std::vector<MerkleHash>> proof = MerkleHashesFromBytes(response->hashes());
+  absl::Status consistent =
+      proof.ok() ? VerifyMerkleConsistency(held->tree_size, cp->tree_size, held->root_hash,
+                                           cp->root_hash, *proof)
+                 : proof.status();
+  if (!consistent.ok()) {
+    return Equivocation(
+        ledger, "fork", served,
+        absl::StrCat("no valid consistency proof from size ", held->tree_size, " to ",
+                     cp->tree_size, ": ", consistent.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status HostAuditor::Sync(LedgerState& ledger) {
+  LedgerRecord& record = ledger.record;
+  std::shared_ptr<HostClient> host = hosts_.Get(record.host_address);
+  absl::StatusOr<v1::GetLedgerResponse> info = host->GetLedger(record.ledger_id);
+  if (absl::IsNotFound(info.status()) && record.state.head_number == 0 &&
+      record.checkpoint.empty()) {
+    ledger.drafted = record.state;
+    ledger.needs_sync = false;
+    return absl::OkStatus();
+  }
+  if (absl::IsNotFound(info.status())) {
+    return Equivocation(ledger, "rollback", "",
+                        absl::StrCat("the host no longer knows the ledger after signing ",
+                                     std::max<uint64_t>(record.state.head_number,
+                                                        HeldTreeSize(record)),
+                                     " blocks"));
+  }
+  if (!info.ok()) return Prefix(info.status(), absl::StrCat("host ", record.host_address, ": "));
+  if (absl::Status s = CheckServedCheckpoint(ledger, *host, info->checkpoint()); !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<Checkpoint> cp = VerifyCheckpoint(info->checkpoint(), record.ledger_id);
+  if (!cp.ok()) return absl::InternalError("a checked checkpoint does not verify");
+  if (cp->tree_size > record.state.head_number) {
+    // The blocks appended meanwhile, replayed on a copy of the verified head.
+    ChainState state = record.state;
+    MerkleFrontier frontier = ledger.frontier;
+    std::string document_type = record.document_type, original_id = record.original_id;
+    const std::string ledger_id = record.ledger_id;
+    auto check = [&](const Block& block) -> absl::Status {
+      absl::Status valid =
+          CheckNextBlock(state, block, SignatureStage::kComplete, BlockRuleOptions{});
+      if (!valid.ok()) return Prefix(valid, absl::StrCat("block ", block.number, ": "));
+      if (block.number == 1) {
+        document_type = block.event.value("document type", "");
+        original_id = block.event.value("original id", ledger_id);
+      }
+      absl::StatusOr<std::string> leaf = DecodeDigest(block.fingerprint);
+      if (!leaf.ok()) return leaf.status();
+      frontier.Append(HashMerkleLeaf(*leaf));
+      state = AdvanceChain(state, block);
+      return absl::OkStatus();
+    };
+    absl::StatusOr<std::optional<ReplayRejection>> rejection =
+        ReplayHostBlocks(*host, record.ledger_id, record.state.head_number + 1,
+                         cp->tree_size, BlockRead::kCatchUp, check, nullptr);
+    if (!rejection.ok()) return rejection.status();
+    if (rejection->has_value()) {
+      const ReplayRejection& rejected = **rejection;
+      return absl::DataLossError(absl::StrCat(
+          "host ", record.host_address, " served a block of ledger ", record.ledger_id,
+          " that fails verification: ",
+          rejected.beyond_range
+              ? absl::StrCat("more blocks than the checkpoint's ", cp->tree_size)
+              : std::string(rejected.status.message())));
+    }
+    if (state.head_number != cp->tree_size || frontier.Root() != cp->root_hash) {
+      return Equivocation(
+          ledger, "fork", info->checkpoint(),
+          absl::StrCat("the blocks served (", state.head_number,
+                       ") do not match the checkpoint of size ", cp->tree_size));
+    }
+    record.state = state;
+    record.document_type = document_type;
+    record.original_id = original_id;
+    ledger.frontier = frontier;
+    record.frontier = frontier.Serialize();
+    record.ledger_token.clear();
+  }
+  if (cp->tree_size >= record.state.head_number) record.checkpoint = info->checkpoint();
+  if (ledger.saved_in_registry) {
+    if (absl::Status s = registry_.Save(record, /*sync=*/true); !s.ok()) return s;
+  }
+  ledger.drafted = record.state;
+  ++ledger.draft_epoch;
+  ledger.needs_sync = false;
+  return absl::OkStatus();
+}
+
+absl::Status HostAuditor::AcceptReply(LedgerState& ledger, Block block,
+                                      const v1::AppendResponse& response,
+                                      v1::CommittedBlock* committed, bool* save_later) {
+  *save_later = false;
+  LedgerRecord& record = ledger.record;
+  const std::string where = absl::StrCat("block ", block.number, " of ledger ",
+                                         record.ledger_id, ": ");
+  if (response.ledger_id() != record.ledger_id || response.number() != block.number ||
+      response.fingerprint() != block.fingerprint) {
+    return absl::DataLossError(absl::StrCat(where, "the host's reply names another block"));
+  }
+  const v1::Signature& s = response.host_signature();
+  block.signatures.push_back({s.role(), s.alg(), s.key(), s.sig()});
+  // A block that follows the verified head (same number and previous as when
+  // it was drafted) passed every block rule and owner-signature check against
+  // this very head before it was sent (the append pipeline, CosignBlock); only
+  // the host signature is new. Anything else gets the full check.
+  const ChainState& head = record.state;
+  const bool follows_head = block.number > 1 && block.ledger == head.ledger &&
+                            head.terminal_event.empty() &&
+                            block.number == head.head_number + 1 &&
+                            block.previous == head.head_fingerprint;
+  if (absl::Status checked =
+          follows_head ? CheckHostSignatureOf(record.ledger_id, block)
+                       : CheckNextBlock(head, block, SignatureStage::kComplete,
+                                        BlockRuleOptions{});
+      !checked.ok()) {
+    return absl::DataLossError(
+        absl::StrCat(where, "the host's signature does not verify: ", checked.message()));
+  }
+  absl::StatusOr<Checkpoint> cp = VerifyCheckpoint(response.checkpoint(), record.ledger_id);
+  if (!cp.ok()) {
+    return absl::DataLossError(
+        absl::StrCat(where, "invalid checkpoint: ", cp.status().message()));
+  }
+  if (cp->tree_size != block.number) {
+    return absl::DataLossError(absl::StrCat(where, "the checkpoint is of size ",
+                                            cp->tree_size));
+  }
+  absl::StatusOr<std::string> leaf = DecodeDigest(block.fingerprint);
+  if (!leaf.ok()) return absl::DataLossError(absl::StrCat(where, leaf.status().message()));
+  MerkleFrontier frontier = ledger.frontier;
+  frontier.Append(HashMerkleLeaf(*leaf));
+  if (frontier.Root() != cp->root_hash) {
+    return Equivocation(
+        ledger, "fork", response.checkpoint(),
+        absl::StrCat("the checkpoint of size ", cp->tree_size,
+                     " does not extend the agent's tree with block ", block.number));
+  }
+  record.state = AdvanceChain(record.state, block);
+  record.checkpoint = response.checkpoint();
+  record.ledger_token.clear();
+  ledger.frontier = std::move(frontier);
+  record.frontier = ledger.frontier.Serialize();
+  if (block.number == 1) {
+    record.document_type = block.event.value("document type", "");
+    record.original_id = block.event.value("original id", record.ledger_id);
+  }
+  *committed = ToCommittedBlock(record.ledger_id, block, SerializeBlock(block),
+                                response.checkpoint());
+  if (block.number == 1 || !record.state.terminal_event.empty()) {
+    // Genesis and terminal states are promised durable before the call
+    // returns: a failed save fails the call (the block is committed; the
+    // ledger re-syncs and saves again before its next block).
+    if (absl::Status saved = registry_.Save(record, /*sync=*/true); !saved.ok()) {
+      return absl::InternalError(absl::StrCat(where, "committed, but its ledger record "
+                                                     "could not be saved: ",
+                                              saved.message()));
+    }
+  } else {
+    *save_later = true;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace microledger
