@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
+#include "serving/durable_file.h"
 
 namespace microledger {
 namespace {
@@ -19,18 +20,6 @@ namespace {
 absl::Status Errno(absl::string_view what, const std::string& path, int error = errno) {
   return absl::FailedPreconditionError(
       absl::StrCat("master key: ", what, " ", path, ": ", std::strerror(error)));
-}
-
-// Makes the directory entry of a newly created `path` durable: fsync of its
-// directory. The errno of the failure, or 0.
-int SyncParentDirectory(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return errno;
-  const int error = ::fsync(fd) == 0 ? 0 : errno;
-  ::close(fd);
-  return error;
 }
 
 }  // namespace
@@ -78,24 +67,14 @@ absl::StatusOr<MasterSecret> MasterSecret::Load(const std::string& path) {
     // First start: create the file with fresh random bytes.
     unsigned char fresh[kMasterSecretSize];
     randombytes_buf(fresh, sizeof fresh);
-    int out = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (out < 0) return Errno("cannot create", path);
     // The key of every ledger derives from this secret: it is on disk, file
     // and directory entry, before any ledger can use it. A file that could
     // not be made durable is removed, so the next start creates it again.
-    ssize_t written = ::write(out, fresh, sizeof fresh);
-    int error = written == static_cast<ssize_t>(sizeof fresh) ? 0 : (written < 0 ? errno : EIO);
-    if (error == 0 && ::fsync(out) != 0) error = errno;
-    ::close(out);
-    if (error != 0) {
+    absl::Status written = WriteNewFile(
+        path, absl::string_view(reinterpret_cast<const char*>(fresh), sizeof fresh));
+    if (!written.ok()) {
       sodium_memzero(fresh, sizeof fresh);
-      ::unlink(path.c_str());
-      return Errno("cannot write", path, error);
-    }
-    if (int dir_error = SyncParentDirectory(path); dir_error != 0) {
-      sodium_memzero(fresh, sizeof fresh);
-      ::unlink(path.c_str());
-      return Errno("cannot sync the directory of", path, dir_error);
+      return absl::FailedPreconditionError(absl::StrCat("master key: ", written.message()));
     }
     absl::StatusOr<MasterSecret> secret =
         FromBytes(absl::string_view(reinterpret_cast<char*>(fresh), sizeof fresh));

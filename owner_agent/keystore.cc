@@ -25,6 +25,7 @@
 #include "common/timestamp.h"
 #include "common/utf8.h"
 #include "owner_agent/keystore_files.h"
+#include "serving/whole_file.h"
 
 namespace microledger {
 namespace {
@@ -511,9 +512,7 @@ absl::StatusOr<std::string> LoadPassphrase(const std::string& passphrase_file) {
   ::close(fd);
   if (!contents.ok()) return contents.status();
 
-  absl::string_view line(*contents);
-  line = line.substr(0, line.find('\n'));
-  if (absl::EndsWith(line, "\r")) line.remove_suffix(1);
+  absl::string_view line = FirstLine(*contents);
   absl::StatusOr<std::string> passphrase;
   if (contents->size() > kMaxPassphraseFileSize) {
     passphrase = absl::InvalidArgumentError(

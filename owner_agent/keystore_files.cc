@@ -10,7 +10,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "owner_agent/durable_file.h"
+#include "serving/durable_file.h"
 
 namespace microledger {
 namespace {
@@ -79,7 +79,7 @@ absl::StatusOr<std::string> ReadMetadataFile(const std::string& path) {
 }
 
 // Replaces dir/name by `contents` atomically and durably, mode 0600
-// (durable_file.h); errors are the keystore's.
+// (serving/durable_file.h); errors are the keystore's.
 absl::Status WriteFileAtomically(const std::string& dir, absl::string_view name,
                                  absl::string_view contents) {
   absl::Status written = WriteFileAtomic(JoinPath(dir, name), contents, /*sync=*/true);

@@ -1,5 +1,5 @@
 // Internal to owner_agent/: the keystore's file handling (keystore.h): paths,
-// bounded reads of metadata files, atomic durable writes (durable_file.h),
+// bounded reads of metadata files, atomic durable writes (serving/durable_file.h),
 // private directories and the keystore lock. Every error names the path and
 // starts with "keystore: ". Thread-safe (each call works on its own files).
 #ifndef MICROLEDGER_OWNER_AGENT_KEYSTORE_FILES_H_

@@ -17,7 +17,7 @@
 #include "common/encoding.h"
 #include "common/json.h"
 #include "common/timestamp.h"
-#include "owner_agent/durable_file.h"
+#include "serving/durable_file.h"
 #include "serving/whole_file.h"
 
 namespace microledger {

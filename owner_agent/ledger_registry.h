@@ -18,7 +18,7 @@
 // DropHeadLogs. LoadAll replays whatever logs are left (a line whose head is
 // higher than its saved record's wins), saves the result and starts a new
 // log.
-// Files are written through a temporary file and rename (durable_file.h);
+// Files are written through a temporary file and rename (serving/durable_file.h);
 // with `sync` the file and its directory are fsynced before Save returns.
 // A record that cannot be parsed (or is stored under another ledger's name)
 // is moved to quarantine/ by LoadAll and reported, so one damaged file never

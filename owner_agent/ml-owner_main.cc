@@ -161,11 +161,9 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& token) {
 absl::StatusOr<std::string> LoadToken() {
   const std::string token_file = absl::GetFlag(FLAGS_token_file);
   if (token_file.empty()) return std::string();
-  absl::StatusOr<std::string> text = ReadWholeFile(token_file);
-  if (!text.ok()) return text.status();
-  std::string token = text->substr(0, text->find('\n'));
-  if (!token.empty() && token.back() == '\r') token.pop_back();
-  if (token.empty()) return absl::InvalidArgumentError("--token_file: empty token");
+  absl::StatusOr<std::string> token = ReadFirstLine(token_file);
+  if (!token.ok()) return token.status();
+  if (token->empty()) return absl::InvalidArgumentError("--token_file: empty token");
   return token;
 }
 

@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/json.h"
-#include "owner_agent/durable_file.h"
+#include "serving/durable_file.h"
 #include "serving/whole_file.h"
 
 namespace microledger {

@@ -17,4 +17,16 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   return buffer.str();
 }
 
+absl::string_view FirstLine(absl::string_view text) {
+  absl::string_view line = text.substr(0, text.find('\n'));
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
+absl::StatusOr<std::string> ReadFirstLine(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadWholeFile(path);
+  if (!text.ok()) return text.status();
+  return std::string(FirstLine(*text));
+}
+
 }  // namespace microledger

@@ -7,12 +7,18 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace microledger {
 
 // The file's bytes. NotFound ("cannot read PATH") when it cannot be opened,
 // DataLoss when reading it fails part way.
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
+
+// The first line of `text`: up to the first "\n", without a trailing "\r".
+absl::string_view FirstLine(absl::string_view text);
+// The first line of the file (token files); errors as ReadWholeFile.
+absl::StatusOr<std::string> ReadFirstLine(const std::string& path);
 
 }  // namespace microledger
 

@@ -20,26 +20,10 @@
 #include "common/json.h"
 #include "common/merkle.h"
 #include "common/timestamp.h"
+#include "serving/durable_file.h"
 
 namespace microledger {
 namespace {
-
-// Writes `text` to a new file with mode 0600; fails if the file exists.
-absl::Status WriteNewSecretFile(const std::string& path, absl::string_view text) {
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot create ", path, ": ", std::strerror(errno)));
-  }
-  const ssize_t written = write(fd, text.data(), text.size());
-  const bool synced = fsync(fd) == 0;
-  const bool closed = close(fd) == 0;
-  if (written != static_cast<ssize_t>(text.size()) || !synced || !closed) {
-    unlink(path.c_str());
-    return absl::DataLossError(absl::StrCat("cannot write ", path));
-  }
-  return absl::OkStatus();
-}
 
 MerkleHash LeafHashOf(const std::string& fingerprint) {
   return HashMerkleLeaf(*DecodeDigest(fingerprint));
@@ -78,7 +62,7 @@ int RunKeygen(const std::string& secret_path, std::ostream& out, std::ostream& e
   std::string line = EncodeMultibase(
       absl::string_view(reinterpret_cast<const char*>(seed.data()), seed.size()));
   line.push_back('\n');
-  absl::Status written = WriteNewSecretFile(secret_path, line);
+  absl::Status written = WriteNewFile(secret_path, line);
   sodium_memzero(line.data(), line.size());
   if (!written.ok()) {
     err << "keygen: " << written.message() << "\n";

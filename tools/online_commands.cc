@@ -21,12 +21,6 @@
 namespace microledger {
 namespace {
 
-std::string FirstLine(const std::string& text) {
-  std::string line = text.substr(0, text.find('\n'));
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  return line;
-}
-
 // One line on `err` for a failed call: exit 1 (the agent answered and refused).
 int Refused(const char* command, const grpc::Status& status, std::ostream& err) {
   err << "mlctl " << command << ": " << StatusCodeName(status.error_code()) << ": "
@@ -132,7 +126,7 @@ absl::StatusOr<std::unique_ptr<AgentClient>> AgentClient::Create(
     absl::StatusOr<std::string> text = ReadWholeFile(options.token_file);
     if (!text.ok()) return absl::InvalidArgumentError(
         absl::StrCat("--token_file: ", text.status().message()));
-    client->token_ = FirstLine(*text);
+    client->token_ = std::string(FirstLine(*text));
     if (client->token_.empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat("--token_file: no token on the first line of ", options.token_file));

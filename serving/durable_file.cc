@@ -1,4 +1,4 @@
-#include "owner_agent/durable_file.h"
+#include "serving/durable_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +27,38 @@ absl::Status SyncDirectory(const std::string& dir) {
   return synced ? absl::OkStatus() : Errno("cannot sync directory", dir);
 }
 
+namespace {
+
+// Writes all of `data` to `fd`.
+absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Errno("cannot write", path);
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+std::string ParentDirectory(const std::string& path) {
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  return dir.empty() ? "." : dir;
+}
+
+}  // namespace
+
+absl::Status WriteNewFile(const std::string& path, absl::string_view data) {
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return Errno("cannot create", path);
+  absl::Status status = WriteAll(fd, data, path);
+  if (status.ok() && ::fsync(fd) != 0) status = Errno("cannot sync", path);
+  if (::close(fd) != 0 && status.ok()) status = Errno("cannot close", path);
+  if (status.ok()) status = SyncDirectory(ParentDirectory(path));
+  if (!status.ok()) ::unlink(path.c_str());
+  return status;
+}
+
 absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, bool sync) {
   const std::string tmp = path + ".tmp";
   const int fd =
@@ -35,15 +67,7 @@ absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, bo
   absl::Status status;
   // A leftover temporary file of another mode keeps it: 0600 in any case.
   if (::fchmod(fd, 0600) != 0) status = Errno("cannot chmod", tmp);
-  while (status.ok() && !data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      status = Errno("cannot write", tmp);
-      break;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
+  if (status.ok()) status = WriteAll(fd, data, tmp);
   if (status.ok() && sync && ::fsync(fd) != 0) status = Errno("cannot sync", tmp);
   if (::close(fd) != 0 && status.ok()) status = Errno("cannot close", tmp);
   if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
@@ -54,7 +78,7 @@ absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, bo
     return status;
   }
   if (!sync) return absl::OkStatus();
-  return SyncDirectory(std::filesystem::path(path).parent_path().string());
+  return SyncDirectory(ParentDirectory(path));
 }
 
 }  // namespace microledger
