@@ -13,55 +13,51 @@ OrderedWorkPool::OrderedWorkPool(int threads) {
 
 OrderedWorkPool::~OrderedWorkPool() {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     stop_ = true;
   }
-  work_ready_.notify_all();
+  work_ready_.SignalAll();
   for (std::thread& worker : workers_) worker.join();
 }
 
 void OrderedWorkPool::Submit(std::function<void()> task) {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    absl::MutexLock lock(&mutex_);
     slots_.push_back(Slot{std::move(task), false});
   }
-  work_ready_.notify_one();
+  work_ready_.Signal();
 }
 
 void OrderedWorkPool::RetireOldest() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  task_done_.wait(lock, [this] { return slots_.empty() || slots_.front().done; });
+  absl::MutexLock lock(&mutex_);
+  while (!slots_.empty() && !slots_.front().done) task_done_.Wait(&mutex_);
   if (slots_.empty()) return;  // Precondition broken; nothing to retire.
   slots_.pop_front();
   ++first_sequence_;
 }
 
 size_t OrderedWorkPool::pending() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   return slots_.size();
 }
 
 void OrderedWorkPool::Work() {
-  std::unique_lock<std::mutex> lock(mutex_);
+  absl::MutexLock lock(&mutex_);
   while (true) {
-    work_ready_.wait(lock, [this] {
-      return stop_ || next_to_start_ < first_sequence_ + slots_.size();
-    });
+    while (!stop_ && next_to_start_ >= first_sequence_ + slots_.size()) {
+      work_ready_.Wait(&mutex_);
+    }
     if (stop_) return;
     const uint64_t sequence = next_to_start_++;
     // Slots are retired only once done, so this one stays until we finish.
     std::function<void()> task =
         std::move(slots_[static_cast<size_t>(sequence - first_sequence_)].task);
-    lock.unlock();
+    mutex_.Unlock();
     task();
     task = nullptr;
-    lock.lock();
+    mutex_.Lock();
     slots_[static_cast<size_t>(sequence - first_sequence_)].done = true;
-    if (sequence == first_sequence_) {
-      lock.unlock();
-      task_done_.notify_one();
-      lock.lock();
-    }
+    if (sequence == first_sequence_) task_done_.Signal();
   }
 }
 

@@ -14,13 +14,14 @@
 #ifndef MICROLEDGER_COMMON_ORDERED_WORK_POOL_H_
 #define MICROLEDGER_COMMON_ORDERED_WORK_POOL_H_
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 namespace microledger {
 
@@ -35,14 +36,14 @@ class OrderedWorkPool {
   OrderedWorkPool& operator=(const OrderedWorkPool&) = delete;
 
   // Queues `task`; a free worker runs it (tasks start in submission order).
-  void Submit(std::function<void()> task);
+  void Submit(std::function<void()> task) ABSL_LOCKS_EXCLUDED(mutex_);
 
   // Waits until the oldest task not yet retired has run, then retires it.
   // Precondition: pending() > 0.
-  void RetireOldest();
+  void RetireOldest() ABSL_LOCKS_EXCLUDED(mutex_);
 
   // Tasks submitted and not yet retired.
-  size_t pending() const;
+  size_t pending() const ABSL_LOCKS_EXCLUDED(mutex_);
 
  private:
   struct Slot {
@@ -50,15 +51,17 @@ class OrderedWorkPool {
     bool done = false;
   };
 
-  void Work();
+  void Work() ABSL_LOCKS_EXCLUDED(mutex_);
 
-  mutable std::mutex mutex_;
-  std::condition_variable work_ready_;  // Workers wait for a task or stop_.
-  std::condition_variable task_done_;   // The owner waits for the oldest.
-  std::deque<Slot> slots_;              // Not yet retired, oldest first.
-  uint64_t first_sequence_ = 0;         // Sequence number of slots_.front().
-  uint64_t next_to_start_ = 0;          // Sequence number of the next task to run.
-  bool stop_ = false;
+  mutable absl::Mutex mutex_;
+  absl::CondVar work_ready_;  // Workers wait for a task or stop_.
+  absl::CondVar task_done_;   // The owner waits for the oldest.
+  std::deque<Slot> slots_ ABSL_GUARDED_BY(mutex_);  // Not yet retired, oldest first.
+  // Sequence number of slots_.front().
+  uint64_t first_sequence_ ABSL_GUARDED_BY(mutex_) = 0;
+  // Sequence number of the next task to run.
+  uint64_t next_to_start_ ABSL_GUARDED_BY(mutex_) = 0;
+  bool stop_ ABSL_GUARDED_BY(mutex_) = false;
   std::vector<std::thread> workers_;
 };
 

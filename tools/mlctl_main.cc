@@ -11,6 +11,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
@@ -166,6 +167,9 @@ int main(int argc, char** argv) {
   absl::SetFlagsUsageConfig(usage_config);
   absl::SetProgramUsageMessage(kUsage);
   std::vector<char*> raw_args = absl::ParseCommandLine(argc, argv);
+  // Debian's Abseil runs mutex deadlock detection in every build (a graph
+  // update on each lock); the verifier's work pool locks per bundle line.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   std::vector<std::string> args(raw_args.begin(), raw_args.end());
   if (args.size() < 2) return Usage(std::cerr, microledger::kExitUsageOrInput);
   const std::string command = args[1];
