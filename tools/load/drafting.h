@@ -11,15 +11,15 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/chain_validator.h"
 #include "common/ed25519.h"
 
@@ -86,43 +86,45 @@ class ChunkQueue {
   explicit ChunkQueue(size_t capacity) : capacity_(capacity) {}
 
   // False once the consumer has closed the queue.
-  bool Push(std::vector<std::string> chunk) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return chunks_.size() < capacity_ || closed_; });
+  bool Push(std::vector<std::string> chunk) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    while (chunks_.size() >= capacity_ && !closed_) cv_.Wait(&mu_);
     if (closed_) return false;
     chunks_.push_back(std::move(chunk));
-    cv_.notify_all();
+    cv_.SignalAll();
     return true;
   }
 
   // The next chunk; nullopt once the producer has finished and every chunk
   // is taken, or the queue is closed.
-  std::optional<std::vector<std::string>> Pop() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return !chunks_.empty() || finished_ || closed_; });
+  std::optional<std::vector<std::string>> Pop() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    while (chunks_.empty() && !finished_ && !closed_) cv_.Wait(&mu_);
     if (chunks_.empty() || closed_) return std::nullopt;
     std::vector<std::string> chunk = std::move(chunks_.front());
     chunks_.pop_front();
-    cv_.notify_all();
+    cv_.SignalAll();
     return chunk;
   }
 
-  void Finish() { Set(finished_); }
-  void Close() { Set(closed_); }
-
- private:
-  void Set(bool& flag) {
-    std::lock_guard<std::mutex> lock(mu_);
-    flag = true;
-    cv_.notify_all();
+  void Finish() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    finished_ = true;
+    cv_.SignalAll();
+  }
+  void Close() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+    cv_.SignalAll();
   }
 
+ private:
   const size_t capacity_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::vector<std::string>> chunks_;
-  bool finished_ = false;
-  bool closed_ = false;
+  absl::Mutex mu_;
+  absl::CondVar cv_;
+  std::deque<std::vector<std::string>> chunks_ ABSL_GUARDED_BY(mu_);
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace load
