@@ -58,17 +58,27 @@ absl::Status FromGrpc(const grpc::Status& status) {
   return HostError(status.error_code(), status.error_message());
 }
 
+// One AppendStream: its queues under its own mutex (taken after
+// HostClient::mu_ when both are held).
 struct HostClient::Stream {
   grpc::ClientContext context;
   std::unique_ptr<grpc::ClientReaderWriter<v1::AppendRequest, v1::AppendStreamResponse>>
       rw;
-  // Guarded by HostClient::mu_.
-  std::deque<v1::AppendRequest> outbound;
-  std::deque<AppendCallback> waiting;
-  bool broken = false;
-  bool writes_done = false;
+  absl::Mutex mu;
+  std::deque<v1::AppendRequest> outbound ABSL_GUARDED_BY(mu);
+  std::deque<AppendCallback> waiting ABSL_GUARDED_BY(mu);
+  bool broken ABSL_GUARDED_BY(mu) = false;
   std::thread reader;
   std::thread writer;
+
+  // Marks the stream broken and cancels the call.
+  void BreakLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    broken = true;
+    context.TryCancel();
+  }
+  bool WriterHasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return broken || !outbound.empty();
+  }
 };
 
 HostClient::HostClient(std::string address, const HostClientOptions& options)
@@ -102,8 +112,8 @@ HostClient::~HostClient() {
   {
     absl::MutexLock lock(&mu_);
     for (auto& stream : streams_) {
-      stream->broken = true;
-      stream->context.TryCancel();
+      absl::MutexLock stream_lock(&stream->mu);
+      stream->BreakLocked();
     }
     streams.swap(streams_);
     current_ = nullptr;
@@ -220,24 +230,35 @@ absl::StatusOr<std::string> HostClient::GetBlock(const std::string& ledger_id,
 
 void HostClient::Submit(v1::AppendRequest request, AppendCallback done) {
   absl::MutexLock lock(&mu_);
-  if (current_ == nullptr || current_->broken) {
-    auto stream = std::make_unique<Stream>();
-    stream->rw = stub_->AppendStream(&stream->context);
-    Stream* raw = stream.get();
-    streams_.push_back(std::move(stream));
-    current_ = raw;
-    raw->reader = std::thread([this, raw] { ReaderLoop(raw); });
-    raw->writer = std::thread([this, raw] { WriterLoop(raw); });
+  while (true) {
+    if (current_ == nullptr) {
+      auto stream = std::make_unique<Stream>();
+      stream->rw = stub_->AppendStream(&stream->context);
+      Stream* raw = stream.get();
+      streams_.push_back(std::move(stream));
+      current_ = raw;
+      raw->reader = std::thread([this, raw] { ReaderLoop(raw); });
+      raw->writer = std::thread([this, raw] { WriterLoop(raw); });
+    }
+    {
+      // Checked and queued in one critical section: a stream's reader fails
+      // everything queued when it breaks, under the same mutex.
+      absl::MutexLock stream_lock(&current_->mu);
+      if (!current_->broken) {
+        current_->outbound.push_back(std::move(request));
+        current_->waiting.push_back(std::move(done));
+        return;
+      }
+    }
+    current_ = nullptr;  // Broken: the request goes on a new stream.
   }
-  current_->outbound.push_back(std::move(request));
-  current_->waiting.push_back(std::move(done));
 }
 
 void HostClient::CancelStream() {
   absl::MutexLock lock(&mu_);
   if (current_ != nullptr) {
-    current_->broken = true;
-    current_->context.TryCancel();
+    absl::MutexLock stream_lock(&current_->mu);
+    current_->BreakLocked();
   }
 }
 
@@ -245,9 +266,8 @@ void HostClient::WriterLoop(Stream* stream) {
   std::deque<v1::AppendRequest> batch;
   while (true) {
     {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](Stream* s) { return s->broken || !s->outbound.empty(); }, stream));
+      absl::MutexLock lock(&stream->mu);
+      stream->mu.Await(absl::Condition(stream, &Stream::WriterHasWork));
       if (stream->broken) return;
       batch.swap(stream->outbound);
     }
@@ -259,9 +279,8 @@ void HostClient::WriterLoop(Stream* stream) {
       grpc::WriteOptions options;
       if (!last) options.set_buffer_hint();
       if (!stream->rw->Write(batch.front(), options)) {
-        absl::MutexLock lock(&mu_);
-        stream->broken = true;
-        stream->context.TryCancel();
+        absl::MutexLock lock(&stream->mu);
+        stream->BreakLocked();
         return;
       }
       batch.pop_front();
@@ -274,7 +293,7 @@ void HostClient::ReaderLoop(Stream* stream) {
   while (stream->rw->Read(&response)) {
     AppendCallback done;
     {
-      absl::MutexLock lock(&mu_);
+      absl::MutexLock lock(&stream->mu);
       if (stream->waiting.empty()) break;  // A reply nobody asked for.
       done = std::move(stream->waiting.front());
       stream->waiting.pop_front();
@@ -287,9 +306,8 @@ void HostClient::ReaderLoop(Stream* stream) {
   }
   std::deque<AppendCallback> failed;
   {
-    absl::MutexLock lock(&mu_);
-    stream->broken = true;
-    stream->context.TryCancel();
+    absl::MutexLock lock(&stream->mu);
+    stream->BreakLocked();
     failed.swap(stream->waiting);
     stream->outbound.clear();
   }
