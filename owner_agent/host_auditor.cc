@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/checkpoint.h"
 #include "common/ed25519.h"
+#include "common/error_text.h"
 #include "common/encoding.h"
 #include "common/merkle.h"
 #include "common/timestamp.h"
@@ -111,11 +112,15 @@ absl::Status HostAuditor::Sync(LedgerState& ledger) {
     return absl::OkStatus();
   }
   if (absl::IsNotFound(info.status())) {
-    return Equivocation(ledger, "rollback", "",
-                        absl::StrCat("the host no longer knows the ledger after signing ",
-                                     std::max<uint64_t>(record.state.head_number,
-                                                        HeldTreeSize(record)),
-                                     " blocks"));
+    // An unsigned answer proves nothing (a lost disk, the wrong replica behind
+    // a Service): refuse to write, change nothing, keep no evidence; the
+    // ledger works again once the right host answers.
+    return absl::DataLossError(absl::StrCat(
+        "host ", record.host_address, " no longer knows the ledger ",
+        QuoteForError(record.ledger_id), " after signing ",
+        std::max<uint64_t>(record.state.head_number, HeldTreeSize(record)),
+        " blocks of it; the agent will not write to it there (a lost or restored host, "
+        "or the wrong replica)"));
   }
   if (!info.ok()) return Prefix(info.status(), absl::StrCat("host ", record.host_address, ": "));
   if (absl::Status s = CheckServedCheckpoint(ledger, *host, info->checkpoint()); !s.ok()) {

@@ -189,13 +189,22 @@ absl::Status LedgerRegistry::OpenHeadLogLocked() {
 absl::Status LedgerRegistry::AppendHead(const LedgerRecord& record, bool sync) {
   const std::string line = LedgerRecordJson(record).dump() + "\n";
   absl::MutexLock lock(&head_log_mu_);
-  if (head_log_fd_ < 0) return absl::FailedPreconditionError("the head log is not open");
+  if (!head_log_started_) return absl::FailedPreconditionError("the head log is not open");
+  if (head_log_fd_ < 0) {
+    // A rotation could not reopen it: try again now.
+    if (absl::Status s = OpenHeadLogLocked(); !s.ok()) return s;
+  }
+  const off_t start = ::lseek(head_log_fd_, 0, SEEK_END);
   size_t done = 0;
   while (done < line.size()) {
     const ssize_t n = ::write(head_log_fd_, line.data() + done, line.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      return absl::InternalError(absl::StrCat("cannot write the head log: ", strerror(errno)));
+      const absl::Status error =
+          absl::InternalError(absl::StrCat("cannot write the head log: ", strerror(errno)));
+      // No fragment stays behind for the next line to be glued to.
+      if (start >= 0) (void)::ftruncate(head_log_fd_, start);
+      return error;
     }
     done += static_cast<size_t>(n);
   }
@@ -208,7 +217,10 @@ absl::Status LedgerRegistry::AppendHead(const LedgerRecord& record, bool sync) {
 
 absl::StatusOr<uint64_t> LedgerRegistry::RotateHeadLog() {
   absl::MutexLock lock(&head_log_mu_);
-  if (head_log_fd_ < 0) return absl::FailedPreconditionError("the head log is not open");
+  if (!head_log_started_) return absl::FailedPreconditionError("the head log is not open");
+  if (head_log_fd_ < 0) {
+    if (absl::Status s = OpenHeadLogLocked(); !s.ok()) return s;
+  }
   if (head_log_lines_ == 0) return head_log_rotation_;
   const std::string rotated = HeadLogPath(head_log_rotation_ + 1);
   if (::rename(HeadLogPath(0).c_str(), rotated.c_str()) != 0) {
@@ -216,6 +228,9 @@ absl::StatusOr<uint64_t> LedgerRegistry::RotateHeadLog() {
   }
   ++head_log_rotation_;
   ::close(head_log_fd_);
+  head_log_fd_ = -1;
+  // On failure the next AppendHead or rotation opens it again; the rotated
+  // log is not dropped, since this rotation reports an error.
   if (absl::Status s = OpenHeadLogLocked(); !s.ok()) return s;
   return head_log_rotation_;
 }
@@ -280,6 +295,7 @@ absl::Status LedgerRegistry::ReplayHeadLogs(Loaded& loaded) {
   absl::MutexLock lock(&head_log_mu_);
   if (head_log_fd_ >= 0) ::close(head_log_fd_);
   head_log_rotation_ = head_log_dropped_ = 0;
+  head_log_started_ = true;
   return OpenHeadLogLocked();
 }
 
@@ -289,14 +305,16 @@ absl::StatusOr<LedgerRegistry::Loaded> LedgerRegistry::LoadAll() {
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(dir_ + "/ledgers", error)) {
     const std::string path = entry.path().string();
-    if (absl::EndsWith(path, ".tmp")) {
+    if (absl::StrContains(entry.path().filename().string(), ".json.tmp")) {
       leftovers.push_back(path);  // A write cut short by a crash; the record is intact.
       continue;
     }
     if (!absl::EndsWith(path, ".json")) continue;
+    // A file that cannot be read (permissions, I/O) stops the start: only a
+    // file that reads but does not parse is damaged and quarantined.
     absl::StatusOr<std::string> text = ReadWholeFile(path);
-    absl::StatusOr<LedgerRecord> record =
-        text.ok() ? LedgerRecordFromJson(*text) : absl::StatusOr<LedgerRecord>(text.status());
+    if (!text.ok()) return text.status();
+    absl::StatusOr<LedgerRecord> record = LedgerRecordFromJson(*text);
     if (record.ok() && entry.path().filename().string() !=
                            absl::StrCat(Hex(Sha256(record->ledger_id)), ".json")) {
       record = absl::DataLossError("ledger record: stored under another ledger's name");

@@ -92,8 +92,9 @@ class LedgerRegistry {
   };
   // Every readable record, updated from the head logs; damaged ones are
   // moved to quarantine/ (and listed) and leftover temporary files removed.
-  // Opens a new head log. Fails only when the directory cannot be read or
-  // written, or a damaged file cannot be moved.
+  // Opens a new head log. Fails when the directory or a record cannot be
+  // read (an I/O or permission error is not damage), when it cannot be
+  // written, or when a damaged file cannot be moved.
   absl::StatusOr<Loaded> LoadAll();
 
   // Appends the record to the head log (fdatasync with `sync`). Needs LoadAll.
@@ -122,6 +123,8 @@ class LedgerRegistry {
   absl::Mutex evidence_mu_;
   int evidence_counter_ ABSL_GUARDED_BY(evidence_mu_) = 0;
   absl::Mutex head_log_mu_;
+  // Set by LoadAll; from then on a closed log is reopened when needed.
+  bool head_log_started_ ABSL_GUARDED_BY(head_log_mu_) = false;
   int head_log_fd_ ABSL_GUARDED_BY(head_log_mu_) = -1;
   uint64_t head_log_lines_ ABSL_GUARDED_BY(head_log_mu_) = 0;
   uint64_t head_log_rotation_ ABSL_GUARDED_BY(head_log_mu_) = 0;

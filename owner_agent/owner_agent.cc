@@ -123,9 +123,17 @@ std::shared_ptr<LedgerState> OwnerAgent::AddLedger(LedgerRecord record) {
 
 absl::StatusOr<std::shared_ptr<LedgerState>> OwnerAgent::RegisterNewLedger(
     LedgerRecord record, bool needs_sync) {
-  if (absl::Status s = registry_->Save(record, /*sync=*/true); !s.ok()) return s;
-  std::shared_ptr<LedgerState> ledger = AddLedger(std::move(record));
+  // Registered before it is saved: a concurrent call for the same id finds
+  // this one instead of saving an older record over it.
+  const std::string id = record.ledger_id;
+  LedgerRecord saved = record;
+  std::shared_ptr<LedgerState> ledger = NewLedger(std::move(record));
+  if (!RegisterLedger(id, ledger)) return FindLedger(id);
   absl::MutexLock lock(&ledger->mu);
+  if (absl::Status s = registry_->Save(saved, /*sync=*/true); !s.ok()) {
+    UnregisterLedger(id);
+    return s;
+  }
   ledger->needs_sync = needs_sync;
   return ledger;
 }
@@ -348,6 +356,10 @@ absl::StatusOr<v1::MoveLedgerResponse> OwnerAgent::MoveLedger(
   {
     absl::MutexLock lock(&ledger->mu);
     if (absl::Status s = pipeline_->Prepare(*ledger); !s.ok()) return s;
+    // Nothing in flight and the verified head is the host's: a moved block
+    // of an earlier call (a retry's original) is either committed, and this
+    // call finishes it, or not, and its reserved new id may be replaced.
+    if (absl::Status s = pipeline_->SyncIdle(*ledger); !s.ok()) return s;
     LedgerRecord& record = ledger->record;
     if (record.state.terminal_event == kMovedDocument && !record.move_new_id.empty() &&
         record.moved_to.empty()) {
@@ -479,10 +491,15 @@ absl::StatusOr<v1::BlockOutcome> OwnerAgent::CosignBlock(
       return Prefix(s, absl::StrCat("block ", block.number, ": "));
     }
     if (!ledger->saved_in_registry) {
-      if (absl::Status s = registry_->Save(ledger->record, /*sync=*/true); !s.ok()) return s;
+      // Registered first: a concurrent call that added the ledger meanwhile
+      // keeps its record, this one saves nothing.
       if (!RegisterLedger(block.ledger, ledger)) {
         return absl::AbortedError(
             "another call added this ledger to the agent meanwhile; retry the CosignBlock");
+      }
+      if (absl::Status s = registry_->Save(ledger->record, /*sync=*/true); !s.ok()) {
+        UnregisterLedger(block.ledger);
+        return s;
       }
       ledger->saved_in_registry = true;
     }

@@ -107,15 +107,15 @@ absl::Status RequestJournal::CompactLocked() {
     const RequestAttempt& attempt = attempts_.at(key)[written[key]++];
     text += Line(key.first, key.second, attempt);
   }
-  if (fd_ >= 0) {
-    ::close(fd_);
-    fd_ = -1;
-  }
+  // The old file stays open for appending until the new one is in place and
+  // open: a failed compaction leaves a working (longer) journal.
   if (absl::Status s = WriteFileAtomic(path_, text, /*sync=*/true); !s.ok()) return s;
-  fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-  if (fd_ < 0) {
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) {
     return absl::InternalError(absl::StrCat("cannot open ", path_, ": ", strerror(errno)));
   }
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
   lines_in_file_ = order_.size();
   return absl::OkStatus();
 }
@@ -130,7 +130,9 @@ absl::Status RequestJournal::Record(const std::string& ledger_id,
   }
   ++lines_in_file_;
   RememberLocked({ledger_id, request_id}, attempt);
-  if (lines_in_file_ > 2 * max_entries_) return CompactLocked();
+  // The attempt is recorded either way; a compaction that fails is tried
+  // again at the next Record.
+  if (lines_in_file_ > 2 * max_entries_) compaction_error_ = CompactLocked();
   return absl::OkStatus();
 }
 
@@ -144,7 +146,8 @@ std::vector<RequestAttempt> RequestJournal::Attempts(const std::string& ledger_i
 
 absl::Status RequestJournal::Sync() {
   absl::MutexLock lock(&mu_);
-  if (fd_ < 0) return absl::OkStatus();
+  if (fd_ < 0) return absl::InternalError(absl::StrCat(path_, " is not open"));
+  if (!compaction_error_.ok()) return compaction_error_;
   if (::fdatasync(fd_) != 0) {
     return absl::InternalError(absl::StrCat("cannot sync ", path_, ": ", strerror(errno)));
   }

@@ -77,6 +77,8 @@ class RequestJournal {
   size_t unreadable_lines_ = 0;  // Set by Open only.
   mutable absl::Mutex mu_;
   int fd_ ABSL_GUARDED_BY(mu_) = -1;
+  // The last compaction's failure (reported by Sync until one succeeds).
+  absl::Status compaction_error_ ABSL_GUARDED_BY(mu_);
   size_t lines_in_file_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<Key, std::vector<RequestAttempt>> attempts_ ABSL_GUARDED_BY(mu_);
   std::deque<Key> order_ ABSL_GUARDED_BY(mu_);  // One entry per attempt, oldest first.

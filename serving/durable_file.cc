@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -60,7 +61,10 @@ absl::Status WriteNewFile(const std::string& path, absl::string_view data) {
 }
 
 absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, bool sync) {
-  const std::string tmp = path + ".tmp";
+  // A name of its own per call: concurrent writers of one path never share
+  // a temporary file (the last rename wins, whole).
+  static std::atomic<uint64_t> counter{0};
+  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid(), ".", counter++);
   const int fd =
       ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return Errno("cannot write", tmp);

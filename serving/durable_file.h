@@ -15,9 +15,9 @@
 
 namespace microledger {
 
-// Replaces `path` with `data` (mode 0600): written to PATH.tmp (not through a
-// symbolic link), renamed over PATH; on failure PATH.tmp is removed and PATH
-// is unchanged. With `sync`, the data is on disk (file fsync, then directory fsync
+// Replaces `path` with `data` (mode 0600): written to a temporary file of its
+// own, PATH.tmp.<pid>.<n> (not through a symbolic link), renamed over PATH;
+// on failure the temporary file is removed and PATH is unchanged. With `sync`, the data is on disk (file fsync, then directory fsync
 // after the rename) before it returns; without, a crash of the process loses
 // nothing but a crash of the machine may keep the old contents.
 absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, bool sync);

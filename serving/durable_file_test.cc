@@ -5,7 +5,10 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "serving/whole_file.h"
@@ -35,6 +38,29 @@ TEST(DurableFileTest, AtomicWriteReplacesWithMode0600AndLeavesNoTemporary) {
   ASSERT_TRUE(WriteFileAtomic(path, "two", /*sync=*/false).ok());
   EXPECT_EQ(*ReadWholeFile(path), "two");
   EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+}
+
+// Writers of one path that are not serialised each succeed, and the file is
+// always one of their payloads whole (each write has a temporary of its own).
+TEST(DurableFileTest, ConcurrentAtomicWritesNeverMix) {
+  const std::string path = TempDir("concurrent") + "/record.json";
+  constexpr int kThreads = 6, kWrites = 40;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string payload(4096 + t, static_cast<char>('a' + t));
+      for (int i = 0; i < kWrites; ++i) {
+        if (!WriteFileAtomic(path, payload, /*sync=*/false).ok()) ++failures;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  const std::string text = *ReadWholeFile(path);
+  ASSERT_GE(text.size(), 4096u);
+  EXPECT_EQ(text, std::string(text.size(), text[0]));
+  EXPECT_EQ(text.size(), 4096u + static_cast<size_t>(text[0] - 'a'));
 }
 
 TEST(DurableFileTest, AtomicWriteIntoAMissingDirectoryFailsAndLeavesNothing) {

@@ -153,8 +153,9 @@ TEST(AgentRestartTest, RollbackDrillAcrossAgentRestart) {
 
 // A host that answers "unknown ledger" for a ledger the agent holds (data
 // lost, the wrong replica, a hostile host) after an agent restart: the agent
-// neither crashes nor drafts a new block 1; it keeps evidence and goes on
-// serving its other ledgers.
+// neither crashes nor drafts a new block 1 nor freezes the ledger on an
+// unsigned answer; it refuses the write and goes on serving its other
+// ledgers.
 TEST(AgentRestartTest, HostThatForgotTheLedgerIsEvidenceNotACrash) {
   RestartableHost host("forgetful_host");
   ASSERT_TRUE(host.Start().ok());
@@ -190,7 +191,9 @@ TEST(AgentRestartTest, HostThatForgotTheLedgerIsEvidenceNotACrash) {
   grpc::Status status = Append(*stub, ledger, R"({"event":"b"})", &outcome);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DATA_LOSS) << Msg(status);
   EXPECT_THAT(status.error_message(), HasSubstr("no longer knows the ledger"));
-  ASSERT_EQ(EvidenceOf(*stub, ledger).size(), 1u);
+  // An unsigned "unknown ledger" proves nothing: no evidence, no freeze.
+  EXPECT_TRUE(EvidenceOf(*stub, ledger).empty());
+  EXPECT_FALSE(OfflineInfo(*stub, ledger).equivocation());
   EXPECT_EQ(HostHead(host.address(), ledger), 0u);  // Nothing was written there.
   status = Append(*stub, other_ledger, R"({"event":"elsewhere"})", &outcome);
   ASSERT_TRUE(status.ok()) << Msg(status);
