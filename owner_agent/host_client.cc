@@ -68,6 +68,8 @@ struct HostClient::Stream {
   std::deque<v1::AppendRequest> outbound ABSL_GUARDED_BY(mu);
   std::deque<AppendCallback> waiting ABSL_GUARDED_BY(mu);
   bool broken ABSL_GUARDED_BY(mu) = false;
+  // Set by the reader as its last act: the stream may be joined and freed.
+  bool finished ABSL_GUARDED_BY(mu) = false;
   std::thread reader;
   std::thread writer;
 
@@ -232,6 +234,7 @@ void HostClient::Submit(v1::AppendRequest request, AppendCallback done) {
   absl::MutexLock lock(&mu_);
   while (true) {
     if (current_ == nullptr) {
+      ReapFinishedStreamsLocked();
       auto stream = std::make_unique<Stream>();
       stream->rw = stub_->AppendStream(&stream->context);
       Stream* raw = stream.get();
@@ -318,6 +321,24 @@ void HostClient::ReaderLoop(Stream* stream) {
       finish.ok() ? std::string("closed") : finish.error_message(),
       "); the block may or may not be stored"));
   for (AppendCallback& done : failed) done(error, v1::AppendResponse());
+  absl::MutexLock lock(&stream->mu);
+  stream->finished = true;
+}
+
+void HostClient::ReapFinishedStreamsLocked() {
+  for (auto it = streams_.begin(); it != streams_.end();) {
+    bool finished;
+    {
+      absl::MutexLock stream_lock(&(*it)->mu);
+      finished = (*it)->finished;
+    }
+    if (!finished || it->get() == current_) {
+      ++it;
+      continue;
+    }
+    (*it)->reader.join();  // It has returned, or is returning, from ReaderLoop.
+    it = streams_.erase(it);
+  }
 }
 
 }  // namespace microledger

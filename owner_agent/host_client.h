@@ -99,6 +99,8 @@ class HostClient {
 
  private:
   struct Stream;
+  // Joins and frees the streams whose reader has ended (not current_).
+  void ReapFinishedStreamsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReaderLoop(Stream* stream);
   void WriterLoop(Stream* stream);
   // A context with the deadline `timeout` from now.
