@@ -91,9 +91,9 @@ TEST_F(OwnerErrorCodesTest, ResourceExhaustedForABlockOverTheLimit) {
 
 TEST_F(OwnerErrorCodesTest, UnavailableAndDeadlineExceededFromTheHost) {
   const pid_t host_pid = host_->pid();
-  ASSERT_EQ(kill(host_pid, SIGSTOP), 0);
+  ASSERT_TRUE(StopProcess(host_pid));
   grpc::Status status = AppendEvent(R"({"event":"while the host sleeps"})");
-  ASSERT_EQ(kill(host_pid, SIGCONT), 0);
+  ContinueProcess(host_pid);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << Msg(status);
   host_->Kill9();
   status = AppendEvent(R"({"event":"host gone"})");

@@ -51,8 +51,8 @@ class PausableHost : public ServerProcess {
   }
   ~PausableHost() override { Continue(); }
 
-  void Pause() { kill(pid_, SIGSTOP); }
-  void Continue() { kill(pid_, SIGCONT); }
+  void Pause() { ASSERT_TRUE(StopProcess(pid_)); }
+  void Continue() { ContinueProcess(pid_); }
 
  private:
   PausableHost() = default;

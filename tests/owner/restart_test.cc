@@ -318,7 +318,7 @@ TEST(AgentRestartTest, RequestIdMakesRetriesIdempotentAcrossKill9) {
   ASSERT_EQ(again.committed().number(), 4u);
   const pid_t host_pid = host.pid();
   ASSERT_GT(host_pid, 0);
-  ASSERT_EQ(kill(host_pid, SIGSTOP), 0);
+  ASSERT_TRUE(StopProcess(host_pid));
   std::thread inflight([&] {
     v1::BlockOutcome lost;
     AppendWithId(*stub, ledger, R"({"event":"pay","n":3})", "r-4", &lost);
@@ -326,7 +326,7 @@ TEST(AgentRestartTest, RequestIdMakesRetriesIdempotentAcrossKill9) {
   usleep(300 * 1000);  // Bounded: the request is on the host's socket by now.
   agent->Kill9();
   inflight.join();
-  ASSERT_EQ(kill(host_pid, SIGCONT), 0);
+  ContinueProcess(host_pid);
   for (int i = 0; i < 50 && HostHead(host.address(), ledger) < 5; ++i) usleep(100 * 1000);
   ASSERT_EQ(HostHead(host.address(), ledger), 5u);  // The host committed it.
 

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 
@@ -56,6 +58,32 @@ std::string NewTempDir(const std::string& name) {
   std::filesystem::create_directories(dir);
   return dir;
 }
+
+bool StopProcess(pid_t pid) {
+  if (kill(pid, SIGSTOP) != 0) return false;
+  const std::string tasks = absl::StrCat("/proc/", pid, "/task");
+  for (int attempt = 0; attempt < 500; ++attempt) {
+    bool all_stopped = true;
+    std::error_code error;
+    for (const auto& task : std::filesystem::directory_iterator(tasks, error)) {
+      std::ifstream stat(task.path() / "stat");
+      std::string line;
+      std::getline(stat, line);
+      // "<tid> (<comm>) <state> ...": the state follows the last ')'.
+      const size_t paren = line.rfind(')');
+      if (paren == std::string::npos || paren + 2 >= line.size() ||
+          (line[paren + 2] != 'T' && line[paren + 2] != 't')) {
+        all_stopped = false;
+        break;
+      }
+    }
+    if (!error && all_stopped) return true;
+    usleep(10 * 1000);
+  }
+  return false;
+}
+
+void ContinueProcess(pid_t pid) { kill(pid, SIGCONT); }
 
 absl::Status ServerProcess::Launch(const ServerCommand& command) {
   pid_ = Spawn(command, &output_fd_);

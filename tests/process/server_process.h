@@ -56,6 +56,13 @@ class ServerProcess {
 // A fresh directory under $TEST_TMPDIR.
 std::string NewTempDir(const std::string& name);
 
+// SIGSTOP to `pid`, then waits (at most 5 s) until every thread of it is
+// stopped: kill() only queues the signal, and a thread running on another
+// core may finish a call meanwhile. False if it did not stop in time.
+bool StopProcess(pid_t pid);
+// SIGCONT to `pid`.
+void ContinueProcess(pid_t pid);
+
 }  // namespace microledger
 
 #endif  // MICROLEDGER_TESTS_PROCESS_SERVER_PROCESS_H_
