@@ -16,13 +16,13 @@ std::string QuoteForError(absl::string_view input, size_t max_bytes) {
     uint32_t code_point = 0;
     if (!DecodeUtf8(input, &next, &code_point)) {
       if (pos + 1 > max_bytes) break;
-      absl::StrAppendFormat(&out, "\\x%02x", static_cast<unsigned char>(input[pos]));
+      absl::StrAppendFormat(&out, "\\x%02X", static_cast<unsigned char>(input[pos]));
       ++pos;
       continue;
     }
     if (next > max_bytes) break;
     if (code_point < 0x20 || code_point == 0x7f) {
-      absl::StrAppendFormat(&out, "\\x%02x", code_point);
+      absl::StrAppendFormat(&out, "\\x%02X", code_point);
     } else {
       out.append(input.data() + pos, next - pos);
     }

@@ -18,7 +18,7 @@ inline constexpr size_t kMaxQuotedInputBytes = 200;
 
 // `input` for an error message: at most `max_bytes` bytes of it, cut at a
 // UTF-8 character boundary, control characters and invalid UTF-8 escaped
-// (\xNN), followed by "… (N bytes)" when it was cut.
+// (\xNN, upper-case hex like the verifier's rule text), followed by "… (N bytes)" when it was cut.
 std::string QuoteForError(absl::string_view input, size_t max_bytes = kMaxQuotedInputBytes);
 
 }  // namespace microledger

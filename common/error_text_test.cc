@@ -24,8 +24,8 @@ TEST(QuoteForErrorTest, CutsAtCharacterBoundary) {
 }
 
 TEST(QuoteForErrorTest, EscapesControlsAndInvalidUtf8) {
-  EXPECT_EQ(QuoteForError(std::string("a\nb\0c", 5)), "a\\x0ab\\x00c");
-  EXPECT_EQ(QuoteForError("\xff\xfe"), "\\xff\\xfe");
+  EXPECT_EQ(QuoteForError(std::string("a\nb\0c", 5)), "a\\x0Ab\\x00c");
+  EXPECT_EQ(QuoteForError("\xff\xfe"), "\\xFF\\xFE");
 }
 
 }  // namespace
