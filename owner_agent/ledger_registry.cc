@@ -166,22 +166,15 @@ absl::Status LedgerRegistry::Remove(const std::string& ledger_id) {
   return SyncDirectory(dir_ + "/ledgers");
 }
 
-LedgerRegistry::~LedgerRegistry() {
-  absl::MutexLock lock(&head_log_mu_);
-  if (head_log_fd_ >= 0) ::close(head_log_fd_);
-}
-
 std::string LedgerRegistry::HeadLogPath(uint64_t rotation) const {
   return rotation == 0 ? absl::StrCat(dir_, "/heads.log")
                        : absl::StrCat(dir_, "/heads.", rotation, ".log");
 }
 
 absl::Status LedgerRegistry::OpenHeadLogLocked() {
-  const std::string path = HeadLogPath(0);
-  head_log_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (head_log_fd_ < 0) {
-    return absl::InternalError(absl::StrCat("cannot open ", path, ": ", strerror(errno)));
-  }
+  absl::StatusOr<std::unique_ptr<AppendOnlyFile>> log = AppendOnlyFile::Open(HeadLogPath(0));
+  if (!log.ok()) return log.status();
+  head_log_ = *std::move(log);
   head_log_lines_ = 0;
   return absl::OkStatus();
 }
@@ -190,35 +183,19 @@ absl::Status LedgerRegistry::AppendHead(const LedgerRecord& record, bool sync) {
   const std::string line = LedgerRecordJson(record).dump() + "\n";
   absl::MutexLock lock(&head_log_mu_);
   if (!head_log_started_) return absl::FailedPreconditionError("the head log is not open");
-  if (head_log_fd_ < 0) {
+  if (head_log_ == nullptr) {
     // A rotation could not reopen it: try again now.
     if (absl::Status s = OpenHeadLogLocked(); !s.ok()) return s;
   }
-  const off_t start = ::lseek(head_log_fd_, 0, SEEK_END);
-  size_t done = 0;
-  while (done < line.size()) {
-    const ssize_t n = ::write(head_log_fd_, line.data() + done, line.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const absl::Status error =
-          absl::InternalError(absl::StrCat("cannot write the head log: ", strerror(errno)));
-      // No fragment stays behind for the next line to be glued to.
-      if (start >= 0) (void)::ftruncate(head_log_fd_, start);
-      return error;
-    }
-    done += static_cast<size_t>(n);
-  }
+  if (absl::Status s = head_log_->Append(line); !s.ok()) return s;
   ++head_log_lines_;
-  if (sync && ::fdatasync(head_log_fd_) != 0) {
-    return absl::InternalError(absl::StrCat("cannot sync the head log: ", strerror(errno)));
-  }
-  return absl::OkStatus();
+  return sync ? head_log_->Sync() : absl::OkStatus();
 }
 
 absl::StatusOr<uint64_t> LedgerRegistry::RotateHeadLog() {
   absl::MutexLock lock(&head_log_mu_);
   if (!head_log_started_) return absl::FailedPreconditionError("the head log is not open");
-  if (head_log_fd_ < 0) {
+  if (head_log_ == nullptr) {
     if (absl::Status s = OpenHeadLogLocked(); !s.ok()) return s;
   }
   if (head_log_lines_ == 0) return head_log_rotation_;
@@ -227,8 +204,7 @@ absl::StatusOr<uint64_t> LedgerRegistry::RotateHeadLog() {
     return absl::InternalError(absl::StrCat("cannot rotate the head log: ", strerror(errno)));
   }
   ++head_log_rotation_;
-  ::close(head_log_fd_);
-  head_log_fd_ = -1;
+  head_log_.reset();
   // On failure the next AppendHead or rotation opens it again; the rotated
   // log is not dropped, since this rotation reports an error.
   if (absl::Status s = OpenHeadLogLocked(); !s.ok()) return s;
@@ -293,7 +269,7 @@ absl::Status LedgerRegistry::ReplayHeadLogs(Loaded& loaded) {
   for (const auto& [rotation, path] : logs) ::unlink(path.c_str());
   if (absl::Status s = SyncDirectory(dir_); !s.ok()) return s;
   absl::MutexLock lock(&head_log_mu_);
-  if (head_log_fd_ >= 0) ::close(head_log_fd_);
+  head_log_.reset();
   head_log_rotation_ = head_log_dropped_ = 0;
   head_log_started_ = true;
   return OpenHeadLogLocked();

@@ -35,6 +35,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/chain_validator.h"
+#include "serving/durable_file.h"
 
 namespace microledger {
 
@@ -72,7 +73,6 @@ struct EvidenceRecord {
 
 class LedgerRegistry {
  public:
-  ~LedgerRegistry();
   // Creates `dir` (and its subdirectories) when absent.
   static absl::StatusOr<std::unique_ptr<LedgerRegistry>> Open(const std::string& dir);
 
@@ -125,7 +125,8 @@ class LedgerRegistry {
   absl::Mutex head_log_mu_;
   // Set by LoadAll; from then on a closed log is reopened when needed.
   bool head_log_started_ ABSL_GUARDED_BY(head_log_mu_) = false;
-  int head_log_fd_ ABSL_GUARDED_BY(head_log_mu_) = -1;
+  // Open once LoadAll has run (null after a failed reopen, tried again later).
+  std::unique_ptr<AppendOnlyFile> head_log_ ABSL_GUARDED_BY(head_log_mu_);
   uint64_t head_log_lines_ ABSL_GUARDED_BY(head_log_mu_) = 0;
   uint64_t head_log_rotation_ ABSL_GUARDED_BY(head_log_mu_) = 0;
   uint64_t head_log_dropped_ ABSL_GUARDED_BY(head_log_mu_) = 0;

@@ -1,10 +1,5 @@
 #include "owner_agent/request_journal.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <string.h>
-#include <unistd.h>
-
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -42,19 +37,6 @@ std::optional<Json> VersionOneFields(absl::string_view line) {
   return entry;
 }
 
-absl::Status WriteAll(int fd, const std::string& data, const std::string& path) {
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      return absl::InternalError(absl::StrCat("cannot write ", path, ": ", strerror(errno)));
-    }
-    done += static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RequestJournal>> RequestJournal::Open(const std::string& path,
@@ -80,9 +62,11 @@ absl::StatusOr<std::unique_ptr<RequestJournal>> RequestJournal::Open(const std::
   return journal;
 }
 
-RequestJournal::~RequestJournal() {
-  absl::MutexLock lock(&mu_);
-  if (fd_ >= 0) ::close(fd_);
+absl::Status RequestJournal::OpenFileLocked() {
+  absl::StatusOr<std::unique_ptr<AppendOnlyFile>> file = AppendOnlyFile::Open(path_);
+  if (!file.ok()) return file.status();
+  file_ = *std::move(file);
+  return absl::OkStatus();
 }
 
 void RequestJournal::RememberLocked(Key key, RequestAttempt attempt) {
@@ -107,27 +91,23 @@ absl::Status RequestJournal::CompactLocked() {
     const RequestAttempt& attempt = attempts_.at(key)[written[key]++];
     text += Line(key.first, key.second, attempt);
   }
-  // The old file stays open for appending until the new one is in place and
-  // open: a failed compaction leaves a working (longer) journal.
+  // A failed rewrite leaves the old file in place and open: a working
+  // (longer) journal. Once the rename is done the old file is gone, so it is
+  // closed; a failed reopen is tried again by the next Record.
   if (absl::Status s = WriteFileAtomic(path_, text, /*sync=*/true); !s.ok()) return s;
-  const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-  if (fd < 0) {
-    return absl::InternalError(absl::StrCat("cannot open ", path_, ": ", strerror(errno)));
-  }
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
+  file_.reset();
   lines_in_file_ = order_.size();
-  return absl::OkStatus();
+  return OpenFileLocked();
 }
 
 absl::Status RequestJournal::Record(const std::string& ledger_id,
                                     const std::string& request_id,
                                     const RequestAttempt& attempt) {
   absl::MutexLock lock(&mu_);
-  if (fd_ < 0) return absl::InternalError(absl::StrCat(path_, " is not open"));
-  if (absl::Status s = WriteAll(fd_, Line(ledger_id, request_id, attempt), path_); !s.ok()) {
-    return s;
+  if (file_ == nullptr) {
+    if (absl::Status s = OpenFileLocked(); !s.ok()) return s;
   }
+  if (absl::Status s = file_->Append(Line(ledger_id, request_id, attempt)); !s.ok()) return s;
   ++lines_in_file_;
   RememberLocked({ledger_id, request_id}, attempt);
   // The attempt is recorded either way; a compaction that fails is tried
@@ -146,12 +126,9 @@ std::vector<RequestAttempt> RequestJournal::Attempts(const std::string& ledger_i
 
 absl::Status RequestJournal::Sync() {
   absl::MutexLock lock(&mu_);
-  if (fd_ < 0) return absl::InternalError(absl::StrCat(path_, " is not open"));
+  if (file_ == nullptr) return absl::InternalError(absl::StrCat(path_, " is not open"));
   if (!compaction_error_.ok()) return compaction_error_;
-  if (::fdatasync(fd_) != 0) {
-    return absl::InternalError(absl::StrCat("cannot sync ", path_, ": ", strerror(errno)));
-  }
-  return absl::OkStatus();
+  return file_->Sync();
 }
 
 }  // namespace microledger

@@ -32,6 +32,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "serving/durable_file.h"
 
 namespace microledger {
 
@@ -50,7 +51,6 @@ class RequestJournal {
  public:
   static absl::StatusOr<std::unique_ptr<RequestJournal>> Open(const std::string& path,
                                                               size_t max_entries);
-  ~RequestJournal();
 
   // Appends one attempt to the file (written before it returns).
   absl::Status Record(const std::string& ledger_id, const std::string& request_id,
@@ -69,6 +69,7 @@ class RequestJournal {
   RequestJournal(std::string path, size_t max_entries)
       : path_(std::move(path)), max_entries_(max_entries) {}
   void RememberLocked(Key key, RequestAttempt attempt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status OpenFileLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Rewrites the file with the remembered attempts and reopens it for appending.
   absl::Status CompactLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -76,7 +77,8 @@ class RequestJournal {
   const size_t max_entries_;
   size_t unreadable_lines_ = 0;  // Set by Open only.
   mutable absl::Mutex mu_;
-  int fd_ ABSL_GUARDED_BY(mu_) = -1;
+  // Null after a failed reopen (tried again by the next Record).
+  std::unique_ptr<AppendOnlyFile> file_ ABSL_GUARDED_BY(mu_);
   // The last compaction's failure (reported by Sync until one succeeds).
   absl::Status compaction_error_ ABSL_GUARDED_BY(mu_);
   size_t lines_in_file_ ABSL_GUARDED_BY(mu_) = 0;

@@ -48,6 +48,29 @@ std::string ParentDirectory(const std::string& path) {
 
 }  // namespace
 
+absl::StatusOr<std::unique_ptr<AppendOnlyFile>> AppendOnlyFile::Open(
+    const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return Errno("cannot open", path);
+  return std::unique_ptr<AppendOnlyFile>(new AppendOnlyFile(fd, path));
+}
+
+AppendOnlyFile::~AppendOnlyFile() { ::close(fd_); }
+
+absl::Status AppendOnlyFile::Append(absl::string_view record) {
+  const off_t start = ::lseek(fd_, 0, SEEK_END);
+  absl::Status written = WriteAll(fd_, record, path_);
+  if (!written.ok() && start >= 0 && ::ftruncate(fd_, start) != 0) {
+    return absl::DataLossError(absl::StrCat(written.message(), "; and it cannot be cut back (",
+                                            strerror(errno), "): a fragment is left"));
+  }
+  return written;
+}
+
+absl::Status AppendOnlyFile::Sync() {
+  return ::fdatasync(fd_) == 0 ? absl::OkStatus() : Errno("cannot sync", path_);
+}
+
 absl::Status WriteNewFile(const std::string& path, absl::string_view data) {
   const int fd =
       ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);

@@ -8,9 +8,12 @@
 #ifndef MICROLEDGER_SERVING_DURABLE_FILE_H_
 #define MICROLEDGER_SERVING_DURABLE_FILE_H_
 
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace microledger {
@@ -29,6 +32,30 @@ absl::Status WriteNewFile(const std::string& path, absl::string_view data);
 
 // fsync of a directory, so that renames and unlinks in it are on disk.
 absl::Status SyncDirectory(const std::string& dir);
+
+// A file written only at its end, one record at a time (the agent's head log
+// and request journal). Append writes a whole record or, when the write
+// fails part way, cuts the file back to where it was: a failed record never
+// leaves a fragment for the next one to be glued to. Append reaches the page
+// cache (a killed process loses nothing); Sync puts it on disk. Not
+// thread-safe: the owner serialises calls.
+class AppendOnlyFile {
+ public:
+  // Opens `path` for appending, created with mode 0600 when absent.
+  static absl::StatusOr<std::unique_ptr<AppendOnlyFile>> Open(const std::string& path);
+  ~AppendOnlyFile();
+  AppendOnlyFile(const AppendOnlyFile&) = delete;
+  AppendOnlyFile& operator=(const AppendOnlyFile&) = delete;
+
+  absl::Status Append(absl::string_view record);
+  // fdatasync.
+  absl::Status Sync();
+
+ private:
+  AppendOnlyFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  const int fd_;
+  const std::string path_;
+};
 
 }  // namespace microledger
 

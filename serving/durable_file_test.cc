@@ -87,6 +87,26 @@ TEST(DurableFileTest, NewFileIsCreatedOnceWithMode0600) {
   EXPECT_FALSE(std::filesystem::exists(dir + "/target"));
 }
 
+TEST(DurableFileTest, AppendOnlyFileAppendsWholeRecords) {
+  const std::string path = TempDir("append") + "/log";
+  {
+    auto file = AppendOnlyFile::Open(path);
+    ASSERT_TRUE(file.ok()) << file.status();
+    ASSERT_TRUE((*file)->Append("one\n").ok());
+    ASSERT_TRUE((*file)->Append("two\n").ok());
+    ASSERT_TRUE((*file)->Sync().ok());
+  }
+  EXPECT_EQ(ModeOf(path), 0600u);
+  auto reopened = AppendOnlyFile::Open(path);
+  ASSERT_TRUE(reopened.ok());
+  ASSERT_TRUE((*reopened)->Append("three\n").ok());
+  EXPECT_EQ(*ReadWholeFile(path), "one\ntwo\nthree\n");
+  // A device that is full: the append fails and says so.
+  auto full = AppendOnlyFile::Open("/dev/full");
+  ASSERT_TRUE(full.ok()) << full.status();
+  EXPECT_FALSE((*full)->Append("record\n").ok());
+}
+
 TEST(DurableFileTest, FirstLineDropsTheLineEnd) {
   EXPECT_EQ(FirstLine("token\r\nmore"), "token");
   EXPECT_EQ(FirstLine("token"), "token");
