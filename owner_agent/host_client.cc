@@ -133,63 +133,50 @@ std::unique_ptr<grpc::ClientContext> HostClient::NewContext(
   return context;
 }
 
-absl::StatusOr<v1::CreateLedgerResponse> HostClient::CreateLedger() {
+template <typename Request, typename Response>
+absl::StatusOr<Response> HostClient::Unary(UnaryMethod<Request, Response> method,
+                                           const Request& request) {
   auto context = NewContext(options_.call_timeout);
-  v1::CreateLedgerResponse response;
-  absl::Status status =
-      FromGrpc(stub_->CreateLedger(context.get(), v1::CreateLedgerRequest(), &response));
+  Response response;
+  absl::Status status = FromGrpc(((*stub_).*method)(context.get(), request, &response));
   if (!status.ok()) return status;
   return response;
 }
 
+absl::StatusOr<v1::CreateLedgerResponse> HostClient::CreateLedger() {
+  return Unary(&v1::HostService::Stub::CreateLedger, v1::CreateLedgerRequest());
+}
+
 absl::StatusOr<v1::GetLedgerResponse> HostClient::GetLedger(const std::string& ledger_id) {
-  auto context = NewContext(options_.call_timeout);
   v1::GetLedgerRequest request;
   request.set_ledger_id(ledger_id);
-  v1::GetLedgerResponse response;
-  absl::Status status = FromGrpc(stub_->GetLedger(context.get(), request, &response));
-  if (!status.ok()) return status;
-  return response;
+  return Unary(&v1::HostService::Stub::GetLedger, request);
 }
 
 absl::StatusOr<v1::GetConsistencyProofResponse> HostClient::GetConsistencyProof(
     const std::string& ledger_id, uint64_t old_size, uint64_t new_size) {
-  auto context = NewContext(options_.call_timeout);
   v1::GetConsistencyProofRequest request;
   request.set_ledger_id(ledger_id);
   request.set_old_size(old_size);
   request.set_new_size(new_size);
-  v1::GetConsistencyProofResponse response;
-  absl::Status status =
-      FromGrpc(stub_->GetConsistencyProof(context.get(), request, &response));
-  if (!status.ok()) return status;
-  return response;
+  return Unary(&v1::HostService::Stub::GetConsistencyProof, request);
 }
 
 absl::StatusOr<v1::GetInclusionProofResponse> HostClient::GetInclusionProof(
     const std::string& ledger_id, uint64_t number, uint64_t tree_size) {
-  auto context = NewContext(options_.call_timeout);
   v1::GetInclusionProofRequest request;
   request.set_ledger_id(ledger_id);
   request.set_number(number);
   request.set_tree_size(tree_size);
-  v1::GetInclusionProofResponse response;
-  absl::Status status =
-      FromGrpc(stub_->GetInclusionProof(context.get(), request, &response));
-  if (!status.ok()) return status;
-  return response;
+  return Unary(&v1::HostService::Stub::GetInclusionProof, request);
 }
 
 absl::StatusOr<v1::GetAttachmentResponse> HostClient::GetAttachment(
     const std::string& ledger_id, const std::string& seal) {
-  auto context = NewContext(options_.call_timeout);
   v1::GetAttachmentRequest request;
   request.set_ledger_id(ledger_id);
   request.set_seal(seal);
-  v1::GetAttachmentResponse response;
-  absl::Status status = FromGrpc(stub_->GetAttachment(context.get(), request, &response));
-  if (!status.ok()) return status;
-  return response;
+  return Unary(&v1::HostService::Stub::GetAttachment, request);
 }
 
 absl::Status HostClient::GetBlocks(const std::string& ledger_id, uint64_t from, uint64_t to,

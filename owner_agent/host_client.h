@@ -105,6 +105,13 @@ class HostClient {
   void WriterLoop(Stream* stream);
   // A context with the deadline `timeout` from now.
   std::unique_ptr<grpc::ClientContext> NewContext(std::chrono::milliseconds timeout) const;
+  // One unary call with the unary deadline; the host's error through FromGrpc.
+  template <typename Request, typename Response>
+  using UnaryMethod = grpc::Status (v1::HostService::Stub::*)(grpc::ClientContext*,
+                                                              const Request&, Response*);
+  template <typename Request, typename Response>
+  absl::StatusOr<Response> Unary(UnaryMethod<Request, Response> method,
+                                 const Request& request);
 
   const std::string address_;
   const HostClientOptions options_;
