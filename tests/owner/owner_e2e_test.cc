@@ -394,14 +394,8 @@ TEST(OwnerAgentTest, RestartedAgentResumesItsLedgers) {
   {
     auto agent = StartAgent(keystore, host->address());
     ASSERT_NE(agent, nullptr);
-    auto stub = agent->Stub();
-    v1::OwnerCreateLedgerResponse created;
-    ASSERT_TRUE(CreateLedger(*stub, "", &created).ok());
-    ledger = created.ledger_id();
-    v1::BlockOutcome outcome;
-    for (int i = 0; i < 3; ++i) {
-      ASSERT_TRUE(Append(*stub, ledger, R"({"event":"before"})", &outcome).ok());
-    }
+    ASSERT_TRUE(
+        CreateLedgerWithEvents(*agent->Stub(), 3, R"({"event":"before"})", &ledger).ok());
     agent->Kill9();
   }
   auto agent = StartAgent(keystore, host->address());

@@ -57,6 +57,25 @@ inline grpc::Status Append(AgentStub& stub, const std::string& ledger, const std
   return stub.AppendEvent(Ctx().get(), request, out);
 }
 
+// Creates a ledger on the agent's default host, then appends `events` times
+// the event `event_json`; sets *ledger and, when given, *last to the last
+// append's outcome.
+inline grpc::Status CreateLedgerWithEvents(AgentStub& stub, int events,
+                                           const std::string& event_json,
+                                           std::string* ledger,
+                                           v1::BlockOutcome* last = nullptr) {
+  v1::OwnerCreateLedgerResponse created;
+  grpc::Status status = CreateLedger(stub, "", &created);
+  if (!status.ok()) return status;
+  *ledger = created.ledger_id();
+  v1::BlockOutcome outcome;
+  for (int i = 0; i < events && status.ok(); ++i) {
+    status = Append(stub, *ledger, event_json, &outcome);
+  }
+  if (last != nullptr) *last = outcome;
+  return status;
+}
+
 inline grpc::Status Export(AgentStub& stub, const std::string& ledger, std::string* out) {
   v1::ExportLedgerRequest request;
   request.set_ledger_id(ledger);

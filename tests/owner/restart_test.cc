@@ -103,16 +103,11 @@ TEST(AgentRestartTest, RollbackDrillAcrossAgentRestart) {
     auto agent = StartAgent(keystore, host.address());
     ASSERT_NE(agent, nullptr);
     auto stub = agent->Stub();
-    v1::OwnerCreateLedgerResponse created;
-    ASSERT_TRUE(CreateLedger(*stub, "", &created).ok());
-    ledger = created.ledger_id();
-    v1::BlockOutcome outcome;
-    for (int i = 0; i < 4; ++i) {
-      ASSERT_TRUE(Append(*stub, ledger, R"({"event":"early"})", &outcome).ok());
-    }
+    ASSERT_TRUE(CreateLedgerWithEvents(*stub, 4, R"({"event":"early"})", &ledger).ok());
     host.Stop();
     fs::copy(host.data_dir(), backup, fs::copy_options::recursive);
     ASSERT_TRUE(host.Start().ok());
+    v1::BlockOutcome outcome;
     for (int i = 0; i < 50; ++i) {  // The agent reconnects within its backoff.
       grpc::Status status = Append(*stub, ledger, R"({"event":"late"})", &outcome);
       if (status.ok() && outcome.committed().number() == 10) break;
@@ -249,15 +244,10 @@ TEST(AgentRestartTest, VerifiedStateIsRememberedWithoutTheHost) {
   {
     auto agent = StartAgent(keystore, host.address());
     ASSERT_NE(agent, nullptr);
-    auto stub = agent->Stub();
-    v1::OwnerCreateLedgerResponse created;
-    ASSERT_TRUE(CreateLedger(*stub, "", &created).ok());
-    ledger = created.ledger_id();
-    v1::BlockOutcome outcome;
-    for (int i = 0; i < 6; ++i) {
-      ASSERT_TRUE(Append(*stub, ledger, R"({"event":"x"})", &outcome).ok());
-    }
-    checkpoint = outcome.committed().checkpoint();
+    v1::BlockOutcome last;
+    ASSERT_TRUE(CreateLedgerWithEvents(*agent->Stub(), 6, R"({"event":"x"})", &ledger, &last)
+                    .ok());
+    checkpoint = last.committed().checkpoint();
     agent->Kill9();  // Reported appends are on disk even without a clean stop.
   }
   host.Stop();
