@@ -66,43 +66,33 @@ absl::StatusOr<AdmissionControl::Ticket> AdmissionControl::AdmitSubscription(
   return Admit(Kind::kSubscription, peer, 0);
 }
 
+AdmissionControl::KindLimits AdmissionControl::LimitsOf(Kind kind) const {
+  switch (kind) {
+    case Kind::kAppend:
+      return {limits_.max_concurrent_appends, limits_.max_concurrent_appends_per_connection,
+              "max_concurrent_appends", "max_concurrent_appends_per_connection",
+              "appends in flight"};
+    case Kind::kAppendStream:
+      return {limits_.max_append_streams, limits_.max_append_streams_per_connection,
+              "max_append_streams", "max_append_streams_per_connection",
+              "AppendStream streams open"};
+    case Kind::kSubscription:
+      break;
+  }
+  return {limits_.max_subscriptions, limits_.max_subscriptions_per_connection,
+          "max_subscriptions", "max_subscriptions_per_connection", "Subscribe streams open"};
+}
+
 absl::StatusOr<AdmissionControl::Ticket> AdmissionControl::Admit(Kind kind,
                                                                   absl::string_view peer,
                                                                   size_t bytes) {
-  std::atomic<size_t>* total = nullptr;
-  size_t total_limit = 0, peer_limit = 0;
-  absl::string_view total_flag, peer_flag, what;
-  switch (kind) {
-    case Kind::kAppend:
-      total = &appends_;
-      total_limit = limits_.max_concurrent_appends;
-      total_flag = "max_concurrent_appends";
-      peer_limit = limits_.max_concurrent_appends_per_connection;
-      peer_flag = "max_concurrent_appends_per_connection";
-      what = "appends in flight";
-      break;
-    case Kind::kAppendStream:
-      total = &append_streams_;
-      total_limit = limits_.max_append_streams;
-      total_flag = "max_append_streams";
-      peer_limit = limits_.max_append_streams_per_connection;
-      peer_flag = "max_append_streams_per_connection";
-      what = "AppendStream streams open";
-      break;
-    case Kind::kSubscription:
-      total = &subscriptions_;
-      total_limit = limits_.max_subscriptions;
-      total_flag = "max_subscriptions";
-      peer_limit = limits_.max_subscriptions_per_connection;
-      peer_flag = "max_subscriptions_per_connection";
-      what = "Subscribe streams open";
-      break;
-  }
-  if (!TryTake(*total, 1, total_limit)) {
-    return Refused(total_flag, total_limit, absl::StrCat(what, " on this host"));
+  const KindLimits limits = LimitsOf(kind);
+  std::atomic<size_t>& total = in_use_[static_cast<size_t>(kind)];
+  if (!TryTake(total, 1, limits.total)) {
+    return Refused(limits.total_flag, limits.total, absl::StrCat(limits.what, " on this host"));
   }
   if (bytes > 0 && !TryTake(request_bytes_, bytes, limits_.max_inflight_request_bytes)) {
-    GiveBack(*total, 1);
+    GiveBack(total, 1);
     return Refused("max_inflight_request_bytes", limits_.max_inflight_request_bytes,
                    absl::StrCat("append request bytes in flight on this host (this "
                                 "request has ",
@@ -112,16 +102,13 @@ absl::StatusOr<AdmissionControl::Ticket> AdmissionControl::Admit(Kind kind,
     Shard& shard = ShardOf(peer);
     absl::MutexLock lock(&shard.mu);
     PeerCounts& counts = shard.peers[peer];
-    size_t& count = kind == Kind::kAppend         ? counts.appends
-                    : kind == Kind::kAppendStream ? counts.append_streams
-                                                  : counts.subscriptions;
-    if (count >= peer_limit) {
-      if (counts.appends == 0 && counts.append_streams == 0 && counts.subscriptions == 0) {
-        shard.peers.erase(std::string(peer));
-      }
-      GiveBack(*total, 1);
+    size_t& count = counts[static_cast<size_t>(kind)];
+    if (count >= limits.per_connection) {
+      if (counts == PeerCounts{}) shard.peers.erase(std::string(peer));
+      GiveBack(total, 1);
       if (bytes > 0) GiveBack(request_bytes_, bytes);
-      return Refused(peer_flag, peer_limit, absl::StrCat(what, " on this connection"));
+      return Refused(limits.per_connection_flag, limits.per_connection,
+                     absl::StrCat(limits.what, " on this connection"));
     }
     ++count;
   }
@@ -139,35 +126,21 @@ void AdmissionControl::Give(Kind kind, const std::string& peer, size_t bytes) {
     absl::MutexLock lock(&shard.mu);
     auto it = shard.peers.find(peer);
     if (it != shard.peers.end()) {
-      PeerCounts& counts = it->second;
-      size_t& count = kind == Kind::kAppend         ? counts.appends
-                      : kind == Kind::kAppendStream ? counts.append_streams
-                                                    : counts.subscriptions;
-      --count;
-      if (counts.appends == 0 && counts.append_streams == 0 && counts.subscriptions == 0) {
-        shard.peers.erase(it);
-      }
+      --it->second[static_cast<size_t>(kind)];
+      if (it->second == PeerCounts{}) shard.peers.erase(it);
     }
   }
-  switch (kind) {
-    case Kind::kAppend:
-      GiveBack(appends_, 1);
-      break;
-    case Kind::kAppendStream:
-      GiveBack(append_streams_, 1);
-      break;
-    case Kind::kSubscription:
-      GiveBack(subscriptions_, 1);
-      break;
-  }
+  GiveBack(in_use_[static_cast<size_t>(kind)], 1);
   if (bytes > 0) GiveBack(request_bytes_, bytes);
 }
 
 AdmissionControl::Usage AdmissionControl::usage() const {
   Usage usage;
-  usage.appends = appends_.load(std::memory_order_acquire);
-  usage.append_streams = append_streams_.load(std::memory_order_acquire);
-  usage.subscriptions = subscriptions_.load(std::memory_order_acquire);
+  usage.appends = in_use_[static_cast<size_t>(Kind::kAppend)].load(std::memory_order_acquire);
+  usage.append_streams =
+      in_use_[static_cast<size_t>(Kind::kAppendStream)].load(std::memory_order_acquire);
+  usage.subscriptions =
+      in_use_[static_cast<size_t>(Kind::kSubscription)].load(std::memory_order_acquire);
   usage.request_bytes = request_bytes_.load(std::memory_order_acquire);
   for (const Shard& shard : shards_) {
     absl::MutexLock lock(&shard.mu);

@@ -90,25 +90,30 @@ class AdmissionControl {
   const AdmissionLimits& limits() const { return limits_; }
 
  private:
-  struct PeerCounts {
-    size_t appends = 0;
-    size_t append_streams = 0;
-    size_t subscriptions = 0;
-  };
+  static constexpr size_t kKinds = 3;
+  // What one peer holds, by Kind.
+  using PeerCounts = std::array<size_t, kKinds>;
   struct Shard {
     mutable absl::Mutex mu;
     absl::flat_hash_map<std::string, PeerCounts> peers ABSL_GUARDED_BY(mu);
   };
   static constexpr int kShards = 16;
+  // A kind's two limits and how a refusal names them.
+  struct KindLimits {
+    size_t total;
+    size_t per_connection;
+    absl::string_view total_flag;
+    absl::string_view per_connection_flag;
+    absl::string_view what;
+  };
 
+  KindLimits LimitsOf(Kind kind) const;
   Shard& ShardOf(absl::string_view peer);
   absl::StatusOr<Ticket> Admit(Kind kind, absl::string_view peer, size_t bytes);
   void Give(Kind kind, const std::string& peer, size_t bytes);
 
   const AdmissionLimits limits_;
-  std::atomic<size_t> appends_{0};
-  std::atomic<size_t> append_streams_{0};
-  std::atomic<size_t> subscriptions_{0};
+  std::array<std::atomic<size_t>, kKinds> in_use_{};  // By Kind, on this host.
   std::atomic<size_t> request_bytes_{0};
   std::array<Shard, kShards> shards_;
 };
