@@ -86,6 +86,25 @@ inline grpc::Status ReadBlocks(HostStub& stub, const std::string& ledger_id, uin
   return reader->Finish();
 }
 
+// ForgetLedger of `ledger_id` at `head`, signed by `signatures` (SPEC §10).
+inline grpc::Status ForgetLedger(HostStub& stub, const std::string& ledger_id,
+                                 const std::string& head,
+                                 const std::vector<BlockSignature>& signatures) {
+  grpc::ClientContext context;
+  v1::ForgetLedgerRequest request;
+  request.set_ledger_id(ledger_id);
+  request.set_head_fingerprint(head);
+  for (const BlockSignature& signature : signatures) {
+    v1::Signature* out = request.add_signatures();
+    out->set_role(signature.role);
+    out->set_alg(signature.alg);
+    out->set_key(signature.key);
+    out->set_sig(signature.sig);
+  }
+  v1::ForgetLedgerResponse response;
+  return stub.ForgetLedger(&context, request, &response);
+}
+
 inline uint64_t HeadNumber(HostStub& stub, const std::string& ledger_id) {
   grpc::ClientContext context;
   v1::GetLedgerRequest request;

@@ -366,21 +366,9 @@ TEST_F(HostIntegrationTest, AttachmentAndForgetOverGrpc) {
     EXPECT_EQ(response.data(), data);
     EXPECT_EQ(response.name(), "doc.txt");
   }
-  {
-    grpc::ClientContext context;
-    v1::ForgetLedgerRequest request;
-    request.set_ledger_id(chain.ledger_id());
-    request.set_head_fingerprint(chain.state().head_fingerprint);
-    for (const BlockSignature& signature : chain.SignForget()) {
-      v1::Signature* out = request.add_signatures();
-      out->set_role(signature.role);
-      out->set_alg(signature.alg);
-      out->set_key(signature.key);
-      out->set_sig(signature.sig);
-    }
-    v1::ForgetLedgerResponse response;
-    ASSERT_TRUE(stub_->ForgetLedger(&context, request, &response).ok());
-  }
+  ASSERT_TRUE(ForgetLedger(*stub_, chain.ledger_id(), chain.state().head_fingerprint,
+                           chain.SignForget())
+                  .ok());
   std::vector<std::string> blocks;
   EXPECT_EQ(ReadBlocks(*stub_, chain.ledger_id(), 1, 0, &blocks).error_code(),
             grpc::StatusCode::NOT_FOUND);

@@ -127,19 +127,7 @@ class HostStatusCodesTest : public ::testing::Test {
   }
   grpc::Status Forget(const std::string& id, const std::string& head,
                       const std::vector<BlockSignature>& signatures) {
-    grpc::ClientContext context;
-    v1::ForgetLedgerRequest request;
-    request.set_ledger_id(id);
-    request.set_head_fingerprint(head);
-    for (const BlockSignature& signature : signatures) {
-      v1::Signature* out = request.add_signatures();
-      out->set_role(signature.role);
-      out->set_alg(signature.alg);
-      out->set_key(signature.key);
-      out->set_sig(signature.sig);
-    }
-    v1::ForgetLedgerResponse response;
-    return stub_->ForgetLedger(&context, request, &response);
+    return ForgetLedger(*stub_, id, head, signatures);
   }
   // A ledger of three blocks, an attachment sealed in block 2.
   OwnerChain ThreeBlocks() {
@@ -324,21 +312,9 @@ TEST(HostForgetTest, ForgottenIdIsRetiredAcrossARestart) {
   const Block genesis = chain.Next();
   ASSERT_TRUE(AppendBlock(*stub, chain, genesis).ok());
   ASSERT_TRUE(AppendBlock(*stub, chain, chain.Next()).ok());
-  {
-    grpc::ClientContext context;
-    v1::ForgetLedgerRequest request;
-    request.set_ledger_id(chain.ledger_id());
-    request.set_head_fingerprint(chain.state().head_fingerprint);
-    for (const BlockSignature& signature : chain.SignForget()) {
-      v1::Signature* out = request.add_signatures();
-      out->set_role(signature.role);
-      out->set_alg(signature.alg);
-      out->set_key(signature.key);
-      out->set_sig(signature.sig);
-    }
-    v1::ForgetLedgerResponse response;
-    ASSERT_TRUE(stub->ForgetLedger(&context, request, &response).ok());
-  }
+  ASSERT_TRUE(ForgetLedger(*stub, chain.ledger_id(), chain.state().head_fingerprint,
+                           chain.SignForget())
+                  .ok());
   const auto expect_retired = [&](HostStub& s, const std::string& when) {
     grpc::ClientContext context;
     v1::AppendRequest request;
