@@ -1,13 +1,12 @@
 #include "common/ledger_verifier.h"
 
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "common/checkpoint.h"
 #include "common/encoding.h"
 #include "common/error_text.h"
-#include "common/utf8.h"
 
 namespace microledger {
 namespace {
@@ -51,21 +50,8 @@ absl::StatusOr<PreparedBlock> PreparedBlock::FromBlock(Block block) {
 }
 
 std::string FailureRule(const absl::Status& status) {
-  const absl::string_view message = status.message();
-  std::string rule;
-  rule.reserve(message.size());
-  for (size_t pos = 0; pos < message.size();) {
-    const uint8_t byte = static_cast<uint8_t>(message[pos]);
-    const size_t start = pos;
-    uint32_t code_point;
-    if (!DecodeUtf8(message, &pos, &code_point) || byte < 0x20 || byte == 0x7F) {
-      absl::StrAppendFormat(&rule, "\\x%02X", byte);
-      pos = start + 1;
-    } else {
-      rule.append(message.data() + start, pos - start);
-    }
-  }
-  return rule;
+  // The whole message (each input it quotes was bounded when it was made).
+  return QuoteForError(status.message(), std::numeric_limits<size_t>::max());
 }
 
 LedgerVerifier::LedgerVerifier(std::string ledger_id)
