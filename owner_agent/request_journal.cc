@@ -44,8 +44,10 @@ absl::StatusOr<std::unique_ptr<RequestJournal>> RequestJournal::Open(const std::
   std::unique_ptr<RequestJournal> journal(new RequestJournal(path, max_entries));
   absl::MutexLock lock(&journal->mu_);
   absl::StatusOr<std::string> text = ReadWholeFile(path);
+  size_t lines = 0;
   if (text.ok()) {
     for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipEmpty())) {
+      ++lines;
       std::optional<Json> entry = VersionOneFields(line);
       if (!entry.has_value()) {  // Torn by a crash in a write, or of another format.
         ++journal->unreadable_lines_;
@@ -57,6 +59,17 @@ absl::StatusOr<std::unique_ptr<RequestJournal>> RequestJournal::Open(const std::
     }
   } else if (!absl::IsNotFound(text.status())) {
     return text.status();
+  }
+  // Rewritten only when it holds something to drop (lines evicted past
+  // max_entries, unreadable lines, a last line without its newline): a
+  // clean journal is not rewritten and fsynced at every start.
+  const bool clean = text.ok() && journal->unreadable_lines_ == 0 &&
+                     lines == journal->order_.size() &&
+                     (text->empty() || text->back() == '\n');
+  if (clean) {
+    journal->lines_in_file_ = lines;
+    if (absl::Status s = journal->OpenFileLocked(); !s.ok()) return s;
+    return journal;
   }
   if (absl::Status s = journal->CompactLocked(); !s.ok()) return s;
   return journal;

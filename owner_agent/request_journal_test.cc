@@ -1,5 +1,7 @@
 #include "owner_agent/request_journal.h"
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -28,8 +30,15 @@ TEST(RequestJournalTest, AttemptsSurviveReopen) {
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     EXPECT_NE(text.find("uF6"), std::string::npos);
   }
+  const auto inode = [&] {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0);
+    return st.st_ino;
+  };
+  const ino_t before = inode();
   auto journal = RequestJournal::Open(path, 100);
   ASSERT_TRUE(journal.ok()) << journal.status();
+  EXPECT_EQ(inode(), before);  // A clean journal is not rewritten at start.
   auto attempts = (*journal)->Attempts("L1", "r1");
   ASSERT_EQ(attempts.size(), 2u);
   EXPECT_EQ(attempts[0].number, 5u);
