@@ -227,8 +227,10 @@ void HostClient::Submit(v1::AppendRequest request, AppendCallback done) {
       Stream* raw = stream.get();
       streams_.push_back(std::move(stream));
       current_ = raw;
-      raw->reader = std::thread([this, raw] { ReaderLoop(raw); });
+      // The writer first: the reader joins it when the stream ends, which
+      // can happen at once (a host that is down).
       raw->writer = std::thread([this, raw] { WriterLoop(raw); });
+      raw->reader = std::thread([this, raw] { ReaderLoop(raw); });
     }
     {
       // Checked and queued in one critical section: a stream's reader fails
