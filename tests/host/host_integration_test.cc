@@ -446,6 +446,10 @@ TEST_F(HostIntegrationTest, NegativeOrZeroLimitsAreRefused) {
     EXPECT_EQ(code, 1) << flag;
     EXPECT_THAT(output, HasSubstr("limits must be positive")) << flag;
   }
+  auto [code, output] = HostProcess::RunToExit(
+      {"--storage=memory", "--listen=127.0.0.1:0", "--max_streams_per_connection=0"});
+  EXPECT_EQ(code, 1);
+  EXPECT_THAT(output, HasSubstr("--max_streams_per_connection must be in 1..2147483647"));
 }
 
 }  // namespace

@@ -52,11 +52,18 @@ TEST(OwnerAgentTest, OneAgentPerKeystoreAndHelp) {
   EXPECT_EQ(code, 1);
   EXPECT_THAT(output, HasSubstr("in use by another ml-owner process"));
 
+  auto [zero_code, zero] = AgentProcess::RunToExit(
+      {"--keystore=" + NewTempDir("zero") + "/ks", "--max_remembered_requests=0"});
+  EXPECT_EQ(zero_code, 1);
+  EXPECT_THAT(zero, HasSubstr("--max_remembered_requests must be positive"));
+
   auto [help_code, help] = AgentProcess::RunToExit({"--help"});
   EXPECT_THAT(help, HasSubstr("--keystore"));
   EXPECT_THAT(help, HasSubstr("--passphrase_file"));
   EXPECT_THAT(help, HasSubstr("--token_file"));
   EXPECT_THAT(help, HasSubstr("--host_tls_ca"));
+  EXPECT_THAT(help, HasSubstr("--max_remembered_requests"));
+  EXPECT_THAT(help, HasSubstr("--state_flush_ms"));
 
   auto stub = agent->Stub();
   v1::CreateKeyRequest create;
