@@ -738,9 +738,17 @@ TEST_F(EvidenceTest, LeavesNeedNotesThatVerifyByTheLedgerKey) {
 }
 
 TEST_F(EvidenceTest, LeavesNeedAnIntegerIndexInTheTree) {
-  for (const Json& index : {Json(3.5), Json(-1), Json("3"), Json(5), Json(6), Json(1e20)}) {
+  const std::vector<std::pair<Json, std::string>> cases = {
+      {Json("3"), "must be a number"},
+      {Json(3.5), "must be an integer, at least 0"},
+      {Json(-1), "must be an integer, at least 0"},
+      {Json(5), "must be below the note's tree size 5"},  // The tree size.
+      {Json(6), "must be below the note's tree size 5"},
+      {Json(1e20), "must be below the note's tree size 5"},  // Above 2^64.
+  };
+  for (const auto& [index, why] : cases) {
     EXPECT_THAT(Rejection(LeavesWithLeft([&](Json& s) { s["index"] = index; })),
-                ContainsRegex("^evidence [ab]: index: "))
+                ContainsRegex(absl::StrCat("^evidence [ab]: index: ", why)))
         << index;
   }
 }
