@@ -1,0 +1,156 @@
+// The mirror's logic, without gRPC: which ledgers it follows (one
+// LedgerFollower each), what it holds of each, sparse fetches for readers,
+// SPEC §11 evidence (a fork a follower finds, or evidence reported to it:
+// either stops following the ledger for good and keeps what was verified),
+// owner-signed forgetting (SPEC §10) and retention of idle ledgers.
+//
+// What a mirror serves: every read of a ledger it holds, from its store with
+// the host's read code (reader()); a read of blocks it does not hold is
+// fetched first (sparse) or refused with FailedPrecondition naming the held
+// ranges (tail: blocks before its start; proofs need leaves and tree sizes
+// from the tail start on). Sparse proofs are fetched from the upstream and
+// verified against the checkpoints the mirror holds before they are served.
+//
+// Thread safety: thread-safe. A ledger's mirror record is read-modify-written
+// only under its record mutex (shared with its follower).
+#ifndef MICROLEDGER_MIRROR_MIRROR_H_
+#define MICROLEDGER_MIRROR_MIRROR_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/block.h"
+#include "common/evidence.h"
+#include "ledger_store/evidence_store.h"
+#include "ledger_store/kv_store.h"
+#include "ledger_store/ledger_reader.h"
+#include "ledger_store/proof_reader.h"
+#include "mirror/ledger_follower.h"
+#include "mirror/mirror_record.h"
+#include "mirror/mirror_store.h"
+
+namespace microledger {
+
+struct MirrorOptions {
+  FollowerOptions follower;
+  // Ledgers not followed and not read for this long are dropped (their
+  // evidence stays); zero keeps them for ever.
+  absl::Duration retain_idle = absl::ZeroDuration();
+  // How often idle ledgers are looked for (default: retain_idle / 4, at
+  // most a minute).
+  absl::Duration retention_sweep = absl::ZeroDuration();
+  size_t max_cached_ledgers = 10000;
+  size_t max_cached_merkle_nodes = 1 << 18;
+  // Blocks one sparse fetch may bring (a longer read is fetched in pieces).
+  uint64_t max_fetch_blocks = 256;
+  // Unix milliseconds; NowMillis when unset.
+  std::function<int64_t()> clock;
+};
+
+// What the admin API reports of one ledger.
+struct MirroredLedgerView {
+  MirrorRecord record;
+  FollowerStatus follower;  // state "stopped" when no follower runs.
+  uint64_t head = 0;        // The verified head held (0: none).
+  std::vector<BlockSpan> held;
+  std::string evidence_id;  // First evidence id; non-empty = frozen.
+};
+
+class Mirror {
+ public:
+  Mirror(std::unique_ptr<KvStore> store, MirrorOptions options);
+  ~Mirror();
+
+  Mirror(const Mirror&) = delete;
+  Mirror& operator=(const Mirror&) = delete;
+
+  // Starts a follower for every followed ledger that is not frozen, and the
+  // retention sweeper.
+  absl::Status Start();
+
+  const LedgerReader& reader() const { return store_.reader(); }
+
+  // Admin. Follow: InvalidArgument (id, upstream), FailedPrecondition
+  // (frozen, forgotten, or followed in another mode).
+  absl::StatusOr<MirroredLedgerView> Follow(absl::string_view ledger_id,
+                                            absl::string_view upstream, MirrorMode mode);
+  // NotFound if the mirror neither follows nor holds the ledger.
+  absl::Status Unfollow(absl::string_view ledger_id, bool drop_data);
+  // One ledger (NotFound if unknown here), or every one when empty.
+  absl::StatusOr<std::vector<MirroredLedgerView>> Status(absl::string_view ledger_id);
+
+  // Reads. Marks the ledger used (retention).
+  void Touch(absl::string_view ledger_id);
+  // The held block ranges (empty for a ledger not held).
+  absl::StatusOr<std::vector<BlockSpan>> Held(absl::string_view ledger_id);
+  // Makes sure blocks first..last (0 = the head) are held: fetched and
+  // verified for a sparse ledger, else FailedPrecondition naming the held
+  // ranges. OK for a ledger not held at all (the read then answers NotFound).
+  absl::Status EnsureBlocks(absl::string_view ledger_id, uint64_t first, uint64_t last);
+  // Whether proofs and checkpoints of tree sizes >= `size` (and leaves >=
+  // `leaf_number`) can be served from the store (full ledgers, and tails from
+  // their start on); FailedPrecondition otherwise, except for sparse ledgers
+  // (IsSparse), whose proofs come from SparseInclusionProof and
+  // SparseConsistencyProof.
+  absl::Status CheckProvable(absl::string_view ledger_id, uint64_t leaf_number,
+                             uint64_t size);
+  bool IsSparse(absl::string_view ledger_id);
+  absl::StatusOr<InclusionProofResult> SparseInclusionProof(absl::string_view ledger_id,
+                                                            uint64_t number,
+                                                            uint64_t tree_size);
+  absl::StatusOr<ConsistencyProofResult> SparseConsistencyProof(absl::string_view ledger_id,
+                                                                uint64_t old_size,
+                                                                uint64_t new_size);
+
+  // SPEC §11: validates, keeps, stops following. InvalidArgument (not valid
+  // evidence), NotFound (a ledger this mirror neither holds nor held).
+  absl::StatusOr<EvidenceInfo> ReportEquivocation(absl::string_view evidence);
+  // SPEC §10, as the host does it, against the held head and controllers.
+  absl::Status Forget(absl::string_view ledger_id, absl::string_view head_fingerprint,
+                      const std::vector<BlockSignature>& signatures);
+  // Drops unfollowed ledgers idle for retain_idle; returns how many.
+  absl::StatusOr<int> DropIdle();
+
+ private:
+  int64_t Now() const;
+  absl::Mutex& RecordMutex(absl::string_view ledger_id);
+  void StartFollower(const MirrorRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::unique_ptr<LedgerFollower> TakeFollower(absl::string_view ledger_id);
+  // Evidence a follower built: kept, reported upstream (best effort).
+  void OnFollowerEvidence(const std::string& upstream, const std::string& evidence);
+  absl::StatusOr<bool> Keep(const EvidenceInfo& info, absl::string_view evidence);
+  absl::StatusOr<std::string> EvidenceIdOf(absl::string_view ledger_id) const;
+  std::unique_ptr<v1::HostService::Stub> Upstream(const std::string& address) const;
+  absl::Status FetchMissing(const MirrorRecord& record, uint64_t first, uint64_t last,
+                            uint64_t head);
+  void SweepLoop();
+
+  const MirrorOptions options_;
+  MirrorStore store_;
+  EvidenceStore evidence_;
+
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::unique_ptr<LedgerFollower>> followers_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::unique_ptr<absl::Mutex>> record_mus_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, int64_t> last_used_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread sweeper_;
+};
+
+}  // namespace microledger
+
+#endif  // MICROLEDGER_MIRROR_MIRROR_H_
