@@ -252,4 +252,16 @@ ServerUnaryReactor* HostGrpcService::ForgetLedger(CallbackServerContext* context
       host_->Forget(request->ledger_id(), request->head_fingerprint(), signatures)));
 }
 
+ServerUnaryReactor* HostGrpcService::ReportEquivocation(
+    CallbackServerContext* context, const v1::ReportEquivocationRequest* request,
+    v1::ReportEquivocationResponse* response) {
+  absl::StatusOr<EvidenceReport> report = host_->ReportEquivocation(request->evidence());
+  if (!report.ok()) return FinishUnary(context, ToGrpcStatus(report.status()));
+  response->set_ledger_id(std::move(report->ledger_id));
+  response->set_kind(std::move(report->kind));
+  response->set_evidence_id(std::move(report->evidence_id));
+  response->set_frozen(report->frozen);
+  return FinishUnary(context, grpc::Status::OK);
+}
+
 }  // namespace microledger

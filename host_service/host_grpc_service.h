@@ -83,6 +83,14 @@ class HostGrpcService final : public microledger::v1::HostService::CallbackServi
   grpc::ServerUnaryReactor* ForgetLedger(grpc::CallbackServerContext* context,
                                          const v1::ForgetLedgerRequest* request,
                                          v1::ForgetLedgerResponse* response) override;
+  grpc::ServerUnaryReactor* ReportEquivocation(
+      grpc::CallbackServerContext* context, const v1::ReportEquivocationRequest* request,
+      v1::ReportEquivocationResponse* response) override;
+  grpc::ServerUnaryReactor* GetLedgerEvidence(
+      grpc::CallbackServerContext* context, const v1::GetLedgerEvidenceRequest* request,
+      v1::GetLedgerEvidenceResponse* response) override {
+    return reads_.GetLedgerEvidence(context, request, response);
+  }
 
  private:
   LedgerHost* host_;

@@ -1,6 +1,7 @@
 #include "host_service/ledger_host.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <optional>
 #include <utility>
 
@@ -10,6 +11,7 @@
 #include "common/ed25519.h"
 #include "common/encoding.h"
 #include "common/error_text.h"
+#include "common/evidence.h"
 #include "common/merkle.h"
 #include "common/timestamp.h"
 
@@ -29,6 +31,7 @@ LedgerHost::LedgerHost(std::unique_ptr<KvStore> store, MasterSecret master,
     : store_(std::move(store)),
       master_(std::move(master)),
       options_(std::move(options)),
+      evidence_(store_.get()),
       cache_(options_.max_cached_ledgers),
       node_cache_(options_.max_cached_merkle_nodes),
       reader_(store_.get(), &cache_, &node_cache_),
@@ -50,6 +53,9 @@ absl::Status LedgerHost::LoadLocked(LedgerEntry& entry, absl::string_view ledger
   if (absl::IsNotFound(bytes.status())) {
     absl::StatusOr<bool> forgotten = HasTombstone(*store_, ledger_key);
     if (!forgotten.ok()) return forgotten.status();
+    if (*forgotten) {
+      if (absl::Status s = LoadFrozenLocked(entry, ledger_key); !s.ok()) return s;
+    }
     entry.loaded = true;
     entry.loaded_epoch = epoch;
     entry.exists = false;
@@ -70,6 +76,7 @@ absl::Status LedgerHost::LoadLocked(LedgerEntry& entry, absl::string_view ledger
   if (!head.ok()) return head.status();
   absl::StatusOr<SigningKey> key = master_.DeriveLedgerKey(head->nonce);
   if (!key.ok()) return absl::DataLossError("storage: head record nonce unusable");
+  if (absl::Status s = LoadFrozenLocked(entry, ledger_key); !s.ok()) return s;
   entry.state = std::move(head->state);
   entry.frontier = std::move(head->frontier);
   entry.nonce = std::move(head->nonce);
@@ -82,6 +89,15 @@ absl::Status LedgerHost::LoadLocked(LedgerEntry& entry, absl::string_view ledger
   entry.committed_known = true;
   entry.committed_exists = true;
   entry.committed_head = entry.state.head_number;
+  return absl::OkStatus();
+}
+
+absl::Status LedgerHost::LoadFrozenLocked(LedgerEntry& entry,
+                                          absl::string_view ledger_key) {
+  if (!entry.frozen_by.empty()) return absl::OkStatus();
+  absl::StatusOr<std::string> first = FirstEvidenceId(*store_, ledger_key);
+  if (!first.ok()) return first.status();
+  entry.frozen_by = *std::move(first);
   return absl::OkStatus();
 }
 
@@ -159,6 +175,11 @@ absl::Status LedgerHost::Prepare(AppendInput& input, AppendCallback& done) {
   absl::MutexLock lock(&entry.mu);
   if (absl::Status s = LoadLocked(entry, *ledger_key); !s.ok()) {
     return AtBlock(block.number, s);
+  }
+  if (entry.exists && !entry.frozen_by.empty()) {
+    return AtBlock(block.number, absl::FailedPreconditionError(absl::StrCat(
+                                     "ledger: frozen by equivocation evidence ",
+                                     entry.frozen_by)));
   }
   // A new ledger: its key must derive from the token the host handed out.
   std::optional<SigningKey> new_key;
@@ -343,6 +364,38 @@ absl::Status LedgerHost::Forget(absl::string_view ledger_id,
   entry.key.reset();
   for (auto& w : wake) w();
   return absl::OkStatus();
+}
+
+absl::StatusOr<EvidenceReport> LedgerHost::ReportEquivocation(
+    absl::string_view evidence) {
+  absl::StatusOr<EvidenceInfo> info = ValidateEvidence(evidence);
+  if (!info.ok()) return info.status();
+  absl::StatusOr<std::string> key = LedgerKeyFromId(info->ledger);
+  if (!key.ok()) return key.status();
+  std::shared_ptr<LedgerEntry> entry_ref = cache_.GetOrCreate(info->ledger);
+  LedgerEntry& entry = *entry_ref;
+  absl::MutexLock lock(&entry.mu);
+  {
+    // Appends prepared before the report commit first (no new ones: mu is
+    // held), so none commits after the report returns.
+    absl::MutexLock commit_lock(&entry.commit_mu);
+    entry.commit_mu.Await(absl::Condition(&entry, &LedgerEntry::NothingInflightLocked));
+  }
+  if (absl::Status s = LoadLocked(entry, *key); !s.ok()) return s;
+  if (!entry.exists && !entry.forgotten) return UnknownLedger(info->ledger);
+  absl::StatusOr<bool> added = evidence_.Add(*key, evidence);
+  if (!added.ok()) return absl::UnavailableError(added.status().message());
+  const std::string kind(EvidenceKindName(info->kind));
+  if (entry.frozen_by.empty()) {
+    entry.frozen_by = info->id;
+    // Loud, once per ledger; no ledger id in logs (ids are capabilities).
+    std::fprintf(stderr,
+                 "ml-host: EQUIVOCATION evidence %s (%s): a ledger key of this host "
+                 "signed two histories; its master secret is live elsewhere; the "
+                 "ledger is frozen\n",
+                 info->id.c_str(), kind.c_str());
+  }
+  return EvidenceReport{std::move(info->ledger), kind, std::move(info->id), true};
 }
 
 }  // namespace microledger

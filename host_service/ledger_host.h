@@ -1,12 +1,13 @@
 // The host's logic, without gRPC: create ledgers, the append pipeline
 // (validate -> countersign -> one atomic KvStore batch -> publish), reads,
-// Merkle proofs, subscriptions and forgetting. LedgerHost is the facade over
-// its components (all internal to host_service):
+// Merkle proofs, subscriptions, forgetting and equivocation evidence.
+// LedgerHost is the facade over its components (GroupCommitter is internal to
+// host_service, the others are ledger_store's, shared with the mirror):
 //
 //   LedgerCache     ledger_cache.h     the per-ledger state (LedgerEntry), LRU
 //   GroupCommitter  group_committer.h  batches of appends, one write each
-//   ProofReader     proof_reader.h     inclusion and consistency proofs
-//   CommitWatch     commit_watch.h     subscribers waiting for commits
+//   LedgerReader    ledger_reader.h    every read, proofs, commit watches
+//   EvidenceStore   evidence_store.h   SPEC §11 evidence kept per ledger
 //   ledger_lookup.h                    committed views and NotFound errors
 //
 // The append pipeline (AppendAsync): the calling thread parses the block once,
@@ -30,6 +31,13 @@
 // committed, complete appends; but a read takes the committed head from the
 // ledger's cache entry when it has one. All methods are thread-safe. Errors:
 // see proto/microledger/v1/host.proto.
+//
+// Equivocation (SPEC §11): a ledger with evidence is frozen. Its entry knows
+// it (LedgerEntry::frozen_by, loaded with the entry, so it holds across
+// restarts and cache eviction) and Prepare refuses every append of it. A
+// report takes the ledger's prepare mutex and waits for the ledger's queued
+// appends to commit before it stores the evidence and freezes the entry, so
+// an append either committed before the report returns or is refused.
 #ifndef MICROLEDGER_HOST_SERVICE_LEDGER_HOST_H_
 #define MICROLEDGER_HOST_SERVICE_LEDGER_HOST_H_
 
@@ -47,6 +55,7 @@
 #include "common/chain_validator.h"
 #include "host_service/append_result.h"
 #include "ledger_store/commit_watch.h"
+#include "ledger_store/evidence_store.h"
 #include "host_service/group_committer.h"
 #include "host_service/host_keys.h"
 #include "ledger_store/kv_store.h"
@@ -83,6 +92,14 @@ struct AttachmentInput {
   std::string data;
 };
 
+// What ReportEquivocation accepted.
+struct EvidenceReport {
+  std::string ledger_id;
+  std::string kind;  // "checkpoints", "blocks" or "leaves".
+  std::string evidence_id;
+  bool frozen = false;  // Whether the ledger is frozen here now.
+};
+
 struct AppendInput {
   std::string block;  // Owner-signed canonical JSON.
   std::vector<AttachmentInput> attachments;
@@ -113,10 +130,23 @@ class LedgerHost {
   absl::Status Forget(absl::string_view ledger_id, absl::string_view head_fingerprint,
                       const std::vector<BlockSignature>& signatures);
 
+  // SPEC §11 evidence (its exact bytes): validated (InvalidArgument saying
+  // why not), refused with NotFound unless this host holds or held the
+  // ledger (a head record or a tombstone), kept durably (EvidenceStore), and
+  // the ledger frozen: from then on every append of it is FailedPrecondition
+  // "ledger: frozen by equivocation evidence <first evidence id>"; reads go
+  // on. The first evidence of a ledger is logged on stderr (without the
+  // ledger id). Evidence already kept, or more evidence for a frozen ledger,
+  // is OK; only what is kept changes.
+  absl::StatusOr<EvidenceReport> ReportEquivocation(absl::string_view evidence);
+
  private:
   // Loads the entry's pending (and, the first time, committed) head from
   // storage unless it is loaded for the current epoch.
   absl::Status LoadLocked(LedgerEntry& entry, absl::string_view ledger_key)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(entry.mu);
+  // Sets entry.frozen_by from the evidence kept, unless it is set already.
+  absl::Status LoadFrozenLocked(LedgerEntry& entry, absl::string_view ledger_key)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(entry.mu);
   int64_t Now() const;
   // Prepares an append under the entry's prepare mutex and queues it.
@@ -126,6 +156,7 @@ class LedgerHost {
   std::unique_ptr<KvStore> store_;
   MasterSecret master_;
   HostOptions options_;
+  EvidenceStore evidence_;
   LedgerCache cache_;
   // Mutable: filled by the const proof functions.
   mutable MerkleNodeCache node_cache_;

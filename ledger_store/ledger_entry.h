@@ -52,6 +52,11 @@ struct LedgerEntry {
   MerkleFrontier frontier ABSL_GUARDED_BY(mu);
   std::string nonce ABSL_GUARDED_BY(mu);
   std::optional<SigningKey> key ABSL_GUARDED_BY(mu);
+  // The id of the first SPEC §11 evidence object kept for the ledger, empty
+  // if none: the ledger is frozen (no append is prepared). Loaded with the
+  // pending head, set by the report that stores the first evidence; never
+  // cleared, as evidence is never deleted.
+  std::string frozen_by ABSL_GUARDED_BY(mu);
   std::atomic<uint64_t> epoch{0};
 
   // The committed head.

@@ -27,8 +27,25 @@ absl::StatusOr<LedgerInfo> LedgerReader::GetLedger(absl::string_view ledger_id) 
       store_->Get(CheckpointKey(key, head->state.head_number));
   if (absl::IsNotFound(checkpoint.status())) return MissingLedger(*store_, key, ledger_id);
   if (!checkpoint.ok()) return checkpoint.status();
+  absl::StatusOr<std::string> evidence_id = FirstEvidenceId(*store_, key);
+  if (!evidence_id.ok()) return evidence_id.status();
   return LedgerInfo{std::string(ledger_id), *std::move(genesis), std::move(head->state),
-                    *std::move(checkpoint)};
+                    *std::move(checkpoint), *std::move(evidence_id)};
+}
+
+absl::StatusOr<std::vector<std::string>> LedgerReader::GetLedgerEvidence(
+    absl::string_view ledger_id) const {
+  absl::StatusOr<std::string> key = LedgerKeyFromId(ledger_id);
+  if (!key.ok()) return key.status();
+  absl::StatusOr<std::vector<std::string>> evidence = ListEvidence(*store_, *key);
+  if (!evidence.ok() || !evidence->empty()) return evidence;
+  absl::StatusOr<std::string> head = store_->Get(HeadKey(*key));
+  if (head.ok()) return evidence;
+  if (!absl::IsNotFound(head.status())) return head.status();
+  absl::StatusOr<bool> forgotten = HasTombstone(*store_, *key);
+  if (!forgotten.ok()) return forgotten.status();
+  if (!*forgotten) return UnknownLedger(ledger_id);
+  return evidence;
 }
 
 absl::StatusOr<std::string> LedgerReader::GetCheckpoint(absl::string_view ledger_id,

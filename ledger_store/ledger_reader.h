@@ -23,6 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "common/chain_validator.h"
 #include "ledger_store/commit_watch.h"
+#include "ledger_store/evidence_store.h"
 #include "ledger_store/kv_store.h"
 #include "ledger_store/ledger_cache.h"
 #include "ledger_store/ledger_entry.h"
@@ -37,6 +38,9 @@ struct LedgerInfo {
   std::string genesis_block;
   ChainState state;
   std::string checkpoint;
+  // The id of the first SPEC §11 evidence object kept for the ledger (it is
+  // frozen); empty if there is none.
+  std::string evidence_id;
 };
 
 class LedgerReader {
@@ -84,6 +88,11 @@ class LedgerReader {
   }
   absl::StatusOr<StoredAttachment> GetAttachment(absl::string_view ledger_id,
                                                  absl::string_view seal) const;
+  // The evidence objects kept for the ledger (evidence_store.h), first
+  // received first, possibly none. NotFound only for a ledger this store
+  // neither holds nor held: no head record, no tombstone and no evidence.
+  absl::StatusOr<std::vector<std::string>> GetLedgerEvidence(
+      absl::string_view ledger_id) const;
 
   const KvStore& store() const { return *store_; }
 

@@ -262,6 +262,8 @@ void LedgerReadService::FillLedgerResponse(const LedgerInfo& info,
     response->mutable_controllers()->add_keys(key);
   }
   response->set_checkpoint(info.checkpoint);
+  response->set_frozen(!info.evidence_id.empty());
+  response->set_evidence_id(info.evidence_id);
 }
 
 grpc::ServerWriteReactor<v1::GetBlocksResponse>* LedgerReadService::GetBlocks(
@@ -280,6 +282,19 @@ grpc::ServerUnaryReactor* LedgerReadService::GetLedger(grpc::CallbackServerConte
   absl::StatusOr<LedgerInfo> info = reader_->GetLedger(request->ledger_id());
   if (!info.ok()) return FinishUnary(context, ToGrpcStatus(info.status()));
   FillLedgerResponse(*info, response);
+  v1::BlockRange* held = response->add_held();
+  held->set_first(1);
+  held->set_last(info->state.head_number);
+  return FinishUnary(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* LedgerReadService::GetLedgerEvidence(
+    grpc::CallbackServerContext* context, const v1::GetLedgerEvidenceRequest* request,
+    v1::GetLedgerEvidenceResponse* response) const {
+  absl::StatusOr<std::vector<std::string>> evidence =
+      reader_->GetLedgerEvidence(request->ledger_id());
+  if (!evidence.ok()) return FinishUnary(context, ToGrpcStatus(evidence.status()));
+  for (std::string& object : *evidence) response->add_evidence(std::move(object));
   return FinishUnary(context, grpc::Status::OK);
 }
 

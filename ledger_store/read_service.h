@@ -1,7 +1,9 @@
 // The HostService read calls — GetLedger, GetCheckpoint, GetBlocks,
 // GetInclusionProof, GetConsistencyProof, GetAttachment, Subscribe and
 // GetLedgerEvidence — answered from a LedgerReader: the one implementation
-// behind ml-host and ml-mirror, which forward these calls to it.
+// behind ml-host and ml-mirror, which forward these calls to it. GetLedger
+// says the server holds blocks 1..head (a host; a mirror that holds less
+// answers GetLedger itself, with FillLedgerResponse and its own ranges).
 //
 // gRPC callback API: no thread is held per call. Unary reads run inline on
 // gRPC's callback thread. GetBlocks is a write reactor that reads blocks 64 at
@@ -46,6 +48,9 @@ class LedgerReadService {
                                           v1::GetAttachmentResponse* response) const;
   grpc::ServerWriteReactor<v1::SubscribeResponse>* Subscribe(
       grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) const;
+  grpc::ServerUnaryReactor* GetLedgerEvidence(grpc::CallbackServerContext* context,
+                                              const v1::GetLedgerEvidenceRequest* request,
+                                              v1::GetLedgerEvidenceResponse* response) const;
 
   // The GetLedger response fields of `info` (everything but `held`).
   static void FillLedgerResponse(const LedgerInfo& info, v1::GetLedgerResponse* response);

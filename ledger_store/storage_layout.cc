@@ -52,17 +52,56 @@ std::string TombstoneKey(absl::string_view ledger_key) {
   return Prefixed(kTombstoneTable, ledger_key);
 }
 
+namespace {
+
+// Evidence subspaces of a ledger (see the table in storage_layout.h).
+constexpr char kEvidenceObjects = '\x00';
+constexpr char kEvidenceIds = '\x01';
+constexpr char kEvidenceCount = '\x02';
+
+std::string EvidencePrefix(absl::string_view ledger_key, char subspace) {
+  std::string key = Prefixed(kEvidenceTable, ledger_key);
+  key.push_back(subspace);
+  return key;
+}
+
+// [prefix, the successor of the prefix): every key that starts with `prefix`.
+std::pair<std::string, std::string> PrefixRange(std::string prefix) {
+  // The successor: drop trailing 0xff bytes, increment the last.
+  std::string end = prefix;
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) end.pop_back();
+  end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+  return {std::move(prefix), std::move(end)};
+}
+
+}  // namespace
+
+std::string EvidenceKey(absl::string_view ledger_key, uint64_t seq) {
+  std::string key = EvidencePrefix(ledger_key, kEvidenceObjects);
+  PutFixed64BE(key, seq);
+  return key;
+}
+
+std::pair<std::string, std::string> EvidenceKeyRange(absl::string_view ledger_key) {
+  return PrefixRange(EvidencePrefix(ledger_key, kEvidenceObjects));
+}
+
+std::string EvidenceIdKey(absl::string_view ledger_key, absl::string_view id_multihash) {
+  std::string key = EvidencePrefix(ledger_key, kEvidenceIds);
+  key.append(id_multihash.data(), id_multihash.size());
+  return key;
+}
+
+std::string EvidenceCountKey(absl::string_view ledger_key) {
+  return EvidencePrefix(ledger_key, kEvidenceCount);
+}
+
 std::vector<std::pair<std::string, std::string>> LedgerKeyRanges(
     absl::string_view ledger_key) {
   std::vector<std::pair<std::string, std::string>> ranges;
   for (char table :
        {kHeadTable, kBlockTable, kNodeTable, kCheckpointTable, kAttachmentTable}) {
-    std::string begin = Prefixed(table, ledger_key);
-    // The successor of the prefix: drop trailing 0xff bytes, increment the last.
-    std::string end = begin;
-    while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) end.pop_back();
-    end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
-    ranges.emplace_back(std::move(begin), std::move(end));
+    ranges.push_back(PrefixRange(Prefixed(table, ledger_key)));
   }
   return ranges;
 }
@@ -159,8 +198,7 @@ std::string EncodeTombstone(const Tombstone& tombstone) {
   PutFixed64BE(out, static_cast<uint64_t>(tombstone.forgotten_at_millis));
   PutFixed64BE(out, tombstone.head_number);
   PutLengthPrefixed(out, tombstone.head_fingerprint);
-  PutFixed32BE(out, static_cast<uint32_t>(tombstone.evidence.size()));
-  for (const std::string& evidence : tombstone.evidence) PutLengthPrefixed(out, evidence);
+  PutFixed32BE(out, 0);  // Evidence objects: none (see storage_layout.h).
   return out;
 }
 
@@ -175,12 +213,7 @@ absl::StatusOr<Tombstone> DecodeTombstone(absl::string_view bytes) {
     return Corrupt("tombstone");
   }
   tombstone.forgotten_at_millis = static_cast<int64_t>(forgotten_at);
-  for (uint32_t i = 0; i < count; ++i) {
-    std::string evidence;
-    if (!in.ReadLengthPrefixed(&evidence)) return Corrupt("tombstone");
-    tombstone.evidence.push_back(std::move(evidence));
-  }
-  if (!in.empty()) return Corrupt("tombstone");
+  if (count != 0 || !in.empty()) return Corrupt("tombstone");
   return tombstone;
 }
 

@@ -1,8 +1,8 @@
-// The host's key layout on the KvStore. Every key starts with a one-byte table
-// prefix and the ledger's 32-byte raw host public key, so one ledger's data is
-// a contiguous range per table (ForgetLedger deletes five ranges and writes the
-// tombstone in the same batch). Integers are
-// fixed-width big-endian, so keys sort numerically.
+// The key layout of a ledger store on the KvStore (the host's, and the
+// mirror's). Every key starts with a one-byte table prefix and the ledger's
+// 32-byte raw host public key, so one ledger's data is a contiguous range per
+// table (ForgetLedger deletes five ranges and writes the tombstone in the same
+// batch). Integers are fixed-width big-endian, so keys sort numerically.
 //
 //   'h' key                        -> head record (EncodeHeadRecord)
 //   'b' key number:u64             -> complete block bytes (canonical JSON)
@@ -10,8 +10,16 @@
 //   'c' key tree_size:u64          -> signed checkpoint note
 //   'a' key seal multihash (34 B)  -> attachment record (EncodeAttachment)
 //   't' key                        -> tombstone of a forgotten ledger
-//                                     (EncodeTombstone); outside
-//                                     LedgerKeyRanges, so it is never deleted
+//                                     (EncodeTombstone)
+//   'e' key 0x00 seq:u64           -> SPEC §11 evidence object (its JCS bytes),
+//                                     seq = 0, 1, ... in the order received
+//   'e' key 0x01 id multihash (34 B) -> empty: the evidence id is kept (the
+//                                     deduplication index)
+//   'e' key 0x02                   -> evidence objects kept: count:u64
+//
+// The tombstone and evidence tables are outside LedgerKeyRanges, so
+// forgetting a ledger never deletes them (SPEC §11: evidence is never
+// deleted). evidence_store.h reads and writes the evidence table.
 //
 // Thread-safe: pure functions.
 #ifndef MICROLEDGER_LEDGER_STORE_STORAGE_LAYOUT_H_
@@ -35,6 +43,7 @@ inline constexpr char kNodeTable = 'n';
 inline constexpr char kCheckpointTable = 'c';
 inline constexpr char kAttachmentTable = 'a';
 inline constexpr char kTombstoneTable = 't';
+inline constexpr char kEvidenceTable = 'e';
 
 // `ledger_key` is the ledger's 32-byte raw host public key.
 std::string HeadKey(absl::string_view ledger_key);
@@ -43,7 +52,15 @@ std::string NodeKey(absl::string_view ledger_key, int level, uint64_t index);
 std::string CheckpointKey(absl::string_view ledger_key, uint64_t tree_size);
 std::string AttachmentKey(absl::string_view ledger_key, absl::string_view seal_multihash);
 std::string TombstoneKey(absl::string_view ledger_key);
-// The half-open ranges that hold all of one ledger's keys but its tombstone.
+// Evidence object `seq` of a ledger, and the half-open range of all of them.
+std::string EvidenceKey(absl::string_view ledger_key, uint64_t seq);
+std::pair<std::string, std::string> EvidenceKeyRange(absl::string_view ledger_key);
+// The deduplication index entry of an evidence id (raw multihash).
+std::string EvidenceIdKey(absl::string_view ledger_key, absl::string_view id_multihash);
+// The count of a ledger's evidence objects.
+std::string EvidenceCountKey(absl::string_view ledger_key);
+// The half-open ranges that hold all of one ledger's keys but its tombstone
+// and its evidence.
 std::vector<std::pair<std::string, std::string>> LedgerKeyRanges(
     absl::string_view ledger_key);
 
@@ -74,20 +91,20 @@ std::string EncodeAttachment(absl::string_view name, absl::string_view data);
 absl::StatusOr<StoredAttachment> DecodeAttachment(absl::string_view bytes);
 
 // What stays of a forgotten ledger: enough to retire its id for ever (a
-// genesis block for it is refused, reads say it was forgotten) and the SPEC
-// §11 evidence objects kept for it, which forgetting never deletes. No block,
-// event or key material.
+// genesis block for it is refused, reads say it was forgotten). No block,
+// event or key material. The ledger's SPEC §11 evidence is not in the
+// tombstone: it lives in the evidence table, which forgetting never touches.
 struct Tombstone {
   int64_t forgotten_at_millis = 0;  // The host's clock at the forget.
   uint64_t head_number = 0;         // The head forgotten, and its fingerprint.
   std::string head_fingerprint;
-  // JCS bytes of SPEC §11 evidence objects of the ledger (none are produced
-  // yet; the evidence issue fills this).
-  std::vector<std::string> evidence;
 };
-// A versioned binary layout (common/fixed_coding.h): 0x01, forgotten_at:i64, head_number:u64,
-// length-prefixed (u32) head_fingerprint, a u32 count of length-prefixed
-// evidence objects. Extensible: a later version byte may append sections;
+// A versioned binary layout (common/fixed_coding.h): 0x01, forgotten_at:i64,
+// head_number:u64, length-prefixed (u32) head_fingerprint, and a u32 count of
+// evidence objects, always 0 (a slot of the first layout, which meant to keep
+// evidence in the tombstone; no version ever wrote any there, so
+// DecodeTombstone refuses a count other than 0 as corrupt rather than drop
+// evidence). Extensible: a later version byte may append sections;
 // DecodeTombstone refuses versions it does not know rather than guessing.
 std::string EncodeTombstone(const Tombstone& tombstone);
 absl::StatusOr<Tombstone> DecodeTombstone(absl::string_view bytes);

@@ -38,7 +38,6 @@ Tombstone SampleTombstone() {
   tombstone.forgotten_at_millis = 1700000000123;
   tombstone.head_number = 9;
   tombstone.head_fingerprint = "ufp";
-  tombstone.evidence = {"{\"evidence\":1}", std::string("\x00\x01", 2)};
   return tombstone;
 }
 
@@ -69,9 +68,6 @@ Fields TombstoneFields(const Tombstone& tombstone) {
   Fields fields = {{"version", 1}, {"forgotten at", 8}, {"head number", 8}};
   AddString(fields, "head fingerprint", tombstone.head_fingerprint.size());
   fields.emplace_back("evidence count", 4);
-  for (size_t i = 0; i < tombstone.evidence.size(); ++i) {
-    AddString(fields, absl::StrCat("evidence ", i), tombstone.evidence[i].size());
-  }
   return fields;
 }
 
@@ -232,7 +228,21 @@ TEST(StorageLayoutTest, TombstoneRoundTrips) {
   EXPECT_EQ(back->forgotten_at_millis, 1700000000123);
   EXPECT_EQ(back->head_number, 9u);
   EXPECT_EQ(back->head_fingerprint, "ufp");
-  EXPECT_EQ(back->evidence, tombstone.evidence);
+}
+
+// The bytes the first tombstone writer produced (it always wrote an evidence
+// count of 0) still decode, and are what the encoder writes today.
+TEST(StorageLayoutTest, TombstoneOfTheFirstLayoutStillDecodes) {
+  std::string bytes;
+  PutFixed8(bytes, 0x01);
+  PutFixed64BE(bytes, 1700000000123);
+  PutFixed64BE(bytes, 9);
+  PutLengthPrefixed(bytes, "ufp");
+  PutFixed32BE(bytes, 0);
+  absl::StatusOr<Tombstone> back = DecodeTombstone(bytes);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->head_number, 9u);
+  EXPECT_EQ(EncodeTombstone(*back), bytes);
 }
 
 TEST(StorageLayoutTest, TombstoneRefusesOtherVersions) {
@@ -245,14 +255,17 @@ TEST(StorageLayoutTest, TombstoneRefusesOtherVersions) {
   }
 }
 
-TEST(StorageLayoutTest, TombstoneRefusesTrailingBytesAndAnEvidenceCountPastTheEnd) {
+// Evidence lives in the evidence table: a tombstone that claims to carry
+// evidence objects was never written by any version and is corrupt.
+TEST(StorageLayoutTest, TombstoneRefusesTrailingBytesAndEvidenceObjects) {
   const std::string bytes = EncodeTombstone(SampleTombstone());
   EXPECT_EQ(DecodeTombstone(bytes + "x").status().code(), absl::StatusCode::kDataLoss);
-  std::string more = bytes;
+  std::string with_evidence = bytes;
   const size_t count_at = 1 + 8 + 8 + 4 + 3;
-  ASSERT_EQ(more.substr(count_at, 4), std::string("\0\0\0\2", 4));
-  more[count_at + 3] = 3;
-  EXPECT_EQ(DecodeTombstone(more).status().code(), absl::StatusCode::kDataLoss);
+  ASSERT_EQ(with_evidence.substr(count_at, 4), std::string("\0\0\0\0", 4));
+  with_evidence[count_at + 3] = 1;
+  PutLengthPrefixed(with_evidence, "{}");
+  EXPECT_EQ(DecodeTombstone(with_evidence).status().code(), absl::StatusCode::kDataLoss);
 }
 
 class TombstoneTruncationTest : public ::testing::TestWithParam<Truncation> {};
@@ -269,10 +282,30 @@ INSTANTIATE_TEST_SUITE_P(EveryField, TombstoneTruncationTest,
                          ::testing::ValuesIn(TruncationsOf(TombstoneFields(SampleTombstone()))),
                          TestName);
 
-TEST(StorageLayoutTest, TombstoneIsOutsideTheRangesAForgetDeletes) {
+TEST(StorageLayoutTest, TombstoneAndEvidenceAreOutsideTheRangesAForgetDeletes) {
   const std::string key(32, '\x5a');
+  const std::string kept[] = {TombstoneKey(key), EvidenceKey(key, 0),
+                              EvidenceKey(key, ~uint64_t{0}),
+                              EvidenceIdKey(key, std::string(34, '\xff')),
+                              EvidenceCountKey(key)};
   for (const auto& [begin, end] : LedgerKeyRanges(key)) {
-    EXPECT_FALSE(begin <= TombstoneKey(key) && TombstoneKey(key) < end);
+    for (const std::string& k : kept) EXPECT_FALSE(begin <= k && k < end);
+  }
+}
+
+TEST(StorageLayoutTest, EvidenceObjectsSortInTheOrderReceivedAndStayInTheirRange) {
+  const std::string key(32, '\xff');
+  const auto [begin, end] = EvidenceKeyRange(key);
+  EXPECT_LT(EvidenceKey(key, 9), EvidenceKey(key, 10));
+  for (uint64_t seq : {uint64_t{0}, uint64_t{1} << 40, ~uint64_t{0}}) {
+    EXPECT_LE(begin, EvidenceKey(key, seq));
+    EXPECT_LT(EvidenceKey(key, seq), end);
+  }
+  // The index, the count and the next ledger's objects are not in the range.
+  for (const std::string& other :
+       {EvidenceIdKey(key, std::string(34, '\0')), EvidenceCountKey(key),
+        EvidenceKey(std::string(32, '\x01'), 0)}) {
+    EXPECT_FALSE(begin <= other && other < end);
   }
 }
 
