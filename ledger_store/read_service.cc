@@ -238,6 +238,24 @@ grpc::ServerUnaryReactor* FinishUnary(grpc::CallbackServerContext* context,
   return reactor;
 }
 
+void LedgerReadService::FillInclusionProofResponse(const InclusionProofResult& proof,
+                                                   v1::GetInclusionProofResponse* response) {
+  response->set_leaf_index(proof.leaf_index);
+  response->set_tree_size(proof.tree_size);
+  for (const MerkleHash& hash : proof.hashes) response->add_hashes(MerkleHashBytes(hash));
+  response->set_root_hash(MerkleHashBytes(proof.root));
+  response->set_checkpoint(proof.checkpoint);
+}
+
+void LedgerReadService::FillConsistencyProofResponse(
+    const ConsistencyProofResult& proof, v1::GetConsistencyProofResponse* response) {
+  response->set_old_size(proof.old_size);
+  response->set_new_size(proof.new_size);
+  for (const MerkleHash& hash : proof.hashes) response->add_hashes(MerkleHashBytes(hash));
+  response->set_old_checkpoint(proof.old_checkpoint);
+  response->set_new_checkpoint(proof.new_checkpoint);
+}
+
 void LedgerReadService::FillLedgerResponse(const LedgerInfo& info,
                                            v1::GetLedgerResponse* response) {
   response->set_ledger_id(info.ledger_id);
@@ -319,11 +337,7 @@ grpc::ServerUnaryReactor* LedgerReadService::GetInclusionProof(
   absl::StatusOr<InclusionProofResult> proof = reader_->GetInclusionProof(
       request->ledger_id(), request->number(), request->tree_size());
   if (!proof.ok()) return FinishUnary(context, ToGrpcStatus(proof.status()));
-  response->set_leaf_index(proof->leaf_index);
-  response->set_tree_size(proof->tree_size);
-  for (const MerkleHash& hash : proof->hashes) response->add_hashes(MerkleHashBytes(hash));
-  response->set_root_hash(MerkleHashBytes(proof->root));
-  response->set_checkpoint(proof->checkpoint);
+  FillInclusionProofResponse(*proof, response);
   return FinishUnary(context, grpc::Status::OK);
 }
 
@@ -333,11 +347,7 @@ grpc::ServerUnaryReactor* LedgerReadService::GetConsistencyProof(
   absl::StatusOr<ConsistencyProofResult> proof = reader_->GetConsistencyProof(
       request->ledger_id(), request->old_size(), request->new_size());
   if (!proof.ok()) return FinishUnary(context, ToGrpcStatus(proof.status()));
-  response->set_old_size(proof->old_size);
-  response->set_new_size(proof->new_size);
-  for (const MerkleHash& hash : proof->hashes) response->add_hashes(MerkleHashBytes(hash));
-  response->set_old_checkpoint(proof->old_checkpoint);
-  response->set_new_checkpoint(proof->new_checkpoint);
+  FillConsistencyProofResponse(*proof, response);
   return FinishUnary(context, grpc::Status::OK);
 }
 

@@ -54,6 +54,10 @@ class LedgerReadService {
 
   // The GetLedger response fields of `info` (everything but `held`).
   static void FillLedgerResponse(const LedgerInfo& info, v1::GetLedgerResponse* response);
+  static void FillInclusionProofResponse(const InclusionProofResult& proof,
+                                         v1::GetInclusionProofResponse* response);
+  static void FillConsistencyProofResponse(const ConsistencyProofResult& proof,
+                                           v1::GetConsistencyProofResponse* response);
 
  private:
   const LedgerReader* const reader_;

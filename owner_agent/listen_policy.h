@@ -11,13 +11,11 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "serving/listen_address.h"
 
 namespace microledger {
 
-// True for "unix:PATH", a literal 127.0.0.0/8 address and [::1]; false for
-// names and for text that is not a valid listen address.
-bool IsLocalListenAddress(absl::string_view listen);
-
+// IsLocalListenAddress (serving/listen_address.h) decides what is local.
 // OK for a local address, or for any valid address with both TLS and a token;
 // InvalidArgument for an invalid address; FailedPrecondition explaining what to
 // add otherwise.

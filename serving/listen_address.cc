@@ -116,4 +116,32 @@ absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view listen) {
   return address;
 }
 
+namespace {
+
+bool IsLoopbackLiteral(const ListenAddress& address) {
+  switch (address.host_form) {
+    case ListenAddress::HostForm::kIpv4: {
+      in_addr ipv4;
+      return inet_pton(AF_INET, address.host.c_str(), &ipv4) == 1 &&
+             (ntohl(ipv4.s_addr) >> 24) == 127;
+    }
+    case ListenAddress::HostForm::kIpv6: {
+      in6_addr ipv6;
+      return inet_pton(AF_INET6, address.host.c_str(), &ipv6) == 1 &&
+             IN6_IS_ADDR_LOOPBACK(&ipv6);
+    }
+    case ListenAddress::HostForm::kName:
+      return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool IsLocalListenAddress(absl::string_view listen) {
+  absl::StatusOr<ListenAddress> address = ParseListenAddress(listen);
+  if (!address.ok()) return false;
+  return address->kind == ListenAddress::Kind::kUnix || IsLoopbackLiteral(*address);
+}
+
 }  // namespace microledger

@@ -34,6 +34,11 @@ struct ListenAddress {
 // InvalidArgument naming what is wrong (the input quoted, at most ~200 bytes).
 absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view listen);
 
+// True for "unix:PATH", a literal 127.0.0.0/8 address and [::1]; false for
+// names (localhost included: nothing is resolved) and for text that is not a
+// valid listen address.
+bool IsLocalListenAddress(absl::string_view listen);
+
 }  // namespace microledger
 
 #endif  // MICROLEDGER_SERVING_LISTEN_ADDRESS_H_

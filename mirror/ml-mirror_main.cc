@@ -1,0 +1,264 @@
+// ml-mirror: the Micro Ledger mirror. Parses flags, opens the store, starts
+// following the ledgers it followed before and those named by --follow, and
+// serves microledger.v1.HostService (reads) on --listen and
+// microledger.v1.MirrorAdmin on --admin_listen. The logic lives in mirror.h;
+// this file only wires.
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "ledger_store/kv_store.h"
+#include "mirror/admin_grpc_service.h"
+#include "mirror/mirror.h"
+#include "mirror/mirror_grpc_service.h"
+#include "serving/grpc_server.h"
+#include "serving/listen_address.h"
+#include "serving/tls_credentials.h"
+#include "serving/whole_file.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:7500",
+          "HOST:PORT ([IPv6]:PORT) or unix:PATH where readers reach the HostService read "
+          "API; port 0 picks a free port (the log line says which)");
+ABSL_FLAG(std::string, admin_listen, "",
+          "where the MirrorAdmin API (follow, unfollow, status) listens: unix:PATH, a "
+          "loopback address (127.x.y.z:PORT, [::1]:PORT), or any address with mutual TLS "
+          "(--admin_tls_cert, --admin_tls_key, --admin_tls_client_ca); default "
+          "unix:DATA_DIR/admin.sock, none with --storage=memory (then only --follow)");
+ABSL_FLAG(std::string, data_dir, "",
+          "directory of the RocksDB database (required with --storage=rocksdb); one "
+          "ml-mirror process per directory");
+ABSL_FLAG(std::string, storage, "rocksdb", "rocksdb (durable) or memory (lost at exit; tests)");
+ABSL_FLAG(bool, sync, false,
+          "fsync RocksDB's write-ahead log on every write. Off by default: everything a "
+          "mirror holds can be fetched again from its upstream, and a killed process "
+          "loses nothing (only a machine crash can lose the last writes, which are then "
+          "fetched again)");
+ABSL_FLAG(std::vector<std::string>, follow, {},
+          "LEDGER@HOST:PORT[#MODE], repeatable or comma-separated: follow LEDGER from the "
+          "host or mirror at HOST:PORT; MODE is full (default), tail or sparse. Kept: a "
+          "restarted mirror follows what it followed before");
+ABSL_FLAG(std::string, upstream_tls_ca, "",
+          "PEM CA bundle that signs the upstreams' certificates (enables TLS to upstreams)");
+ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate chain for --listen (enables TLS)");
+ABSL_FLAG(std::string, tls_key, "", "PEM server private key for --listen");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle: readers on --listen must present a certificate it signs");
+ABSL_FLAG(std::string, admin_tls_cert, "", "PEM server certificate chain for --admin_listen");
+ABSL_FLAG(std::string, admin_tls_key, "", "PEM server private key for --admin_listen");
+ABSL_FLAG(std::string, admin_tls_client_ca, "",
+          "PEM CA bundle: admin clients must present a certificate it signs (required "
+          "for an --admin_listen that is not unix:PATH or loopback)");
+ABSL_FLAG(absl::Duration, retain_idle, absl::ZeroDuration(),
+          "drop a ledger's data (never its evidence) once nobody has followed or read it "
+          "for this long, e.g. 720h; 0 keeps everything. Followed ledgers are kept");
+ABSL_FLAG(int64_t, poll_ms, 1000,
+          "sparse mode: how often the upstream's latest checkpoint is asked for");
+ABSL_FLAG(int64_t, upstream_timeout_ms, 10000, "deadline of each unary call to an upstream");
+ABSL_FLAG(int64_t, max_backoff_ms, 5000,
+          "longest wait between reconnections to a failing upstream (doubling from 100 ms)");
+ABSL_FLAG(int64_t, max_subscriptions, 4096, "most Subscribe streams open on the mirror");
+ABSL_FLAG(int64_t, max_subscriptions_per_connection, 1024,
+          "most Subscribe streams open on one client connection");
+ABSL_FLAG(int64_t, max_streams_per_connection, 2048,
+          "HTTP/2 streams one connection may have open at once");
+ABSL_FLAG(int64_t, rocksdb_cache_mb, 64, "memory budget of RocksDB in MiB");
+ABSL_FLAG(int64_t, ledger_cache_size, 10000, "ledgers whose committed head stays in memory");
+ABSL_FLAG(int64_t, merkle_node_cache_size, 1 << 18,
+          "Merkle tree nodes cached for proofs, across ledgers");
+
+namespace microledger {
+namespace {
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "ml-mirror: %s\n", std::string(status.message()).c_str());
+  return 1;
+}
+
+struct FollowFlag {
+  std::string ledger;
+  std::string upstream;
+  MirrorMode mode = MirrorMode::kFull;
+};
+
+absl::StatusOr<FollowFlag> ParseFollow(absl::string_view text) {
+  FollowFlag follow;
+  const size_t at = text.find('@');
+  if (at == absl::string_view::npos || at == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--follow=", text, ": expected LEDGER@HOST:PORT[#MODE]"));
+  }
+  follow.ledger = std::string(text.substr(0, at));
+  absl::string_view rest = text.substr(at + 1);
+  const size_t hash = rest.rfind('#');
+  if (hash != absl::string_view::npos) {
+    absl::string_view mode = rest.substr(hash + 1);
+    rest = rest.substr(0, hash);
+    if (mode == "full") {
+      follow.mode = MirrorMode::kFull;
+    } else if (mode == "tail") {
+      follow.mode = MirrorMode::kTail;
+    } else if (mode == "sparse") {
+      follow.mode = MirrorMode::kSparse;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--follow=", text, ": mode must be full, tail or sparse"));
+    }
+  }
+  follow.upstream = std::string(rest);
+  return follow;
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> UpstreamCredentials() {
+  const std::string ca = absl::GetFlag(FLAGS_upstream_tls_ca);
+  if (ca.empty()) return grpc::InsecureChannelCredentials();
+  absl::StatusOr<std::string> pem = ReadWholeFile(ca);
+  if (!pem.ok()) return pem.status();
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = *pem;
+  return grpc::SslCredentials(ssl);
+}
+
+int Run() {
+  const std::string storage = absl::GetFlag(FLAGS_storage);
+  const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
+  std::unique_ptr<KvStore> store;
+  if (storage == "memory") {
+    store = NewMemoryKvStore();
+  } else if (storage == "rocksdb") {
+    if (data_dir.empty()) {
+      return Fail(absl::InvalidArgumentError("--data_dir is required with --storage=rocksdb"));
+    }
+    absl::StatusOr<std::unique_ptr<KvStore>> opened = OpenRocksDbKvStore(
+        data_dir, absl::GetFlag(FLAGS_sync),
+        static_cast<size_t>(std::max<int64_t>(1, absl::GetFlag(FLAGS_rocksdb_cache_mb))));
+    if (!opened.ok()) return Fail(opened.status());
+    store = *std::move(opened);
+  } else {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--storage must be rocksdb or memory, not ", storage)));
+  }
+  std::vector<FollowFlag> follows;
+  for (const std::string& text : absl::GetFlag(FLAGS_follow)) {
+    absl::StatusOr<FollowFlag> follow = ParseFollow(text);
+    if (!follow.ok()) return Fail(follow.status());
+    follows.push_back(*std::move(follow));
+  }
+  const int64_t limits[] = {absl::GetFlag(FLAGS_poll_ms),
+                            absl::GetFlag(FLAGS_upstream_timeout_ms),
+                            absl::GetFlag(FLAGS_max_backoff_ms),
+                            absl::GetFlag(FLAGS_max_subscriptions),
+                            absl::GetFlag(FLAGS_max_subscriptions_per_connection),
+                            absl::GetFlag(FLAGS_ledger_cache_size)};
+  if (*std::min_element(std::begin(limits), std::end(limits)) <= 0 ||
+      absl::GetFlag(FLAGS_merkle_node_cache_size) < 0 ||
+      absl::GetFlag(FLAGS_retain_idle) < absl::ZeroDuration()) {
+    return Fail(absl::InvalidArgumentError("limits must be positive"));
+  }
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> upstream_credentials =
+      UpstreamCredentials();
+  if (!upstream_credentials.ok()) return Fail(upstream_credentials.status());
+
+  std::string admin_listen = absl::GetFlag(FLAGS_admin_listen);
+  if (admin_listen.empty() && storage == "rocksdb") {
+    admin_listen = absl::StrCat("unix:", data_dir, "/admin.sock");
+  }
+  const bool admin_mtls = !absl::GetFlag(FLAGS_admin_tls_client_ca).empty();
+  if (!admin_listen.empty()) {
+    if (absl::StatusOr<ListenAddress> parsed = ParseListenAddress(admin_listen); !parsed.ok()) {
+      return Fail(parsed.status());
+    }
+    if (!IsLocalListenAddress(admin_listen) && !admin_mtls) {
+      return Fail(absl::FailedPreconditionError(absl::StrCat(
+          "--admin_listen=", admin_listen,
+          " may be reachable from other machines: the admin API needs unix:PATH, a "
+          "loopback address, or mutual TLS (--admin_tls_cert, --admin_tls_key, "
+          "--admin_tls_client_ca)")));
+    }
+  }
+
+  MirrorOptions options;
+  options.follower.credentials = *upstream_credentials;
+  options.follower.poll = absl::Milliseconds(absl::GetFlag(FLAGS_poll_ms));
+  options.follower.call_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_upstream_timeout_ms));
+  options.follower.max_backoff = absl::Milliseconds(absl::GetFlag(FLAGS_max_backoff_ms));
+  options.retain_idle = absl::GetFlag(FLAGS_retain_idle);
+  options.max_cached_ledgers = static_cast<size_t>(absl::GetFlag(FLAGS_ledger_cache_size));
+  options.max_cached_merkle_nodes =
+      static_cast<size_t>(absl::GetFlag(FLAGS_merkle_node_cache_size));
+  Mirror mirror(std::move(store), options);
+  if (absl::Status started = mirror.Start(); !started.ok()) return Fail(started);
+  for (const FollowFlag& follow : follows) {
+    absl::StatusOr<MirroredLedgerView> followed =
+        mirror.Follow(follow.ledger, follow.upstream, follow.mode);
+    if (!followed.ok()) return Fail(followed.status());
+  }
+
+  AdmissionLimits admission;
+  admission.max_subscriptions = static_cast<size_t>(absl::GetFlag(FLAGS_max_subscriptions));
+  admission.max_subscriptions_per_connection =
+      static_cast<size_t>(absl::GetFlag(FLAGS_max_subscriptions_per_connection));
+  MirrorGrpcService service(&mirror, admission);
+  MirrorAdminService admin(&mirror);
+
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials({absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+                             absl::GetFlag(FLAGS_tls_client_ca)});
+  if (!credentials.ok()) return Fail(credentials.status());
+  const int64_t max_streams = absl::GetFlag(FLAGS_max_streams_per_connection);
+  if (max_streams <= 0 || max_streams > INT32_MAX) {
+    return Fail(absl::InvalidArgumentError(
+        "--max_streams_per_connection must be in 1..2147483647"));
+  }
+  std::vector<ServedService> served;
+  ServerConfig config;
+  config.program = "ml-mirror";
+  config.listen = absl::GetFlag(FLAGS_listen);
+  config.credentials = *credentials;
+  config.max_receive_message_bytes = 1 << 20;
+  config.max_concurrent_streams_per_connection = static_cast<int>(max_streams);
+  config.detail = absl::StrCat("storage=", storage,
+                               data_dir.empty() ? "" : ", data_dir=", data_dir);
+  served.push_back({&service, config});
+  if (!admin_listen.empty()) {
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> admin_credentials =
+        MakeServerCredentials({absl::GetFlag(FLAGS_admin_tls_cert),
+                               absl::GetFlag(FLAGS_admin_tls_key),
+                               absl::GetFlag(FLAGS_admin_tls_client_ca)});
+    if (!admin_credentials.ok()) return Fail(admin_credentials.status());
+    ServerConfig admin_config;
+    admin_config.program = "ml-mirror admin";
+    admin_config.listen = admin_listen;
+    admin_config.credentials = *admin_credentials;
+    admin_config.detail = "MirrorAdmin";
+    served.push_back({&admin, admin_config});
+  }
+  if (absl::Status status = ServeUntilStopSignal(served); !status.ok()) return Fail(status);
+  return 0;
+}
+
+}  // namespace
+}  // namespace microledger
+
+int main(int argc, char** argv) {
+  microledger::BlockStopSignals();
+  absl::SetProgramUsageMessage(
+      "the Micro Ledger mirror (gRPC microledger.v1.HostService reads, and "
+      "microledger.v1.MirrorAdmin).\n"
+      "Follows ledgers from their host or another mirror, verifies every block and "
+      "checkpoint, stores them and serves the same read API. Holds no ledger key.\n"
+      "Usage: ml-mirror --data_dir=DIR [--listen=HOST:PORT] [--follow=LEDGER@HOST:PORT] "
+      "[flags]");
+  absl::ParseCommandLine(argc, argv);
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  return microledger::Run();
+}
