@@ -3,11 +3,13 @@
 // so both sign checkpoints of the same ledger with the same host key. The
 // double routes calls to one or the other, producing a genuine fork (two
 // signed checkpoints of size 2 with different roots) or a rollback. The agent
-// must detect it, refuse the ledger and keep the evidence.
+// must detect it, refuse the ledger and keep the evidence: for the fork, a
+// SPEC §11 object that freezes the ledger.
 #include <atomic>
 #include <filesystem>
 
 #include "common/checkpoint.h"
+#include "common/evidence.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/host/host_process.h"
@@ -161,6 +163,14 @@ class EquivocationTest : public ::testing::Test {
     request.set_offline(offline);
     return stub_->GetLedger(Ctx().get(), request, info);
   }
+  // Frozen by SPEC §11 evidence: FAILED_PRECONDITION naming its id.
+  void ExpectFrozen(const std::string& ledger, const std::string& evidence_id) {
+    v1::BlockOutcome outcome;
+    grpc::Status status = Append(*stub_, ledger, R"({"event":"refused"})", &outcome);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << Msg(status);
+    EXPECT_THAT(status.error_message(), HasSubstr(evidence_id));
+  }
+  // Equivocation without SPEC §11 evidence (a rollback): DATA_LOSS.
   void ExpectRefused(const std::string& ledger) {
     v1::BlockOutcome outcome;
     grpc::Status status = Append(*stub_, ledger, R"({"event":"refused"})", &outcome);
@@ -230,7 +240,6 @@ TEST_F(EquivocationTest, ForkedCheckpointIsDetectedAndEvidenceKept) {
   status = GetLedger(ledger, &info);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DATA_LOSS) << Msg(status);
   EXPECT_THAT(status.error_message(), HasSubstr("host equivocation on ledger " + ledger));
-  ExpectRefused(ledger);
 
   v1::GetEvidenceRequest request;
   request.set_ledger_id(ledger);
@@ -246,6 +255,15 @@ TEST_F(EquivocationTest, ForkedCheckpointIsDetectedAndEvidenceKept) {
   EXPECT_EQ(held->tree_size, 2u);
   EXPECT_EQ(served->tree_size, 2u);
   EXPECT_NE(held->root_hash, served->root_hash);
+  // The two checkpoints are SPEC §11 evidence: the object is kept, valid,
+  // named in the detecting call's error, and freezes the ledger.
+  absl::StatusOr<EvidenceInfo> object = ValidateEvidence(e.evidence_object());
+  ASSERT_TRUE(object.ok()) << object.status();
+  EXPECT_EQ(object->kind, EvidenceKind::kCheckpoints);
+  EXPECT_EQ(object->ledger, ledger);
+  EXPECT_EQ(object->id, e.evidence_id());
+  EXPECT_THAT(status.error_message(), HasSubstr(e.evidence_id()));
+  ExpectFrozen(ledger, e.evidence_id());
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(keystore_ + "/agent/evidence"),
                           std::filesystem::directory_iterator()),
             1);
@@ -255,7 +273,7 @@ TEST_F(EquivocationTest, ForkedCheckpointIsDetectedAndEvidenceKept) {
   ASSERT_TRUE(GetLedger(ledger, &info, /*offline=*/true).ok());
   EXPECT_TRUE(info.equivocation());
   EXPECT_EQ(info.evidence_size(), 1);
-  ExpectRefused(ledger);
+  ExpectFrozen(ledger, e.evidence_id());
 }
 
 TEST_F(EquivocationTest, RolledBackTreeIsDetected) {
@@ -275,6 +293,8 @@ TEST_F(EquivocationTest, RolledBackTreeIsDetected) {
   ASSERT_TRUE(GetLedger(ledger, &info, /*offline=*/true).ok());
   ASSERT_EQ(info.evidence_size(), 1);
   EXPECT_EQ(info.evidence(0).kind(), "rollback");
+  EXPECT_TRUE(info.evidence(0).evidence_object().empty());  // No two histories.
+  EXPECT_TRUE(info.evidence(0).evidence_id().empty());
   EXPECT_EQ(VerifyCheckpoint(info.evidence(0).held_checkpoint(), ledger)->tree_size, 3u);
   EXPECT_EQ(VerifyCheckpoint(info.evidence(0).served_checkpoint(), ledger)->tree_size, 1u);
 }
