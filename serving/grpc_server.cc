@@ -122,16 +122,24 @@ void BlockStopSignals() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 }
 
-absl::Status ServeUntilStopSignal(grpc::Service* service, const ServerConfig& config) {
+namespace {
+
+struct StartedServer {
+  std::unique_ptr<grpc::Server> server;
+  std::optional<UnixSocketClaim> claim;
+};
+
+// Checks and claims the address, starts the server and prints its start line.
+absl::StatusOr<StartedServer> StartServer(grpc::Service* service, const ServerConfig& config) {
   absl::StatusOr<ListenAddress> address = ParseListenAddress(config.listen);
   if (!address.ok()) return address.status();
   if (absl::Status limits = CheckLimits(config); !limits.ok()) return limits;
   const bool unix_socket = address->kind == ListenAddress::Kind::kUnix;
-  std::optional<UnixSocketClaim> claim;
+  StartedServer started;
   if (unix_socket) {
     absl::StatusOr<UnixSocketClaim> claimed = UnixSocketClaim::Claim(address->path);
     if (!claimed.ok()) return claimed.status();
-    claim.emplace(*std::move(claimed));
+    started.claim.emplace(*std::move(claimed));
   }
 
   // A busy port is found before gRPC tries it (gRPC would log a multi-line
@@ -157,15 +165,15 @@ absl::Status ServeUntilStopSignal(grpc::Service* service, const ServerConfig& co
   interceptors.push_back(std::make_unique<UnparsableRequestInterceptorFactory>());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || (!unix_socket && selected_port == 0)) {
+  started.server = builder.BuildAndStart();
+  if (started.server == nullptr || (!unix_socket && selected_port == 0)) {
     const std::string reason = unix_socket ? "" : BindFailureReason(*address);
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen,
                                                reason.empty() ? "" : ": ", reason));
   }
   if (unix_socket) {
-    if (absl::Status restricted = claim->RestrictSocketMode(); !restricted.ok()) {
-      server->Shutdown();
+    if (absl::Status restricted = started.claim->RestrictSocketMode(); !restricted.ok()) {
+      started.server->Shutdown();
       return restricted;
     }
   }
@@ -176,15 +184,35 @@ absl::Status ServeUntilStopSignal(grpc::Service* service, const ServerConfig& co
   std::fprintf(stderr, "%s: listening on %s (%s)\n", config.program.c_str(), bound.c_str(),
                config.detail.c_str());
   std::fflush(stderr);
+  return started;
+}
 
-  std::thread stopper([&server, &config] {
+}  // namespace
+
+absl::Status ServeUntilStopSignal(grpc::Service* service, const ServerConfig& config) {
+  return ServeUntilStopSignal({ServedService{service, config}});
+}
+
+absl::Status ServeUntilStopSignal(const std::vector<ServedService>& services) {
+  std::vector<StartedServer> servers;
+  for (const ServedService& served : services) {
+    absl::StatusOr<StartedServer> started = StartServer(served.service, served.config);
+    if (!started.ok()) {
+      for (StartedServer& running : servers) running.server->Shutdown();
+      return started.status();
+    }
+    servers.push_back(*std::move(started));
+  }
+  const std::string program = services.empty() ? "" : services.front().config.program;
+  std::thread stopper([&servers, &program] {
     const sigset_t signals = StopSignals();
     int signal = 0;
     sigwait(&signals, &signal);
-    std::fprintf(stderr, "%s: signal %d, shutting down\n", config.program.c_str(), signal);
-    server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+    std::fprintf(stderr, "%s: signal %d, shutting down\n", program.c_str(), signal);
+    const auto deadline = std::chrono::system_clock::now() + kShutdownGrace;
+    for (StartedServer& running : servers) running.server->Shutdown(deadline);
   });
-  server->Wait();
+  for (StartedServer& running : servers) running.server->Wait();
   stopper.join();
   return absl::OkStatus();
 }

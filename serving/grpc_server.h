@@ -26,6 +26,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "grpcpp/grpcpp.h"
@@ -54,6 +55,16 @@ struct ServerConfig {
 // Unavailable when the address is in use or cannot be bound; each message is
 // one line naming the address.
 absl::Status ServeUntilStopSignal(grpc::Service* service, const ServerConfig& config);
+
+// Several servers, each with its own address, service and start line (so a
+// service on one address is not reachable on the other: the mirror's admin
+// API); started in order, stopped together on the first stop signal. If one
+// cannot start, those already started are stopped and its error returned.
+struct ServedService {
+  grpc::Service* service;
+  ServerConfig config;
+};
+absl::Status ServeUntilStopSignal(const std::vector<ServedService>& services);
 
 }  // namespace microledger
 
