@@ -48,16 +48,17 @@ absl::Status AppendPipeline::SyncIdle(LedgerState& ledger) {
 }
 
 absl::Status AppendPipeline::Prepare(LedgerState& ledger) {
-  if (ledger.record.equivocation) {
-    return absl::DataLossError(absl::StrCat(
-        "host equivocation on ledger ", ledger.record.ledger_id,
-        ": the agent refuses to write to it (see GetEvidence)"));
-  }
+  if (ledger.record.equivocation) return HostAuditor::WriteRefusal(ledger);
   bool shared = false;
   for (const std::string& key : ledger.drafted.controllers.keys) {
     if (!keystore_.HasKey(key)) shared = true;
   }
-  if (ledger.needs_sync || shared) return SyncIdle(ledger);
+  // A ledger a server said was frozen is asked again: valid evidence freezes
+  // it for good, a host that no longer says so takes writes again.
+  if (ledger.needs_sync || shared || !ledger.server_frozen_id.empty()) {
+    if (absl::Status s = SyncIdle(ledger); !s.ok()) return s;
+    return HostAuditor::WriteRefusal(ledger);
+  }
   return absl::OkStatus();
 }
 

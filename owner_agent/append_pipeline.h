@@ -73,9 +73,10 @@ class AppendPipeline {
         flusher_(flusher),
         options_(options) {}
 
-  // Before a write: refuses an equivocated ledger; re-syncs a ledger marked
-  // for it or with controller keys held elsewhere (another agent may have
-  // appended).
+  // Before a write: refuses an equivocated or frozen ledger
+  // (HostAuditor::WriteRefusal); re-syncs a ledger marked for it, with
+  // controller keys held elsewhere (another agent may have appended) or that
+  // a server said was frozen, and refuses it if the sync froze it.
   absl::Status Prepare(LedgerState& ledger) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
 
   // Waits until no append of the ledger is in flight, then re-syncs it.

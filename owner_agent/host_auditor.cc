@@ -8,8 +8,10 @@
 #include "common/ed25519.h"
 #include "common/error_text.h"
 #include "common/encoding.h"
+#include "common/evidence.h"
 #include "common/merkle.h"
 #include "common/timestamp.h"
+#include "owner_agent/fork_prover.h"
 #include "owner_agent/host_replay.h"
 #include "owner_agent/proto_conversions.h"
 #include "owner_agent/status_prefix.h"
@@ -36,56 +38,147 @@ uint64_t HeldTreeSize(const LedgerRecord& record) {
   return held.ok() ? held->tree_size : 0;
 }
 
+absl::Status HostAuditor::WriteRefusal(const LedgerState& ledger) {
+  const LedgerRecord& record = ledger.record;
+  if (!record.evidence_id.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "frozen: ledger ", record.ledger_id, " has equivocation evidence ",
+        record.evidence_id, " (SPEC §11); the agent never writes to it again (see "
+        "GetEvidence)"));
+  }
+  if (record.equivocation) {
+    return absl::DataLossError(absl::StrCat(
+        "host equivocation on ledger ", record.ledger_id,
+        ": the agent refuses to write to it (see GetEvidence)"));
+  }
+  if (!ledger.server_frozen_id.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "frozen: the host of ledger ", record.ledger_id, " says it has equivocation evidence ",
+        QuoteForError(ledger.server_frozen_id),
+        " but served none that is valid; the agent does not write to it"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status HostAuditor::Freeze(LedgerState& ledger, const EvidenceRecord& evidence) {
+  LedgerRecord& record = ledger.record;
+  absl::StatusOr<std::vector<EvidenceRecord>> kept = registry_.ListEvidence(record.ledger_id);
+  if (!kept.ok()) return kept.status();
+  const bool known =
+      std::any_of(kept->begin(), kept->end(), [&](const EvidenceRecord& e) {
+        return e.evidence_id == evidence.evidence_id;
+      });
+  absl::Status stored = known ? absl::OkStatus() : registry_.AddEvidence(evidence);
+  if (record.evidence_id.empty()) record.evidence_id = evidence.evidence_id;
+  record.equivocation = true;
+  ledger.server_frozen_id.clear();
+  absl::Status saved =
+      ledger.saved_in_registry ? registry_.Save(record, /*sync=*/true) : absl::OkStatus();
+  return stored.ok() ? saved : stored;
+}
+
+void HostAuditor::Report(const std::string& evidence_object, const std::string& evidence_id,
+                         const std::vector<std::string>& addresses) {
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    const std::string& address = addresses[i];
+    if (address.empty() ||
+        std::find(addresses.begin(), addresses.begin() + i, address) !=
+            addresses.begin() + i) {
+      continue;
+    }
+    absl::StatusOr<v1::ReportEquivocationResponse> reported =
+        hosts_.Get(address)->ReportEquivocation(evidence_object);
+    if (!reported.ok()) {
+      warn_(absl::StrCat("equivocation evidence ", evidence_id, " could not be handed to ",
+                         address, " (", absl::StatusCodeToString(reported.status().code()),
+                         "); it is kept by the agent (GetEvidence) and not sent again"));
+    }
+  }
+}
+
 absl::Status HostAuditor::Equivocation(LedgerState& ledger, const std::string& kind,
-                                       const std::string& served, const std::string& detail) {
+                                       const std::string& served, const std::string& detail,
+                                       HostClient* server) {
   LedgerRecord& record = ledger.record;
   EvidenceRecord evidence;
   evidence.ledger_id = record.ledger_id;
-  evidence.host_address = record.host_address;
+  evidence.host_address = server != nullptr ? server->address() : record.host_address;
   evidence.kind = kind;
   evidence.held_checkpoint = record.checkpoint;
   evidence.served_checkpoint = served;
   evidence.detail = detail;
   evidence.detected_unix_millis = NowMillis();
-  absl::Status stored = registry_.AddEvidence(evidence);
-  record.equivocation = true;
-  absl::Status saved =
-      ledger.saved_in_registry ? registry_.Save(record, /*sync=*/true) : absl::OkStatus();
+  std::string unproven;
+  if (server != nullptr) {
+    HeldTree held{record.ledger_id, record.checkpoint, record.state.head_fingerprint,
+                  record.previous_frontier, ledger.head_block};
+    absl::StatusOr<std::string> object = ProveFork(held, *server, served);
+    if (object.ok()) {
+      evidence.evidence_object = *std::move(object);
+      evidence.evidence_id = EvidenceId(evidence.evidence_object);
+    } else {
+      unproven = std::string(object.status().message());
+    }
+  }
+  absl::Status stored;
+  if (evidence.evidence_id.empty()) {
+    stored = registry_.AddEvidence(evidence);
+    record.equivocation = true;
+    if (ledger.saved_in_registry) stored.Update(registry_.Save(record, /*sync=*/true));
+  } else {
+    stored = Freeze(ledger, evidence);
+    Report(evidence.evidence_object, evidence.evidence_id,
+           {record.host_address, evidence.host_address});
+  }
+  std::string outcome;
+  if (!evidence.evidence_id.empty()) {
+    outcome = absl::StrCat("; SPEC §11 evidence ", evidence.evidence_id,
+                           " kept, the ledger is frozen");
+  } else if (server != nullptr) {
+    outcome = absl::StrCat("; no SPEC §11 evidence: ", unproven);
+  }
   return absl::DataLossError(absl::StrCat(
-      "host equivocation on ledger ", record.ledger_id, " (", kind, "): ", detail,
+      "host equivocation on ledger ", record.ledger_id, " (", kind, "): ", detail, outcome,
       stored.ok() ? "; evidence kept in " + registry_.dir() + "/evidence"
-                  : absl::StrCat("; evidence NOT stored: ", stored.message()),
-      saved.ok() ? "" : absl::StrCat("; state not saved: ", saved.message())));
+                  : absl::StrCat("; evidence or state NOT stored: ", stored.message())));
 }
 
-absl::Status HostAuditor::CheckServedCheckpoint(LedgerState& ledger, HostClient& host,
-                                                const std::string& served) {
+absl::Status HostAuditor::CheckServedCheckpoint(LedgerState& ledger, HostClient& server,
+                                                const std::string& served, bool mirror) {
   LedgerRecord& record = ledger.record;
+  const std::string who = absl::StrCat(mirror ? "mirror " : "host ", server.address());
   absl::StatusOr<Checkpoint> cp = VerifyCheckpoint(served, record.ledger_id);
   if (!cp.ok()) {
-    return absl::DataLossError(absl::StrCat("host ", host.address(),
-                                            " served an invalid checkpoint of ledger ",
+    return absl::DataLossError(absl::StrCat(who, " served an invalid checkpoint of ledger ",
                                             record.ledger_id, ": ", cp.status().message()));
   }
   if (record.checkpoint.empty()) return absl::OkStatus();
   absl::StatusOr<Checkpoint> held = VerifyCheckpoint(record.checkpoint, record.ledger_id);
   if (!held.ok()) return absl::InternalError("the agent's saved checkpoint is invalid");
   if (cp->tree_size < held->tree_size) {
+    if (mirror) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(who, " is behind: it serves a tree of ", cp->tree_size,
+                       " blocks, the agent verified ", held->tree_size));
+    }
     return Equivocation(
         ledger, "rollback", served,
         absl::StrCat("the host serves a tree of ", cp->tree_size,
-                     " blocks after signing a checkpoint of ", held->tree_size, " blocks"));
+                     " blocks after signing a checkpoint of ", held->tree_size, " blocks"),
+        nullptr);
   }
   if (cp->tree_size == held->tree_size) {
     if (cp->root_hash != held->root_hash) {
       return Equivocation(
           ledger, "fork", served,
-          absl::StrCat("two checkpoints of size ", cp->tree_size, " with different roots"));
+          absl::StrCat(who, ": two checkpoints of size ", cp->tree_size,
+                       " with different roots"),
+          &server);
     }
     return absl::OkStatus();
   }
   absl::StatusOr<v1::GetConsistencyProofResponse> response =
-      host.GetConsistencyProof(record.ledger_id, held->tree_size, cp->tree_size);
+      server.GetConsistencyProof(record.ledger_id, held->tree_size, cp->tree_size);
   if (!response.ok()) return Prefix(response.status(), "consistency proof: ");
   absl::StatusOr<std::vector<MerkleHash>> proof = MerkleHashesFromBytes(response->hashes());
   absl::Status consistent =
@@ -95,23 +188,65 @@ absl::Status HostAuditor::CheckServedCheckpoint(LedgerState& ledger, HostClient&
   if (!consistent.ok()) {
     return Equivocation(
         ledger, "fork", served,
-        absl::StrCat("no valid consistency proof from size ", held->tree_size, " to ",
-                     cp->tree_size, ": ", consistent.message()));
+        absl::StrCat(who, ": no valid consistency proof from size ", held->tree_size, " to ",
+                     cp->tree_size, ": ", consistent.message()),
+        &server);
   }
   return absl::OkStatus();
 }
 
 absl::Status HostAuditor::Sync(LedgerState& ledger) {
+  std::shared_ptr<HostClient> host = hosts_.Get(ledger.record.host_address);
+  return SyncWith(ledger, *host, /*mirror=*/false);
+}
+
+absl::Status HostAuditor::SyncFromMirror(LedgerState& ledger, HostClient& mirror) {
+  return SyncWith(ledger, mirror, /*mirror=*/true);
+}
+
+void HostAuditor::AdoptServerEvidence(LedgerState& ledger, HostClient& server,
+                                      const std::string& evidence_id) {
   LedgerRecord& record = ledger.record;
-  std::shared_ptr<HostClient> host = hosts_.Get(record.host_address);
-  absl::StatusOr<v1::GetLedgerResponse> info = host->GetLedger(record.ledger_id);
+  absl::StatusOr<v1::GetLedgerEvidenceResponse> served =
+      server.GetLedgerEvidence(record.ledger_id);
+  bool adopted = false;
+  if (served.ok()) {
+    for (const std::string& bytes : served->evidence()) {
+      absl::StatusOr<EvidenceInfo> info = ValidateEvidence(bytes);
+      if (!info.ok() || info->ledger != record.ledger_id) continue;
+      EvidenceRecord evidence;
+      evidence.ledger_id = record.ledger_id;
+      evidence.host_address = server.address();
+      evidence.kind = "reported";
+      evidence.detected_unix_millis = NowMillis();
+      evidence.evidence_object = bytes;
+      evidence.evidence_id = info->id;
+      if (absl::Status s = Freeze(ledger, evidence); !s.ok()) {
+        warn_(absl::StrCat("equivocation evidence ", info->id,
+                           " served by a host could not be stored: ", s.message()));
+        continue;
+      }
+      adopted = true;
+    }
+  }
+  if (!adopted) {
+    ledger.server_frozen_id = evidence_id.empty() ? "(none named)" : evidence_id;
+  }
+}
+
+absl::Status HostAuditor::SyncWith(LedgerState& ledger, HostClient& server, bool mirror) {
+  LedgerRecord& record = ledger.record;
+  const std::string who = absl::StrCat(mirror ? "mirror " : "host ", server.address());
+  absl::StatusOr<v1::GetLedgerResponse> info = server.GetLedger(record.ledger_id);
   if (absl::IsNotFound(info.status()) && record.state.head_number == 0 &&
       record.checkpoint.empty()) {
+    if (mirror) return Prefix(info.status(), absl::StrCat(who, ": "));
     ledger.drafted = record.state;
     ledger.needs_sync = false;
     return absl::OkStatus();
   }
   if (absl::IsNotFound(info.status())) {
+    if (mirror) return Prefix(info.status(), absl::StrCat(who, " does not serve it: "));
     // An unsigned answer proves nothing (a lost disk, the wrong replica behind
     // a Service): refuse to write, change nothing, keep no evidence; the
     // ledger works again once the right host answers.
@@ -122,8 +257,9 @@ absl::Status HostAuditor::Sync(LedgerState& ledger) {
         " blocks of it; the agent will not write to it there (a lost or restored host, "
         "or the wrong replica)"));
   }
-  if (!info.ok()) return Prefix(info.status(), absl::StrCat("host ", record.host_address, ": "));
-  if (absl::Status s = CheckServedCheckpoint(ledger, *host, info->checkpoint()); !s.ok()) {
+  if (!info.ok()) return Prefix(info.status(), absl::StrCat(who, ": "));
+  if (absl::Status s = CheckServedCheckpoint(ledger, server, info->checkpoint(), mirror);
+      !s.ok()) {
     return s;
   }
   absl::StatusOr<Checkpoint> cp = VerifyCheckpoint(info->checkpoint(), record.ledger_id);
@@ -132,6 +268,8 @@ absl::Status HostAuditor::Sync(LedgerState& ledger) {
     // The blocks appended meanwhile, replayed on a copy of the verified head.
     ChainState state = record.state;
     MerkleFrontier frontier = ledger.frontier;
+    MerkleFrontier previous_frontier;
+    std::string head_block;
     std::string document_type = record.document_type, original_id = record.original_id;
     const std::string ledger_id = record.ledger_id;
     auto check = [&](const Block& block) -> absl::Status {
@@ -144,18 +282,20 @@ absl::Status HostAuditor::Sync(LedgerState& ledger) {
       }
       absl::StatusOr<std::string> leaf = DecodeDigest(block.fingerprint);
       if (!leaf.ok()) return leaf.status();
+      previous_frontier = frontier;
       frontier.Append(HashMerkleLeaf(*leaf));
+      if (block.number == cp->tree_size) head_block = SerializeBlock(block);
       state = AdvanceChain(state, block);
       return absl::OkStatus();
     };
     absl::StatusOr<std::optional<ReplayRejection>> rejection =
-        ReplayHostBlocks(*host, record.ledger_id, record.state.head_number + 1,
+        ReplayHostBlocks(server, record.ledger_id, record.state.head_number + 1,
                          cp->tree_size, BlockRead::kCatchUp, check, nullptr);
     if (!rejection.ok()) return rejection.status();
     if (rejection->has_value()) {
       const ReplayRejection& rejected = **rejection;
       return absl::DataLossError(absl::StrCat(
-          "host ", record.host_address, " served a block of ledger ", record.ledger_id,
+          who, " served a block of ledger ", record.ledger_id,
           " that fails verification: ",
           rejected.beyond_range
               ? absl::StrCat("more blocks than the checkpoint's ", cp->tree_size)
@@ -164,23 +304,32 @@ absl::Status HostAuditor::Sync(LedgerState& ledger) {
     if (state.head_number != cp->tree_size || frontier.Root() != cp->root_hash) {
       return Equivocation(
           ledger, "fork", info->checkpoint(),
-          absl::StrCat("the blocks served (", state.head_number,
-                       ") do not match the checkpoint of size ", cp->tree_size));
+          absl::StrCat(who, ": the blocks served (", state.head_number,
+                       ") do not match the checkpoint of size ", cp->tree_size),
+          nullptr);
     }
     record.state = state;
     record.document_type = document_type;
     record.original_id = original_id;
     ledger.frontier = frontier;
     record.frontier = frontier.Serialize();
+    record.previous_frontier = previous_frontier.Serialize();
+    ledger.head_block = std::move(head_block);
     record.ledger_token.clear();
   }
   if (cp->tree_size >= record.state.head_number) record.checkpoint = info->checkpoint();
+  if (info->frozen()) {
+    AdoptServerEvidence(ledger, server, info->evidence_id());
+  } else if (!mirror) {
+    ledger.server_frozen_id.clear();
+  }
   if (ledger.saved_in_registry) {
     if (absl::Status s = registry_.Save(record, /*sync=*/true); !s.ok()) return s;
   }
   ledger.drafted = record.state;
   ++ledger.draft_epoch;
-  ledger.needs_sync = false;
+  // A mirror's view may be older than the host's: writes sync with the host.
+  ledger.needs_sync = mirror;
   return absl::OkStatus();
 }
 
@@ -231,18 +380,21 @@ absl::Status HostAuditor::AcceptReply(LedgerState& ledger, Block block,
     return Equivocation(
         ledger, "fork", response.checkpoint(),
         absl::StrCat("the checkpoint of size ", cp->tree_size,
-                     " does not extend the agent's tree with block ", block.number));
+                     " does not extend the agent's tree with block ", block.number),
+        nullptr);
   }
   record.state = AdvanceChain(record.state, block);
   record.checkpoint = response.checkpoint();
   record.ledger_token.clear();
+  record.previous_frontier = ledger.frontier.Serialize();
   ledger.frontier = std::move(frontier);
   record.frontier = ledger.frontier.Serialize();
   if (block.number == 1) {
     record.document_type = block.event.value("document type", "");
     record.original_id = block.event.value("original id", record.ledger_id);
   }
-  *committed = ToCommittedBlock(record.ledger_id, block, SerializeBlock(block),
+  ledger.head_block = SerializeBlock(block);
+  *committed = ToCommittedBlock(record.ledger_id, block, ledger.head_block,
                                 response.checkpoint());
   if (block.number == 1 || !record.state.terminal_event.empty()) {
     // Genesis and terminal states are promised durable before the call

@@ -1,16 +1,35 @@
-// Internal to owner_agent/: checks everything a host serves about a ledger
-// against what the agent has verified before (DESIGN §4), advances the
-// verified head only with what passes, and records equivocation: a checkpoint
-// that does not extend the held one (rollback, fork, no valid consistency
-// proof) is stored as evidence, the ledger is marked and refused from then on
-// (DATA_LOSS "host equivocation on ledger …").
+// Internal to owner_agent/: checks everything a host (or, for reads, a
+// mirror: the same HostService read API, trusted no more) serves about a
+// ledger against what the agent has verified before (DESIGN §4), advances the
+// verified head only with what passes, and records equivocation:
+//   - a checkpoint that does not extend the held one is stored as evidence
+//     and the ledger is marked; when the ledger key signed two histories the
+//     SPEC §11 object is built (fork_prover.h), kept with the record, handed
+//     to the ledger's host and to the server that served it
+//     (HostService.ReportEquivocation: best effort, once; a server that
+//     cannot take it, UNIMPLEMENTED or unreachable, gets a warning and the
+//     object stays in GetEvidence) and the ledger is frozen for ever: writes
+//     are refused with FAILED_PRECONDITION naming the evidence id;
+//   - a host that serves a smaller tree than one it signed lost blocks (a
+//     restored backup) but proved no two histories: the ledger is marked
+//     without an object and writes are refused with DATA_LOSS
+//     "host equivocation on ledger …", as is a fork the agent cannot prove;
+//   - a server whose GetLedger says frozen: its evidence (GetLedgerEvidence)
+//     is validated and kept, and the ledger frozen; until valid evidence
+//     comes, writes are refused (FAILED_PRECONDITION with the server's
+//     evidence id) without anything saved: an unsigned claim proves nothing.
+// A mirror that is merely behind the agent (a smaller tree) is not a
+// rollback: it cannot serve the read, nothing is recorded.
 //
-// Thread safety: the auditor itself is stateless (the registry and host pool
-// are thread-safe); every method that takes a LedgerState needs its mutex.
+// Thread safety: the auditor keeps no state of its own (the registry and
+// host pool are thread-safe); every method that takes a LedgerState needs
+// its mutex.
 #ifndef MICROLEDGER_OWNER_AGENT_HOST_AUDITOR_H_
 #define MICROLEDGER_OWNER_AGENT_HOST_AUDITOR_H_
 
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -34,17 +53,40 @@ uint64_t HeldTreeSize(const LedgerRecord& record);
 
 class HostAuditor {
  public:
-  HostAuditor(LedgerRegistry& registry, HostPool& hosts) : registry_(registry), hosts_(hosts) {}
+  // `warn` gets the evidence that could not be handed to a server.
+  HostAuditor(LedgerRegistry& registry, HostPool& hosts,
+              std::function<void(absl::string_view)> warn)
+      : registry_(registry), hosts_(hosts), warn_(std::move(warn)) {}
+
+  // Why the ledger takes no write now (OK when it does): FAILED_PRECONDITION
+  // naming the evidence id when it is frozen (or a server says so),
+  // DATA_LOSS when its host equivocated without SPEC §11 evidence.
+  static absl::Status WriteRefusal(const LedgerState& ledger)
+      ABSL_SHARED_LOCKS_REQUIRED(ledger.mu);
 
   // Stores the evidence, marks the ledger (saved when it is in the registry)
-  // and returns the DATA_LOSS error that reports it.
+  // and returns the DATA_LOSS error that reports it. With `server` (who
+  // served `served`) the SPEC §11 object is built when the agent can prove
+  // two histories, and then the ledger is frozen and the object reported.
   absl::Status Equivocation(LedgerState& ledger, const std::string& kind,
-                            const std::string& served, const std::string& detail)
+                            const std::string& served, const std::string& detail,
+                            HostClient* server) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
+
+  // Keeps `evidence` (a valid SPEC §11 object in evidence_object and
+  // evidence_id) unless the ledger already has one of that id, and freezes
+  // the ledger for ever. The storage error, if any.
+  absl::Status Freeze(LedgerState& ledger, const EvidenceRecord& evidence)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
 
-  // A checkpoint the host serves: valid, and extending the held one.
-  absl::Status CheckServedCheckpoint(LedgerState& ledger, HostClient& host,
-                                     const std::string& served)
+  // Hands the evidence object to each server (HostService.ReportEquivocation),
+  // best effort: a failure is a warning.
+  void Report(const std::string& evidence_object, const std::string& evidence_id,
+              const std::vector<std::string>& addresses);
+
+  // A checkpoint `server` serves: valid, and extending the held one. A
+  // mirror's smaller tree is FAILED_PRECONDITION (behind), not a rollback.
+  absl::Status CheckServedCheckpoint(LedgerState& ledger, HostClient& server,
+                                     const std::string& served, bool mirror)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
 
   // Brings the verified head up to the host's (GetLedger, its checkpoint
@@ -52,19 +94,34 @@ class HostAuditor {
   // record durably and resets the drafted head to it. Needs no append in
   // flight.
   absl::Status Sync(LedgerState& ledger) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
+  // The same from a mirror, for reads while the host is unreachable: the
+  // same checks; the ledger still re-syncs with its host before a write.
+  absl::Status SyncFromMirror(LedgerState& ledger, HostClient& mirror)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
 
   // Verifies the host's reply to `block` (its signature and a checkpoint of
   // exactly the block's size that extends the verified tree), advances the
   // verified head and describes the block in *committed. The record is saved
   // durably for a genesis or terminal block; for any other block
-  // *save_later is set and the caller saves it.
+  // *save_later is set and the caller saves it. Makes no network call (it
+  // runs on a stream's reader thread): a checkpoint that does not extend
+  // the tree is recorded without a SPEC §11 object.
   absl::Status AcceptReply(LedgerState& ledger, Block block,
                            const v1::AppendResponse& response, v1::CommittedBlock* committed,
                            bool* save_later) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
 
  private:
+  absl::Status SyncWith(LedgerState& ledger, HostClient& server, bool mirror)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
+  // A server's GetLedger said frozen: its evidence, validated, is kept and
+  // freezes the ledger; without valid evidence the refusal is in memory only.
+  void AdoptServerEvidence(LedgerState& ledger, HostClient& server,
+                           const std::string& evidence_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
+
   LedgerRegistry& registry_;
   HostPool& hosts_;
+  const std::function<void(absl::string_view)> warn_;
 };
 
 }  // namespace microledger

@@ -162,6 +162,20 @@ absl::StatusOr<v1::GetConsistencyProofResponse> HostClient::GetConsistencyProof(
   return Unary(&v1::HostService::Stub::GetConsistencyProof, request);
 }
 
+absl::StatusOr<v1::ReportEquivocationResponse> HostClient::ReportEquivocation(
+    const std::string& evidence) {
+  v1::ReportEquivocationRequest request;
+  request.set_evidence(evidence);
+  return Unary(&v1::HostService::Stub::ReportEquivocation, request);
+}
+
+absl::StatusOr<v1::GetLedgerEvidenceResponse> HostClient::GetLedgerEvidence(
+    const std::string& ledger_id) {
+  v1::GetLedgerEvidenceRequest request;
+  request.set_ledger_id(ledger_id);
+  return Unary(&v1::HostService::Stub::GetLedgerEvidence, request);
+}
+
 absl::StatusOr<v1::GetInclusionProofResponse> HostClient::GetInclusionProof(
     const std::string& ledger_id, uint64_t number, uint64_t tree_size) {
   v1::GetInclusionProofRequest request;

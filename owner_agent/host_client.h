@@ -73,6 +73,12 @@ class HostClient {
   absl::StatusOr<v1::GetLedgerResponse> GetLedger(const std::string& ledger_id);
   absl::StatusOr<v1::GetConsistencyProofResponse> GetConsistencyProof(
       const std::string& ledger_id, uint64_t old_size, uint64_t new_size);
+  // SPEC §11 evidence handed over (HostService.ReportEquivocation) and the
+  // evidence a server keeps for a ledger (GetLedgerEvidence).
+  absl::StatusOr<v1::ReportEquivocationResponse> ReportEquivocation(
+      const std::string& evidence);
+  absl::StatusOr<v1::GetLedgerEvidenceResponse> GetLedgerEvidence(
+      const std::string& ledger_id);
   absl::StatusOr<v1::GetInclusionProofResponse> GetInclusionProof(
       const std::string& ledger_id, uint64_t number, uint64_t tree_size);
   absl::StatusOr<v1::GetAttachmentResponse> GetAttachment(const std::string& ledger_id,

@@ -40,7 +40,9 @@ Json EvidenceToJson(const EvidenceRecord& e) {
               {"held checkpoint", e.held_checkpoint},
               {"served checkpoint", e.served_checkpoint},
               {"detail", e.detail},
-              {"detected", e.detected_unix_millis}};
+              {"detected", e.detected_unix_millis},
+              {"evidence object", EncodeBase64Url(e.evidence_object)},
+              {"evidence id", e.evidence_id}};
 }
 
 }  // namespace
@@ -64,7 +66,9 @@ Json LedgerRecordJson(const LedgerRecord& r) {
             {"terminal event", r.state.terminal_event},
             {"checkpoint", r.checkpoint},
             {"frontier", EncodeBase64Url(r.frontier)},
+            {"previous frontier", EncodeBase64Url(r.previous_frontier)},
             {"equivocation", r.equivocation},
+            {"evidence id", r.evidence_id},
             {"move host", r.move_host},
             {"move new id", r.move_new_id},
             {"move token", EncodeBase64Url(r.move_token)},
@@ -92,11 +96,15 @@ absl::StatusOr<LedgerRecord> LedgerRecordFromJson(const std::string& text) {
   absl::StatusOr<std::string> token = DecodeBase64Url(Get(json, "token"));
   absl::StatusOr<std::string> frontier = DecodeBase64Url(Get(json, "frontier"));
   absl::StatusOr<std::string> move_token = DecodeBase64Url(Get(json, "move token"));
-  if (!token.ok() || !frontier.ok() || !move_token.ok() || r.ledger_id.empty()) {
+  absl::StatusOr<std::string> previous_frontier =
+      DecodeBase64Url(Get(json, "previous frontier"));
+  if (!token.ok() || !frontier.ok() || !move_token.ok() || !previous_frontier.ok() ||
+      r.ledger_id.empty()) {
     return absl::DataLossError("ledger record: bad field");
   }
   r.ledger_token = *token;
   r.frontier = *frontier;
+  r.previous_frontier = *previous_frontier;
   r.move_token = *move_token;
   r.document_type = Get(json, "document type");
   r.original_id = Get(json, "original id");
@@ -128,6 +136,7 @@ absl::StatusOr<LedgerRecord> LedgerRecordFromJson(const std::string& text) {
   const Json& equivocation = json.value("equivocation", Json(false));
   if (!equivocation.is_boolean()) return absl::DataLossError("ledger record: bad equivocation");
   r.equivocation = equivocation.get<bool>();
+  r.evidence_id = Get(json, "evidence id");
   r.move_host = Get(json, "move host");
   r.move_new_id = Get(json, "move new id");
   r.move_new_key = Get(json, "move new key");
@@ -353,6 +362,9 @@ absl::StatusOr<std::vector<EvidenceRecord>> LedgerRegistry::ListEvidence(
     e.detail = Get(json, "detail");
     const Json& detected = json.value("detected", Json(0));
     e.detected_unix_millis = detected.is_number_integer() ? detected.get<int64_t>() : 0;
+    absl::StatusOr<std::string> object = DecodeBase64Url(Get(json, "evidence object"));
+    if (object.ok()) e.evidence_object = *std::move(object);
+    e.evidence_id = Get(json, "evidence id");
     out.push_back(std::move(e));
   }
   std::sort(out.begin(), out.end(), [](const EvidenceRecord& a, const EvidenceRecord& b) {

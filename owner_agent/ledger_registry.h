@@ -3,7 +3,9 @@
 //                                    signs for: host address, verified head
 //                                    (chain state), latest verified checkpoint
 //                                    and Merkle frontier, move in progress
-//   evidence/<hex>-<millis>-<n>.json equivocation evidence (two checkpoints)
+//   evidence/<hex>-<millis>-<n>.json equivocation evidence: the two
+//                                    checkpoints, and the SPEC §11 object
+//                                    when there is one (never deleted)
 //   quarantine/<file>.<millis>       records that could not be read at start
 //   heads.log, heads.<n>.log         the head log: records after ordinary
 //                                    blocks, one JSON line each
@@ -52,7 +54,15 @@ struct LedgerRecord {
   ChainState state;          // The verified head.
   std::string checkpoint;    // Latest verified signed note ("" before genesis).
   std::string frontier;      // MerkleFrontier::Serialize() of the verified head.
+  // MerkleFrontier::Serialize() of the tree before the head block (size
+  // head_number - 1; "" when unknown): its subtree roots are the audit path
+  // of the head block's leaf, the agent's side of a SPEC §11 `leaves` object.
+  std::string previous_frontier;
+  // Writes are refused: the host equivocated or lost signed blocks.
   bool equivocation = false;
+  // The id of the first valid SPEC §11 evidence object kept for the ledger:
+  // the ledger is frozen for ever (writes refused, FAILED_PRECONDITION).
+  std::string evidence_id;
   // A move whose "became document" genesis is not committed yet.
   std::string move_host;
   std::string move_new_id;
@@ -64,11 +74,18 @@ struct LedgerRecord {
 struct EvidenceRecord {
   std::string ledger_id;
   std::string host_address;
-  std::string kind;  // "fork" or "rollback".
+  // "fork", "rollback" (what the agent saw of its host or a mirror) or
+  // "reported" (evidence handed to the agent, or fetched from a server that
+  // says the ledger is frozen).
+  std::string kind;
   std::string held_checkpoint;
   std::string served_checkpoint;
   std::string detail;
   int64_t detected_unix_millis = 0;
+  // The SPEC §11 object (JCS bytes) and its id; empty when what was seen
+  // proves no two histories (a rollback, or a fork the agent cannot prove).
+  std::string evidence_object;
+  std::string evidence_id;
 };
 
 class LedgerRegistry {

@@ -1,5 +1,6 @@
 #include "owner_agent/ledger_registry.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -30,7 +31,9 @@ LedgerRecord SampleRecord() {
   r.state.terminal_event = "closed document";
   r.checkpoint = "note\n";
   r.frontier = std::string("\x00\x00\x01", 3);
+  r.previous_frontier = std::string("\x00\x00\x02", 3);
   r.equivocation = true;
+  r.evidence_id = "uEvidence";
   r.move_new_id = "jlinx:uBBBB";
   r.move_token = "tok";
   return r;
@@ -49,7 +52,9 @@ TEST(LedgerRegistryTest, RecordRoundTrip) {
   EXPECT_EQ(back->state.terminal_event, "closed document");
   EXPECT_EQ(back->checkpoint, "note\n");
   EXPECT_EQ(back->frontier, r.frontier);
+  EXPECT_EQ(back->previous_frontier, r.previous_frontier);
   EXPECT_TRUE(back->equivocation);
+  EXPECT_EQ(back->evidence_id, "uEvidence");
   EXPECT_EQ(back->move_new_id, "jlinx:uBBBB");
   EXPECT_EQ(back->move_token, "tok");
 }
@@ -101,8 +106,21 @@ TEST(LedgerRegistryTest, SaveLoadAndEvidence) {
   EXPECT_EQ(evidence->size(), 2u);
   EXPECT_EQ((*evidence)[0].kind, "fork");
   EXPECT_EQ((*evidence)[0].served_checkpoint, "b");
+  EXPECT_TRUE((*evidence)[0].evidence_object.empty());
+  e.evidence_object = std::string("{\"evidence\":\0\xff}", 16);  // Any bytes.
+  e.evidence_id = "uId";
+  ASSERT_TRUE((*registry)->AddEvidence(e).ok());
+  evidence = (*registry)->ListEvidence(r.ledger_id);
+  ASSERT_TRUE(evidence.ok());
+  ASSERT_EQ(evidence->size(), 3u);
+  EXPECT_EQ(std::count_if(evidence->begin(), evidence->end(),
+                          [&](const EvidenceRecord& kept) {
+                            return kept.evidence_id == "uId" &&
+                                   kept.evidence_object == e.evidence_object;
+                          }),
+            1);
   EXPECT_TRUE((*registry)->ListEvidence("other")->empty());
-  EXPECT_EQ((*registry)->ListEvidence("")->size(), 2u);
+  EXPECT_EQ((*registry)->ListEvidence("")->size(), 3u);
 }
 
 // Damaged records (empty, torn, not JSON, or stored under another ledger's

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -39,6 +40,13 @@ struct LedgerState {
   // False while CosignBlock checks a proposal for a ledger the agent does
   // not know yet: nothing of it is saved until the checks pass.
   bool saved_in_registry ABSL_GUARDED_BY(mu) = true;
+  // The complete host-signed head block when this process verified it ("" =
+  // not at hand): one side of a SPEC §11 `blocks` object.
+  std::string head_block ABSL_GUARDED_BY(mu);
+  // The evidence id a server's GetLedger named (frozen = true) when it
+  // served no valid evidence: writes are refused until a sync says
+  // otherwise; never saved.
+  std::string server_frozen_id ABSL_GUARDED_BY(mu);
 };
 
 // For LedgerState::mu.Await: no append of the ledger is in flight. Await

@@ -8,11 +8,14 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "owner_agent/keystore.h"
@@ -78,6 +81,15 @@ ABSL_FLAG(int64_t, state_flush_ms, 1000,
 ABSL_FLAG(int64_t, max_remembered_requests, 100000,
           "how many AppendEvent request ids (idempotency keys) the agent remembers, "
           "across restarts, to answer retries without appending twice");
+ABSL_FLAG(std::vector<std::string>, mirror, {},
+          "HOST:PORT of a mirror (or any server of the HostService read API) that "
+          "GetLedger, VerifyLedger and ExportLedger fall back to when a ledger's host "
+          "is unreachable (UNAVAILABLE or DEADLINE_EXCEEDED). Repeat the flag (or give "
+          "a comma-separated list) for several; they are tried in that order. What a "
+          "mirror serves is verified exactly as a host's answer (checkpoint signed by "
+          "the ledger key and consistent with the agent's, blocks verified); a mirror "
+          "serving another history is equivocation evidence. Writes never go to a "
+          "mirror");
 ABSL_FLAG(std::string, keystore_kdf, "interactive",
           "Argon2id cost of a keystore created by this start: interactive "
           "(libsodium INTERACTIVE) or min (libsodium minimum; for tests only). An "
@@ -167,7 +179,30 @@ absl::StatusOr<std::string> LoadToken() {
   return token;
 }
 
-int Run() {
+// Every --mirror value: Abseil keeps only the last occurrence of a flag, so
+// the command line is read for all of them (each may be a comma-separated
+// list). Flags end at "--".
+std::vector<std::string> MirrorFlags(int argc, char** argv) {
+  std::vector<std::string> mirrors;
+  for (int i = 1; i < argc; ++i) {
+    const absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    absl::string_view value;
+    if (absl::StartsWith(arg, "--mirror=")) {
+      value = arg.substr(9);
+    } else if (absl::StartsWith(arg, "-mirror=")) {
+      value = arg.substr(8);
+    } else if ((arg == "--mirror" || arg == "-mirror") && i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      continue;
+    }
+    for (absl::string_view m : absl::StrSplit(value, ',')) mirrors.emplace_back(m);
+  }
+  return mirrors;
+}
+
+int Run(const std::vector<std::string>& mirrors) {
   // Every flag is checked before the keystore is opened or a host contacted.
   const std::string keystore_dir = absl::GetFlag(FLAGS_keystore);
   if (keystore_dir.empty()) return Fail(absl::InvalidArgumentError("--keystore is required"));
@@ -200,6 +235,13 @@ int Run() {
   if (absl::Status host_tls = LoadHostTls(&options.host_client); !host_tls.ok()) {
     return Fail(host_tls);
   }
+  for (const std::string& mirror : mirrors) {
+    if (mirror.empty() || mirror.find(':') == std::string::npos) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+          "--mirror: \"", mirror.substr(0, 200), "\" is not HOST:PORT")));
+    }
+  }
+  options.mirrors = mirrors;
 
   absl::StatusOr<std::string> passphrase =
       LoadPassphrase(absl::GetFlag(FLAGS_passphrase_file));
@@ -231,8 +273,9 @@ int main(int argc, char** argv) {
       "[flags]\n(passphrase: --passphrase_file=FILE or the ML_PASSPHRASE environment "
       "variable)");
   absl::ParseCommandLine(argc, argv);
+  const std::vector<std::string> mirrors = microledger::MirrorFlags(argc, argv);
   // Debian's Abseil runs mutex deadlock detection in every build (GraphCycles
   // on each lock: ~2-3 % of the agent's CPU under load).
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  return microledger::Run();
+  return microledger::Run(mirrors);
 }

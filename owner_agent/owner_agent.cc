@@ -9,6 +9,7 @@
 #include "common/chain_validator.h"
 #include "common/checkpoint.h"
 #include "common/error_text.h"
+#include "common/evidence.h"
 #include "common/merkle.h"
 #include "common/timestamp.h"
 #include "owner_agent/append_pipeline.h"
@@ -75,7 +76,7 @@ OwnerAgent::OwnerAgent(std::unique_ptr<Keystore> keystore,
       journal_(std::move(journal)),
       options_(std::move(options)),
       hosts_(std::make_unique<HostPool>(options_.host_client)),
-      auditor_(std::make_unique<HostAuditor>(*registry_, *hosts_)),
+      auditor_(std::make_unique<HostAuditor>(*registry_, *hosts_, options_.warn)),
       flusher_(std::make_unique<RecordFlusher>(*registry_, *journal_,
                                                options_.state_flush_interval, options_.warn)) {
   AppendPipelineOptions pipeline;
@@ -160,6 +161,7 @@ std::shared_ptr<LedgerState> OwnerAgent::NewLedger(LedgerRecord record) {
     // sync, still checked against the saved checkpoint when it verifies.
     ledger->frontier = MerkleFrontier();
     record.frontier = ledger->frontier.Serialize();
+    record.previous_frontier.clear();
     record.state = ChainState::Empty(record.ledger_id);
     if (!record.checkpoint.empty() &&
         !VerifyCheckpoint(record.checkpoint, record.ledger_id).ok()) {
@@ -522,11 +524,12 @@ absl::StatusOr<v1::OwnerGetLedgerResponse> OwnerAgent::GetLedger(
   v1::OwnerGetLedgerResponse response;
   {
     absl::MutexLock lock(&ledger->mu);
-    if (!request.offline()) {
-      if (ledger->record.equivocation) {
-        if (absl::Status s = pipeline_->Prepare(*ledger); !s.ok()) return s;
-      }
-      if (absl::Status s = pipeline_->SyncIdle(*ledger); !s.ok()) return s;
+    // An equivocated ledger is not synced again: its verified state is
+    // the answer (reads go on; writes are refused).
+    if (!request.offline() && !ledger->record.equivocation) {
+      absl::Status synced = pipeline_->SyncIdle(*ledger);
+      if (!synced.ok() && Unreachable(synced)) synced = SyncFromMirrors(*ledger, synced);
+      if (!synced.ok()) return synced;
     }
     response.set_ledger_id(ledger->record.ledger_id);
     response.set_host_address(ledger->record.host_address);
@@ -585,32 +588,129 @@ absl::StatusOr<v1::GetEvidenceResponse> OwnerAgent::GetEvidence(
   return response;
 }
 
+absl::StatusOr<v1::ReportEquivocationResponse> OwnerAgent::ReportEquivocation(
+    const v1::ReportEquivocationRequest& request) {
+  absl::StatusOr<EvidenceInfo> info = ValidateEvidence(request.evidence());
+  if (!info.ok()) return Prefix(info.status(), "evidence: ");
+  absl::StatusOr<std::shared_ptr<LedgerState>> found = FindLedger(info->ledger);
+  if (!found.ok()) return found.status();
+  std::shared_ptr<LedgerState> ledger = *found;
+  EvidenceRecord evidence;
+  evidence.ledger_id = info->ledger;
+  evidence.kind = "reported";
+  evidence.detected_unix_millis = NowMillis();
+  evidence.evidence_object = request.evidence();
+  evidence.evidence_id = info->id;
+  std::string host_address;
+  {
+    absl::MutexLock lock(&ledger->mu);
+    if (absl::Status s = auditor_->Freeze(*ledger, evidence); !s.ok()) {
+      return Prefix(s, "the evidence could not be kept: ");
+    }
+    host_address = ledger->record.host_address;
+  }
+  // The ledger's host freezes it too (best effort, outside the ledger's lock).
+  auditor_->Report(evidence.evidence_object, evidence.evidence_id, {host_address});
+  v1::ReportEquivocationResponse response;
+  response.set_ledger_id(info->ledger);
+  response.set_kind(std::string(EvidenceKindName(info->kind)));
+  response.set_evidence_id(info->id);
+  response.set_frozen(true);
+  return response;
+}
+
 // ---------------------------------------------------------------- verify/export
 
-absl::StatusOr<OwnerAgent::HostCopy> OwnerAgent::SyncedHostCopy(
-    const std::string& ledger_id) {
+bool OwnerAgent::Unreachable(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
+}
+
+absl::Status OwnerAgent::SyncFromMirrors(LedgerState& ledger, const absl::Status& host_error) {
+  ledger.mu.Await(absl::Condition(&NoneInflight, &ledger));
+  std::string tried;
+  for (const std::string& address : options_.mirrors) {
+    absl::Status synced = auditor_->SyncFromMirror(ledger, *hosts_->Get(address));
+    if (synced.ok() || ledger.record.equivocation) return synced;
+    absl::StrAppend(&tried, "; ", synced.message());
+  }
+  return absl::Status(host_error.code(), absl::StrCat(host_error.message(), tried));
+}
+
+absl::Status OwnerAgent::ReadLedgerCopy(const std::string& ledger_id, const CopyRead& read) {
   absl::StatusOr<std::shared_ptr<LedgerState>> found = FindLedger(ledger_id);
   if (!found.ok()) return found.status();
   std::shared_ptr<LedgerState> ledger = *found;
-  absl::MutexLock lock(&ledger->mu);
-  if (absl::Status s = pipeline_->SyncIdle(*ledger); !s.ok()) return s;
-  return HostCopy{ledger->record.host_address, ledger->record.checkpoint};
+  // The host first, then each mirror in order while the host is unreachable
+  // and nothing has reached the caller. An equivocated ledger is not synced
+  // again: its copy is read up to the checkpoint the agent verified.
+  absl::Status host_error;
+  std::string tried;
+  for (size_t source = 0; source <= options_.mirrors.size(); ++source) {
+    const bool mirror = source > 0;
+    std::shared_ptr<HostClient> server;
+    std::string checkpoint;
+    {
+      absl::MutexLock lock(&ledger->mu);
+      server = hosts_->Get(mirror ? options_.mirrors[source - 1] : ledger->record.host_address);
+      if (!ledger->record.equivocation) {
+        if (mirror) ledger->mu.Await(absl::Condition(&NoneInflight, ledger.get()));
+        absl::Status synced = mirror ? auditor_->SyncFromMirror(*ledger, *server)
+                                     : pipeline_->SyncIdle(*ledger);
+        if (!synced.ok()) {
+          if (!mirror) {
+            if (!Unreachable(synced)) return synced;
+            host_error = synced;
+            continue;
+          }
+          if (ledger->record.equivocation) return synced;
+          absl::StrAppend(&tried, "; ", synced.message());
+          continue;
+        }
+      }
+      checkpoint = ledger->record.checkpoint;
+    }
+    bool started = false;
+    absl::Status status = read(*server, checkpoint, &started);
+    if (status.ok() || started) return status;
+    if (!mirror) {
+      if (!Unreachable(status)) return status;
+      host_error = status;
+      continue;
+    }
+    absl::StrAppend(&tried, "; mirror ", server->address(), ": ", status.message());
+  }
+  return absl::Status(host_error.code(), absl::StrCat(host_error.message(), tried));
 }
 
 absl::StatusOr<v1::VerifyLedgerResponse> OwnerAgent::VerifyLedger(
     const v1::VerifyLedgerRequest& request) {
-  absl::StatusOr<HostCopy> copy = SyncedHostCopy(request.ledger_id());
-  if (!copy.ok()) return copy.status();
-  return VerifyHostCopy(*hosts_->Get(copy->host_address), request.ledger_id(),
-                        copy->checkpoint, options_.warn);
+  v1::VerifyLedgerResponse response;
+  absl::Status status = ReadLedgerCopy(
+      request.ledger_id(),
+      [&](HostClient& server, const std::string& checkpoint, bool*) -> absl::Status {
+        absl::StatusOr<v1::VerifyLedgerResponse> verified =
+            VerifyHostCopy(server, request.ledger_id(), checkpoint, options_.warn);
+        if (!verified.ok()) return verified.status();
+        response = *std::move(verified);
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  return response;
 }
 
 absl::Status OwnerAgent::ExportLedger(const v1::ExportLedgerRequest& request,
                                       const std::function<bool(const std::string&)>& sink) {
-  absl::StatusOr<HostCopy> copy = SyncedHostCopy(request.ledger_id());
-  if (!copy.ok()) return copy.status();
-  return ExportHostCopy(*hosts_->Get(copy->host_address), request.ledger_id(),
-                        copy->checkpoint, sink, options_.warn);
+  return ReadLedgerCopy(
+      request.ledger_id(),
+      [&](HostClient& server, const std::string& checkpoint, bool* started) {
+        return ExportHostCopy(
+            server, request.ledger_id(), checkpoint,
+            [&](const std::string& chunk) {
+              *started = true;
+              return sink(chunk);
+            },
+            options_.warn);
+      });
 }
 
 }  // namespace microledger

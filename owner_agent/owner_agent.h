@@ -24,8 +24,24 @@
 // root at the same size, no valid consistency proof, smaller tree, or a
 // checkpoint that does not cover the block it just countersigned) has
 // equivocated: the ledger is marked, both checkpoints are stored as evidence
-// and every later write to the ledger is refused with DATA_LOSS
-// "host equivocation on ledger ...".
+// and the call fails with DATA_LOSS "host equivocation on ledger ...". When
+// the ledger key signed two histories, the SPEC §11 evidence object is built
+// and kept with them, handed to the host (host_auditor.h), and the ledger is
+// frozen for ever: every later write is refused with FAILED_PRECONDITION
+// naming the evidence id, across restarts. So is a ledger for which
+// ReportEquivocation handed the agent valid evidence, or whose host says it
+// is frozen and serves valid evidence. A rollback (a host that lost blocks
+// but signed nothing conflicting) keeps its record without an object, and
+// writes are refused with DATA_LOSS. Reads of an equivocated ledger go on,
+// up to the checkpoint the agent verified, without syncing it again.
+//
+// Mirrors (OwnerAgentOptions::mirrors, ml-owner --mirror): when a ledger's
+// host is unreachable (UNAVAILABLE, DEADLINE_EXCEEDED), GetLedger,
+// VerifyLedger and ExportLedger read from the mirrors in order, checked
+// exactly as host replies are (checkpoint signed by the ledger key and
+// consistent with the verified one, blocks verified); a mirror behind the
+// agent cannot serve, one that serves another history is equivocation
+// evidence. Writes never go to a mirror, and re-sync with the host first.
 //
 // Persistence: the record of a ledger (registry) holds its verified head,
 // Merkle frontier and latest verified checkpoint. Genesis, terminal, move,
@@ -91,8 +107,12 @@ struct OwnerAgentOptions {
   std::chrono::milliseconds state_flush_interval{1000};
   // How many AppendEvent request ids (attempts) are remembered for retries.
   size_t max_remembered_requests = 100000;
-  // Where warnings go (damaged records, failed saves); default: stderr.
+  // Where warnings go (damaged records, failed saves, evidence a server
+  // could not take); default: stderr.
   std::function<void(absl::string_view)> warn;
+  // Servers of the HostService read API (HOST:PORT) that reads fall back
+  // to, in this order, when a ledger's host is unreachable.
+  std::vector<std::string> mirrors;
 };
 
 class OwnerAgent {
@@ -129,6 +149,11 @@ class OwnerAgent {
                             const std::function<bool(const std::string&)>& sink);
   absl::StatusOr<v1::GetEvidenceResponse> GetEvidence(
       const v1::GetEvidenceRequest& request);
+  // Validates SPEC §11 evidence, keeps it (kind "reported") and freezes its
+  // ledger; InvalidArgument (not valid evidence), NotFound (a ledger not in
+  // the registry). Reporting it again changes nothing.
+  absl::StatusOr<v1::ReportEquivocationResponse> ReportEquivocation(
+      const v1::ReportEquivocationRequest& request);
 
   // Records found damaged at start (moved aside, not served).
   const std::vector<LedgerRegistry::QuarantinedRecord>& quarantined() const {
@@ -139,13 +164,19 @@ class OwnerAgent {
   OwnerAgent(std::unique_ptr<Keystore> keystore, std::unique_ptr<LedgerRegistry> registry,
              std::unique_ptr<RequestJournal> journal, OwnerAgentOptions options);
 
-  // Where the host's copy of a ledger is and the checkpoint it must match:
-  // waits for the ledger's appends in flight, re-syncs it, then reads both.
-  struct HostCopy {
-    std::string host_address;
-    std::string checkpoint;
-  };
-  absl::StatusOr<HostCopy> SyncedHostCopy(const std::string& ledger_id);
+  static bool Unreachable(const absl::Status& status);
+  // After the host failed with `host_error` (unreachable): the ledger synced
+  // from the first mirror that can serve it, else `host_error` with each
+  // mirror's reason. Stops at a mirror that proves equivocation. Needs
+  // ledger.mu.
+  absl::Status SyncFromMirrors(LedgerState& ledger, const absl::Status& host_error);
+  // Reads the ledger's copy up to the agent's verified checkpoint from a
+  // server (the host, synced first; or a mirror while the host is
+  // unreachable); `read` sets *started once anything reached the caller,
+  // after which no other server is tried.
+  using CopyRead = std::function<absl::Status(HostClient& server,
+                                              const std::string& checkpoint, bool* started)>;
+  absl::Status ReadLedgerCopy(const std::string& ledger_id, const CopyRead& read);
   absl::StatusOr<std::shared_ptr<LedgerState>> FindLedger(const std::string& ledger_id)
       ABSL_LOCKS_EXCLUDED(mu_);
   // A ledger's in-memory state from its record (not yet findable).

@@ -191,4 +191,11 @@ grpc::Status OwnerGrpcService::GetEvidence(grpc::ServerContext* context,
   return Reply(agent_->GetEvidence(*request), response);
 }
 
+grpc::Status OwnerGrpcService::ReportEquivocation(grpc::ServerContext* context,
+                                                  const v1::ReportEquivocationRequest* request,
+                                                  v1::ReportEquivocationResponse* response) {
+  ML_AUTHORIZE();
+  return Reply(agent_->ReportEquivocation(*request), response);
+}
+
 }  // namespace microledger

@@ -66,6 +66,9 @@ class OwnerGrpcService final
                             grpc::ServerWriter<v1::ExportLedgerChunk>* writer) override;
   grpc::Status GetEvidence(grpc::ServerContext* context, const v1::GetEvidenceRequest* request,
                            v1::GetEvidenceResponse* response) override;
+  grpc::Status ReportEquivocation(grpc::ServerContext* context,
+                                  const v1::ReportEquivocationRequest* request,
+                                  v1::ReportEquivocationResponse* response) override;
 
  private:
   grpc::Status Authorize(const grpc::ServerContextBase* context) const;

@@ -24,6 +24,8 @@ void ToProto(const EvidenceRecord& evidence, v1::Evidence* out) {
   out->set_served_checkpoint(evidence.served_checkpoint);
   out->set_detail(evidence.detail);
   out->set_detected_unix_millis(evidence.detected_unix_millis);
+  out->set_evidence_object(evidence.evidence_object);
+  out->set_evidence_id(evidence.evidence_id);
 }
 
 v1::LedgerStatus StatusOf(const ChainState& state) {

@@ -3,11 +3,15 @@
 // so both sign checkpoints of the same ledger with the same host key. The
 // double routes calls to one or the other, producing a genuine fork (two
 // signed checkpoints of size 2 with different roots) or a rollback. The agent
-// must detect it, refuse the ledger and keep the evidence.
+// must detect it, refuse the ledger and keep the evidence: for the fork, a
+// SPEC §11 object that freezes the ledger.
 #include <atomic>
+#include <vector>
 #include <filesystem>
 
 #include "common/checkpoint.h"
+#include "common/evidence.h"
+#include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/host/host_process.h"
@@ -64,7 +68,26 @@ class ForkingHost final : public v1::HostService::Service {
   }
   grpc::Status GetLedger(grpc::ServerContext*, const v1::GetLedgerRequest* request,
                          v1::GetLedgerResponse* response) override {
-    return Target().GetLedger(Ctx().get(), *request, response);
+    grpc::Status status = Target().GetLedger(Ctx().get(), *request, response);
+    absl::MutexLock lock(&mu_);
+    if (status.ok() && !frozen_id_.empty()) {
+      response->set_frozen(true);
+      response->set_evidence_id(frozen_id_);
+    }
+    return status;
+  }
+  grpc::Status GetLedgerEvidence(grpc::ServerContext*, const v1::GetLedgerEvidenceRequest*,
+                                 v1::GetLedgerEvidenceResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    for (const std::string& e : frozen_evidence_) response->add_evidence(e);
+    return grpc::Status::OK;
+  }
+  // From now on GetLedger says frozen with `id` (none when empty), appends
+  // are refused naming it, and GetLedgerEvidence serves `evidence`.
+  void SetFrozen(const std::string& id, std::vector<std::string> evidence) {
+    absl::MutexLock lock(&mu_);
+    frozen_id_ = id;
+    frozen_evidence_ = std::move(evidence);
   }
   grpc::Status GetCheckpoint(grpc::ServerContext*, const v1::GetCheckpointRequest* request,
                              v1::GetCheckpointResponse* response) override {
@@ -104,6 +127,13 @@ class ForkingHost final : public v1::HostService::Service {
  private:
   HostStub& Target() { return *stubs_[route.load()]; }
   grpc::Status Forward(const v1::AppendRequest& request, v1::AppendResponse* response) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!frozen_id_.empty()) {
+        return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                            "frozen: equivocation evidence " + frozen_id_);
+      }
+    }
     grpc::Status status = Target().Append(Ctx().get(), request, response);
     if (!request.ledger_token().empty() && mirror_genesis.load()) {
       v1::AppendResponse ignored;
@@ -112,6 +142,9 @@ class ForkingHost final : public v1::HostService::Service {
     return status;
   }
   std::vector<std::unique_ptr<HostStub>> stubs_;
+  absl::Mutex mu_;
+  std::string frozen_id_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> frozen_evidence_ ABSL_GUARDED_BY(mu_);
 };
 
 class EquivocationTest : public ::testing::Test {
@@ -161,6 +194,14 @@ class EquivocationTest : public ::testing::Test {
     request.set_offline(offline);
     return stub_->GetLedger(Ctx().get(), request, info);
   }
+  // Frozen by SPEC §11 evidence: FAILED_PRECONDITION naming its id.
+  void ExpectFrozen(const std::string& ledger, const std::string& evidence_id) {
+    v1::BlockOutcome outcome;
+    grpc::Status status = Append(*stub_, ledger, R"({"event":"refused"})", &outcome);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << Msg(status);
+    EXPECT_THAT(status.error_message(), HasSubstr(evidence_id));
+  }
+  // Equivocation without SPEC §11 evidence (a rollback): DATA_LOSS.
   void ExpectRefused(const std::string& ledger) {
     v1::BlockOutcome outcome;
     grpc::Status status = Append(*stub_, ledger, R"({"event":"refused"})", &outcome);
@@ -230,7 +271,6 @@ TEST_F(EquivocationTest, ForkedCheckpointIsDetectedAndEvidenceKept) {
   status = GetLedger(ledger, &info);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DATA_LOSS) << Msg(status);
   EXPECT_THAT(status.error_message(), HasSubstr("host equivocation on ledger " + ledger));
-  ExpectRefused(ledger);
 
   v1::GetEvidenceRequest request;
   request.set_ledger_id(ledger);
@@ -246,6 +286,15 @@ TEST_F(EquivocationTest, ForkedCheckpointIsDetectedAndEvidenceKept) {
   EXPECT_EQ(held->tree_size, 2u);
   EXPECT_EQ(served->tree_size, 2u);
   EXPECT_NE(held->root_hash, served->root_hash);
+  // The two checkpoints are SPEC §11 evidence: the object is kept, valid,
+  // named in the detecting call's error, and freezes the ledger.
+  absl::StatusOr<EvidenceInfo> object = ValidateEvidence(e.evidence_object());
+  ASSERT_TRUE(object.ok()) << object.status();
+  EXPECT_EQ(object->kind, EvidenceKind::kCheckpoints);
+  EXPECT_EQ(object->ledger, ledger);
+  EXPECT_EQ(object->id, e.evidence_id());
+  EXPECT_THAT(status.error_message(), HasSubstr(e.evidence_id()));
+  ExpectFrozen(ledger, e.evidence_id());
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(keystore_ + "/agent/evidence"),
                           std::filesystem::directory_iterator()),
             1);
@@ -255,7 +304,7 @@ TEST_F(EquivocationTest, ForkedCheckpointIsDetectedAndEvidenceKept) {
   ASSERT_TRUE(GetLedger(ledger, &info, /*offline=*/true).ok());
   EXPECT_TRUE(info.equivocation());
   EXPECT_EQ(info.evidence_size(), 1);
-  ExpectRefused(ledger);
+  ExpectFrozen(ledger, e.evidence_id());
 }
 
 TEST_F(EquivocationTest, RolledBackTreeIsDetected) {
@@ -275,8 +324,80 @@ TEST_F(EquivocationTest, RolledBackTreeIsDetected) {
   ASSERT_TRUE(GetLedger(ledger, &info, /*offline=*/true).ok());
   ASSERT_EQ(info.evidence_size(), 1);
   EXPECT_EQ(info.evidence(0).kind(), "rollback");
+  EXPECT_TRUE(info.evidence(0).evidence_object().empty());  // No two histories.
+  EXPECT_TRUE(info.evidence(0).evidence_id().empty());
   EXPECT_EQ(VerifyCheckpoint(info.evidence(0).held_checkpoint(), ledger)->tree_size, 3u);
   EXPECT_EQ(VerifyCheckpoint(info.evidence(0).served_checkpoint(), ledger)->tree_size, 1u);
+}
+
+}  // namespace
+}  // namespace microledger
+
+namespace microledger {
+namespace {
+
+std::string CheckpointOf(const std::string& host, const std::string& ledger, uint64_t size) {
+  auto stub = v1::HostService::NewStub(
+      grpc::CreateChannel(host, grpc::InsecureChannelCredentials()));
+  v1::GetCheckpointRequest request;
+  request.set_ledger_id(ledger);
+  request.set_tree_size(size);
+  v1::GetCheckpointResponse response;
+  EXPECT_TRUE(stub->GetCheckpoint(Ctx().get(), request, &response).ok());
+  return response.checkpoint();
+}
+
+// A host whose GetLedger says frozen: the agent refuses writes naming the
+// host's evidence id; it keeps and freezes for ever only on valid evidence
+// from GetLedgerEvidence (an unsigned "frozen" alone is not kept).
+TEST_F(EquivocationTest, HostThatSaysFrozenIsBelievedOnlyWithValidEvidence) {
+  const std::string ledger = NewLedger();
+  ASSERT_FALSE(ledger.empty());
+  // A fork the agent does not see: block 2 "x" on A (reply lost), "y" on B.
+  double_->drop_next_reply = true;
+  v1::BlockOutcome outcome;
+  grpc::Status status = Append(*stub_, ledger, R"({"event":"x"})", &outcome);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << Msg(status);
+  double_->route = 1;
+  status = Append(*stub_, ledger, R"({"event":"y"})", &outcome);
+  ASSERT_TRUE(status.ok()) << Msg(status);
+  absl::StatusOr<std::string> evidence =
+      BuildCheckpointsEvidence(ledger, CheckpointOf(host_a_->address(), ledger, 2),
+                               CheckpointOf(host_b_->address(), ledger, 2));
+  ASSERT_TRUE(evidence.ok()) << evidence.status();
+  const std::string id = EvidenceId(*evidence);
+
+  double_->SetFrozen(id, {"not evidence"});
+  for (int i = 0; i < 2; ++i) {  // The host refuses, then the agent does.
+    status = Append(*stub_, ledger, R"({"event":"z"})", &outcome);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << Msg(status);
+    EXPECT_THAT(status.error_message(), HasSubstr(id));
+  }
+  EXPECT_THAT(status.error_message(), HasSubstr("served none that is valid"));
+  v1::OwnerGetLedgerResponse info;
+  ASSERT_TRUE(GetLedger(ledger, &info, /*offline=*/true).ok());
+  EXPECT_FALSE(info.equivocation());
+  EXPECT_EQ(info.evidence_size(), 0);
+  double_->SetFrozen("", {});  // Nothing was kept: writes go on.
+  status = Append(*stub_, ledger, R"({"event":"z"})", &outcome);
+  ASSERT_TRUE(status.ok()) << Msg(status);
+  EXPECT_EQ(outcome.committed().number(), 3u);
+
+  double_->SetFrozen(id, {"not evidence", *evidence});
+  status = Append(*stub_, ledger, R"({"event":"z"})", &outcome);  // Refused by the host.
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << Msg(status);
+  status = GetLedger(ledger, &info);  // Reads go on; the evidence is fetched.
+  ASSERT_TRUE(status.ok()) << Msg(status);
+  EXPECT_TRUE(info.equivocation());
+  ASSERT_EQ(info.evidence_size(), 1);
+  EXPECT_EQ(info.evidence(0).kind(), "reported");
+  EXPECT_EQ(info.evidence(0).host_address(), double_address_);
+  EXPECT_EQ(info.evidence(0).evidence_id(), id);
+  EXPECT_EQ(info.evidence(0).evidence_object(), *evidence);
+  ExpectFrozen(ledger, id);
+  double_->SetFrozen("", {});  // Frozen for ever, across restarts.
+  StartAgent();
+  ExpectFrozen(ledger, id);
 }
 
 }  // namespace
