@@ -14,6 +14,13 @@ grep -q "mlctl verify FILE" "$tmp/help"; check "help lists verify" $?
 grep -q "secret_out" "$tmp/long_help"; check "--help documents --secret_out" $?
 
 "$mlctl" frobnicate >/dev/null 2>&1; [ $? -eq 2 ]; check "unknown command exits 2" $?
+grep -q -- "--from_tls_ca" "$tmp/long_help"; check "--help documents --from_tls_ca" $?
+id="jlinx:uAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+"$mlctl" --from=127.0.0.1:0 verify "$id" >"$tmp/f.out" 2>"$tmp/f.err"; [ $? -eq 2 ]
+check "--from with port 0 exits 2" $?
+[ ! -s "$tmp/f.out" ] && [ "$(wc -l <"$tmp/f.err")" -eq 1 ]; check "... one line on stderr" $?
+"$mlctl" --from=127.0.0.1:7400 --from_tls_ca="$tmp/missing.pem" show "$id" >/dev/null 2>"$tmp/ca.err"
+[ $? -eq 2 ] && grep -q -- "--from_tls_ca" "$tmp/ca.err"; check "unreadable --from_tls_ca exits 2" $?
 
 printf '{"b":2,"a":[1.50,"x"]}' | "$mlctl" canonicalize >"$tmp/c.out" 2>"$tmp/c.err"
 check "canonicalize exits 0" $?
