@@ -28,8 +28,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "host_service/append_result.h"
-#include "host_service/kv_store.h"
-#include "host_service/ledger_entry.h"
+#include "ledger_store/kv_store.h"
+#include "ledger_store/ledger_entry.h"
 
 namespace microledger {
 

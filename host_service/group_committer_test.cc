@@ -15,8 +15,8 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "host_service/kv_store.h"
-#include "host_service/ledger_entry.h"
+#include "ledger_store/kv_store.h"
+#include "ledger_store/ledger_entry.h"
 
 namespace microledger {
 namespace {

@@ -1,19 +1,15 @@
 // The gRPC edge of the host: translates microledger.v1.HostService calls to
 // LedgerHost and absl status codes to gRPC codes (they are numerically equal).
+// Every read call is answered by LedgerReadService (ledger_store/
+// read_service.h), the read side the mirror shares.
 //
-// gRPC callback API: no thread is held per call. Reads (GetLedger,
-// GetCheckpoint, proofs, GetAttachment) run inline on gRPC's callback thread
-// and finish there. Append hands the request to LedgerHost::AppendAsync and
+// gRPC callback API: no thread is held per call. Append hands the request to LedgerHost::AppendAsync and
 // finishes the call when the commit completes (on the committer thread).
 // AppendStream is a bidi reactor: each request is parsed once (by
 // LedgerHost), appended asynchronously, and replies are written one at a
 // time in request order as their commits complete; at most
 // max_inflight_per_stream requests are unanswered before the reactor stops
-// reading. GetBlocks is a write reactor that reads blocks 64 at a time (one
-// storage scan) and sends up to 256 per message; Subscribe is a write reactor
-// that reads one block per completed write and, once caught up, registers a
-// waiter on the ledger's committed head (LedgerHost::WatchLedger) instead of
-// holding a thread. Admission control (admission_control.h) bounds appends in flight
+// reading. Admission control (admission_control.h) bounds appends in flight
 // (unary, and unanswered AppendStream requests, which are answered
 // RESOURCE_EXHAUSTED one by one while the stream goes on), their bytes, and
 // the AppendStream and Subscribe streams open, per connection and in total;
@@ -23,8 +19,9 @@
 
 #include <cstddef>
 
-#include "host_service/admission_control.h"
 #include "host_service/ledger_host.h"
+#include "ledger_store/read_service.h"
+#include "serving/admission_control.h"
 #include "serving/grpc_status.h"
 #include "microledger/v1/host.grpc.pb.h"
 
@@ -39,7 +36,8 @@ class HostGrpcService final : public microledger::v1::HostService::CallbackServi
       : host_(host),
         max_inflight_per_stream_(max_inflight_per_stream == 0 ? 1
                                                               : max_inflight_per_stream),
-        admission_(limits) {}
+        admission_(limits),
+        reads_(&host->reader(), &admission_) {}
 
   grpc::ServerUnaryReactor* CreateLedger(grpc::CallbackServerContext* context,
                                          const v1::CreateLedgerRequest* request,
@@ -51,23 +49,37 @@ class HostGrpcService final : public microledger::v1::HostService::CallbackServi
       grpc::CallbackServerContext* context) override;
   grpc::ServerUnaryReactor* GetLedger(grpc::CallbackServerContext* context,
                                       const v1::GetLedgerRequest* request,
-                                      v1::GetLedgerResponse* response) override;
+                                      v1::GetLedgerResponse* response) override {
+    return reads_.GetLedger(context, request, response);
+  }
   grpc::ServerUnaryReactor* GetCheckpoint(grpc::CallbackServerContext* context,
                                           const v1::GetCheckpointRequest* request,
-                                          v1::GetCheckpointResponse* response) override;
+                                          v1::GetCheckpointResponse* response) override {
+    return reads_.GetCheckpoint(context, request, response);
+  }
   grpc::ServerWriteReactor<v1::GetBlocksResponse>* GetBlocks(
-      grpc::CallbackServerContext* context, const v1::GetBlocksRequest* request) override;
+      grpc::CallbackServerContext* context, const v1::GetBlocksRequest* request) override {
+    return reads_.GetBlocks(context, request);
+  }
   grpc::ServerUnaryReactor* GetInclusionProof(
       grpc::CallbackServerContext* context, const v1::GetInclusionProofRequest* request,
-      v1::GetInclusionProofResponse* response) override;
+      v1::GetInclusionProofResponse* response) override {
+    return reads_.GetInclusionProof(context, request, response);
+  }
   grpc::ServerUnaryReactor* GetConsistencyProof(
       grpc::CallbackServerContext* context, const v1::GetConsistencyProofRequest* request,
-      v1::GetConsistencyProofResponse* response) override;
+      v1::GetConsistencyProofResponse* response) override {
+    return reads_.GetConsistencyProof(context, request, response);
+  }
   grpc::ServerUnaryReactor* GetAttachment(grpc::CallbackServerContext* context,
                                           const v1::GetAttachmentRequest* request,
-                                          v1::GetAttachmentResponse* response) override;
+                                          v1::GetAttachmentResponse* response) override {
+    return reads_.GetAttachment(context, request, response);
+  }
   grpc::ServerWriteReactor<v1::SubscribeResponse>* Subscribe(
-      grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) override;
+      grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) override {
+    return reads_.Subscribe(context, request);
+  }
   grpc::ServerUnaryReactor* ForgetLedger(grpc::CallbackServerContext* context,
                                          const v1::ForgetLedgerRequest* request,
                                          v1::ForgetLedgerResponse* response) override;
@@ -76,6 +88,7 @@ class HostGrpcService final : public microledger::v1::HostService::CallbackServi
   LedgerHost* host_;
   size_t max_inflight_per_stream_;
   AdmissionControl admission_;
+  LedgerReadService reads_;
 };
 
 }  // namespace microledger

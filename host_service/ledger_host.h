@@ -46,16 +46,16 @@
 #include "common/block.h"
 #include "common/chain_validator.h"
 #include "host_service/append_result.h"
-#include "host_service/commit_watch.h"
+#include "ledger_store/commit_watch.h"
 #include "host_service/group_committer.h"
 #include "host_service/host_keys.h"
-#include "host_service/kv_store.h"
-#include "host_service/ledger_cache.h"
-#include "host_service/ledger_entry.h"
-#include "host_service/ledger_lookup.h"
-#include "host_service/merkle_node_cache.h"
-#include "host_service/proof_reader.h"
-#include "host_service/storage_layout.h"
+#include "ledger_store/kv_store.h"
+#include "ledger_store/ledger_cache.h"
+#include "ledger_store/ledger_entry.h"
+#include "ledger_store/ledger_lookup.h"
+#include "ledger_store/merkle_node_cache.h"
+#include "ledger_store/ledger_reader.h"
+#include "ledger_store/storage_layout.h"
 
 namespace microledger {
 
@@ -89,13 +89,6 @@ struct AppendInput {
   std::string ledger_token;  // Genesis only.
 };
 
-struct LedgerInfo {
-  std::string ledger_id;
-  std::string genesis_block;
-  ChainState state;
-  std::string checkpoint;
-};
-
 class LedgerHost {
  public:
   LedgerHost(std::unique_ptr<KvStore> store, MasterSecret master, HostOptions options);
@@ -110,37 +103,8 @@ class LedgerHost {
   // one after another from one thread are applied in that order.
   void AppendAsync(AppendInput input, AppendCallback done);
 
-  // Blocks from..to (0 = head) of a ledger, resolved against the committed
-  // head; ReadBlocks reads them a chunk at a time. For pull-style streaming.
-  struct BlockRange {
-    std::string ledger_key;
-    uint64_t first = 0;
-    uint64_t last = 0;
-  };
-  absl::StatusOr<BlockRange> ResolveBlockRange(absl::string_view ledger_id,
-                                               uint64_t from, uint64_t to) const;
-  // Blocks first..min(first + max_count - 1, range.last), in order, read with
-  // one storage scan. NotFound if the ledger was forgotten meanwhile.
-  absl::StatusOr<std::vector<std::string>> ReadBlocks(absl::string_view ledger_id,
-                                                      const BlockRange& range,
-                                                      uint64_t first,
-                                                      size_t max_count) const;
-
-  // A watch of the committed head of an existing ledger (NotFound if unknown).
-  absl::StatusOr<std::shared_ptr<CommitWatch>> WatchLedger(absl::string_view ledger_id);
-
-  absl::StatusOr<LedgerInfo> GetLedger(absl::string_view ledger_id) const;
-  // tree_size 0 = the latest.
-  absl::StatusOr<std::string> GetCheckpoint(absl::string_view ledger_id,
-                                            uint64_t tree_size) const;
-  absl::StatusOr<InclusionProofResult> GetInclusionProof(absl::string_view ledger_id,
-                                                         uint64_t number,
-                                                         uint64_t tree_size) const;
-  absl::StatusOr<ConsistencyProofResult> GetConsistencyProof(absl::string_view ledger_id,
-                                                             uint64_t old_size,
-                                                             uint64_t new_size) const;
-  absl::StatusOr<StoredAttachment> GetAttachment(absl::string_view ledger_id,
-                                                 absl::string_view seal) const;
+  // Every read of the host's ledgers (shared with the mirror).
+  const LedgerReader& reader() const { return reader_; }
 
   // SPEC §10 signed forget request; deletes all of the ledger's data and
   // leaves a tombstone (storage_layout.h) in the same write: the id is retired
@@ -154,8 +118,6 @@ class LedgerHost {
   // storage unless it is loaded for the current epoch.
   absl::Status LoadLocked(LedgerEntry& entry, absl::string_view ledger_key)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(entry.mu);
-  absl::StatusOr<HeadRecord> ReadHead(absl::string_view ledger_id,
-                                      std::string* ledger_key) const;
   int64_t Now() const;
   // Prepares an append under the entry's prepare mutex and queues it.
   absl::Status Prepare(AppendInput& input, AppendCallback& done);
@@ -167,7 +129,7 @@ class LedgerHost {
   LedgerCache cache_;
   // Mutable: filled by the const proof functions.
   mutable MerkleNodeCache node_cache_;
-  ProofReader proofs_;
+  LedgerReader reader_;
   // Last: destroyed first, committing what is queued while the rest lives.
   GroupCommitter committer_;
 };

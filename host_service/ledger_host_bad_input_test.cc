@@ -18,7 +18,7 @@
 #include "host_service/ledger_host.h"
 #include "host_service/ledger_host_fixture.h"
 #include "host_service/ledger_host_testing.h"
-#include "host_service/storage_layout.h"
+#include "ledger_store/storage_layout.h"
 #include "tests/host/owner_chain.h"
 
 namespace microledger {
@@ -43,13 +43,13 @@ class BadInputTest : public LedgerHostTest {
   void ExpectRejected(const AppendInput& input, absl::StatusCode code,
                       absl::string_view part) {
     const uint64_t head = HeadOf(chain_->ledger_id());
-    absl::StatusOr<LedgerInfo> before = host_->GetLedger(chain_->ledger_id());
+    absl::StatusOr<LedgerInfo> before = host_->reader().GetLedger(chain_->ledger_id());
     absl::StatusOr<AppendResult> result = AppendAndWait(*host_, input);
     ASSERT_FALSE(result.ok());
     EXPECT_EQ(result.status().code(), code) << result.status();
     EXPECT_THAT(std::string(result.status().message()), HasSubstr(std::string(part)));
     EXPECT_EQ(HeadOf(chain_->ledger_id()), head);
-    absl::StatusOr<LedgerInfo> after = host_->GetLedger(chain_->ledger_id());
+    absl::StatusOr<LedgerInfo> after = host_->reader().GetLedger(chain_->ledger_id());
     EXPECT_EQ(after->checkpoint, before->checkpoint);
   }
   AppendInput Input(const Block& block) { return {OwnerChain::Bytes(block), {}, ""}; }
@@ -110,7 +110,7 @@ TEST_P(BadInputTest, AfterClosed) {
   ASSERT_TRUE(Send(*chain_, chain_->Next({{"event", "closed document"}})).ok());
   ExpectRejected(Input(chain_->Next()), absl::StatusCode::kFailedPrecondition,
                  "block 5: terminal");
-  absl::StatusOr<LedgerInfo> info = host_->GetLedger(chain_->ledger_id());
+  absl::StatusOr<LedgerInfo> info = host_->reader().GetLedger(chain_->ledger_id());
   EXPECT_EQ(info->state.terminal_event, "closed document");
 }
 
@@ -132,7 +132,7 @@ TEST_P(BadInputTest, GenesisWithWrongToken) {
   EXPECT_EQ(AppendAndWait(*host_, input).status().code(), absl::StatusCode::kInvalidArgument);
   input.ledger_token = "short";
   EXPECT_EQ(AppendAndWait(*host_, input).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(host_->GetLedger(fresh.ledger_id()).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(host_->reader().GetLedger(fresh.ledger_id()).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_P(BadInputTest, UnknownLedger) {
@@ -144,7 +144,7 @@ TEST_P(BadInputTest, UnknownLedger) {
   absl::StatusOr<AppendResult> result = AppendAndWait(*host_, Input(chain_->Reseal(block)));
   EXPECT_EQ(result.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(result.status().message()), HasSubstr("block 4: ledger"));
-  EXPECT_EQ(host_->GetLedger(fresh.ledger_id()).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(host_->reader().GetLedger(fresh.ledger_id()).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_P(BadInputTest, Limits) {

@@ -18,7 +18,7 @@
 #include "host_service/ledger_host.h"
 #include "host_service/ledger_host_fixture.h"
 #include "host_service/ledger_host_testing.h"
-#include "host_service/storage_layout.h"
+#include "ledger_store/storage_layout.h"
 #include "tests/host/owner_chain.h"
 
 namespace microledger {

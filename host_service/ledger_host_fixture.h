@@ -22,7 +22,7 @@
 #include "common/block.h"
 #include "common/timestamp.h"
 #include "gtest/gtest.h"
-#include "host_service/kv_store.h"
+#include "ledger_store/kv_store.h"
 #include "host_service/ledger_host.h"
 #include "host_service/ledger_host_testing.h"
 #include "tests/host/owner_chain.h"
@@ -86,7 +86,7 @@ class LedgerHostTest : public ::testing::TestWithParam<std::string> {
   }
 
   uint64_t HeadOf(const std::string& ledger_id) {
-    absl::StatusOr<LedgerInfo> info = host_->GetLedger(ledger_id);
+    absl::StatusOr<LedgerInfo> info = host_->reader().GetLedger(ledger_id);
     return info.ok() ? info->state.head_number : 0;
   }
 

@@ -18,7 +18,7 @@
 #include "host_service/ledger_host.h"
 #include "host_service/ledger_host_fixture.h"
 #include "host_service/ledger_host_testing.h"
-#include "host_service/storage_layout.h"
+#include "ledger_store/storage_layout.h"
 #include "tests/host/owner_chain.h"
 
 namespace microledger {
@@ -43,7 +43,7 @@ TEST_P(LedgerHostTest, ChainReadsBackAndProofsVerify) {
     EXPECT_EQ(blocks[i], SerializeBlock(chain.blocks()[i]));
   }
 
-  absl::StatusOr<LedgerInfo> info = host_->GetLedger(chain.ledger_id());
+  absl::StatusOr<LedgerInfo> info = host_->reader().GetLedger(chain.ledger_id());
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->genesis_block, blocks[0]);
   EXPECT_EQ(info->state.head_number, 37u);
@@ -51,7 +51,7 @@ TEST_P(LedgerHostTest, ChainReadsBackAndProofsVerify) {
   MemoryMerkleTree tree;
   for (uint64_t size = 1; size <= 37; ++size) {
     tree.AppendLeaf(*DecodeDigest(chain.blocks()[size - 1].fingerprint));
-    absl::StatusOr<std::string> note = host_->GetCheckpoint(chain.ledger_id(), size);
+    absl::StatusOr<std::string> note = host_->reader().GetCheckpoint(chain.ledger_id(), size);
     ASSERT_TRUE(note.ok());
     absl::StatusOr<Checkpoint> checkpoint = VerifyCheckpoint(*note, chain.ledger_id());
     ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
@@ -59,7 +59,7 @@ TEST_P(LedgerHostTest, ChainReadsBackAndProofsVerify) {
     EXPECT_EQ(checkpoint->root_hash, tree.Root());
     for (uint64_t number : {uint64_t{1}, (size + 1) / 2, size}) {
       absl::StatusOr<InclusionProofResult> proof =
-          host_->GetInclusionProof(chain.ledger_id(), number, size);
+          host_->reader().GetInclusionProof(chain.ledger_id(), number, size);
       ASSERT_TRUE(proof.ok()) << proof.status();
       EXPECT_EQ(proof->root, checkpoint->root_hash);
       EXPECT_EQ(proof->checkpoint, *note);
@@ -70,7 +70,7 @@ TEST_P(LedgerHostTest, ChainReadsBackAndProofsVerify) {
                       .ok());
     }
     absl::StatusOr<ConsistencyProofResult> consistency =
-        host_->GetConsistencyProof(chain.ledger_id(), (size + 1) / 2, 0);
+        host_->reader().GetConsistencyProof(chain.ledger_id(), (size + 1) / 2, 0);
     ASSERT_TRUE(consistency.ok()) << consistency.status();
     absl::StatusOr<Checkpoint> old_cp =
         VerifyCheckpoint(consistency->old_checkpoint, chain.ledger_id());
@@ -95,7 +95,7 @@ TEST_P(LedgerHostTest, ChainReadsBackAndProofsVerify) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(GetBlocks(*host_, chain.ledger_id(), 30, 38, ignore).code(),
             absl::StatusCode::kOutOfRange);
-  EXPECT_EQ(host_->GetInclusionProof(chain.ledger_id(), 1, 38).status().code(),
+  EXPECT_EQ(host_->reader().GetInclusionProof(chain.ledger_id(), 1, 38).status().code(),
             absl::StatusCode::kOutOfRange);
 }
 
@@ -108,23 +108,23 @@ TEST_P(LedgerHostTest, ReadBlocksReadsChunksWithinTheRangeAndNotAfterAForget) {
                        return true;
                      }).ok());
   ASSERT_EQ(stored.size(), 10u);
-  absl::StatusOr<LedgerHost::BlockRange> range = host_->ResolveBlockRange(chain.ledger_id(), 2, 9);
+  absl::StatusOr<LedgerReader::BlockRange> range = host_->reader().ResolveBlockRange(chain.ledger_id(), 2, 9);
   ASSERT_TRUE(range.ok()) << range.status();
-  absl::StatusOr<std::vector<std::string>> chunk = host_->ReadBlocks(chain.ledger_id(), *range, 2, 3);
+  absl::StatusOr<std::vector<std::string>> chunk = host_->reader().ReadBlocks(chain.ledger_id(), *range, 2, 3);
   ASSERT_TRUE(chunk.ok()) << chunk.status();
   EXPECT_EQ(*chunk, std::vector<std::string>(stored.begin() + 1, stored.begin() + 4));
   // A chunk is cut at the end of the range, not at the head.
-  chunk = host_->ReadBlocks(chain.ledger_id(), *range, 8, 5);
+  chunk = host_->reader().ReadBlocks(chain.ledger_id(), *range, 8, 5);
   ASSERT_TRUE(chunk.ok()) << chunk.status();
   EXPECT_EQ(*chunk, std::vector<std::string>(stored.begin() + 7, stored.begin() + 9));
-  EXPECT_EQ(host_->ReadBlocks(chain.ledger_id(), *range, 10, 1).status().code(),
+  EXPECT_EQ(host_->reader().ReadBlocks(chain.ledger_id(), *range, 10, 1).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(host_->ReadBlocks(chain.ledger_id(), *range, 1, 1).status().code(),
+  EXPECT_EQ(host_->reader().ReadBlocks(chain.ledger_id(), *range, 1, 1).status().code(),
             absl::StatusCode::kInvalidArgument);
   ASSERT_TRUE(host_->Forget(chain.ledger_id(), chain.state().head_fingerprint,
                             chain.SignForget())
                   .ok());
-  EXPECT_EQ(host_->ReadBlocks(chain.ledger_id(), *range, 2, 3).status().code(),
+  EXPECT_EQ(host_->reader().ReadBlocks(chain.ledger_id(), *range, 2, 3).status().code(),
             absl::StatusCode::kNotFound);
 }
 
@@ -136,7 +136,7 @@ TEST_P(LedgerHostTest, StateSurvivesReopen) {
   EXPECT_EQ(HeadOf(chain.ledger_id()), 5u);
   AppendN(chain, 3);  // The cache reloads state, frontier and key from the head record.
   EXPECT_EQ(HeadOf(chain.ledger_id()), 8u);
-  absl::StatusOr<std::string> note = host_->GetCheckpoint(chain.ledger_id(), 0);
+  absl::StatusOr<std::string> note = host_->reader().GetCheckpoint(chain.ledger_id(), 0);
   ASSERT_TRUE(note.ok());
   EXPECT_TRUE(VerifyCheckpoint(*note, chain.ledger_id()).ok());
 }
@@ -152,11 +152,11 @@ TEST_P(LedgerHostTest, ProofsEqualInMemoryTreeProofsCachedOrNot) {
   }
   auto expect_exact_proofs = [&] {
     for (uint64_t size = 1; size <= 21; ++size) {
-      absl::StatusOr<std::string> note = host_->GetCheckpoint(chain.ledger_id(), size);
+      absl::StatusOr<std::string> note = host_->reader().GetCheckpoint(chain.ledger_id(), size);
       ASSERT_TRUE(note.ok()) << note.status();
       for (uint64_t number = 1; number <= size; ++number) {
         absl::StatusOr<InclusionProofResult> proof =
-            host_->GetInclusionProof(chain.ledger_id(), number, size);
+            host_->reader().GetInclusionProof(chain.ledger_id(), number, size);
         ASSERT_TRUE(proof.ok()) << proof.status();
         EXPECT_EQ(proof->hashes, *MerkleInclusionProof(tree, number - 1, size));
         EXPECT_EQ(proof->root, *MerkleRootAt(tree, size));
@@ -164,16 +164,16 @@ TEST_P(LedgerHostTest, ProofsEqualInMemoryTreeProofsCachedOrNot) {
       }
       for (uint64_t old_size = 1; old_size <= size; ++old_size) {
         absl::StatusOr<ConsistencyProofResult> proof =
-            host_->GetConsistencyProof(chain.ledger_id(), old_size, size);
+            host_->reader().GetConsistencyProof(chain.ledger_id(), old_size, size);
         ASSERT_TRUE(proof.ok()) << proof.status();
         EXPECT_EQ(proof->hashes, *MerkleConsistencyProof(tree, old_size, size));
         EXPECT_EQ(proof->old_checkpoint,
-                  *host_->GetCheckpoint(chain.ledger_id(), old_size));
+                  *host_->reader().GetCheckpoint(chain.ledger_id(), old_size));
         EXPECT_EQ(proof->new_checkpoint, *note);
       }
     }
     absl::StatusOr<InclusionProofResult> latest =
-        host_->GetInclusionProof(chain.ledger_id(), 3, 0);
+        host_->reader().GetInclusionProof(chain.ledger_id(), 3, 0);
     ASSERT_TRUE(latest.ok()) << latest.status();
     EXPECT_EQ(latest->tree_size, 21u);
     EXPECT_EQ(latest->hashes, *MerkleInclusionProof(tree, 2, 21));
@@ -192,11 +192,11 @@ TEST_P(LedgerHostTest, LatestProofsFollowTheHead) {
   for (uint64_t size = 1; size <= 12; ++size) {
     AppendN(chain, 1);
     tree.AppendLeaf(*DecodeDigest(chain.blocks().back().fingerprint));
-    const std::string note = *host_->GetCheckpoint(chain.ledger_id(), size);
+    const std::string note = *host_->reader().GetCheckpoint(chain.ledger_id(), size);
     for (int repeat = 0; repeat < 2; ++repeat) {
       for (uint64_t number = 1; number <= size; ++number) {
         absl::StatusOr<InclusionProofResult> proof =
-            host_->GetInclusionProof(chain.ledger_id(), number, 0);
+            host_->reader().GetInclusionProof(chain.ledger_id(), number, 0);
         ASSERT_TRUE(proof.ok()) << proof.status();
         EXPECT_EQ(proof->tree_size, size);
         EXPECT_EQ(proof->hashes, *MerkleInclusionProof(tree, number - 1, size));
@@ -204,11 +204,11 @@ TEST_P(LedgerHostTest, LatestProofsFollowTheHead) {
         EXPECT_EQ(proof->checkpoint, note);
       }
       absl::StatusOr<ConsistencyProofResult> consistency =
-          host_->GetConsistencyProof(chain.ledger_id(), 1, 0);
+          host_->reader().GetConsistencyProof(chain.ledger_id(), 1, 0);
       ASSERT_TRUE(consistency.ok()) << consistency.status();
       EXPECT_EQ(consistency->hashes, *MerkleConsistencyProof(tree, 1, size));
       EXPECT_EQ(consistency->new_checkpoint, note);
-      EXPECT_EQ(*host_->GetCheckpoint(chain.ledger_id(), 0), note);
+      EXPECT_EQ(*host_->reader().GetCheckpoint(chain.ledger_id(), 0), note);
     }
   }
 }
@@ -219,21 +219,21 @@ TEST_P(LedgerHostTest, ProofsAfterForgetAreNotFoundNotServedFromCache) {
   OwnerChain chain = NewChain();
   AppendN(chain, 6);
   for (uint64_t number = 1; number <= 6; ++number) {
-    ASSERT_TRUE(host_->GetInclusionProof(chain.ledger_id(), number, 0).ok());
+    ASSERT_TRUE(host_->reader().GetInclusionProof(chain.ledger_id(), number, 0).ok());
   }
-  ASSERT_TRUE(host_->GetConsistencyProof(chain.ledger_id(), 2, 0).ok());
+  ASSERT_TRUE(host_->reader().GetConsistencyProof(chain.ledger_id(), 2, 0).ok());
   ASSERT_TRUE(host_->Forget(chain.ledger_id(), chain.state().head_fingerprint,
                             chain.SignForget())
                   .ok());
   for (uint64_t tree_size : {uint64_t{0}, uint64_t{6}}) {
     for (uint64_t number = 1; number <= 6; ++number) {
       absl::Status status =
-          host_->GetInclusionProof(chain.ledger_id(), number, tree_size).status();
+          host_->reader().GetInclusionProof(chain.ledger_id(), number, tree_size).status();
       EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
       EXPECT_THAT(status.message(), HasSubstr("was forgotten"));
     }
   }
-  EXPECT_EQ(host_->GetConsistencyProof(chain.ledger_id(), 2, 0).status().code(),
+  EXPECT_EQ(host_->reader().GetConsistencyProof(chain.ledger_id(), 2, 0).status().code(),
             absl::StatusCode::kNotFound);
 }
 
@@ -267,13 +267,13 @@ TEST_P(LedgerHostTest, ForgetRetiresTheIdForEver) {
     EXPECT_EQ(later.code(), absl::StatusCode::kNotFound) << when << later;
     EXPECT_THAT(later.message(), HasSubstr("was forgotten")) << when;
     for (const absl::Status& read :
-         {host_->GetLedger(chain.ledger_id()).status(),
-          host_->GetCheckpoint(chain.ledger_id(), 0).status(),
-          host_->ResolveBlockRange(chain.ledger_id(), 1, 0).status(),
-          host_->GetInclusionProof(chain.ledger_id(), 1, 0).status(),
-          host_->GetConsistencyProof(chain.ledger_id(), 1, 0).status(),
-          host_->GetAttachment(chain.ledger_id(), DigestText("x")).status(),
-          host_->WatchLedger(chain.ledger_id()).status(),
+         {host_->reader().GetLedger(chain.ledger_id()).status(),
+          host_->reader().GetCheckpoint(chain.ledger_id(), 0).status(),
+          host_->reader().ResolveBlockRange(chain.ledger_id(), 1, 0).status(),
+          host_->reader().GetInclusionProof(chain.ledger_id(), 1, 0).status(),
+          host_->reader().GetConsistencyProof(chain.ledger_id(), 1, 0).status(),
+          host_->reader().GetAttachment(chain.ledger_id(), DigestText("x")).status(),
+          host_->reader().WatchLedger(chain.ledger_id()).status(),
           host_->Forget(chain.ledger_id(), chain.state().head_fingerprint,
                         chain.SignForget())}) {
       EXPECT_EQ(read.code(), absl::StatusCode::kNotFound) << when << read;
@@ -286,7 +286,7 @@ TEST_P(LedgerHostTest, ForgetRetiresTheIdForEver) {
     expect_retired("after a reopen");
   } else {
     // The memory store starts empty: the id is unknown, not forgotten.
-    EXPECT_EQ(host_->GetLedger(chain.ledger_id()).status().code(),
+    EXPECT_EQ(host_->reader().GetLedger(chain.ledger_id()).status().code(),
               absl::StatusCode::kNotFound);
   }
 }
@@ -294,18 +294,18 @@ TEST_P(LedgerHostTest, ForgetRetiresTheIdForEver) {
 TEST_P(LedgerHostTest, ProofsOfUnknownLedgersAreNotFound) {
   absl::StatusOr<NewLedger> never_appended = host_->CreateLedger();
   ASSERT_TRUE(never_appended.ok());
-  EXPECT_EQ(host_->GetInclusionProof(never_appended->ledger_id, 1, 0).status().code(),
+  EXPECT_EQ(host_->reader().GetInclusionProof(never_appended->ledger_id, 1, 0).status().code(),
             absl::StatusCode::kNotFound);
   // A genesis without its token is rejected after the ledger's entry is loaded:
   // a cached entry of a ledger that does not exist.
   OwnerChain chain = NewChain();
   EXPECT_EQ(AppendAndWait(*host_, {OwnerChain::Bytes(chain.Next()), {}, ""}).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(host_->GetInclusionProof(chain.ledger_id(), 1, 0).status().code(),
+  EXPECT_EQ(host_->reader().GetInclusionProof(chain.ledger_id(), 1, 0).status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(host_->GetConsistencyProof(chain.ledger_id(), 1, 0).status().code(),
+  EXPECT_EQ(host_->reader().GetConsistencyProof(chain.ledger_id(), 1, 0).status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(host_->GetCheckpoint(chain.ledger_id(), 0).status().code(),
+  EXPECT_EQ(host_->reader().GetCheckpoint(chain.ledger_id(), 0).status().code(),
             absl::StatusCode::kNotFound);
 }
 
@@ -315,16 +315,16 @@ TEST_P(LedgerHostTest, AttachmentsAreStoredBySeal) {
   const std::string data = "attached bytes";
   Block block = chain.Next(nullptr, std::vector<std::string>{DigestText(data), DigestText("")});
   ASSERT_TRUE(Send(chain, block, {{"a.txt", data}, {"", ""}}).ok());
-  absl::StatusOr<StoredAttachment> got = host_->GetAttachment(chain.ledger_id(), DigestText(data));
+  absl::StatusOr<StoredAttachment> got = host_->reader().GetAttachment(chain.ledger_id(), DigestText(data));
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->name, "a.txt");
   EXPECT_EQ(got->data, data);
-  got = host_->GetAttachment(chain.ledger_id(), DigestText(""));
+  got = host_->reader().GetAttachment(chain.ledger_id(), DigestText(""));
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->data, "");
-  EXPECT_EQ(host_->GetAttachment(chain.ledger_id(), DigestText("other")).status().code(),
+  EXPECT_EQ(host_->reader().GetAttachment(chain.ledger_id(), DigestText("other")).status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(host_->GetAttachment(chain.ledger_id(), "nonsense").status().code(),
+  EXPECT_EQ(host_->reader().GetAttachment(chain.ledger_id(), "nonsense").status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 
@@ -356,12 +356,12 @@ TEST_P(LedgerHostTest, ForgetNeedsControllersAndDeletesEverything) {
   ASSERT_TRUE(host_->Forget(chain.ledger_id(), chain.state().head_fingerprint, signatures).ok());
   subscriber.join();
   EXPECT_EQ(sub_status.code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(host_->GetLedger(chain.ledger_id()).status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(host_->GetCheckpoint(chain.ledger_id(), 1).status().code(),
+  EXPECT_EQ(host_->reader().GetLedger(chain.ledger_id()).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(host_->reader().GetCheckpoint(chain.ledger_id(), 1).status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(host_->GetInclusionProof(chain.ledger_id(), 1, 1).status().code(),
+  EXPECT_EQ(host_->reader().GetInclusionProof(chain.ledger_id(), 1, 1).status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(host_->GetAttachment(chain.ledger_id(), DigestText(data)).status().code(),
+  EXPECT_EQ(host_->reader().GetAttachment(chain.ledger_id(), DigestText(data)).status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(host_->Forget(chain.ledger_id(), chain.state().head_fingerprint, signatures).code(),
             absl::StatusCode::kNotFound);

@@ -26,11 +26,11 @@ absl::Status GetBlocks(const LedgerHost& host, absl::string_view ledger_id, uint
                        uint64_t to,
                        const std::function<bool(uint64_t, const std::string&)>& sink) {
   constexpr size_t kChunk = 256;
-  absl::StatusOr<LedgerHost::BlockRange> range = host.ResolveBlockRange(ledger_id, from, to);
+  absl::StatusOr<LedgerReader::BlockRange> range = host.reader().ResolveBlockRange(ledger_id, from, to);
   if (!range.ok()) return range.status();
   for (uint64_t number = range->first; number <= range->last;) {
     absl::StatusOr<std::vector<std::string>> blocks =
-        host.ReadBlocks(ledger_id, *range, number, kChunk);
+        host.reader().ReadBlocks(ledger_id, *range, number, kChunk);
     if (!blocks.ok()) return blocks.status();
     for (const std::string& block : *blocks) {
       if (!sink(number++, block)) return absl::OkStatus();
@@ -48,7 +48,7 @@ absl::Status Subscribe(
   if (from == 0) {
     return absl::InvalidArgumentError("subscribe: from_number must be at least 1");
   }
-  absl::StatusOr<std::shared_ptr<CommitWatch>> watch = host.WatchLedger(ledger_id);
+  absl::StatusOr<std::shared_ptr<CommitWatch>> watch = host.reader().WatchLedger(ledger_id);
   if (!watch.ok()) return watch.status();
   uint64_t next = from;
   std::string block, checkpoint;

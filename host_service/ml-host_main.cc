@@ -16,7 +16,7 @@
 #include "grpcpp/grpcpp.h"
 #include "host_service/host_grpc_service.h"
 #include "host_service/host_keys.h"
-#include "host_service/kv_store.h"
+#include "ledger_store/kv_store.h"
 #include "host_service/ledger_host.h"
 #include "serving/grpc_server.h"
 #include "serving/tls_credentials.h"

@@ -1,4 +1,4 @@
-// ml-host's admission limits (host_service/admission_control.h) against the
+// ml-host's admission limits (serving/admission_control.h) against the
 // real binary on 127.0.0.1: streams and subscriptions per connection and in
 // total, appends in flight, request bytes in flight; every refusal is
 // RESOURCE_EXHAUSTED naming its flag and changes nothing, also when 24

@@ -1,4 +1,4 @@
-#include "host_service/storage_layout.h"
+#include "ledger_store/storage_layout.h"
 
 #include "absl/strings/str_cat.h"
 #include "common/fixed_coding.h"

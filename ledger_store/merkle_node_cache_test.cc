@@ -1,4 +1,4 @@
-#include "host_service/merkle_node_cache.h"
+#include "ledger_store/merkle_node_cache.h"
 
 #include <string>
 #include <vector>

@@ -1,4 +1,4 @@
-#include "host_service/ledger_lookup.h"
+#include "ledger_store/ledger_lookup.h"
 
 #include <utility>
 
@@ -7,7 +7,7 @@
 #include "common/ed25519.h"
 #include "common/encoding.h"
 #include "common/error_text.h"
-#include "host_service/storage_layout.h"
+#include "ledger_store/storage_layout.h"
 
 namespace microledger {
 

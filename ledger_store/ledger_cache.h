@@ -1,4 +1,4 @@
-// The host's cache of LedgerEntry objects (internal to host_service), keyed by
+// The cache of LedgerEntry objects (ledger_store: shared by the host and the mirror), keyed by
 // ledger id: sharded maps, each evicting its least recently used idle entries
 // beyond its share of the capacity. An entry is evicted only while nobody else
 // holds it (no queued append, open watch or running call), so one ledger
@@ -7,8 +7,8 @@
 //
 // Thread safety: all methods are thread-safe; a shard's mutex is held only to
 // find, insert or evict entries, never while an entry's own mutexes are taken.
-#ifndef MICROLEDGER_HOST_SERVICE_LEDGER_CACHE_H_
-#define MICROLEDGER_HOST_SERVICE_LEDGER_CACHE_H_
+#ifndef MICROLEDGER_LEDGER_STORE_LEDGER_CACHE_H_
+#define MICROLEDGER_LEDGER_STORE_LEDGER_CACHE_H_
 
 #include <array>
 #include <cstddef>
@@ -20,7 +20,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
-#include "host_service/ledger_entry.h"
+#include "ledger_store/ledger_entry.h"
 
 namespace microledger {
 
@@ -63,4 +63,4 @@ class LedgerCache {
 
 }  // namespace microledger
 
-#endif  // MICROLEDGER_HOST_SERVICE_LEDGER_CACHE_H_
+#endif  // MICROLEDGER_LEDGER_STORE_LEDGER_CACHE_H_

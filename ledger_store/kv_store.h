@@ -6,8 +6,8 @@
 // with sync=true, a batch is on disk (WAL fsync'ed) when Write returns OK;
 // concurrent Write calls from different threads share one WAL sync (RocksDB
 // group commit). All methods are thread-safe.
-#ifndef MICROLEDGER_HOST_SERVICE_KV_STORE_H_
-#define MICROLEDGER_HOST_SERVICE_KV_STORE_H_
+#ifndef MICROLEDGER_LEDGER_STORE_KV_STORE_H_
+#define MICROLEDGER_LEDGER_STORE_KV_STORE_H_
 
 #include <cstddef>
 #include <memory>
@@ -57,4 +57,4 @@ absl::StatusOr<std::unique_ptr<KvStore>> OpenRocksDbKvStore(const std::string& d
 
 }  // namespace microledger
 
-#endif  // MICROLEDGER_HOST_SERVICE_KV_STORE_H_
+#endif  // MICROLEDGER_LEDGER_STORE_KV_STORE_H_

@@ -1,10 +1,10 @@
-#include "host_service/commit_watch.h"
+#include "ledger_store/commit_watch.h"
 
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "host_service/storage_layout.h"
+#include "ledger_store/storage_layout.h"
 
 namespace microledger {
 namespace {

@@ -1,4 +1,4 @@
-#include "host_service/kv_store.h"
+#include "ledger_store/kv_store.h"
 
 #include <cstdlib>
 #include <memory>

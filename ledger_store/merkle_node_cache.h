@@ -14,8 +14,8 @@
 // older one, dropping the previous older one.
 //
 // Thread-safe.
-#ifndef MICROLEDGER_HOST_SERVICE_MERKLE_NODE_CACHE_H_
-#define MICROLEDGER_HOST_SERVICE_MERKLE_NODE_CACHE_H_
+#ifndef MICROLEDGER_LEDGER_STORE_MERKLE_NODE_CACHE_H_
+#define MICROLEDGER_LEDGER_STORE_MERKLE_NODE_CACHE_H_
 
 #include <array>
 #include <cstddef>
@@ -74,4 +74,4 @@ class MerkleNodeCache {
 
 }  // namespace microledger
 
-#endif  // MICROLEDGER_HOST_SERVICE_MERKLE_NODE_CACHE_H_
+#endif  // MICROLEDGER_LEDGER_STORE_MERKLE_NODE_CACHE_H_

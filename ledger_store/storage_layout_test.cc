@@ -1,7 +1,7 @@
 // The host's on-disk records (storage_layout.h): round trips, the byte layout,
 // one corruption case per truncation point and per wrong version, and the
 // records written before the Merkle frontier carried a version.
-#include "host_service/storage_layout.h"
+#include "ledger_store/storage_layout.h"
 
 #include <string>
 #include <utility>

@@ -1,12 +1,12 @@
-// How the host's read paths find a ledger (internal to host_service): the raw
+// How the read paths find a ledger (ledger_store: shared by the host and the mirror): the raw
 // key inside a ledger id, the committed view a read is answered from, and the
 // NotFound errors for unknown and forgotten ledgers (their text is part of
 // the API: proto/microledger/v1/host.proto).
 //
 // Thread safety: thread-safe (pure functions and reads through thread-safe
 // KvStore and LedgerCache).
-#ifndef MICROLEDGER_HOST_SERVICE_LEDGER_LOOKUP_H_
-#define MICROLEDGER_HOST_SERVICE_LEDGER_LOOKUP_H_
+#ifndef MICROLEDGER_LEDGER_STORE_LEDGER_LOOKUP_H_
+#define MICROLEDGER_LEDGER_STORE_LEDGER_LOOKUP_H_
 
 #include <cstdint>
 #include <memory>
@@ -15,9 +15,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "host_service/kv_store.h"
-#include "host_service/ledger_cache.h"
-#include "host_service/ledger_entry.h"
+#include "ledger_store/kv_store.h"
+#include "ledger_store/ledger_cache.h"
+#include "ledger_store/ledger_entry.h"
 
 namespace microledger {
 
@@ -53,4 +53,4 @@ absl::StatusOr<CommittedView> ViewCommitted(const KvStore& store, const LedgerCa
 
 }  // namespace microledger
 
-#endif  // MICROLEDGER_HOST_SERVICE_LEDGER_LOOKUP_H_
+#endif  // MICROLEDGER_LEDGER_STORE_LEDGER_LOOKUP_H_

@@ -1,4 +1,4 @@
-// The host's Merkle proofs (internal to host_service): inclusion and
+// The Merkle proofs (ledger_store: shared by the host and the mirror): inclusion and
 // consistency proofs of a ledger's committed tree, with the signed
 // checkpoints they are checked against. Nodes come from a MerkleNodeCache
 // where cached, the rest (and the checkpoints) from one KvStore::MultiGet;
@@ -12,8 +12,8 @@
 //
 // Thread safety: thread-safe; `store`, `cache` and `node_cache` must outlive
 // the reader.
-#ifndef MICROLEDGER_HOST_SERVICE_PROOF_READER_H_
-#define MICROLEDGER_HOST_SERVICE_PROOF_READER_H_
+#ifndef MICROLEDGER_LEDGER_STORE_PROOF_READER_H_
+#define MICROLEDGER_LEDGER_STORE_PROOF_READER_H_
 
 #include <cstdint>
 #include <memory>
@@ -25,10 +25,10 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "common/merkle.h"
-#include "host_service/kv_store.h"
-#include "host_service/ledger_cache.h"
-#include "host_service/ledger_lookup.h"
-#include "host_service/merkle_node_cache.h"
+#include "ledger_store/kv_store.h"
+#include "ledger_store/ledger_cache.h"
+#include "ledger_store/ledger_lookup.h"
+#include "ledger_store/merkle_node_cache.h"
 
 namespace microledger {
 
@@ -85,4 +85,4 @@ class ProofReader {
 
 }  // namespace microledger
 
-#endif  // MICROLEDGER_HOST_SERVICE_PROOF_READER_H_
+#endif  // MICROLEDGER_LEDGER_STORE_PROOF_READER_H_

@@ -15,8 +15,8 @@
 // A Ticket releases what it holds when it is destroyed or Release()d.
 // Thread-safe: totals are atomics and per-connection counts live in sharded
 // maps, so admissions on different connections rarely meet on a lock.
-#ifndef MICROLEDGER_HOST_SERVICE_ADMISSION_CONTROL_H_
-#define MICROLEDGER_HOST_SERVICE_ADMISSION_CONTROL_H_
+#ifndef MICROLEDGER_SERVING_ADMISSION_CONTROL_H_
+#define MICROLEDGER_SERVING_ADMISSION_CONTROL_H_
 
 #include <array>
 #include <atomic>
@@ -120,4 +120,4 @@ class AdmissionControl {
 
 }  // namespace microledger
 
-#endif  // MICROLEDGER_HOST_SERVICE_ADMISSION_CONTROL_H_
+#endif  // MICROLEDGER_SERVING_ADMISSION_CONTROL_H_

@@ -14,8 +14,8 @@
 //                                     LedgerKeyRanges, so it is never deleted
 //
 // Thread-safe: pure functions.
-#ifndef MICROLEDGER_HOST_SERVICE_STORAGE_LAYOUT_H_
-#define MICROLEDGER_HOST_SERVICE_STORAGE_LAYOUT_H_
+#ifndef MICROLEDGER_LEDGER_STORE_STORAGE_LAYOUT_H_
+#define MICROLEDGER_LEDGER_STORE_STORAGE_LAYOUT_H_
 
 #include <cstdint>
 #include <string>
@@ -94,4 +94,4 @@ absl::StatusOr<Tombstone> DecodeTombstone(absl::string_view bytes);
 
 }  // namespace microledger
 
-#endif  // MICROLEDGER_HOST_SERVICE_STORAGE_LAYOUT_H_
+#endif  // MICROLEDGER_LEDGER_STORE_STORAGE_LAYOUT_H_

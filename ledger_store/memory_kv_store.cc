@@ -1,7 +1,7 @@
 #include <map>
 
 #include "absl/synchronization/mutex.h"
-#include "host_service/kv_store.h"
+#include "ledger_store/kv_store.h"
 
 namespace microledger {
 namespace {

@@ -5,8 +5,8 @@
 //
 // Thread safety: a CommitWatch is thread-safe; waiters live in the ledger's
 // LedgerEntry under its commit_mu and run without host locks held.
-#ifndef MICROLEDGER_HOST_SERVICE_COMMIT_WATCH_H_
-#define MICROLEDGER_HOST_SERVICE_COMMIT_WATCH_H_
+#ifndef MICROLEDGER_LEDGER_STORE_COMMIT_WATCH_H_
+#define MICROLEDGER_LEDGER_STORE_COMMIT_WATCH_H_
 
 #include <cstdint>
 #include <functional>
@@ -14,8 +14,8 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "host_service/kv_store.h"
-#include "host_service/ledger_entry.h"
+#include "ledger_store/kv_store.h"
+#include "ledger_store/ledger_entry.h"
 
 namespace microledger {
 
@@ -50,4 +50,4 @@ std::shared_ptr<CommitWatch> NewCommitWatch(const KvStore* store,
 
 }  // namespace microledger
 
-#endif  // MICROLEDGER_HOST_SERVICE_COMMIT_WATCH_H_
+#endif  // MICROLEDGER_LEDGER_STORE_COMMIT_WATCH_H_

@@ -1,4 +1,4 @@
-#include "host_service/ledger_cache.h"
+#include "ledger_store/ledger_cache.h"
 
 #include <memory>
 #include <string>

@@ -1,4 +1,4 @@
-#include "host_service/admission_control.h"
+#include "serving/admission_control.h"
 
 #include <thread>
 #include <vector>

@@ -1,11 +1,11 @@
-#include "host_service/proof_reader.h"
+#include "ledger_store/proof_reader.h"
 
 #include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "host_service/storage_layout.h"
+#include "ledger_store/storage_layout.h"
 
 namespace microledger {
 

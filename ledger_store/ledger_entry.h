@@ -1,4 +1,4 @@
-// The host's in-memory state of one ledger (internal to host_service): the
+// The in-memory state of one ledger (ledger_store: shared by the host and the mirror): the
 // pending head that appends are validated against, the committed head that
 // readers and subscribers see, and the subscribers waiting for a commit.
 // Entries live in the LedgerCache, shared (std::shared_ptr) with the appends
@@ -9,8 +9,8 @@
 // is taken before `commit_mu`. `commit_mu` is held only briefly (to read or
 // advance the committed head, register or take waiters), except by a forget,
 // which holds it across its one delete batch. `epoch` is atomic.
-#ifndef MICROLEDGER_HOST_SERVICE_LEDGER_ENTRY_H_
-#define MICROLEDGER_HOST_SERVICE_LEDGER_ENTRY_H_
+#ifndef MICROLEDGER_LEDGER_STORE_LEDGER_ENTRY_H_
+#define MICROLEDGER_LEDGER_STORE_LEDGER_ENTRY_H_
 
 #include <atomic>
 #include <cstdint>
@@ -91,4 +91,4 @@ struct LedgerEntry {
 
 }  // namespace microledger
 
-#endif  // MICROLEDGER_HOST_SERVICE_LEDGER_ENTRY_H_
+#endif  // MICROLEDGER_LEDGER_STORE_LEDGER_ENTRY_H_

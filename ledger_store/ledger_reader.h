@@ -1,0 +1,102 @@
+// The read side of a stored ledger, shared by the host and the mirror: the
+// ledger's summary, checkpoints, block ranges, Merkle proofs, attachments,
+// kept evidence and watches of its committed head, all answered from a
+// KvStore in the storage_layout.h form and the committed heads of a
+// LedgerCache. Whoever writes the store (the host's GroupCommitter, the
+// mirror's follower) advances an entry's committed head only after the write,
+// so a read never sees an uncommitted block.
+//
+// Errors: see proto/microledger/v1/host.proto (the texts are part of the API).
+//
+// Thread safety: thread-safe; `store`, `cache` and `node_cache` must outlive
+// the reader.
+#ifndef MICROLEDGER_LEDGER_STORE_LEDGER_READER_H_
+#define MICROLEDGER_LEDGER_STORE_LEDGER_READER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/chain_validator.h"
+#include "ledger_store/commit_watch.h"
+#include "ledger_store/kv_store.h"
+#include "ledger_store/ledger_cache.h"
+#include "ledger_store/ledger_entry.h"
+#include "ledger_store/merkle_node_cache.h"
+#include "ledger_store/proof_reader.h"
+#include "ledger_store/storage_layout.h"
+
+namespace microledger {
+
+struct LedgerInfo {
+  std::string ledger_id;
+  std::string genesis_block;
+  ChainState state;
+  std::string checkpoint;
+};
+
+class LedgerReader {
+ public:
+  LedgerReader(const KvStore* store, LedgerCache* cache, MerkleNodeCache* node_cache)
+      : store_(store), cache_(cache), node_cache_(node_cache),
+        proofs_(store, cache, node_cache) {}
+
+  LedgerReader(const LedgerReader&) = delete;
+  LedgerReader& operator=(const LedgerReader&) = delete;
+
+  // Blocks from..to (0 = head) of a ledger, resolved against the committed
+  // head; ReadBlocks reads them a chunk at a time. For pull-style streaming.
+  struct BlockRange {
+    std::string ledger_key;
+    uint64_t first = 0;
+    uint64_t last = 0;
+  };
+  absl::StatusOr<BlockRange> ResolveBlockRange(absl::string_view ledger_id,
+                                               uint64_t from, uint64_t to) const;
+  // Blocks first..min(first + max_count - 1, range.last), in order, read with
+  // one storage scan. NotFound if the ledger was forgotten meanwhile.
+  absl::StatusOr<std::vector<std::string>> ReadBlocks(absl::string_view ledger_id,
+                                                      const BlockRange& range,
+                                                      uint64_t first,
+                                                      size_t max_count) const;
+
+  // A watch of the committed head of an existing ledger (NotFound if unknown).
+  absl::StatusOr<std::shared_ptr<CommitWatch>> WatchLedger(
+      absl::string_view ledger_id) const;
+
+  absl::StatusOr<LedgerInfo> GetLedger(absl::string_view ledger_id) const;
+  // tree_size 0 = the latest.
+  absl::StatusOr<std::string> GetCheckpoint(absl::string_view ledger_id,
+                                            uint64_t tree_size) const;
+  absl::StatusOr<InclusionProofResult> GetInclusionProof(absl::string_view ledger_id,
+                                                         uint64_t number,
+                                                         uint64_t tree_size) const {
+    return proofs_.GetInclusionProof(ledger_id, number, tree_size);
+  }
+  absl::StatusOr<ConsistencyProofResult> GetConsistencyProof(absl::string_view ledger_id,
+                                                             uint64_t old_size,
+                                                             uint64_t new_size) const {
+    return proofs_.GetConsistencyProof(ledger_id, old_size, new_size);
+  }
+  absl::StatusOr<StoredAttachment> GetAttachment(absl::string_view ledger_id,
+                                                 absl::string_view seal) const;
+
+  const KvStore& store() const { return *store_; }
+
+ private:
+  // Loads the entry's committed head from storage unless it is known.
+  absl::Status LoadCommitted(LedgerEntry& entry, absl::string_view ledger_key) const;
+
+  const KvStore* const store_;
+  LedgerCache* const cache_;
+  MerkleNodeCache* const node_cache_;
+  const ProofReader proofs_;
+};
+
+}  // namespace microledger
+
+#endif  // MICROLEDGER_LEDGER_STORE_LEDGER_READER_H_
