@@ -46,4 +46,19 @@ grep -q '^FAIL block 4: ' "$tmp/t.out"; check "FAIL verdict names block 4" $?
 "$mlctl" verify "$tmp/missing.jsonl" >"$tmp/m.out" 2>"$tmp/m.err"; [ $? -eq 2 ]; check "unreadable file exits 2" $?
 [ ! -s "$tmp/m.out" ] && [ "$(wc -l <"$tmp/m.err")" -eq 1 ]; check "nothing on stdout, one line on stderr" $?
 
+grep -q "mlctl evidence verify FILE" "$tmp/help"; check "help lists evidence verify" $?
+grep -q "mlctl evidence get LEDGER --from=ADDR" "$tmp/help"; check "help lists evidence get" $?
+grep -q -- "--out_dir" "$tmp/long_help"; check "--help documents --out_dir" $?
+"$mlctl" evidence verify "$tmp/missing.json" >"$tmp/ev.out" 2>"$tmp/ev.err"; [ $? -eq 2 ]
+check "evidence verify of an unreadable file exits 2" $?
+[ ! -s "$tmp/ev.out" ] && [ "$(wc -l <"$tmp/ev.err")" -eq 1 ]; check "... nothing on stdout, one line on stderr" $?
+printf '{"evidence":"microledger-equivocation-v1"}' >"$tmp/bad_evidence.json"
+"$mlctl" evidence verify "$tmp/bad_evidence.json" >"$tmp/ev2.out" 2>/dev/null; [ $? -eq 1 ]
+check "evidence verify of an invalid file exits 1" $?
+grep -q '^INVALID: ' "$tmp/ev2.out" && [ "$(wc -l <"$tmp/ev2.out")" -eq 1 ]; check "... one INVALID line" $?
+"$mlctl" evidence get "$id" >/dev/null 2>&1; [ $? -eq 2 ]; check "evidence get without --from exits 2" $?
+"$mlctl" --from=127.0.0.1:1 --timeout_seconds=1 evidence get "$id" >"$tmp/eg.out" 2>"$tmp/eg.err"
+[ $? -eq 2 ] && [ ! -s "$tmp/eg.out" ] && [ "$(wc -l <"$tmp/eg.err")" -eq 1 ]
+check "evidence get from an unreachable server exits 2, one line" $?
+
 [ "$failures" -eq 0 ]

@@ -1,7 +1,8 @@
 // mlctl: the Micro Ledger command line. This file parses flags and dispatches;
 // the offline commands live in offline_commands.h, the ones that drive an owner
 // agent in online_commands.h, the ones that read and verify a ledger from any
-// host or mirror (--from) in server_commands.h. Single-threaded.
+// host or mirror (--from) in server_commands.h, the evidence commands in
+// evidence_commands.h. Single-threaded.
 #include <unistd.h>
 
 #include <iostream>
@@ -19,6 +20,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "tools/evidence_commands.h"
 #include "tools/offline_commands.h"
 #include "tools/online_commands.h"
 #include "tools/server_commands.h"
@@ -72,6 +74,9 @@ ABSL_FLAG(std::string, request_id, "",
           "append again with the same id prints the block the first run committed "
           "instead of appending twice (also after an agent restart)");
 ABSL_FLAG(std::string, label, "", "keys create: a label for the new key");
+ABSL_FLAG(std::string, out_dir, "",
+          "evidence get: write each evidence object to DIR/<evidence id>.json instead "
+          "of printing it");
 ABSL_FLAG(bool, f, false, "tail: follow: keep printing new blocks as they are committed");
 ABSL_FLAG(uint64_t, start, 0,
           "tail: first block number to print (default: 1, or with -f the block after "
@@ -173,6 +178,18 @@ server that cannot be reached or answers an error: one line on stderr, exit 2.
       whole chain (blocks before N are read and checked too) and against the
       checkpoint that comes with it before it is printed; a failure ends tail
       with "mlctl tail: FAIL block <k>: <rule>" on stderr, exit 1.
+  mlctl evidence get LEDGER --from=ADDR [--out_dir=DIR]
+      The SPEC §11 equivocation evidence the server keeps for the ledger, each
+      object checked first (exit 1 if one is not valid evidence of LEDGER):
+      its bytes one object per line, or with --out_dir each written to
+      DIR/<evidence id>.json and its path printed. Nothing printed: no
+      evidence. Any error of the server (also UNIMPLEMENTED): exit 2.
+
+Equivocation evidence (SPEC §11), offline:
+  mlctl evidence verify FILE
+      Validates an evidence file: prints "EVIDENCE <ledger> <kind> <id>" (exit
+      0) or "INVALID: <reason>" (exit 1); exit 2 with one line on stderr and
+      nothing on stdout when FILE cannot be read.
 
   mlctl help
       This text. "mlctl --help" also lists every flag.
@@ -204,13 +221,16 @@ int RunFromServer(const std::string& command, const std::vector<std::string>& ar
   const std::string from = absl::GetFlag(FLAGS_from);
   const size_t operands = args.size() - 2;
   const bool ledger_operand = operands >= 1 && absl::StartsWith(args[2], "jlinx:");
+  const bool evidence_get = command == "evidence" && operands == 2 && args[2] == "get" &&
+                            absl::StartsWith(args[3], "jlinx:");
   const bool known = ((command == "verify" || command == "show" || command == "tail") &&
                       operands == 1 && ledger_operand) ||
-                     (command == "export" && operands == 2 && ledger_operand);
+                     (command == "export" && operands == 2 && ledger_operand) ||
+                     evidence_get;
   if (!known) {
     return UsageError(
-        "--from applies to show LEDGER, tail LEDGER, verify LEDGER and export LEDGER "
-        "FILE (LEDGER a jlinx: id), not to: " + command);
+        "--from applies to show LEDGER, tail LEDGER, verify LEDGER, export LEDGER FILE "
+        "and evidence get LEDGER (LEDGER a jlinx: id), not to: " + command);
   }
   if (absl::c_all_of(from, [](char c) { return absl::ascii_isdigit(c); })) {
     return UsageError("--from=" + from +
@@ -224,6 +244,9 @@ int RunFromServer(const std::string& command, const std::vector<std::string>& ar
   absl::StatusOr<std::unique_ptr<ServerReader>> reader = ServerReader::Create(options);
   if (!reader.ok()) return UsageError(std::string(reader.status().message()));
   ServerReader& server = **reader;
+  if (evidence_get) {
+    return RunEvidenceGet(server, args[3], absl::GetFlag(FLAGS_out_dir), std::cout, std::cerr);
+  }
   const std::string& ledger = args[2];
   const size_t max_line_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_line_bytes));
   if (command == "verify") {
@@ -257,13 +280,19 @@ int main(int argc, char** argv) {
   const size_t operands = args.size() - 2;
   using namespace microledger;
   if (command == "help") return Usage(std::cout, kExitOk);
+  if (!absl::GetFlag(FLAGS_from).empty()) return RunFromServer(command, args);
   if (command == "canonicalize" && operands == 0) {
     return RunCanonicalize(std::cin, std::cout, std::cerr);
   }
   if (command == "keygen" && operands == 0) {
     return RunKeygen(absl::GetFlag(FLAGS_secret_out), std::cout, std::cerr);
   }
-  if (!absl::GetFlag(FLAGS_from).empty()) return RunFromServer(command, args);
+  if (command == "evidence" && operands == 2 && args[2] == "verify") {
+    return RunEvidenceVerify(args[3], std::cout, std::cerr);
+  }
+  if (command == "evidence") {
+    return UsageError("evidence get LEDGER needs --from=ADDR; evidence verify takes one FILE");
+  }
   const bool online_verify =
       command == "verify" && operands == 1 && absl::StartsWith(args[2], "jlinx:");
   if (command == "verify" && operands == 1 && !online_verify) {
