@@ -14,6 +14,13 @@ grep -q "mlctl verify FILE" "$tmp/help"; check "help lists verify" $?
 grep -q "secret_out" "$tmp/long_help"; check "--help documents --secret_out" $?
 
 "$mlctl" frobnicate >/dev/null 2>&1; [ $? -eq 2 ]; check "unknown command exits 2" $?
+grep -q -- "--from_tls_ca" "$tmp/long_help"; check "--help documents --from_tls_ca" $?
+id="jlinx:uAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+"$mlctl" --from=127.0.0.1:0 verify "$id" >"$tmp/f.out" 2>"$tmp/f.err"; [ $? -eq 2 ]
+check "--from with port 0 exits 2" $?
+[ ! -s "$tmp/f.out" ] && [ "$(wc -l <"$tmp/f.err")" -eq 1 ]; check "... one line on stderr" $?
+"$mlctl" --from=127.0.0.1:7400 --from_tls_ca="$tmp/missing.pem" show "$id" >/dev/null 2>"$tmp/ca.err"
+[ $? -eq 2 ] && grep -q -- "--from_tls_ca" "$tmp/ca.err"; check "unreadable --from_tls_ca exits 2" $?
 
 printf '{"b":2,"a":[1.50,"x"]}' | "$mlctl" canonicalize >"$tmp/c.out" 2>"$tmp/c.err"
 check "canonicalize exits 0" $?
@@ -38,5 +45,20 @@ grep -q '^FAIL block 4: ' "$tmp/t.out"; check "FAIL verdict names block 4" $?
 
 "$mlctl" verify "$tmp/missing.jsonl" >"$tmp/m.out" 2>"$tmp/m.err"; [ $? -eq 2 ]; check "unreadable file exits 2" $?
 [ ! -s "$tmp/m.out" ] && [ "$(wc -l <"$tmp/m.err")" -eq 1 ]; check "nothing on stdout, one line on stderr" $?
+
+grep -q "mlctl evidence verify FILE" "$tmp/help"; check "help lists evidence verify" $?
+grep -q "mlctl evidence get LEDGER --from=ADDR" "$tmp/help"; check "help lists evidence get" $?
+grep -q -- "--out_dir" "$tmp/long_help"; check "--help documents --out_dir" $?
+"$mlctl" evidence verify "$tmp/missing.json" >"$tmp/ev.out" 2>"$tmp/ev.err"; [ $? -eq 2 ]
+check "evidence verify of an unreadable file exits 2" $?
+[ ! -s "$tmp/ev.out" ] && [ "$(wc -l <"$tmp/ev.err")" -eq 1 ]; check "... nothing on stdout, one line on stderr" $?
+printf '{"evidence":"microledger-equivocation-v1"}' >"$tmp/bad_evidence.json"
+"$mlctl" evidence verify "$tmp/bad_evidence.json" >"$tmp/ev2.out" 2>/dev/null; [ $? -eq 1 ]
+check "evidence verify of an invalid file exits 1" $?
+grep -q '^INVALID: ' "$tmp/ev2.out" && [ "$(wc -l <"$tmp/ev2.out")" -eq 1 ]; check "... one INVALID line" $?
+"$mlctl" evidence get "$id" >/dev/null 2>&1; [ $? -eq 2 ]; check "evidence get without --from exits 2" $?
+"$mlctl" --from=127.0.0.1:1 --timeout_seconds=1 evidence get "$id" >"$tmp/eg.out" 2>"$tmp/eg.err"
+[ $? -eq 2 ] && [ ! -s "$tmp/eg.out" ] && [ "$(wc -l <"$tmp/eg.err")" -eq 1 ]
+check "evidence get from an unreachable server exits 2, one line" $?
 
 [ "$failures" -eq 0 ]

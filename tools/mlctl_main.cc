@@ -1,6 +1,8 @@
 // mlctl: the Micro Ledger command line. This file parses flags and dispatches;
 // the offline commands live in offline_commands.h, the ones that drive an owner
-// agent in online_commands.h.
+// agent in online_commands.h, the ones that read and verify a ledger from any
+// host or mirror (--from) in server_commands.h, the evidence commands in
+// evidence_commands.h. Single-threaded.
 #include <unistd.h>
 
 #include <iostream>
@@ -9,23 +11,29 @@
 #include <string>
 #include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "tools/evidence_commands.h"
 #include "tools/offline_commands.h"
 #include "tools/online_commands.h"
+#include "tools/server_commands.h"
+#include "tools/server_reader.h"
 
 ABSL_FLAG(std::string, secret_out, "",
           "keygen: file to create (mode 0600) for the secret key seed");
 ABSL_FLAG(uint64_t, blocks, 10, "sample: number of blocks to write");
 ABSL_FLAG(std::string, out, "", "sample: bundle file to write");
 ABSL_FLAG(uint64_t, max_line_bytes, microledger::kDefaultMaxBundleLineBytes,
-          "verify FILE: the longest bundle line read; a longer one is a FAIL at its "
-          "position (the default holds attachments of up to 12 MiB)");
+          "verify FILE, and verify and export with --from: the longest bundle line "
+          "read; a longer one is a FAIL at its position (the default holds attachments "
+          "of up to 12 MiB)");
 
 ABSL_FLAG(std::string, agent, microledger::kDefaultAgentAddress,
           "online commands: the owner agent (ml-owner), HOST:PORT or unix:PATH");
@@ -36,10 +44,18 @@ ABSL_FLAG(std::string, agent_tls_ca, "",
           "online commands: PEM CA bundle that signs the agent's certificate; "
           "connects to the agent with TLS (plaintext without it)");
 ABSL_FLAG(std::string, host_tls_ca, "",
-          "tail: PEM CA bundle that signs the host's certificate; connects to the "
-          "host with TLS (plaintext without it)");
+          "tail through the agent: PEM CA bundle that signs the ledger's host's "
+          "certificate; connects to the host with TLS (plaintext without it)");
 ABSL_FLAG(int64_t, timeout_seconds, 60,
-          "online commands: deadline of each agent call (tail -f runs until stopped)");
+          "online commands: deadline of each call to the agent or to the --from server "
+          "(tail -f runs until stopped)");
+ABSL_FLAG(std::string, from, "",
+          "show, tail, verify LEDGER, export, evidence get: read the ledger from this "
+          "host or mirror (HOST:PORT, [IPv6]:PORT or unix:PATH) instead of through the "
+          "agent, and verify everything it sends");
+ABSL_FLAG(std::string, from_tls_ca, "",
+          "with --from: PEM CA bundle that signs the server's certificate; connects "
+          "with TLS (plaintext without it)");
 ABSL_FLAG(std::string, host, "",
           "ledger create, move: HOST:PORT of the host service (default: the agent's "
           "--host for create, the ledger's current host for move)");
@@ -58,8 +74,11 @@ ABSL_FLAG(std::string, request_id, "",
           "append again with the same id prints the block the first run committed "
           "instead of appending twice (also after an agent restart)");
 ABSL_FLAG(std::string, label, "", "keys create: a label for the new key");
+ABSL_FLAG(std::string, out_dir, "",
+          "evidence get: write each evidence object to DIR/<evidence id>.json instead "
+          "of printing it");
 ABSL_FLAG(bool, f, false, "tail: follow: keep printing new blocks as they are committed");
-ABSL_FLAG(uint64_t, from, 0,
+ABSL_FLAG(uint64_t, start, 0,
           "tail: first block number to print (default: 1, or with -f the block after "
           "the head)");
 
@@ -91,7 +110,8 @@ Offline commands (no agent, no host):
 
 Online commands (drive the owner agent ml-owner at --agent, default
 127.0.0.1:7401 or unix:PATH; --token_file=FILE sends its bearer token;
---agent_tls_ca=PEM verifies the agent's TLS certificate):
+--agent_tls_ca=PEM verifies the agent's TLS certificate). show, verify LEDGER,
+export and tail read through the agent unless --from names a server (below):
   mlctl ledger create --type=TYPE [--host=HOST:PORT] [--key=KEY]
                       [--controllers=KEY,... --threshold=N]
       Creates a ledger ("opened document" genesis, signed by the agent's key and
@@ -124,7 +144,7 @@ Online commands (drive the owner agent ml-owner at --agent, default
   mlctl export LEDGER FILE
       Writes the ledger's SPEC §9 bundle to FILE (check it with "mlctl verify
       FILE", anywhere, offline).
-  mlctl tail [-f] [--from=N] LEDGER
+  mlctl tail [-f] [--start=N] LEDGER
       One line per block, "<number> <time> <event JSON>", read from the ledger's
       host (its address comes from the agent). Without -f: blocks N (default 1)
       to the head, then exit. With -f: from N (default: the next block) on, as
@@ -135,12 +155,50 @@ Online commands (drive the owner agent ml-owner at --agent, default
   mlctl keys list
       "<key> <label>" per key of the agent's keystore.
 
+Reading without an agent (--from=ADDR: any host or mirror, HOST:PORT,
+[IPv6]:PORT or unix:PATH; --from_tls_ca=PEM verifies its TLS certificate).
+mlctl trusts the server for nothing: it checks everything the server sends
+against the ledger id alone, with the same verifier as "mlctl verify FILE". A
+server that cannot be reached or answers an error: one line on stderr, exit 2.
+  mlctl verify LEDGER --from=ADDR
+      Reads the server's copy (its latest checkpoint, the blocks it covers, the
+      attachments of their seals) into a SPEC §9 bundle in memory and verifies
+      it: the same verdict line as "mlctl verify FILE"; exit 0 OK, 1 FAIL.
+  mlctl export LEDGER FILE --from=ADDR
+      The same bundle, written to FILE only when it verifies (otherwise exit 1
+      and FILE is not touched). Prints "exported <n> blocks to FILE".
+  mlctl show LEDGER --from=ADDR
+      The server's summary: status, head, controllers, frozen (with the
+      evidence id), the block ranges it holds and the latest checkpoint,
+      printed after checking that the checkpoint is signed by the ledger key
+      and includes the head block (exit 1 if not). Status, controllers, frozen
+      and held are the server's word; "verify LEDGER --from" checks the chain.
+  mlctl tail [-f] [--start=N] LEDGER --from=ADDR
+      As tail above, from that server. Every block is checked against the
+      whole chain (blocks before N are read and checked too) and against the
+      checkpoint that comes with it before it is printed; a failure ends tail
+      with "mlctl tail: FAIL block <k>: <rule>" on stderr, exit 1.
+  mlctl evidence get LEDGER --from=ADDR [--out_dir=DIR]
+      The SPEC §11 equivocation evidence the server keeps for the ledger, each
+      object checked first (exit 1 if one is not valid evidence of LEDGER):
+      its bytes one object per line, or with --out_dir each written to
+      DIR/<evidence id>.json and its path printed. Nothing printed: no
+      evidence. Any error of the server (also UNIMPLEMENTED): exit 2.
+
+Equivocation evidence (SPEC §11), offline:
+  mlctl evidence verify FILE
+      Validates an evidence file: prints "EVIDENCE <ledger> <kind> <id>" (exit
+      0) or "INVALID: <reason>" (exit 1); exit 2 with one line on stderr and
+      nothing on stdout when FILE cannot be read.
+
   mlctl help
       This text. "mlctl --help" also lists every flag.
 
 Exit codes: 0 done (verify: OK); 1 the agent or host refused the operation
-(one line on stderr: gRPC status code and message) or verify says FAIL;
-2 usage error, unreadable file, or the agent/host cannot be reached.)";
+(one line on stderr: gRPC status code and message), verify says FAIL, or what
+a --from server sent fails verification; 2 usage error, unreadable file, the
+agent or host cannot be reached, or a --from server cannot be reached or
+answers an error.)";
 
 int Usage(std::ostream& stream, int exit_code) {
   stream << kUsage << "\n";
@@ -154,6 +212,52 @@ std::vector<std::string> SplitList(const std::string& text) {
 int UsageError(const std::string& message) {
   std::cerr << "mlctl: " << message << " (see mlctl help)\n";
   return microledger::kExitUsageOrInput;
+}
+
+// The commands that read from the --from server (args[1] the command, the
+// operands after it), without an agent.
+int RunFromServer(const std::string& command, const std::vector<std::string>& args) {
+  using namespace microledger;
+  const std::string from = absl::GetFlag(FLAGS_from);
+  const size_t operands = args.size() - 2;
+  const bool ledger_operand = operands >= 1 && absl::StartsWith(args[2], "jlinx:");
+  const bool evidence_get = command == "evidence" && operands == 2 && args[2] == "get" &&
+                            absl::StartsWith(args[3], "jlinx:");
+  const bool known = ((command == "verify" || command == "show" || command == "tail") &&
+                      operands == 1 && ledger_operand) ||
+                     (command == "export" && operands == 2 && ledger_operand) ||
+                     evidence_get;
+  if (!known) {
+    return UsageError(
+        "--from applies to show LEDGER, tail LEDGER, verify LEDGER, export LEDGER FILE "
+        "and evidence get LEDGER (LEDGER a jlinx: id), not to: " + command);
+  }
+  if (absl::c_all_of(from, [](char c) { return absl::ascii_isdigit(c); })) {
+    return UsageError("--from=" + from +
+                      ": --from is the server's address (HOST:PORT or unix:PATH); tail's "
+                      "first block number is --start=N");
+  }
+  ServerOptions options;
+  options.address = from;
+  options.tls_ca_file = absl::GetFlag(FLAGS_from_tls_ca);
+  options.timeout_seconds = absl::GetFlag(FLAGS_timeout_seconds);
+  absl::StatusOr<std::unique_ptr<ServerReader>> reader = ServerReader::Create(options);
+  if (!reader.ok()) return UsageError(std::string(reader.status().message()));
+  ServerReader& server = **reader;
+  if (evidence_get) {
+    return RunEvidenceGet(server, args[3], absl::GetFlag(FLAGS_out_dir), std::cout, std::cerr);
+  }
+  const std::string& ledger = args[2];
+  const size_t max_line_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_line_bytes));
+  if (command == "verify") {
+    return RunServerVerify(server, ledger, max_line_bytes, std::cout, std::cerr);
+  }
+  if (command == "export") {
+    return RunServerExport(server, ledger, args[3], max_line_bytes, std::cout, std::cerr);
+  }
+  if (command == "show") return RunServerShow(server, ledger, std::cout, std::cerr);
+  return RunServerTail(server, ledger, absl::GetFlag(FLAGS_f), absl::GetFlag(FLAGS_start),
+                       std::cout, std::cerr);
 }
 
 }  // namespace
@@ -176,11 +280,18 @@ int main(int argc, char** argv) {
   const size_t operands = args.size() - 2;
   using namespace microledger;
   if (command == "help") return Usage(std::cout, kExitOk);
+  if (!absl::GetFlag(FLAGS_from).empty()) return RunFromServer(command, args);
   if (command == "canonicalize" && operands == 0) {
     return RunCanonicalize(std::cin, std::cout, std::cerr);
   }
   if (command == "keygen" && operands == 0) {
     return RunKeygen(absl::GetFlag(FLAGS_secret_out), std::cout, std::cerr);
+  }
+  if (command == "evidence" && operands == 2 && args[2] == "verify") {
+    return RunEvidenceVerify(args[3], std::cout, std::cerr);
+  }
+  if (command == "evidence") {
+    return UsageError("evidence get LEDGER needs --from=ADDR; evidence verify takes one FILE");
   }
   const bool online_verify =
       command == "verify" && operands == 1 && absl::StartsWith(args[2], "jlinx:");
@@ -248,6 +359,6 @@ int main(int argc, char** argv) {
   if (command == "show") return RunShow(agent, sub, std::cout, std::cerr);
   if (command == "export") return RunExport(agent, sub, args[3], std::cout, std::cerr);
   // tail
-  return RunTail(agent, sub, absl::GetFlag(FLAGS_f), absl::GetFlag(FLAGS_from), std::cout,
+  return RunTail(agent, sub, absl::GetFlag(FLAGS_f), absl::GetFlag(FLAGS_start), std::cout,
                  std::cerr);
 }

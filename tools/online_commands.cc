@@ -43,11 +43,6 @@ v1::Controllers MakeControllers(const std::vector<std::string>& keys, int thresh
   return controllers;
 }
 
-std::string ControllersText(const v1::Controllers& controllers) {
-  return absl::StrCat(controllers.threshold(), " of ", controllers.keys_size(), ": ",
-                      absl::StrJoin(controllers.keys(), ", "));
-}
-
 // Prints the outcome of a block-making call: the committed block number on
 // `out`, or (proposal) the missing signers on `err` and exit 1.
 int ReportOutcome(const char* command, const v1::BlockOutcome& outcome, std::ostream& out,
@@ -68,7 +63,19 @@ int ReportOutcome(const char* command, const v1::BlockOutcome& outcome, std::ost
   return kExitVerifyFailed;
 }
 
-const char* StatusName(v1::LedgerStatus status) {
+std::string Basename(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+std::string ControllersText(const v1::Controllers& controllers) {
+  return absl::StrCat(controllers.threshold(), " of ", controllers.keys_size(), ": ",
+                      absl::StrJoin(controllers.keys(), ", "));
+}
+
+const char* LedgerStatusText(v1::LedgerStatus status) {
   switch (status) {
     case v1::LEDGER_STATUS_OPEN:
       return "open";
@@ -87,12 +94,9 @@ void PrintIndented(const std::string& text, std::ostream& out) {
   while (std::getline(lines, line)) out << "    " << line << "\n";
 }
 
-std::string Basename(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
+std::string TailLine(const Block& block) {
+  return absl::StrCat(block.number, " ", block.time, " ", CanonicalJson(block.event));
 }
-
-}  // namespace
 
 std::string StatusCodeName(grpc::StatusCode code) {
   switch (code) {
@@ -310,7 +314,7 @@ int RunShow(AgentClient& client, const std::string& ledger_id, std::ostream& out
   out << "ledger:        " << response.ledger_id() << "\n";
   out << "host:          " << response.host_address() << "\n";
   out << "document type: " << response.document_type() << "\n";
-  out << "status:        " << StatusName(response.status()) << "\n";
+  out << "status:        " << LedgerStatusText(response.status()) << "\n";
   out << "head:          block " << response.head_number() << " "
       << response.head_fingerprint() << "\n";
   out << "controllers:   " << ControllersText(response.controllers()) << "\n";
@@ -457,8 +461,7 @@ int RunTail(AgentClient& client, const std::string& ledger_id, bool follow,
       result = kExitVerifyFailed;
       break;
     }
-    out << block->number << " " << block->time << " " << CanonicalJson(block->event)
-        << std::endl;
+    out << TailLine(*block) << std::endl;
     const std::string& name = block->event_name();
     if (name == "closed document" || name == "moved document") done = true;
     if (!follow && block->number >= head) done = true;

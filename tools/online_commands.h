@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/block.h"
 #include "grpcpp/grpcpp.h"
 #include "microledger/v1/owner.grpc.pb.h"
 
@@ -73,6 +74,15 @@ class AgentClient {
 
 // "NOT_FOUND" etc.
 std::string StatusCodeName(grpc::StatusCode code);
+
+// Text shared by the agent's and the server's (server_commands.h) views:
+// "<threshold> of <n>: <key>, <key>"; a ledger status ("open", "closed
+// (terminal: …)"); `text` line by line, each indented by four spaces; a
+// tail line "<number> <time> <event JCS>" (without "\n").
+std::string ControllersText(const v1::Controllers& controllers);
+const char* LedgerStatusText(v1::LedgerStatus status);
+void PrintIndented(const std::string& text, std::ostream& out);
+std::string TailLine(const Block& block);
 
 // `ledger create`: prints the new ledger id alone on `out`. `host` empty = the
 // agent's --host; `key` empty = a new key; `controllers` empty = {1, [key]}.
