@@ -5,11 +5,13 @@ Usage: fuzz/make_corpora.py MLCTL   (MLCTL: a built mlctl binary, e.g.
 bazel-bin/tools/mlctl). Bundles, blocks and checkpoints come from
 `mlctl sample` (real keys, real signatures: a valid ledger made in one
 process); the rest is written here: hand-picked JSON texts, chain-fuzzer
-scripts and Merkle queries (deterministic bytes). Each corpus gets a few dozen
+scripts, Merkle queries and equivocation evidence signed with the fuzz
+targets' fixed host key (deterministic bytes). Each corpus gets a few dozen
 small files; the directories are replaced. Run it again after a format change
 and commit the result.
 """
 import base64
+import hashlib
 import json
 import random
 import shutil
@@ -24,14 +26,14 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 CORPUS = Path(__file__).resolve().parent / "corpus"
 
 
-def fixed_ledger_id():
-    """The ledger id of the fuzz targets' fixed host key (seed 32 x 0x48)."""
-    key = Ed25519PrivateKey.from_private_bytes(b"\x48" * 32).public_key()
-    raw = key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return "jlinx:u" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def key_text(private_key):
+    raw = private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return "u" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-FIXED_LEDGER_ID = fixed_ledger_id()
+# The fuzz targets' fixed host key (seed 32 x 0x48) and its ledger id.
+FIXED_HOST_KEY = Ed25519PrivateKey.from_private_bytes(b"\x48" * 32)
+FIXED_LEDGER_ID = "jlinx:" + key_text(FIXED_HOST_KEY)
 
 
 def write(target, files):
@@ -196,6 +198,126 @@ def merkle_seeds():
     return seeds
 
 
+# --- SPEC §11 evidence, signed with the fixed host key ---
+
+def jcs(value):
+    """RFC 8785 for the values written here (ASCII names, integers, strings)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False,
+                      sort_keys=True)
+
+
+def multibase(data):
+    return "u" + base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def multihash(data):
+    return b"\x12\x20" + hashlib.sha256(data).digest()
+
+
+def signed_block(number, previous, event, owner, controllers=None):
+    """A complete block: owner signature by `owner`, host by the fixed key."""
+    body = {"ledger": FIXED_LEDGER_ID, "number": number,
+            "time": f"2026-11-22T10:04:0{number}.123Z", "event": event}
+    if previous is not None:
+        body["previous"] = previous
+    if controllers is not None:
+        body["controllers"] = controllers
+    fingerprint = multibase(multihash(jcs(body).encode()))
+    message = ("microledger-block-v1 " + fingerprint).encode()
+    signatures = [{"role": role, "alg": "Ed25519", "key": key_text(key),
+                   "sig": multibase(key.sign(message))}
+                  for role, key in (("owner", owner), ("host", FIXED_HOST_KEY))]
+    return dict(body, fingerprint=fingerprint, signatures=signatures)
+
+
+def merkle_root(leaves):
+    """RFC 9162 MTH over leaf hashes."""
+    if len(leaves) == 1:
+        return leaves[0]
+    k = 1 << ((len(leaves) - 1).bit_length() - 1)
+    return hashlib.sha256(b"\x01" + merkle_root(leaves[:k]) + merkle_root(leaves[k:])).digest()
+
+
+def merkle_path(index, leaves):
+    """RFC 9162 PATH, lowest sibling first."""
+    if len(leaves) == 1:
+        return []
+    k = 1 << ((len(leaves) - 1).bit_length() - 1)
+    if index < k:
+        return merkle_path(index, leaves[:k]) + [merkle_root(leaves[k:])]
+    return merkle_path(index - k, leaves[k:]) + [merkle_root(leaves[:k])]
+
+
+def signed_note(size, root):
+    text = f"{FIXED_LEDGER_ID}\n{size}\n{base64.b64encode(root).decode()}\n"
+    name = FIXED_LEDGER_ID.encode()
+    raw_key = FIXED_HOST_KEY.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    key_hash = hashlib.sha256(name + b"\n\x01" + raw_key).digest()[:4]
+    signature = FIXED_HOST_KEY.sign(text.encode())
+    return (text + "\n\u2014 " + FIXED_LEDGER_ID + " " +
+            base64.b64encode(key_hash + signature).decode() + "\n")
+
+
+def evidence(kind, x, y):
+    a, b = sorted([x, y], key=lambda side: jcs(side).encode())
+    return jcs({"evidence": "microledger-equivocation-v1", "ledger": FIXED_LEDGER_ID,
+                "kind": kind, "a": a, "b": b})
+
+
+def evidence_seeds():
+    """Valid evidence of each kind (raw, and as "!" inputs the target signs
+    again), and near misses."""
+    owner = Ed25519PrivateKey.from_private_bytes(b"\x4f" * 32)
+    controllers = {"threshold": 1, "keys": [key_text(owner)]}
+    genesis = signed_block(1, None, {"event": "opened document", "document type": "note",
+                                     "cryptographic signing key": key_text(owner)},
+                           owner, controllers)
+    other_genesis = signed_block(1, None, {"event": "opened document",
+                                           "document type": "other",
+                                           "cryptographic signing key": key_text(owner)},
+                                 owner, controllers)
+    chain = [genesis]
+    for number in (2, 3):
+        chain.append(signed_block(number, chain[-1]["fingerprint"],
+                                  {"event": "paid", "n": number}, owner))
+    left = signed_block(4, chain[-1]["fingerprint"], {"event": "paid", "to": "alice"}, owner)
+    right = signed_block(4, chain[-1]["fingerprint"], {"event": "paid", "to": "mallory"},
+                         owner)
+    left_history = chain + [left, signed_block(5, left["fingerprint"], {"event": "x"}, owner)]
+    right_history = chain + [right]
+
+    def leaves(history):
+        return [hashlib.sha256(b"\x00" + multihash(jcs(
+            {k: v for k, v in block.items() if k not in ("fingerprint", "signatures")}
+        ).encode())).digest() for block in history]
+
+    def claim(history, size, index):
+        hashes = leaves(history)[:size]
+        return {"checkpoint": signed_note(size, merkle_root(hashes)), "index": index,
+                "leaf": history[index]["fingerprint"],
+                "proof": [multibase(h) for h in merkle_path(index, hashes)]}
+
+    checkpoints = evidence("checkpoints", signed_note(4, merkle_root(leaves(left_history)[:4])),
+                           signed_note(4, merkle_root(leaves(right_history))))
+    blocks = evidence("blocks", left, right)
+    genesis_blocks = evidence("blocks", genesis, other_genesis)
+    leaves_4_5 = evidence("leaves", claim(left_history, 5, 3), claim(right_history, 4, 3))
+    leaves_1_1 = evidence("leaves", claim([genesis], 1, 0), claim([other_genesis], 1, 0))
+    valid = [checkpoints, blocks, genesis_blocks, leaves_4_5, leaves_1_1]
+    seeds = valid + ["!" + v for v in valid]
+    a_b = json.loads(blocks)
+    seeds += [
+        "\ufeff" + checkpoints,                                   # byte-order mark
+        checkpoints + "\n",                                       # trailing newline
+        evidence("checkpoints", signed_note(4, merkle_root(leaves(left_history)[:4])),
+                 signed_note(5, merkle_root(leaves(left_history)))),  # sizes differ
+        jcs(dict(a_b, a=a_b["b"], b=a_b["a"])),                   # b before a
+        "!" + evidence("leaves", claim(left_history, 5, 4), claim(right_history, 4, 3)),
+        "!" + evidence("blocks", left, chain[2]),                 # numbers differ
+    ]
+    return seeds
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -206,6 +328,7 @@ def main():
     write("json", JSON_SEEDS + block_lines(bundles)[:6])
     write("chain", chain_seeds())
     write("merkle", merkle_seeds())
+    write("evidence", evidence_seeds())
 
 
 if __name__ == "__main__":

@@ -30,7 +30,8 @@ for arg in "$@"; do
   esac
 done
 [ "${#targets[@]}" -gt 0 ] ||
-  targets=(block_fuzzer bundle_fuzzer chain_fuzzer checkpoint_fuzzer json_fuzzer merkle_fuzzer)
+  targets=(block_fuzzer bundle_fuzzer chain_fuzzer checkpoint_fuzzer evidence_fuzzer json_fuzzer
+           merkle_fuzzer)
 
 bazel_flags=(--config=fuzz)
 [ "${CI:-}" = "true" ] && bazel_flags+=(--curses=no --noshow_progress)
