@@ -142,6 +142,19 @@ def main():
         info = stub.GetLedger(host_pb2.GetLedgerRequest(ledger_id=ledger), timeout=10)
         assert info.head_number == 7 and info.head_fingerprint == fingerprints[-1]
         assert info.status == host_pb2.LEDGER_STATUS_OPEN
+        assert not info.frozen and info.evidence_id == ""
+        assert [(r.first, r.last) for r in info.held] == [(1, 7)]
+        # No equivocation evidence is kept for it, and bytes that are not
+        # evidence are refused (SPEC §11).
+        kept = stub.GetLedgerEvidence(
+            host_pb2.GetLedgerEvidenceRequest(ledger_id=ledger), timeout=10)
+        assert list(kept.evidence) == []
+        try:
+            stub.ReportEquivocation(
+                host_pb2.ReportEquivocationRequest(evidence=b'{"evidence":1}'), timeout=10)
+            raise AssertionError("expected INVALID_ARGUMENT")
+        except grpc.RpcError as error:
+            assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error
 
         proof = stub.GetInclusionProof(host_pb2.GetInclusionProofRequest(
             ledger_id=ledger, number=3), timeout=10)
