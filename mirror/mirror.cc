@@ -419,6 +419,10 @@ absl::StatusOr<InclusionProofResult> Mirror::SparseInclusionProof(absl::string_v
         size, " (held blocks ", SpansText((*record)->fetched), ")"));
   }
   if (absl::Status s = EnsureBlocks(ledger_id, number, number); !s.ok()) return s;
+  // From the nodes held, when the verified audit paths stored cover it.
+  absl::StatusOr<InclusionProofResult> local =
+      store_.reader().GetInclusionProof(ledger_id, number, size);
+  if (local.ok()) return local;
   absl::StatusOr<std::string> note = store_.reader().GetCheckpoint(ledger_id, size);
   if (!note.ok()) return note.status();
   absl::StatusOr<VerifiedCheckpoint> checkpoint = VerifyCheckpointOf(ledger_id, *note, size);
@@ -454,6 +458,19 @@ absl::StatusOr<InclusionProofResult> Mirror::SparseInclusionProof(absl::string_v
   InclusionProofResult result;
   result.leaf_index = number - 1;
   result.tree_size = size;
+  {
+    // Kept: the next proof of this leaf needs no upstream.
+    absl::MutexLock record_lock(&RecordMutex(ledger_id));
+    absl::StatusOr<std::optional<MirrorRecord>> current = store_.Record(ledger_id);
+    if (!current.ok()) return current.status();
+    if (current->has_value()) {
+      if (absl::Status s = store_.StoreFetched(
+              ledger_id, {}, ProofNodes(number - 1, size, *leaf, *path), {}, **current);
+          !s.ok()) {
+        return s;
+      }
+    }
+  }
   result.hashes = *std::move(path);
   result.root = checkpoint->root;
   result.checkpoint = *note;
@@ -476,6 +493,9 @@ absl::StatusOr<ConsistencyProofResult> Mirror::SparseConsistencyProof(
                                               " is past the head (block ",
                                               head->state.head_number, ")"));
   }
+  absl::StatusOr<ConsistencyProofResult> local =
+      store_.reader().GetConsistencyProof(ledger_id, old_size, size);
+  if (local.ok()) return local;
   std::vector<VerifiedCheckpoint> ends;
   for (uint64_t tree : {old_size, size}) {
     if (!SpansCover((*record)->fetched, tree, tree)) {
