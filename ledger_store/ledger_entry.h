@@ -5,8 +5,9 @@
 // queued to the GroupCommitter and the open CommitWatches.
 //
 // Thread safety: the members are guarded as annotated. `mu` (the prepare
-// mutex) is held across validate + sign of one append, never across I/O, and
-// is taken before `commit_mu`. `commit_mu` is held only briefly (to read or
+// mutex) is held across validate + sign of one append, never across an
+// append's I/O (only a load from storage, a forget or an equivocation report,
+// all rare, read or write under it), and is taken before `commit_mu`. `commit_mu` is held only briefly (to read or
 // advance the committed head, register or take waiters), except by a forget,
 // which holds it across its one delete batch. `epoch` is atomic.
 #ifndef MICROLEDGER_LEDGER_STORE_LEDGER_ENTRY_H_

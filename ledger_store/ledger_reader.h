@@ -46,8 +46,7 @@ struct LedgerInfo {
 class LedgerReader {
  public:
   LedgerReader(const KvStore* store, LedgerCache* cache, MerkleNodeCache* node_cache)
-      : store_(store), cache_(cache), node_cache_(node_cache),
-        proofs_(store, cache, node_cache) {}
+      : store_(store), cache_(cache), proofs_(store, cache, node_cache) {}
 
   LedgerReader(const LedgerReader&) = delete;
   LedgerReader& operator=(const LedgerReader&) = delete;
@@ -102,7 +101,6 @@ class LedgerReader {
 
   const KvStore* const store_;
   LedgerCache* const cache_;
-  MerkleNodeCache* const node_cache_;
   const ProofReader proofs_;
 };
 
