@@ -16,7 +16,7 @@
 //   sparse  the head as tail does, then every --poll interval the upstream's
 //           newer checkpoint, proven consistent with the held one, and its
 //           head block by inclusion; blocks readers ask for are fetched by
-//           Mirror::FetchBlocks, not here.
+//           Mirror::EnsureBlocks, not here.
 //
 // On reconnect, and whenever a block does not follow the held head, the
 // follower asks the upstream for its checkpoint of the held tree size: a
