@@ -383,6 +383,16 @@ absl::Status Mirror::CheckProvable(absl::string_view ledger_id, uint64_t leaf_nu
   absl::StatusOr<std::optional<MirrorRecord>> record = store_.Record(ledger_id);
   if (!record.ok() || !record->has_value()) return absl::OkStatus();
   const MirrorRecord& held = **record;
+  if (held.mode == MirrorMode::kSparse) {
+    // Checkpoints of the sizes it verified (every head it held).
+    if (size != 0 && !SpansCover(held.fetched, size, size)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "mirror: this sparse mirror holds checkpoints of the heads it verified; it has "
+          "none of tree size ",
+          size, " (held blocks ", SpansText(held.fetched), ")"));
+    }
+    return absl::OkStatus();
+  }
   if (held.mode != MirrorMode::kTail) return absl::OkStatus();
   const uint64_t start = std::max<uint64_t>(held.tail_start, 1);
   if ((leaf_number != 0 && leaf_number < start) || (size != 0 && size < start)) {
