@@ -99,11 +99,12 @@ class Mirror {
   // verified for a sparse ledger, else FailedPrecondition naming the held
   // ranges. OK for a ledger not held at all (the read then answers NotFound).
   absl::Status EnsureBlocks(absl::string_view ledger_id, uint64_t first, uint64_t last);
-  // Whether proofs and checkpoints of tree sizes >= `size` (and leaves >=
-  // `leaf_number`) can be served from the store (full ledgers, and tails from
-  // their start on); FailedPrecondition otherwise, except for sparse ledgers
-  // (IsSparse), whose proofs come from SparseInclusionProof and
-  // SparseConsistencyProof.
+  // Whether proofs and checkpoints of tree size `size` (0: any) and leaves
+  // from `leaf_number` (0: any) can be served from the store: always for full
+  // ledgers, from the start on for tails, and for sparse ledgers the
+  // checkpoints of the heads they verified (their proofs come from
+  // SparseInclusionProof and SparseConsistencyProof); FailedPrecondition
+  // naming what is held otherwise.
   absl::Status CheckProvable(absl::string_view ledger_id, uint64_t leaf_number,
                              uint64_t size);
   bool IsSparse(absl::string_view ledger_id);
