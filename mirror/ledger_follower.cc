@@ -213,8 +213,10 @@ absl::Status LedgerFollower::CheckUpstreamAgrees(v1::HostService::Stub& stub,
   absl::StatusOr<std::string> evidence =
       BuildCheckpointsEvidence(record_.ledger_id, *ours, theirs->note);
   if (!evidence.ok()) return evidence.status();
-  SetState("frozen");
+  // Kept (by the sink) before the state says so: Status never shows "frozen"
+  // without the evidence id.
   sink_(*evidence);
+  SetState("frozen");
   return absl::FailedPreconditionError(absl::StrCat(
       "equivocation: the upstream's checkpoint of tree size ", held_size,
       " has another root than the one verified here; evidence ", EvidenceId(*evidence)));

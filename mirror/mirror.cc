@@ -130,11 +130,11 @@ absl::StatusOr<MirroredLedgerView> Mirror::Follow(absl::string_view ledger_id,
   absl::StatusOr<bool> forgotten = HasTombstone(store_.reader().store(), *key);
   if (!forgotten.ok()) return forgotten.status();
   if (*forgotten) return ForgottenLedger(ledger_id);
+  MirrorRecord record;
   {
     absl::MutexLock record_lock(&RecordMutex(ledger_id));
     absl::StatusOr<std::optional<MirrorRecord>> stored = store_.Record(ledger_id);
     if (!stored.ok()) return stored.status();
-    MirrorRecord record;
     if (stored->has_value()) {
       record = **stored;
       if (record.mode != mode) {
@@ -151,10 +151,22 @@ absl::StatusOr<MirroredLedgerView> Mirror::Follow(absl::string_view ledger_id,
     record.following = true;
     record.last_used_millis = Now();
     if (absl::Status s = store_.PutRecord(record); !s.ok()) return s;
-    std::unique_ptr<LedgerFollower> old = TakeFollower(ledger_id);
-    old.reset();
+  }
+  // The old follower is stopped and joined without the record mutex: a tail
+  // or sparse follower takes it to commit the head it fetched.
+  std::unique_ptr<LedgerFollower> old = TakeFollower(ledger_id);
+  old.reset();
+  {
     absl::MutexLock lock(&mu_);
     if (stopping_) return absl::UnavailableError("mirror: shutting down");
+    // Evidence reported meanwhile: ReportEquivocation keeps it before it
+    // takes the follower, so it is either seen here or its follower taken.
+    absl::StatusOr<std::string> frozen_now = EvidenceIdOf(ledger_id);
+    if (!frozen_now.ok()) return frozen_now.status();
+    if (!frozen_now->empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "follow: the ledger is frozen by equivocation evidence ", *frozen_now));
+    }
     StartFollower(record);
   }
   absl::StatusOr<std::vector<MirroredLedgerView>> view = Status(ledger_id);
