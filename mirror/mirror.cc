@@ -590,8 +590,9 @@ void Mirror::OnFollowerEvidence(const std::string& upstream, const std::string& 
   v1::ReportEquivocationRequest request;
   request.set_evidence(evidence);
   v1::ReportEquivocationResponse response;
+  // Short: this runs on the follower's thread, which Stop() cannot hurry.
   grpc::ClientContext context;
-  context.set_deadline(Deadline(options_.follower.call_timeout));
+  context.set_deadline(Deadline(std::min(options_.follower.call_timeout, absl::Seconds(2))));
   stub->ReportEquivocation(&context, request, &response);
 }
 

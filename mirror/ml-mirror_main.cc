@@ -197,9 +197,19 @@ int Run() {
       static_cast<size_t>(absl::GetFlag(FLAGS_merkle_node_cache_size));
   Mirror mirror(std::move(store), options);
   if (absl::Status started = mirror.Start(); !started.ok()) return Fail(started);
-  for (const FollowFlag& follow : follows) {
+  for (size_t i = 0; i < follows.size(); ++i) {
+    const FollowFlag& follow = follows[i];
     absl::StatusOr<MirroredLedgerView> followed =
         mirror.Follow(follow.ledger, follow.upstream, follow.mode);
+    // A ledger frozen by evidence or forgotten since the flag was written is
+    // skipped (its verified copy, or tombstone, stays); anything else is a
+    // mistake in the flag.
+    if (absl::IsFailedPrecondition(followed.status()) ||
+        absl::IsNotFound(followed.status())) {
+      std::fprintf(stderr, "ml-mirror: --follow #%zu is not followed: %s\n", i + 1,
+                   std::string(followed.status().message()).c_str());
+      continue;
+    }
     if (!followed.ok()) return Fail(followed.status());
   }
 
