@@ -206,8 +206,12 @@ int Run() {
     // mistake in the flag.
     if (absl::IsFailedPrecondition(followed.status()) ||
         absl::IsNotFound(followed.status())) {
+      // The message of a forgotten ledger names it: no ledger id in logs.
+      const std::string why = absl::IsNotFound(followed.status())
+                                  ? "the ledger was forgotten here"
+                                  : std::string(followed.status().message());
       std::fprintf(stderr, "ml-mirror: --follow #%zu is not followed: %s\n", i + 1,
-                   std::string(followed.status().message()).c_str());
+                   why.c_str());
       continue;
     }
     if (!followed.ok()) return Fail(followed.status());
