@@ -155,6 +155,8 @@ TEST_F(LocatorAnnouncerTest, TouchedLedgerIsFoundByAReader) {
   EXPECT_EQ(record.key, ledger.substr(kLedgerIdPrefix.size()));
   EXPECT_LE(std::abs(record.seq - NowMillis()), 5000);
   EXPECT_EQ(*ParseTimestampMillis(record.expires), record.seq + 3600 * 1000);
+  // Counted once the put returned, maybe after the reader found the value.
+  ASSERT_TRUE(WaitFor([&] { return announcer->Stats().puts == 1; }));
   const LocatorAnnouncerStats stats = announcer->Stats();
   EXPECT_EQ(stats.ledgers, 1);
   EXPECT_EQ(stats.puts, 1);
@@ -287,7 +289,7 @@ TEST_F(LocatorAnnouncerTest, UnreachableDhtIsReportedOnceAndRecoveryOnce) {
     }
     return true;
   }));
-  EXPECT_TRUE(announcer->Stats().dht_reachable);
+  ASSERT_TRUE(WaitFor([&] { return announcer->Stats().dht_reachable; }));
   const std::vector<std::string> lines = LogLines();
   ASSERT_THAT(lines, SizeIs(2));
   EXPECT_EQ(lines[1], "ml-host: DHT proxy answers again; announcing ledgers");
