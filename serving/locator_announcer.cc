@@ -16,6 +16,9 @@
 namespace microledger {
 namespace {
 
+// The most NextSeq waits for the clock to pass the previous seq.
+constexpr int64_t kMaxSeqWaitMillis = 5;
+
 // `message` without the ledger id or its key text (which the signer's errors
 // may quote), for a log line.
 std::string WithoutLedger(absl::string_view message, absl::string_view ledger_id) {
@@ -224,11 +227,6 @@ void LocatorAnnouncer::Announce(const std::string& ledger, uint64_t generation,
   const bool sign = record_value.empty() ||
                     entry.record_expires_ms - now_ms <
                         absl::ToInt64Milliseconds(options_.refresh) + kDhtValueLifetimeMillis;
-  int64_t seq = 0;
-  if (sign) {
-    seq = std::max(now_ms, last_seq_ + 1);
-    last_seq_ = seq;
-  }
   mu_.Unlock();
 
   bool forget = false;
@@ -242,7 +240,9 @@ void LocatorAnnouncer::Announce(const std::string& ledger, uint64_t generation,
       forget = true;  // Not a ledger id: nothing to announce, ever.
     }
   }
+  int64_t seq = 0;
   if (!forget && sign) {
+    seq = NextSeq();
     LocatorRecord record;
     record.ledger = ledger;
     record.role = options_.role;
@@ -323,6 +323,19 @@ void LocatorAnnouncer::Announce(const std::string& ledger, uint64_t generation,
   current.urgent = false;
   queue_.push_back(Due{current.due, ledger, generation});
   std::push_heap(queue_.begin(), queue_.end(), std::greater<>());
+}
+
+int64_t LocatorAnnouncer::NextSeq() {
+  int64_t now_ms = absl::ToUnixMillis(absl::Now());
+  // At most one record a millisecond, so seq keeps to the clock and a restart
+  // continues above it; a clock stepped back by more than a few ms is not
+  // waited for: seq then runs ahead of it.
+  while (now_ms <= last_seq_ && last_seq_ - now_ms < kMaxSeqWaitMillis) {
+    absl::SleepFor(absl::Milliseconds(1));
+    now_ms = absl::ToUnixMillis(absl::Now());
+  }
+  last_seq_ = std::max(now_ms, last_seq_ + 1);
+  return last_seq_;
 }
 
 void LocatorAnnouncer::Log(const std::string& line) const {

@@ -15,18 +15,19 @@
 // then makes the ledger due again `refresh` later. An unknown or idle-dropped
 // ledger costs nothing; an announced one costs its entry (its current value
 // data, at most kMaxEvidencePerLedger evidence values) and one queue item.
-// The single thread puts one value at a time: with a proxy answering in
-// ~1 ms it keeps ~100,000 ledgers refreshed every 5 minutes.
+// The single thread puts one value at a time and signs at most one record a
+// millisecond: with a proxy answering in ~1 ms it keeps ~100,000 ledgers
+// refreshed every 5 minutes, and announces them all a few minutes after start.
 //
-// Records: `seq` is the wall-clock time in milliseconds, and always greater
-// than the previous seq this announcer used (for any ledger), so it grows per
-// signer within a process; across a restart it grows as long as the clock
-// does (the announcer signs far fewer than 1,000 records a second, so seq
-// never runs ahead of the clock). `expires` is seq + record_lifetime (default
-// 1 h: a copy replayed into the DHT by someone else is useless an hour
-// later). A record is re-signed when fewer than refresh + 10 min (OpenDHT's
-// value lifetime) remain, so every copy still in the DHT is valid; otherwise
-// the same value data is re-put (same value id: OpenDHT keeps one copy).
+// Records: `seq` is the wall-clock time in milliseconds, at most one record a
+// millisecond (the thread waits for the next one), so it grows per signer
+// within a process and across restarts as long as the clock does; if the
+// clock steps back, seq goes on from the previous one + 1. `expires` is seq +
+// record_lifetime (default 1 h: a copy replayed into the DHT by someone else
+// is useless an hour later). A record is re-signed when fewer than refresh +
+// 10 min (OpenDHT's value lifetime) remain, so every copy still in the DHT is
+// valid; otherwise the same value data is re-put (same value id: OpenDHT
+// keeps one copy).
 //
 // DHT failures: a failed put pauses all puts (backoff from backoff_min,
 // doubling up to backoff_max), then the same ledger is tried first. The first
@@ -174,6 +175,8 @@ class LocatorAnnouncer {
   // thread is at work on it.
   Entry& MarkDueNow(absl::string_view ledger_id, absl::Time used_at)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The seq of the next record (see above); the thread only.
+  int64_t NextSeq();
   void Log(const std::string& line) const;
 
   const LocatorAnnouncerOptions options_;
@@ -188,7 +191,7 @@ class LocatorAnnouncer {
   // Items made due by Touch and PutEvidence, moved to queue_ by the thread.
   std::vector<Due> pending_ ABSL_GUARDED_BY(mu_);
   std::vector<Due> queue_ ABSL_GUARDED_BY(mu_);  // A min-heap by `at`.
-  int64_t last_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t last_seq_ = 0;  // The thread's only.
   absl::Time paused_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Duration backoff_ ABSL_GUARDED_BY(mu_);
   bool sign_failure_reported_ ABSL_GUARDED_BY(mu_) = false;
