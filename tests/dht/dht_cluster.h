@@ -44,7 +44,6 @@ class DhtCluster {
   int size() const { return static_cast<int>(nodes_.size()); }
   // "http://127.0.0.1:PORT", the REST proxy of node `node` (0-based).
   const std::string& proxy_url(int node) const { return nodes_[node].proxy_url; }
-  uint32_t network_id() const { return network_id_; }
 
   // Stops node `node` (SIGTERM, SIGKILL after 5 s); its proxy then refuses
   // connections. No-op for a stopped node.
