@@ -9,6 +9,9 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libsodium-dev libabsl-dev librocksdb-dev libgtest-dev libgmock-dev
   libbenchmark-dev nlohmann-json3-dev
+  # Discovery (SPEC §13): libcurl for the DHT proxy client, and OpenDHT's
+  # dhtnode (with its REST proxy) for the tests that run a private DHT.
+  libcurl4-openssl-dev dhtnode
   python3 python3-grpcio python3-grpc-tools python3-cryptography openssl
   # The libFuzzer targets (fuzz/, --config=fuzz): clang, its sanitizer and
   # libFuzzer runtimes, LLVM tools (llvm-ar, llvm-symbolizer for reports), lld.

@@ -7,6 +7,9 @@
 //
 // Implementations: NewDhtProxyClient (HTTP, the real one) and NewMemoryDht
 // (in-process, for unit tests: a map, values kept until the process ends).
+// Both reject a key that is not 40 lowercase hex characters (InvalidArgument)
+// and never put a key or a value into an error message, so that callers may
+// log errors without revealing which ledger they concern.
 //
 // Thread safety: implementations are thread-safe.
 #ifndef MICROLEDGER_SERVING_DHT_CLIENT_H_
@@ -27,8 +30,10 @@ namespace microledger {
 class DhtClient {
  public:
   virtual ~DhtClient() = default;
-  // Stores `value` under `key_hex` with OpenDHT value id `value_id` (type 0).
-  // Unavailable when the proxy cannot be reached or refuses the put.
+  // Stores `value` under `key_hex` with OpenDHT value id `value_id` (type 0);
+  // a value with the same key and id replaces the one stored. Unavailable
+  // when the proxy cannot be reached or refuses the put (OpenDHT refuses while
+  // its node has no peers).
   virtual absl::Status Put(absl::string_view key_hex, absl::string_view value,
                            uint64_t value_id) = 0;
   // The values found under `key_hex` (possibly none). Unavailable when the
@@ -37,9 +42,12 @@ class DhtClient {
   virtual absl::StatusOr<std::vector<std::string>> Get(absl::string_view key_hex) = 0;
 };
 
-// `proxy_url` is the REST proxy's base URL, "http://HOST:PORT" (no path).
-// Every request has `timeout`. InvalidArgument for a URL that is not of that
-// form.
+// `proxy_url` is the REST proxy's base URL, "http://HOST:PORT" (no path;
+// HOST a DNS name, IPv4 address or bracketed IPv6 address). Every request has
+// `timeout` (connecting included). InvalidArgument for a URL that is not of
+// that form or a timeout that is not positive. HTTP proxies named in the
+// environment (http_proxy, ...) are not used. Connections are kept alive and
+// reused by later calls.
 absl::StatusOr<std::unique_ptr<DhtClient>> NewDhtProxyClient(absl::string_view proxy_url,
                                                              absl::Duration timeout);
 
