@@ -31,13 +31,15 @@ namespace microledger {
 class HostGrpcService final : public microledger::v1::HostService::CallbackService {
  public:
   // `host` must outlive the service.
+  // `announcer` (may be null) is told of reads (see LedgerReadService).
   HostGrpcService(LedgerHost* host, size_t max_inflight_per_stream,
-                  const AdmissionLimits& limits = AdmissionLimits())
+                  const AdmissionLimits& limits = AdmissionLimits(),
+                  LocatorAnnouncer* announcer = nullptr)
       : host_(host),
         max_inflight_per_stream_(max_inflight_per_stream == 0 ? 1
                                                               : max_inflight_per_stream),
         admission_(limits),
-        reads_(&host->reader(), &admission_) {}
+        reads_(&host->reader(), &admission_, announcer) {}
 
   grpc::ServerUnaryReactor* CreateLedger(grpc::CallbackServerContext* context,
                                          const v1::CreateLedgerRequest* request,

@@ -273,6 +273,8 @@ absl::Status LedgerHost::Prepare(AppendInput& input, AppendCallback& done) {
                           EncodeHeadRecord(entry.state, entry.frontier, entry.nonce));
 
   AppendResult& result = pending->result;
+  // Written: announced (or kept announced) through the DHT. O(1), no I/O.
+  if (options_.announcer != nullptr) options_.announcer->Touch(block.ledger);
   result.ledger_id = std::move(block.ledger);
   result.number = block.number;
   result.fingerprint = std::move(block.fingerprint);
@@ -363,6 +365,7 @@ absl::Status LedgerHost::Forget(absl::string_view ledger_id,
   entry.nonce.clear();
   entry.key.reset();
   for (auto& w : wake) w();
+  if (options_.announcer != nullptr) options_.announcer->Forget(ledger_id);
   return absl::OkStatus();
 }
 
@@ -395,7 +398,46 @@ absl::StatusOr<EvidenceReport> LedgerHost::ReportEquivocation(
                  "ledger is frozen\n",
                  info->id.c_str(), kind.c_str());
   }
+  if (options_.announcer != nullptr && *added && entry.exists) {
+    // Published beside the ledger's record; a too-large object is still kept
+    // here (SPEC §13: a fork is published as smaller evidence by whoever can).
+    options_.announcer->PutEvidence(info->ledger, evidence).IgnoreError();
+  }
   return EvidenceReport{std::move(info->ledger), kind, std::move(info->id), true};
+}
+
+absl::StatusOr<std::string> LedgerHost::SignLocator(const std::string& ledger_id,
+                                                    LocatorRecord record) const {
+  absl::StatusOr<std::string> key = LedgerKeyFromId(ledger_id);
+  if (!key.ok()) return key.status();
+  absl::StatusOr<std::string> bytes = store_->Get(HeadKey(*key));
+  if (absl::IsNotFound(bytes.status())) return UnknownLedger(ledger_id);
+  if (!bytes.ok()) return bytes.status();
+  absl::StatusOr<HeadRecord> head = DecodeHeadRecord(*bytes);
+  if (!head.ok()) return head.status();
+  absl::StatusOr<SigningKey> signing_key = master_.DeriveLedgerKey(head->nonce);
+  if (!signing_key.ok()) return signing_key.status();
+  return SignLocatorRecord(std::move(record), *signing_key);
+}
+
+absl::Status LedgerHost::ForEachLedger(
+    const std::function<void(const std::string& ledger_id, int64_t head_time_millis)>& visit)
+    const {
+  constexpr size_t kBatch = 1024;
+  std::string begin(1, kHeadTable);
+  const std::string end(1, kHeadTable + 1);
+  while (true) {
+    absl::StatusOr<std::vector<std::pair<std::string, std::string>>> heads =
+        store_->Scan(begin, end, kBatch);
+    if (!heads.ok()) return heads.status();
+    for (const auto& [key, value] : *heads) {
+      absl::StatusOr<HeadRecord> head = DecodeHeadRecord(value);
+      if (!head.ok()) return head.status();
+      visit(head->state.ledger, head->state.head_time_millis);
+    }
+    if (heads->size() < kBatch) return absl::OkStatus();
+    begin = heads->back().first + std::string(1, '\0');
+  }
 }
 
 }  // namespace microledger

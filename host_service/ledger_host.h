@@ -58,6 +58,8 @@
 #include "ledger_store/evidence_store.h"
 #include "host_service/group_committer.h"
 #include "host_service/host_keys.h"
+#include "common/locator.h"
+#include "serving/locator_announcer.h"
 #include "ledger_store/kv_store.h"
 #include "ledger_store/ledger_cache.h"
 #include "ledger_store/ledger_entry.h"
@@ -80,6 +82,9 @@ struct HostOptions {
   size_t max_cached_merkle_nodes = 1 << 18;
   // The host's clock in Unix milliseconds; NowMillis when unset.
   std::function<int64_t()> clock;
+  // Keeps ledgers findable through the DHT (SPEC §13), or null: told of every
+  // accepted append (Touch), forget and kept evidence. Must outlive the host.
+  LocatorAnnouncer* announcer = nullptr;
 };
 
 struct NewLedger {
@@ -139,6 +144,16 @@ class LedgerHost {
   // ledger id). Evidence already kept, or more evidence for a frozen ledger,
   // is OK; only what is kept changes.
   absl::StatusOr<EvidenceReport> ReportEquivocation(absl::string_view evidence);
+
+  // A SPEC §13 host locator record of the ledger, signed with its key (the
+  // announcer's signer). NotFound for a ledger this host does not hold.
+  absl::StatusOr<std::string> SignLocator(const std::string& ledger_id,
+                                          LocatorRecord record) const;
+  // Calls `visit` with every ledger this host holds and its head block's time
+  // (Unix ms), in key order: one storage scan, for the announcer at start.
+  absl::Status ForEachLedger(
+      const std::function<void(const std::string& ledger_id, int64_t head_time_millis)>&
+          visit) const;
 
  private:
   // Loads the entry's pending (and, the first time, committed) head from

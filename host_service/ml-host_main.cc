@@ -6,6 +6,7 @@
 #include <iterator>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -18,7 +19,9 @@
 #include "host_service/host_keys.h"
 #include "ledger_store/kv_store.h"
 #include "host_service/ledger_host.h"
+#include "serving/dht_client.h"
 #include "serving/grpc_server.h"
+#include "serving/locator_announcer.h"
 #include "serving/tls_credentials.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7400",
@@ -77,6 +80,19 @@ ABSL_FLAG(int64_t, rocksdb_cache_mb, 64,
 ABSL_FLAG(int64_t, ledger_cache_size, 10000,
           "ledgers whose state and key stay in memory; idle ones beyond this are "
           "evicted (least recently used) and reloaded from storage on use");
+ABSL_FLAG(std::string, dht_proxy, "",
+          "discovery (SPEC §13): the REST proxy of an OpenDHT node (dhtnode "
+          "--proxyserver PORT), http://HOST:PORT; empty: ledgers are not announced");
+ABSL_FLAG(std::vector<std::string>, announce_url, {},
+          "with --dht_proxy: a URL where readers reach this host (grpc://HOST:PORT, "
+          "grpcs://HOST:PORT for TLS, https://... for an HTTP read API); 1 to 4, "
+          "repeatable or comma-separated; put in every ledger's locator record");
+ABSL_FLAG(std::string, announce, "active",
+          "which ledgers are announced: active (written or read within "
+          "--announce_active_window), all (every ledger held), none");
+ABSL_FLAG(absl::Duration, announce_active_window, absl::Hours(24),
+          "--announce=active: a ledger written or read within this stays announced");
+ABSL_FLAG(int64_t, dht_timeout_ms, 2000, "deadline of each request to the DHT proxy");
 ABSL_FLAG(int64_t, merkle_node_cache_size, 1 << 18,
           "Merkle tree nodes cached for proofs, across ledgers (about 100 bytes "
           "each); below 32 disables the cache");
@@ -145,7 +161,64 @@ int Run() {
   options.max_clock_skew_millis = max_skew * 1000;
   options.max_cached_ledgers = static_cast<size_t>(ledger_cache_size);
   options.max_cached_merkle_nodes = static_cast<size_t>(merkle_node_cache_size);
+  // Discovery: the announcer signs with ledger keys through the host, so the
+  // host is set after it is made; the announcer stops before the host goes.
+  LedgerHost* signing_host = nullptr;
+  std::unique_ptr<LocatorAnnouncer> announcer;
+  AnnounceMode announce_mode = AnnounceMode::kActive;
+  const std::string dht_proxy = absl::GetFlag(FLAGS_dht_proxy);
+  if (!dht_proxy.empty()) {
+    const std::string mode = absl::GetFlag(FLAGS_announce);
+    if (mode == "active") {
+      announce_mode = AnnounceMode::kActive;
+    } else if (mode == "all") {
+      announce_mode = AnnounceMode::kAll;
+    } else if (mode == "none") {
+      announce_mode = AnnounceMode::kNone;
+    } else {
+      return Fail(absl::InvalidArgumentError("--announce must be active, all or none"));
+    }
+    const std::vector<std::string> urls = absl::GetFlag(FLAGS_announce_url);
+    if (urls.empty() && announce_mode != AnnounceMode::kNone) {
+      return Fail(absl::InvalidArgumentError(
+          "--dht_proxy needs --announce_url: the URL(s) readers reach this host at"));
+    }
+    absl::StatusOr<std::unique_ptr<DhtClient>> dht = NewDhtProxyClient(
+        dht_proxy, absl::Milliseconds(std::max<int64_t>(1, absl::GetFlag(FLAGS_dht_timeout_ms))));
+    if (!dht.ok()) return Fail(dht.status());
+    LocatorAnnouncerOptions announce;
+    announce.program = "ml-host";
+    announce.dht_name = absl::StrCat("DHT proxy ", dht_proxy);
+    announce.role = LocatorRole::kHost;
+    announce.urls = urls.empty() ? std::vector<std::string>{"grpc://127.0.0.1:1"} : urls;
+    announce.mode = announce_mode;
+    announce.active_window = absl::GetFlag(FLAGS_announce_active_window);
+    absl::StatusOr<std::unique_ptr<LocatorAnnouncer>> made = LocatorAnnouncer::Create(
+        announce, std::shared_ptr<DhtClient>(*std::move(dht)),
+        [&signing_host](const std::string& ledger_id, LocatorRecord record)
+            -> absl::StatusOr<std::string> {
+          if (signing_host == nullptr) return absl::UnavailableError("host not ready");
+          return signing_host->SignLocator(ledger_id, std::move(record));
+        });
+    if (!made.ok()) return Fail(made.status());
+    announcer = *std::move(made);
+    options.announcer = announcer.get();
+  }
   LedgerHost host(std::move(store), *std::move(master), options);
+  signing_host = &host;
+  if (announcer != nullptr && announce_mode != AnnounceMode::kNone) {
+    // Ledgers held before this start: all of them, or those written within
+    // the active window (by their head block's time).
+    absl::Status listed = host.ForEachLedger(
+        [&announcer, announce_mode](const std::string& ledger_id, int64_t head_time_millis) {
+          if (announce_mode == AnnounceMode::kAll) {
+            announcer->Touch(ledger_id);
+          } else {
+            announcer->Touch(ledger_id, absl::FromUnixMillis(head_time_millis));
+          }
+        });
+    if (!listed.ok()) return Fail(listed);
+  }
   AdmissionLimits limits;
   limits.max_concurrent_appends = static_cast<size_t>(admission[0]);
   limits.max_concurrent_appends_per_connection = static_cast<size_t>(admission[1]);
@@ -154,7 +227,7 @@ int Run() {
   limits.max_subscriptions = static_cast<size_t>(admission[4]);
   limits.max_subscriptions_per_connection = static_cast<size_t>(admission[5]);
   limits.max_inflight_request_bytes = static_cast<size_t>(admission[6]);
-  HostGrpcService service(&host, static_cast<size_t>(max_inflight), limits);
+  HostGrpcService service(&host, static_cast<size_t>(max_inflight), limits, announcer.get());
 
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       MakeServerCredentials({absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
@@ -177,9 +250,9 @@ int Run() {
   config.max_concurrent_streams_per_connection = static_cast<int>(max_streams);
   config.detail = absl::StrCat("storage=", storage,
                                data_dir.empty() ? "" : ", data_dir=", data_dir);
-  if (absl::Status served = ServeUntilStopSignal(&service, config); !served.ok()) {
-    return Fail(served);
-  }
+  absl::Status served = ServeUntilStopSignal(&service, config);
+  announcer.reset();  // Its thread signs through the host: stopped first.
+  if (!served.ok()) return Fail(served);
   return 0;
 }
 

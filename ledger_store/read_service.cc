@@ -300,6 +300,7 @@ grpc::ServerUnaryReactor* LedgerReadService::GetLedger(grpc::CallbackServerConte
   absl::StatusOr<LedgerInfo> info = reader_->GetLedger(request->ledger_id());
   if (!info.ok()) return FinishUnary(context, ToGrpcStatus(info.status()));
   FillLedgerResponse(*info, response);
+  if (announcer_ != nullptr) announcer_->Touch(request->ledger_id());
   v1::BlockRange* held = response->add_held();
   held->set_first(1);
   held->set_last(info->state.head_number);
@@ -328,6 +329,7 @@ grpc::ServerUnaryReactor* LedgerReadService::GetCheckpoint(grpc::CallbackServerC
   response->set_tree_size(
       std::stoull(checkpoint->substr(first + 1, second - first - 1)));
   response->set_checkpoint(*checkpoint);
+  if (announcer_ != nullptr) announcer_->Touch(request->ledger_id());
   return FinishUnary(context, grpc::Status::OK);
 }
 
@@ -338,6 +340,7 @@ grpc::ServerUnaryReactor* LedgerReadService::GetInclusionProof(
       request->ledger_id(), request->number(), request->tree_size());
   if (!proof.ok()) return FinishUnary(context, ToGrpcStatus(proof.status()));
   FillInclusionProofResponse(*proof, response);
+  if (announcer_ != nullptr) announcer_->Touch(request->ledger_id());
   return FinishUnary(context, grpc::Status::OK);
 }
 

@@ -21,13 +21,18 @@
 #include "ledger_store/ledger_reader.h"
 #include "microledger/v1/host.grpc.pb.h"
 #include "serving/admission_control.h"
+#include "serving/locator_announcer.h"
 
 namespace microledger {
 
 class LedgerReadService {
  public:
-  LedgerReadService(const LedgerReader* reader, AdmissionControl* admission)
-      : reader_(reader), admission_(admission) {}
+  // `announcer` (may be null) is told of each ledger read successfully by
+  // GetLedger, GetCheckpoint and GetInclusionProof (the reads every reader
+  // starts with), so an active ledger stays findable (SPEC §13).
+  LedgerReadService(const LedgerReader* reader, AdmissionControl* admission,
+                    LocatorAnnouncer* announcer = nullptr)
+      : reader_(reader), admission_(admission), announcer_(announcer) {}
 
   grpc::ServerUnaryReactor* GetLedger(grpc::CallbackServerContext* context,
                                       const v1::GetLedgerRequest* request,
@@ -62,6 +67,7 @@ class LedgerReadService {
  private:
   const LedgerReader* const reader_;
   AdmissionControl* const admission_;
+  LocatorAnnouncer* const announcer_;
 };
 
 // Finishes a unary call at once with `status`.
