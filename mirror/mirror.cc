@@ -129,7 +129,11 @@ absl::StatusOr<MirroredLedgerView> Mirror::Follow(absl::string_view ledger_id,
   }
   absl::StatusOr<bool> forgotten = HasTombstone(store_.reader().store(), *key);
   if (!forgotten.ok()) return forgotten.status();
-  if (*forgotten) return ForgottenLedger(ledger_id);
+  if (*forgotten) {
+    // mirror.proto: FAILED_PRECONDITION (reads of it are NOT_FOUND).
+    return absl::FailedPreconditionError(
+        absl::StrCat("follow: ", ForgottenLedger(ledger_id).message()));
+  }
   {
     absl::MutexLock record_lock(&RecordMutex(ledger_id));
     absl::StatusOr<std::optional<MirrorRecord>> stored = store_.Record(ledger_id);
