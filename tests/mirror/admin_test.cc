@@ -82,6 +82,12 @@ TEST(MirrorAdminTest, FollowStatusUnfollow) {
   EXPECT_TRUE(Follow(*admin, ledger, upstream, v1::MIRROR_MODE_FULL).ok());
   status = Follow(*admin, ledger, upstream, v1::MIRROR_MODE_SPARSE);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << Msg(status);
+  // (The Follow before it started a new follower: "connecting" a moment.)
+  EXPECT_TRUE(WaitFor([&] {
+    view = MirrorStatus(*admin, ledger);
+    return view.ok() && view->state() == "following";
+  })) << "a refused Follow stopped the follower";
+  EXPECT_EQ(view->mode(), v1::MIRROR_MODE_FULL);
 
   // Every ledger at once.
   {
