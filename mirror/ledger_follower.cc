@@ -91,6 +91,12 @@ void LedgerFollower::RecordError(const absl::Status& status) {
   status_.last_error_millis = NowMillis();
 }
 
+void LedgerFollower::ClearError() {
+  absl::MutexLock lock(&mu_);
+  status_.last_error.clear();
+  status_.last_error_millis = 0;
+}
+
 void LedgerFollower::SetState(const std::string& state) {
   absl::MutexLock lock(&mu_);
   status_.state = state;
@@ -176,6 +182,8 @@ absl::StatusOr<LedgerFollower::Outcome> LedgerFollower::FollowOnce(
     if (absl::IsFailedPrecondition(s) && Status().state == "frozen") return Outcome::kFrozen;
     return s;
   }
+  // The upstream answered and agrees.
+  if (held->state.head_number > 0) ClearError();
   if (!held->state.terminal_event.empty() && record_.mode != MirrorMode::kSparse) {
     return Outcome::kClosed;
   }
@@ -304,6 +312,8 @@ absl::StatusOr<LedgerFollower::Outcome> LedgerFollower::StreamBlocks(
     {
       absl::MutexLock lock(&mu_);
       status_.verified_size = state.head_number;
+      status_.last_error.clear();
+      status_.last_error_millis = 0;
     }
     if (closed) break;
   }
@@ -461,6 +471,7 @@ absl::StatusOr<LedgerFollower::Outcome> LedgerFollower::PollCheckpoints(
         if (Status().state == "frozen") return Outcome::kFrozen;
         return s;
       }
+      ClearError();
       continue;
     }
     // A newer checkpoint: consistent with the held one, then its head block.
@@ -554,6 +565,8 @@ absl::StatusOr<LedgerFollower::Outcome> LedgerFollower::PollCheckpoints(
     held_size = latest->tree_size;
     absl::MutexLock lock(&mu_);
     status_.verified_size = held_size;
+    status_.last_error.clear();
+    status_.last_error_millis = 0;
   }
 }
 

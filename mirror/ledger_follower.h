@@ -111,6 +111,8 @@ class LedgerFollower {
   // if stopping.
   bool SetActiveCall(grpc::ClientContext* context);
   void RecordError(const absl::Status& status);
+  // The upstream answered and what it sent verified: no error since.
+  void ClearError();
   void SetState(const std::string& state);
   // Waits `duration` unless stopped first; true if stopped.
   bool SleepUnlessStopped(absl::Duration duration);

@@ -129,20 +129,35 @@ absl::StatusOr<MirroredLedgerView> Mirror::Follow(absl::string_view ledger_id,
   }
   absl::StatusOr<bool> forgotten = HasTombstone(store_.reader().store(), *key);
   if (!forgotten.ok()) return forgotten.status();
-  if (*forgotten) return ForgottenLedger(ledger_id);
-  MirrorRecord record;
+  if (*forgotten) {
+    // mirror.proto: FAILED_PRECONDITION (reads of it are NOT_FOUND).
+    return absl::FailedPreconditionError(
+        absl::StrCat("follow: ", ForgottenLedger(ledger_id).message()));
+  }
   {
+    // The old follower is stopped (and joined) before the record mutex is
+    // taken: a tail or sparse follower takes that mutex to commit a head,
+    // and joining it while holding the mutex would wait for ever.
+    auto other_mode = [&](const std::optional<MirrorRecord>& held) -> absl::Status {
+      if (!held.has_value() || held->mode == mode) return absl::OkStatus();
+      return absl::FailedPreconditionError(absl::StrCat(
+          "follow: the ledger is held in ", MirrorModeName(held->mode),
+          " mode; unfollow it with drop_data to follow it in ", MirrorModeName(mode),
+          " mode"));
+    };
+    // Refused before the follower running is stopped (checked again below).
+    absl::StatusOr<std::optional<MirrorRecord>> before = store_.Record(ledger_id);
+    if (!before.ok()) return before.status();
+    if (absl::Status s = other_mode(*before); !s.ok()) return s;
+    std::unique_ptr<LedgerFollower> old = TakeFollower(ledger_id);
+    old.reset();
     absl::MutexLock record_lock(&RecordMutex(ledger_id));
     absl::StatusOr<std::optional<MirrorRecord>> stored = store_.Record(ledger_id);
     if (!stored.ok()) return stored.status();
+    if (absl::Status s = other_mode(*stored); !s.ok()) return s;
+    MirrorRecord record;
     if (stored->has_value()) {
       record = **stored;
-      if (record.mode != mode) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "follow: the ledger is held in ", MirrorModeName(record.mode),
-            " mode; unfollow it with drop_data to follow it in ", MirrorModeName(mode),
-            " mode"));
-      }
     } else {
       record.ledger_id = std::string(ledger_id);
       record.mode = mode;
@@ -151,12 +166,6 @@ absl::StatusOr<MirroredLedgerView> Mirror::Follow(absl::string_view ledger_id,
     record.following = true;
     record.last_used_millis = Now();
     if (absl::Status s = store_.PutRecord(record); !s.ok()) return s;
-  }
-  // The old follower is stopped and joined without the record mutex: a tail
-  // or sparse follower takes it to commit the head it fetched.
-  std::unique_ptr<LedgerFollower> old = TakeFollower(ledger_id);
-  old.reset();
-  {
     absl::MutexLock lock(&mu_);
     if (stopping_) return absl::UnavailableError("mirror: shutting down");
     // Evidence reported meanwhile: ReportEquivocation keeps it before it

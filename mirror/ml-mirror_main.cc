@@ -13,6 +13,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -206,10 +207,9 @@ int Run() {
     // mistake in the flag.
     if (absl::IsFailedPrecondition(followed.status()) ||
         absl::IsNotFound(followed.status())) {
-      // The message of a forgotten ledger names it: no ledger id in logs.
-      const std::string why = absl::IsNotFound(followed.status())
-                                  ? "the ledger was forgotten here"
-                                  : std::string(followed.status().message());
+      // No ledger id in logs: the message may name the ledger.
+      const std::string why = absl::StrReplaceAll(followed.status().message(),
+                                                  {{follow.ledger, "(the ledger)"}});
       std::fprintf(stderr, "ml-mirror: --follow #%zu is not followed: %s\n", i + 1,
                    why.c_str());
       continue;
