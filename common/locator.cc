@@ -415,6 +415,8 @@ absl::StatusOr<LocatorRecord> RecordFromJson(const Json& json) {
   if (key == nullptr) return Invalid("key", "must be an Ed25519 public key");
   record.key = *key;
   const Json& seq = json.at("seq");
+  // Checked here too (not only by CheckRecordRules) so that the conversion to
+  // an integer below is defined.
   const double seq_value = seq.is_number() ? seq.get<double>() : -1;
   if (std::floor(seq_value) != seq_value || seq_value < 0 ||
       seq_value > static_cast<double>(kMaxSeq)) {

@@ -452,7 +452,8 @@ TEST_F(LocatorTest, EveryOtherUrlIsRefusedAndDropsItsRecord) {
     absl::StatusOr<std::string> signed_plaintext =
         SignLocatorRecord(Record(LocatorRole::kHost, {"grpc://good.example:1", url}), host());
     EXPECT_EQ(signed_plaintext.status().code(), absl::StatusCode::kInvalidArgument) << url;
-    EXPECT_THAT(std::string(signed_plaintext.status().message()), StartsWith("locator: urls: url 1 "))
+    EXPECT_THAT(std::string(signed_plaintext.status().message()),
+                StartsWith("locator: urls: url 1 "))
         << url;
     // Signed without the checks: the reader drops the whole record.
     const std::string plaintext =
@@ -540,7 +541,8 @@ TEST_F(LocatorTest, DropsARecordExpiringMoreThan48HoursAfterSeq) {
 
 TEST_F(LocatorTest, DropsOversizedValueData) {
   // Valid evidence of 4,053 bytes or more fits no value data; sealed anyway.
-  const std::string evidence = BlocksEvidence(chain_, std::string(2000, 'a'), std::string(2000, 'b'));
+  const std::string evidence =
+      BlocksEvidence(chain_, std::string(2000, 'a'), std::string(2000, 'b'));
   ASSERT_GT(evidence.size() + 44, 4096u);
   const std::string data = SealWith(
       RecordKey(raw_ledger_key()),

@@ -17,10 +17,13 @@ import random
 import shutil
 import subprocess
 import sys
+import struct
 import tempfile
+import time
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -318,6 +321,109 @@ def evidence_seeds():
     return seeds
 
 
+# --- SPEC §13 locator records and value data, for the fixed ledger ---
+
+# The locator fuzz target's mirror key (seed 32 x 0x4d) and reader's clock
+# (2026-12-06T10:00:00.000Z, in milliseconds).
+FIXED_MIRROR_KEY = Ed25519PrivateKey.from_private_bytes(b"\x4d" * 32)
+LOCATOR_NOW = 1796551200000
+HOUR = 3600 * 1000
+
+
+def spec_time(millis):
+    seconds, ms = divmod(millis, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{ms:03d}Z"
+
+
+def locator(role, signer, seq, lifetime, urls, ledger=None, key=None):
+    """A locator record's JCS plaintext, signed by `signer` (None: unsigned)."""
+    record = {"locator": "microledger-locator-v1", "ledger": ledger or FIXED_LEDGER_ID,
+              "role": role, "key": key or key_text(signer or FIXED_HOST_KEY),
+              "seq": seq, "expires": spec_time(seq + lifetime), "urls": urls}
+    if signer is not None:
+        record["sig"] = multibase(signer.sign(("microledger-locator-v1 " + jcs(record)).encode()))
+    return jcs(record)
+
+
+def hchacha20(key, nonce16):
+    """HChaCha20 (draft-irtf-cfrg-xchacha §2.2), for XChaCha20-Poly1305."""
+    def rotl(v, c):
+        return ((v << c) & 0xFFFFFFFF) | (v >> (32 - c))
+
+    def quarter(s, a, b, c, d):
+        for x, y, z, r in ((a, b, d, 16), (c, d, b, 12), (a, b, d, 8), (c, d, b, 7)):
+            s[x] = (s[x] + s[y]) & 0xFFFFFFFF
+            s[z] = rotl(s[z] ^ s[x], r)
+
+    s = list(struct.unpack("<16I", b"expand 32-byte k" + key + nonce16))
+    for _ in range(10):
+        for a, b, c, d in ((0, 4, 8, 12), (1, 5, 9, 13), (2, 6, 10, 14), (3, 7, 11, 15),
+                           (0, 5, 10, 15), (1, 6, 11, 12), (2, 7, 8, 13), (3, 4, 9, 14)):
+            quarter(s, a, b, c, d)
+    return struct.pack("<8I", *(s[0:4] + s[12:16]))
+
+
+def value_data(plaintext, ledger_key_raw):
+    """SPEC §13 value data: MLD1 ‖ nonce ‖ XChaCha20-Poly1305 (IETF) of the
+    plaintext under the record key, AD = MLD1 ‖ the DHT key. The nonce is
+    derived from the plaintext so that the corpus is reproducible."""
+    dht_key = hashlib.sha256(b"microledger-dht-key-v1\n" + ledger_key_raw).digest()[:20]
+    record_key = hashlib.sha256(b"microledger-dht-enc-v1\n" + ledger_key_raw).digest()
+    nonce = hashlib.sha256(b"nonce" + plaintext).digest()[:24]
+    sealed = ChaCha20Poly1305(hchacha20(record_key, nonce[:16])).encrypt(
+        b"\0" * 4 + nonce[16:], plaintext, b"MLD1" + dht_key)
+    return b"MLD1" + nonce + sealed
+
+
+def locator_seeds():
+    """Records signed by the fixed keys (raw; newline-separated sets), the same
+    unsigned as "!" inputs the target signs, records breaking one rule, value
+    data made here (the target's raw input is also one value), evidence."""
+    assert hchacha20(bytes(range(32)), bytes.fromhex("000000090000004a0000000031415927")) == \
+        bytes.fromhex("82413b4227b27bfed30e42508a877d73a0f9e4d58a74a853c12ec41326d3ecdc")
+    host, mirror = FIXED_HOST_KEY, FIXED_MIRROR_KEY
+    ledger_key_raw = host.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    other = Ed25519PrivateKey.from_private_bytes(b"\x4f" * 32)
+    now = LOCATOR_NOW
+    urls = ["grpcs://h1.example:7400", "https://h1.example/read?v=1"]
+    mirror_urls = ["grpc://[2001:db8::1]:7400", "https://192.0.2.7:8443/m%20x"]
+    host_record = locator("host", host, now - HOUR, 24 * HOUR, urls)
+    mirror_record = locator("mirror", mirror, now - 2 * HOUR, 24 * HOUR, mirror_urls)
+    older = locator("mirror", mirror, now - 3 * HOUR, 24 * HOUR, ["grpcs://old.example:1"])
+    same_seq = locator("mirror", mirror, now - 2 * HOUR, 24 * HOUR, ["grpcs://m2.example:1"])
+    evidence = evidence_seeds()[0]
+    valid = [host_record, mirror_record, "\n".join([older, host_record, mirror_record, same_seq]),
+             "\n".join([mirror_record, evidence, host_record])]
+    unsigned = [
+        locator("host", None, now - HOUR, 24 * HOUR, urls),
+        locator("mirror", None, now, 48 * HOUR, ["grpc://m.example:1"], key=key_text(mirror)),
+        locator("host", None, now - HOUR, 24 * HOUR, ["grpc://h1.example"]),       # no port
+        locator("host", None, now - HOUR, 24 * HOUR, ["https://h1.example/a b"]),  # bad path
+        locator("mirror", None, now - HOUR, 24 * HOUR, urls),                      # by the ledger key
+        locator("host", None, now - 30 * HOUR, 24 * HOUR, urls),                   # expired
+        locator("host", None, now + 2 * HOUR, 47 * HOUR, urls),                    # too late
+        locator("host", None, now - HOUR, 49 * HOUR, urls),                        # > seq + 48 h
+        locator("mirror", None, now - HOUR, 24 * HOUR, urls, key=key_text(mirror),
+                ledger="jlinx:" + key_text(other)),                                # another ledger
+        locator("host", None, now - HOUR, 24 * HOUR,
+                ["grpc://a:1", "grpcs://[::ffff:1.2.3.4]:2", "https://a.b", "https://c?d"]),
+    ]
+    signed_sets = ["\n".join(unsigned[:2]), "\n".join([unsigned[0], unsigned[0], unsigned[1]])]
+    broken = [
+        locator("host", other, now - HOUR, 24 * HOUR, urls, key=key_text(host)),  # bad signature
+        locator("host", other, now - HOUR, 24 * HOUR, urls),                     # host by another key
+        json.dumps(json.loads(host_record), separators=(", ", ": ")),          # not JCS
+        "{}", '{"hello":"world"}', "[]", "",
+    ]
+    values = [value_data(p.encode(), ledger_key_raw)
+              for p in (host_record, mirror_record, evidence)]
+    values.append(value_data(host_record.encode(),
+                             other.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)))
+    values.append(b"MLD1" + bytes(40))
+    return (valid + ["!" + u for u in unsigned] + ["!" + s for s in signed_sets] + broken +
+            values)
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -329,6 +435,7 @@ def main():
     write("chain", chain_seeds())
     write("merkle", merkle_seeds())
     write("evidence", evidence_seeds())
+    write("locator", locator_seeds())
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ for arg in "$@"; do
 done
 [ "${#targets[@]}" -gt 0 ] ||
   targets=(block_fuzzer bundle_fuzzer chain_fuzzer checkpoint_fuzzer evidence_fuzzer json_fuzzer
-           merkle_fuzzer)
+           locator_fuzzer merkle_fuzzer)
 
 bazel_flags=(--config=fuzz)
 [ "${CI:-}" = "true" ] && bazel_flags+=(--curses=no --noshow_progress)
