@@ -9,6 +9,7 @@
 #include "common/error_text.h"
 #include "common/evidence.h"
 #include "common/timestamp.h"
+#include "mirror/upstream_resolver.h"
 #include "serving/grpc_status.h"
 
 namespace microledger {
@@ -122,11 +123,18 @@ void LedgerFollower::Run() {
       absl::MutexLock lock(&mu_);
       if (stopping_) break;
     }
-    std::shared_ptr<grpc::Channel> channel =
-        grpc::CreateChannel(record_.upstream, options_.credentials);
-    std::unique_ptr<v1::HostService::Stub> stub = v1::HostService::NewStub(channel);
     uint64_t before = Status().verified_size;
-    absl::StatusOr<Outcome> outcome = FollowOnce(*stub);
+    absl::StatusOr<Outcome> outcome = absl::UnavailableError("no upstream");
+    absl::StatusOr<std::vector<std::unique_ptr<v1::HostService::Stub>>> stubs =
+        UpstreamStubs();
+    if (!stubs.ok()) outcome = stubs.status();
+    for (size_t i = 0; stubs.ok() && i < stubs->size(); ++i) {
+      outcome = FollowOnce(*(*stubs)[i]);
+      // The next address only when this one could not be reached.
+      if (!absl::IsUnavailable(outcome.status()) && !absl::IsDeadlineExceeded(outcome.status())) {
+        break;
+      }
+    }
     if (outcome.ok()) {
       switch (*outcome) {
         case Outcome::kStopped:
@@ -158,6 +166,28 @@ void LedgerFollower::Run() {
     backoff = std::min(backoff * 2, options_.max_backoff);
   }
   SetState("stopped");
+}
+
+absl::StatusOr<std::vector<std::unique_ptr<v1::HostService::Stub>>>
+LedgerFollower::UpstreamStubs() const {
+  std::vector<std::unique_ptr<v1::HostService::Stub>> stubs;
+  if (record_.upstream != kDhtUpstream) {
+    stubs.push_back(v1::HostService::NewStub(
+        grpc::CreateChannel(record_.upstream, options_.credentials)));
+    return stubs;
+  }
+  if (options_.dht == nullptr) {
+    return absl::FailedPreconditionError("upstream: \"dht\" needs --dht_proxy");
+  }
+  absl::StatusOr<std::vector<UpstreamAddress>> addresses =
+      ResolveUpstreams(*options_.dht, record_.ledger_id, NowMillis(), options_.own_urls);
+  if (!addresses.ok()) return addresses.status();
+  for (const UpstreamAddress& address : *addresses) {
+    stubs.push_back(v1::HostService::NewStub(grpc::CreateChannel(
+        address.target, address.tls ? options_.tls_credentials
+                                    : grpc::InsecureChannelCredentials())));
+  }
+  return stubs;
 }
 
 absl::StatusOr<LedgerFollower::Outcome> LedgerFollower::FollowOnce(

@@ -13,6 +13,10 @@
 //           controllers the upstream says are in force (every block still
 //           needs the ledger key's signature, which a host gives only after
 //           checking every rule).
+// An upstream of "dht" is found through the DHT on every (re)connection: the
+// gRPC URLs of the ledger's verified locator records, host records first,
+// tried in order (mirror/upstream_resolver.h).
+//
 //   sparse  the head as tail does, then every --poll interval the upstream's
 //           newer checkpoint, proven consistent with the held one, and its
 //           head block by inclusion; blocks readers ask for are fetched by
@@ -37,6 +41,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -45,12 +50,20 @@
 #include "grpcpp/grpcpp.h"
 #include "mirror/mirror_record.h"
 #include "mirror/mirror_store.h"
+#include "serving/dht_client.h"
 #include "microledger/v1/host.grpc.pb.h"
 
 namespace microledger {
 
 struct FollowerOptions {
+  // For a HOST:PORT upstream (plaintext, or TLS with --upstream_tls_ca).
   std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // Upstream "dht" (follow by ledger id, SPEC §13): the DHT to resolve it in
+  // (null: not available), TLS credentials for grpcs:// URLs, and this
+  // server's own URLs, never followed.
+  std::shared_ptr<DhtClient> dht;
+  std::shared_ptr<grpc::ChannelCredentials> tls_credentials;
+  std::vector<std::string> own_urls;
   absl::Duration min_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(5);
   absl::Duration call_timeout = absl::Seconds(10);
@@ -82,6 +95,10 @@ class LedgerFollower {
 
   LedgerFollower(const LedgerFollower&) = delete;
   LedgerFollower& operator=(const LedgerFollower&) = delete;
+
+  // The stub of each address to try now: the record's upstream, or what
+  // the DHT resolves for "dht".
+  absl::StatusOr<std::vector<std::unique_ptr<v1::HostService::Stub>>> UpstreamStubs() const;
 
   // Cancels the upstream call in flight and ends the thread (idempotent).
   void Stop();

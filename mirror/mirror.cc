@@ -13,6 +13,7 @@
 #include "common/timestamp.h"
 #include "ledger_store/ledger_lookup.h"
 #include "ledger_store/storage_layout.h"
+#include "mirror/upstream_resolver.h"
 #include "mirror/verification.h"
 
 namespace microledger {
@@ -82,6 +83,10 @@ absl::Status Mirror::Start() {
     absl::MutexLock lock(&mu_);
     StartFollower(record);
   }
+  if (options_.announcer != nullptr) {
+    // Every ledger held is announced, followed or not (it is served).
+    for (const MirrorRecord& record : *records) options_.announcer->Touch(record.ledger_id);
+  }
   if (options_.retain_idle > absl::ZeroDuration()) {
     sweeper_ = std::thread([this] { SweepLoop(); });
   }
@@ -116,9 +121,15 @@ absl::StatusOr<MirroredLedgerView> Mirror::Follow(absl::string_view ledger_id,
                                                   MirrorMode mode) {
   absl::StatusOr<std::string> key = LedgerKeyFromId(ledger_id);
   if (!key.ok()) return key.status();
-  if (upstream.empty() || upstream.find(':') == absl::string_view::npos) {
+  if (upstream == kDhtUpstream && options_.follower.dht == nullptr) {
+    return absl::FailedPreconditionError(
+        "follow: upstream \"dht\" needs a DHT (ml-mirror --dht_proxy)");
+  }
+  if (upstream != kDhtUpstream &&
+      (upstream.empty() || upstream.find(':') == absl::string_view::npos)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "follow: upstream must be HOST:PORT or unix:PATH, not \"", QuoteForError(upstream),
+        "follow: upstream must be HOST:PORT, unix:PATH or dht, not \"",
+        QuoteForError(upstream),
         "\""));
   }
   absl::StatusOr<std::string> frozen = EvidenceIdOf(ledger_id);
@@ -178,6 +189,7 @@ absl::StatusOr<MirroredLedgerView> Mirror::Follow(absl::string_view ledger_id,
     }
     StartFollower(record);
   }
+  if (options_.announcer != nullptr) options_.announcer->Touch(ledger_id);
   absl::StatusOr<std::vector<MirroredLedgerView>> view = Status(ledger_id);
   if (!view.ok()) return view.status();
   return view->front();
@@ -195,7 +207,10 @@ absl::Status Mirror::Unfollow(absl::string_view ledger_id, bool drop_data) {
     return absl::NotFoundError(absl::StrCat("mirror: ledger ", QuoteForError(ledger_id),
                                             " is not followed or held here"));
   }
-  if (drop_data) return store_.Delete(ledger_id, std::nullopt);
+  if (drop_data) {
+    if (options_.announcer != nullptr) options_.announcer->Forget(ledger_id);
+    return store_.Delete(ledger_id, std::nullopt);
+  }
   MirrorRecord record = **stored;
   record.following = false;
   record.last_used_millis = Now();
@@ -290,9 +305,22 @@ absl::Status Mirror::EnsureBlocks(absl::string_view ledger_id, uint64_t first,
   return FetchMissing(**record, first, last, head_number);
 }
 
-std::unique_ptr<v1::HostService::Stub> Mirror::Upstream(const std::string& address) const {
-  return v1::HostService::NewStub(
-      grpc::CreateChannel(address, options_.follower.credentials));
+absl::StatusOr<std::unique_ptr<v1::HostService::Stub>> Mirror::Upstream(
+    absl::string_view ledger_id, const std::string& upstream) const {
+  if (upstream != kDhtUpstream) {
+    return v1::HostService::NewStub(
+        grpc::CreateChannel(upstream, options_.follower.credentials));
+  }
+  if (options_.follower.dht == nullptr) {
+    return absl::FailedPreconditionError("upstream: \"dht\" needs --dht_proxy");
+  }
+  absl::StatusOr<std::vector<UpstreamAddress>> addresses = ResolveUpstreams(
+      *options_.follower.dht, ledger_id, Now(), options_.follower.own_urls);
+  if (!addresses.ok()) return addresses.status();
+  const UpstreamAddress& first = addresses->front();
+  return v1::HostService::NewStub(grpc::CreateChannel(
+      first.target, first.tls ? options_.follower.tls_credentials
+                              : grpc::InsecureChannelCredentials()));
 }
 
 absl::Status Mirror::FetchMissing(const MirrorRecord& record, uint64_t first, uint64_t last,
@@ -303,7 +331,10 @@ absl::Status Mirror::FetchMissing(const MirrorRecord& record, uint64_t first, ui
   if (!note.ok()) return note.status();
   absl::StatusOr<VerifiedCheckpoint> checkpoint = VerifyCheckpointOf(ledger, *note, head);
   if (!checkpoint.ok()) return checkpoint.status();
-  std::unique_ptr<v1::HostService::Stub> stub = Upstream(record.upstream);
+  absl::StatusOr<std::unique_ptr<v1::HostService::Stub>> upstream =
+      Upstream(ledger, record.upstream);
+  if (!upstream.ok()) return upstream.status();
+  std::unique_ptr<v1::HostService::Stub> stub = *std::move(upstream);
   for (uint64_t from = first; from <= last;) {
     absl::StatusOr<std::optional<MirrorRecord>> current = store_.Record(ledger);
     if (!current.ok()) return current.status();
@@ -469,7 +500,10 @@ absl::StatusOr<InclusionProofResult> Mirror::SparseInclusionProof(absl::string_v
   absl::StatusOr<MerkleHash> leaf = BlockLeafHash(*parsed);
   if (!leaf.ok()) return leaf.status();
 
-  std::unique_ptr<v1::HostService::Stub> stub = Upstream((*record)->upstream);
+  absl::StatusOr<std::unique_ptr<v1::HostService::Stub>> upstream =
+      Upstream(ledger_id, (*record)->upstream);
+  if (!upstream.ok()) return upstream.status();
+  std::unique_ptr<v1::HostService::Stub> stub = *std::move(upstream);
   v1::GetInclusionProofRequest request;
   request.set_ledger_id(std::string(ledger_id));
   request.set_number(number);
@@ -541,7 +575,10 @@ absl::StatusOr<ConsistencyProofResult> Mirror::SparseConsistencyProof(
     if (!checkpoint.ok()) return checkpoint.status();
     ends.push_back(*std::move(checkpoint));
   }
-  std::unique_ptr<v1::HostService::Stub> stub = Upstream((*record)->upstream);
+  absl::StatusOr<std::unique_ptr<v1::HostService::Stub>> upstream =
+      Upstream(ledger_id, (*record)->upstream);
+  if (!upstream.ok()) return upstream.status();
+  std::unique_ptr<v1::HostService::Stub> stub = *std::move(upstream);
   v1::GetConsistencyProofRequest request;
   request.set_ledger_id(std::string(ledger_id));
   request.set_old_size(old_size);
@@ -573,6 +610,10 @@ absl::StatusOr<bool> Mirror::Keep(const EvidenceInfo& info, absl::string_view ev
   if (!key.ok()) return key.status();
   absl::StatusOr<bool> added = evidence_.Add(*key, evidence);
   if (!added.ok()) return added.status();
+  if (*added && options_.announcer != nullptr) {
+    // Published beside the ledger's records; a too-large object is kept here only.
+    options_.announcer->PutEvidence(info.ledger, evidence).IgnoreError();
+  }
   if (*added) {
     std::fprintf(stderr,
                  "ml-mirror: EQUIVOCATION evidence %s (%s): a ledger key signed two "
@@ -596,7 +637,10 @@ void Mirror::OnFollowerEvidence(const std::string& upstream, const std::string& 
                  std::string(kept.status().message()).c_str());
   }
   // Best effort: the upstream (a host freezes the ledger; a mirror stops).
-  std::unique_ptr<v1::HostService::Stub> stub = Upstream(upstream);
+  absl::StatusOr<std::unique_ptr<v1::HostService::Stub>> resolved =
+      Upstream(info->ledger, upstream);
+  if (!resolved.ok()) return;
+  std::unique_ptr<v1::HostService::Stub> stub = *std::move(resolved);
   v1::ReportEquivocationRequest request;
   request.set_evidence(evidence);
   v1::ReportEquivocationResponse response;
@@ -662,6 +706,7 @@ absl::Status Mirror::Forget(absl::string_view ledger_id, absl::string_view head_
   tombstone.forgotten_at_millis = Now();
   tombstone.head_number = head->state.head_number;
   tombstone.head_fingerprint = head->state.head_fingerprint;
+  if (options_.announcer != nullptr) options_.announcer->Forget(ledger_id);
   return store_.Delete(ledger_id, tombstone);
 }
 
@@ -685,6 +730,7 @@ absl::StatusOr<int> Mirror::DropIdle() {
     if (!current.ok()) return current.status();
     if (!current->has_value() || (*current)->following) continue;
     if (absl::Status s = store_.Delete(record.ledger_id, std::nullopt); !s.ok()) return s;
+    if (options_.announcer != nullptr) options_.announcer->Forget(record.ledger_id);
     ++dropped;
   }
   return dropped;

@@ -40,11 +40,16 @@
 #include "mirror/ledger_follower.h"
 #include "mirror/mirror_record.h"
 #include "mirror/mirror_store.h"
+#include "serving/locator_announcer.h"
 
 namespace microledger {
 
 struct MirrorOptions {
+  // Also holds the DHT (follower.dht) that an upstream of "dht" is resolved in.
   FollowerOptions follower;
+  // Keeps the ledgers this mirror holds findable (SPEC §13 mirror records
+  // signed with the mirror's own key), or null. Must outlive the mirror.
+  LocatorAnnouncer* announcer = nullptr;
   // Ledgers not followed and not read for this long are dropped (their
   // evidence stays); zero keeps them for ever.
   absl::Duration retain_idle = absl::ZeroDuration();
@@ -82,8 +87,10 @@ class Mirror {
 
   const LedgerReader& reader() const { return store_.reader(); }
 
-  // Admin. Follow: InvalidArgument (id, upstream), FailedPrecondition
-  // (frozen, forgotten, or followed in another mode).
+  // Admin. `upstream` is HOST:PORT, unix:PATH, or "dht" (found through the
+  // DHT on every connection; needs follower.dht). Follow: InvalidArgument
+  // (id, upstream), FailedPrecondition (frozen, forgotten, followed in another
+  // mode, or "dht" without a DHT).
   absl::StatusOr<MirroredLedgerView> Follow(absl::string_view ledger_id,
                                             absl::string_view upstream, MirrorMode mode);
   // NotFound if the mirror neither follows nor holds the ledger.
@@ -133,7 +140,10 @@ class Mirror {
   void OnFollowerEvidence(const std::string& upstream, const std::string& evidence);
   absl::StatusOr<bool> Keep(const EvidenceInfo& info, absl::string_view evidence);
   absl::StatusOr<std::string> EvidenceIdOf(absl::string_view ledger_id) const;
-  std::unique_ptr<v1::HostService::Stub> Upstream(const std::string& address) const;
+  // A stub of `upstream` (HOST:PORT, or the first address the DHT gives for
+  // "dht"); Unavailable/NotFound when "dht" resolves to nothing.
+  absl::StatusOr<std::unique_ptr<v1::HostService::Stub>> Upstream(
+      absl::string_view ledger_id, const std::string& upstream) const;
   absl::Status FetchMissing(const MirrorRecord& record, uint64_t first, uint64_t last,
                             uint64_t head);
   void SweepLoop();

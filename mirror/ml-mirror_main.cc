@@ -22,6 +22,11 @@
 #include "mirror/admin_grpc_service.h"
 #include "mirror/mirror.h"
 #include "mirror/mirror_grpc_service.h"
+#include "mirror/mirror_key.h"
+#include "mirror/upstream_resolver.h"
+#include "common/locator.h"
+#include "serving/dht_client.h"
+#include "serving/locator_announcer.h"
 #include "serving/grpc_server.h"
 #include "serving/listen_address.h"
 #include "serving/tls_credentials.h"
@@ -46,8 +51,23 @@ ABSL_FLAG(bool, sync, false,
           "fetched again)");
 ABSL_FLAG(std::vector<std::string>, follow, {},
           "LEDGER@HOST:PORT[#MODE], repeatable or comma-separated: follow LEDGER from the "
-          "host or mirror at HOST:PORT; MODE is full (default), tail or sparse. Kept: a "
-          "restarted mirror follows what it followed before");
+          "host or mirror at HOST:PORT; MODE is full (default), tail or sparse. "
+          "LEDGER[#MODE] alone (or LEDGER@dht) finds the upstream through the DHT "
+          "(needs --dht_proxy) on every connection. Kept: a restarted mirror follows "
+          "what it followed before");
+ABSL_FLAG(std::string, dht_proxy, "",
+          "discovery (SPEC §13): the REST proxy of an OpenDHT node (dhtnode "
+          "--proxyserver PORT), http://HOST:PORT. Used to follow ledgers by id, and to "
+          "announce the ledgers held (with --announce_url)");
+ABSL_FLAG(std::vector<std::string>, announce_url, {},
+          "with --dht_proxy: a URL where readers reach this mirror (grpc://HOST:PORT, "
+          "grpcs://HOST:PORT, https://...); 1 to 4. Every ledger held is announced in a "
+          "mirror locator record signed with the mirror's own key; none: not announced");
+ABSL_FLAG(std::string, mirror_key_file, "",
+          "the mirror's own Ed25519 key (a 32-byte seed, mode 0600, created on first "
+          "start) that signs its locator records; default DATA_DIR/mirror.key, a new "
+          "key each run with --storage=memory");
+ABSL_FLAG(int64_t, dht_timeout_ms, 2000, "deadline of each request to the DHT proxy");
 ABSL_FLAG(std::string, upstream_tls_ca, "",
           "PEM CA bundle that signs the upstreams' certificates (enables TLS to upstreams)");
 ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate chain for --listen (enables TLS)");
@@ -93,10 +113,19 @@ struct FollowFlag {
 
 absl::StatusOr<FollowFlag> ParseFollow(absl::string_view text) {
   FollowFlag follow;
-  const size_t at = text.find('@');
-  if (at == absl::string_view::npos || at == 0) {
+  size_t at = text.find('@');
+  if (at == 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--follow=", text, ": expected LEDGER@HOST:PORT[#MODE]"));
+        absl::StrCat("--follow=", text, ": expected LEDGER[@HOST:PORT][#MODE]"));
+  }
+  // LEDGER[#MODE] alone: the upstream is found through the DHT.
+  std::string with_dht;
+  if (at == absl::string_view::npos) {
+    const size_t hash_at = text.find('#');
+    with_dht = absl::StrCat(text.substr(0, hash_at), "@", kDhtUpstream,
+                            hash_at == absl::string_view::npos ? "" : text.substr(hash_at));
+    text = with_dht;
+    at = text.find('@');
   }
   follow.ledger = std::string(text.substr(0, at));
   absl::string_view rest = text.substr(at + 1);
@@ -187,8 +216,58 @@ int Run() {
     }
   }
 
+  // Discovery: resolving upstreams "dht", and announcing what is held.
+  std::shared_ptr<DhtClient> dht;
+  const std::string dht_proxy = absl::GetFlag(FLAGS_dht_proxy);
+  if (!dht_proxy.empty()) {
+    absl::StatusOr<std::unique_ptr<DhtClient>> client = NewDhtProxyClient(
+        dht_proxy, absl::Milliseconds(std::max<int64_t>(1, absl::GetFlag(FLAGS_dht_timeout_ms))));
+    if (!client.ok()) return Fail(client.status());
+    dht = *std::move(client);
+  }
+  const std::vector<std::string> announce_urls = absl::GetFlag(FLAGS_announce_url);
+  if (!announce_urls.empty() && dht == nullptr) {
+    return Fail(absl::InvalidArgumentError("--announce_url needs --dht_proxy"));
+  }
+  Mirror* signing_mirror = nullptr;
+  std::unique_ptr<LocatorAnnouncer> announcer;
+  if (!announce_urls.empty()) {
+    std::string key_file = absl::GetFlag(FLAGS_mirror_key_file);
+    if (key_file.empty() && !data_dir.empty()) key_file = data_dir + "/mirror.key";
+    absl::StatusOr<SigningKey> loaded =
+        key_file.empty() ? SigningKey::Generate() : LoadOrCreateMirrorKey(key_file);
+    if (!loaded.ok()) return Fail(loaded.status());
+    auto mirror_key = std::make_shared<SigningKey>(*std::move(loaded));
+    LocatorAnnouncerOptions announce;
+    announce.program = "ml-mirror";
+    announce.dht_name = absl::StrCat("DHT proxy ", dht_proxy);
+    announce.role = LocatorRole::kMirror;
+    announce.urls = announce_urls;
+    announce.mode = AnnounceMode::kAll;
+    absl::StatusOr<std::unique_ptr<LocatorAnnouncer>> made = LocatorAnnouncer::Create(
+        announce, dht,
+        [&signing_mirror, mirror_key](const std::string& ledger_id, LocatorRecord record)
+            -> absl::StatusOr<std::string> {
+          if (signing_mirror == nullptr) return absl::UnavailableError("mirror not ready");
+          absl::StatusOr<std::vector<BlockSpan>> held = signing_mirror->Held(ledger_id);
+          if (!held.ok()) return held.status();
+          if (held->empty()) return absl::NotFoundError("mirror: the ledger is not held");
+          return SignLocatorRecord(std::move(record), *mirror_key);
+        });
+    if (!made.ok()) return Fail(made.status());
+    announcer = *std::move(made);
+  }
+
   MirrorOptions options;
+  options.announcer = announcer.get();
+  options.follower.dht = dht;
+  options.follower.own_urls = announce_urls;
   options.follower.credentials = *upstream_credentials;
+  // grpcs:// URLs found through the DHT: TLS with --upstream_tls_ca, or the
+  // system's roots.
+  options.follower.tls_credentials = absl::GetFlag(FLAGS_upstream_tls_ca).empty()
+                                         ? grpc::SslCredentials(grpc::SslCredentialsOptions())
+                                         : *upstream_credentials;
   options.follower.poll = absl::Milliseconds(absl::GetFlag(FLAGS_poll_ms));
   options.follower.call_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_upstream_timeout_ms));
   options.follower.max_backoff = absl::Milliseconds(absl::GetFlag(FLAGS_max_backoff_ms));
@@ -197,6 +276,7 @@ int Run() {
   options.max_cached_merkle_nodes =
       static_cast<size_t>(absl::GetFlag(FLAGS_merkle_node_cache_size));
   Mirror mirror(std::move(store), options);
+  signing_mirror = &mirror;
   if (absl::Status started = mirror.Start(); !started.ok()) return Fail(started);
   for (size_t i = 0; i < follows.size(); ++i) {
     const FollowFlag& follow = follows[i];
@@ -256,7 +336,9 @@ int Run() {
     admin_config.detail = "MirrorAdmin";
     served.push_back({&admin, admin_config});
   }
-  if (absl::Status status = ServeUntilStopSignal(served); !status.ok()) return Fail(status);
+  absl::Status status = ServeUntilStopSignal(served);
+  announcer.reset();  // Its thread signs through the mirror: stopped first.
+  if (!status.ok()) return Fail(status);
   return 0;
 }
 
