@@ -14,7 +14,7 @@
 # measured in the same run); its lag behind the host taking appends at R
 # blocks/s (default 1000 for 10 s: host ack -> arrival at a Subscribe client on
 # the mirror, p50/p99); sparse GetBlocks of 16 blocks, cold (fetched from the
-# host with inclusion proofs) and warm (from the mirror's store).
+# host with inclusion proofs) and warm (from the mirror's store, 10 times).
 # Writes DIR/mirror_table.md and DIR/mirror_results.json.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -39,9 +39,16 @@ WORK="$(mktemp -d /tmp/ml-mirror-bench.XXXXXX)"   # mode 0700: the admin socket 
 OUT="${OUT:-$WORK}"
 mkdir -p "$OUT"
 PIDS=()
-cleanup() {
+cleanup() {  # SIGTERM, up to 10 s, then SIGKILL (and say so: a server that hangs in shutdown)
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "WARNING: pid $pid ($(cat /proc/$pid/comm 2>/dev/null)) did not exit 10 s after SIGTERM; killed" >&2
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+  done
   rm -rf "$WORK/db-"* "$WORK/admin.sock"
 }
 trap cleanup EXIT

@@ -13,9 +13,16 @@ tmp="$(mktemp -d "${TEST_TMPDIR:-/tmp}/mlctl_mirror.XXXXXX")"
 # Unix socket paths must be short (108 bytes) and in a private directory.
 sockdir=$(mktemp -d /tmp/mlctl_mirror_sock.XXXXXX)
 pids=()
-cleanup() {
+cleanup() {  # SIGTERM, up to 10 s, then SIGKILL (and say so)
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "WARNING: pid $pid ($(cat /proc/$pid/comm 2>/dev/null)) did not exit 10 s after SIGTERM; killed"
+      kill -9 "$pid" 2>/dev/null
+    fi
+    wait "$pid" 2>/dev/null
+  done
   rm -rf "$sockdir"
 }
 trap cleanup EXIT

@@ -23,9 +23,10 @@
 //              and the mirror's CPU per block while following.
 //   sparse     the mirror follows a `sparse_blocks`-block ledger in sparse mode;
 //              `sparse_ranges` disjoint ranges of `range_blocks` blocks are read
-//              with GetBlocks from the mirror twice each: cold (the mirror
-//              fetches them from the host with one inclusion proof per block,
-//              verifies and stores them) and warm (from its store).
+//              with GetBlocks from the mirror: once cold (the mirror fetches
+//              them from the host with one inclusion proof per block, verifies
+//              and stores them), then `warm_repeats` times warm (from its
+//              store).
 //
 // Speed is reported, never asserted. Thread-safety: RunMirrorBench runs on the
 // calling thread and joins every thread it starts.
@@ -50,7 +51,8 @@ struct MirrorBenchOptions {
   double lag_rate = 1000;    // Blocks/s appended during the lag measurement.
   double lag_seconds = 10;
   uint64_t sparse_blocks = 4096;
-  int sparse_ranges = 32;
+  int sparse_ranges = 64;
+  int warm_repeats = 10;     // Warm reads of each range after its cold one.
   uint64_t range_blocks = 16;
   int64_t deadline_ms = 30000;        // Per call.
   int64_t wait_seconds = 300;         // Longest wait for the mirror to catch up.

@@ -21,7 +21,8 @@ ABSL_FLAG(uint64_t, catchup_blocks, 20000, "blocks of the ledger the mirror catc
 ABSL_FLAG(double, lag_rate, 1000, "blocks/s appended while the lag is measured");
 ABSL_FLAG(double, lag_seconds, 10, "how long the paced appends run");
 ABSL_FLAG(uint64_t, sparse_blocks, 4096, "blocks of the ledger followed in sparse mode");
-ABSL_FLAG(int, sparse_ranges, 32, "disjoint ranges read cold then warm");
+ABSL_FLAG(int, sparse_ranges, 64, "disjoint ranges read cold, then warm");
+ABSL_FLAG(int, warm_repeats, 10, "warm reads of each range after its cold read");
 ABSL_FLAG(uint64_t, range_blocks, 16, "blocks per GetBlocks range");
 ABSL_FLAG(int64_t, deadline_ms, 30000, "deadline of each call");
 ABSL_FLAG(int64_t, wait_seconds, 300, "longest wait for the mirror to catch up");
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
   options.sparse_blocks = absl::GetFlag(FLAGS_sparse_blocks);
   options.sparse_ranges = absl::GetFlag(FLAGS_sparse_ranges);
   options.range_blocks = absl::GetFlag(FLAGS_range_blocks);
+  options.warm_repeats = absl::GetFlag(FLAGS_warm_repeats);
   options.deadline_ms = absl::GetFlag(FLAGS_deadline_ms);
   options.wait_seconds = absl::GetFlag(FLAGS_wait_seconds);
   const std::string format = absl::GetFlag(FLAGS_format);
