@@ -95,8 +95,11 @@ absl::Status MirrorAdminClient::Convert(const char* call, const grpc::Status& st
     return absl::UnavailableError(absl::StrCat(
         "cannot reach the mirror admin API at ", options_.address, ": ",
         status.error_message(),
-        options_.tls_ca_file.empty() && !absl::StartsWith(options_.address, "unix:")
+        absl::StartsWith(options_.address, "unix:") ? ""
+        : options_.tls_ca_file.empty()
             ? " (a TLS admin API? see --mirror_tls_ca)"
+        : options_.tls_cert_file.empty()
+            ? " (mutual TLS? see --mirror_tls_cert and --mirror_tls_key)"
             : ""));
   }
   return absl::Status(code, absl::StrCat("mirror ", options_.address, ": ", call, ": ",

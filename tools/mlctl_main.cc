@@ -246,8 +246,8 @@ Equivocation evidence (SPEC §11), offline:
 Exit codes: 0 done (verify: OK); 1 the agent or host refused the operation
 (one line on stderr: gRPC status code and message), verify says FAIL, or what
 a --from server sent fails verification; 2 usage error, unreadable file, the
-agent or host cannot be reached, or a --from server cannot be reached or
-answers an error.)";
+agent or host cannot be reached, a --from server cannot be reached or
+answers an error, or any error of a mirror command.)";
 
 int Usage(std::ostream& stream, int exit_code) {
   stream << kUsage << "\n";

@@ -6,9 +6,11 @@
 # mirror, a sparse follow, unfollow (data kept, then dropped), and the errors:
 # every one exits 2 with one line on stderr. Behaviour only: every wait is a
 # bounded poll, never a timing assertion. Stops what it starts.
-# Usage: mlctl_mirror_test.sh ML_HOST ML_OWNER ML_MIRROR MLCTL
+# Then a second mirror whose admin API needs mutual TLS: status with the client
+# certificate, refused without it.
+# Usage: mlctl_mirror_test.sh ML_HOST ML_OWNER ML_MIRROR MLCTL MAKE_TEST_CERTS
 set -u
-host_bin="$1"; owner_bin="$2"; mirror_bin="$3"; mlctl="$4"
+host_bin="$1"; owner_bin="$2"; mirror_bin="$3"; mlctl="$4"; make_certs="$5"
 tmp="$(mktemp -d "${TEST_TMPDIR:-/tmp}/mlctl_mirror.XXXXXX")"
 # Unix socket paths must be short (108 bytes) and in a private directory.
 sockdir=$(mktemp -d /tmp/mlctl_mirror_sock.XXXXXX)
@@ -171,6 +173,24 @@ expect_error "status after drop_data: not held any more" "NOT_FOUND" \
 expect_error "unfollow of a ledger neither followed nor held" "NOT_FOUND" \
   --mirror="$admin" mirror unfollow "$ledger"
 [ "$(mc mirror status | grep -c '^ledger:')" -eq 1 ]; check "status lists the sparse ledger only" $?
+
+# Mutual TLS on the admin API (a loopback port here; any address with mTLS).
+bash "$make_certs" "$tmp/certs" || exit 1
+: >"$tmp/tls_mirror.log"
+"$mirror_bin" --listen=127.0.0.1:0 --storage=memory --admin_listen=127.0.0.1:0 \
+  --admin_tls_cert="$tmp/certs/server.pem" --admin_tls_key="$tmp/certs/server.key" \
+  --admin_tls_client_ca="$tmp/certs/ca.pem" --follow="$sparse@$host" \
+  2>"$tmp/tls_mirror.log" & pids+=($!)
+tls_admin=$(wait_listening "$tmp/tls_mirror.log" "ml-mirror admin") || exit 1
+timeout 30 "$mlctl" mirror status --mirror="$tls_admin" --mirror_tls_ca="$tmp/certs/ca.pem" \
+  --mirror_tls_cert="$tmp/certs/client.pem" --mirror_tls_key="$tmp/certs/client.key" \
+  >"$tmp/tls_status.out"
+check "status over mutual TLS exits 0" $?
+grep -q "^ledger: *$sparse$" "$tmp/tls_status.out"; check "... and lists the --follow ledger" $?
+expect_error "status over TLS without a client certificate" "see --mirror_tls_cert" \
+  --mirror="$tls_admin" --mirror_tls_ca="$tmp/certs/ca.pem" mirror status
+expect_error "status in plaintext to a TLS admin API" "cannot reach the mirror admin API" \
+  --mirror="$tls_admin" mirror status
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures check(s) failed; mirror log:"; cat "$tmp/mirror.log"
