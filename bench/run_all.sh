@@ -28,6 +28,8 @@ OUT=""
 FLAT_BLOCKS=100000
 FLAT_ONLY=0
 AGENT_ONLY=0
+MIRROR_ONLY=0
+NO_MIRROR=0
 for arg in "$@"; do
   case "$arg" in
     --no-build) BUILD=0 ;;
@@ -36,14 +38,16 @@ for arg in "$@"; do
     --flat_only) FLAT_ONLY=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     --agent_only) AGENT_ONLY=1 ;;
-    *) echo "usage: $0 [--no-build] [--out=DIR] [--flat_blocks=N] [--flat_only] [--agent_only]"
+    --mirror_only) MIRROR_ONLY=1 ;;
+    --no_mirror) NO_MIRROR=1 ;;
+    *) echo "usage: $0 [--no-build] [--out=DIR] [--flat_blocks=N] [--flat_only] [--agent_only] [--mirror_only] [--no_mirror]"
        echo "(options: the comment at the top of $0)"; exit 2 ;;
   esac
 done
 cd "$ROOT"
 if [[ $BUILD == 1 ]]; then
   bazel build -c opt //host_service:ml-host //tools/load:ml-load //tools:mlctl \
-    //owner_agent:ml-owner >&2
+    //owner_agent:ml-owner //mirror:ml-mirror //tools/load:ml-mirror-bench >&2
 fi
 BIN="$(bazel info -c opt bazel-bin 2>/dev/null)"
 ML_HOST="$BIN/host_service/ml-host"
@@ -161,6 +165,24 @@ run_flat() {
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(uname -r)" | tee "$OUT/machine.txt" >&2
 
+# The mirror section: its own processes (bench/mirror_bench.sh) and table.
+run_mirror() {
+  echo ">> mirror (bench/mirror_bench.sh)" >&2
+  "$ROOT/bench/mirror_bench.sh" --no-build --out="$OUT" >/dev/null ||
+    echo "mirror section failed" >&2
+}
+print_mirror() {
+  [[ -s "$OUT/mirror_table.md" ]] || return 0
+  echo
+  cat "$OUT/mirror_table.md"
+}
+
+if [[ $MIRROR_ONLY == 1 ]]; then
+  run_mirror
+  print_mirror
+  exit 0
+fi
+
 if [[ $FLAT_ONLY == 1 ]]; then
   run_flat
   python3 "$ROOT/bench/table.py" "$RESULTS" | tee "$OUT/table.md"
@@ -233,5 +255,8 @@ if [[ -d "$ROOT/bench/hypercore/node_modules/hypercore" ]] || \
     >>"$RESULTS" || echo "hypercore script failed" >&2
 fi
 
+[[ $NO_MIRROR == 1 || $AGENT_ONLY == 1 ]] || run_mirror
+
 python3 "$ROOT/bench/table.py" "$RESULTS" | tee "$OUT/table.md"
+print_mirror
 echo "results: $RESULTS" >&2

@@ -39,7 +39,8 @@ ABSL_FLAG(std::string, admin_listen, "",
           "where the MirrorAdmin API (follow, unfollow, status) listens: unix:PATH, a "
           "loopback address (127.x.y.z:PORT, [::1]:PORT), or any address with mutual TLS "
           "(--admin_tls_cert, --admin_tls_key, --admin_tls_client_ca); default "
-          "unix:DATA_DIR/admin.sock, none with --storage=memory (then only --follow)");
+          "unix:DATA_DIR/admin/admin.sock (its directory is created mode 0700), none "
+          "with --storage=memory (then only --follow)");
 ABSL_FLAG(std::string, data_dir, "",
           "directory of the RocksDB database (required with --storage=rocksdb); one "
           "ml-mirror process per directory");
@@ -200,7 +201,7 @@ int Run() {
 
   std::string admin_listen = absl::GetFlag(FLAGS_admin_listen);
   if (admin_listen.empty() && storage == "rocksdb") {
-    admin_listen = absl::StrCat("unix:", data_dir, "/admin.sock");
+    admin_listen = absl::StrCat("unix:", data_dir, "/admin/admin.sock");
   }
   const bool admin_mtls = !absl::GetFlag(FLAGS_admin_tls_client_ca).empty();
   if (!admin_listen.empty()) {

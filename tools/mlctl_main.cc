@@ -21,6 +21,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "tools/evidence_commands.h"
+#include "tools/mirror_commands.h"
 #include "tools/offline_commands.h"
 #include "tools/online_commands.h"
 #include "tools/server_commands.h"
@@ -47,12 +48,14 @@ ABSL_FLAG(std::string, host_tls_ca, "",
           "tail through the agent: PEM CA bundle that signs the ledger's host's "
           "certificate; connects to the host with TLS (plaintext without it)");
 ABSL_FLAG(int64_t, timeout_seconds, 60,
-          "online commands: deadline of each call to the agent or to the --from server "
+          "online commands: deadline of each call to the agent, to the --from server or to "
+          "the --mirror admin API "
           "(tail -f runs until stopped)");
 ABSL_FLAG(std::string, from, "",
           "show, tail, verify LEDGER, export, evidence get: read the ledger from this "
           "host or mirror (HOST:PORT, [IPv6]:PORT or unix:PATH) instead of through the "
-          "agent, and verify everything it sends");
+          "agent, and verify everything it sends; mirror follow: the upstream (host or "
+          "mirror, HOST:PORT) the mirror follows the ledger from");
 ABSL_FLAG(std::string, from_tls_ca, "",
           "with --from: PEM CA bundle that signs the server's certificate; connects "
           "with TLS (plaintext without it)");
@@ -77,6 +80,23 @@ ABSL_FLAG(std::string, label, "", "keys create: a label for the new key");
 ABSL_FLAG(std::string, out_dir, "",
           "evidence get: write each evidence object to DIR/<evidence id>.json instead "
           "of printing it");
+ABSL_FLAG(std::string, mirror, "",
+          "mirror follow, unfollow, status: the mirror's admin address (its "
+          "--admin_listen: unix:PATH, default unix:DATA_DIR/admin.sock, or HOST:PORT)");
+ABSL_FLAG(std::string, mode, "",
+          "mirror follow: full (default: every block from genesis), tail (from the "
+          "upstream's head on) or sparse (blocks fetched when read)");
+ABSL_FLAG(bool, drop_data, false,
+          "mirror unfollow: also delete the ledger's blocks and proofs at the mirror "
+          "(its evidence is kept)");
+ABSL_FLAG(std::string, mirror_tls_ca, "",
+          "mirror commands: PEM CA bundle that signs the mirror's admin certificate; "
+          "connects with TLS (plaintext without it)");
+ABSL_FLAG(std::string, mirror_tls_cert, "",
+          "mirror commands: PEM client certificate chain for a mutual-TLS admin API "
+          "(with --mirror_tls_key and --mirror_tls_ca)");
+ABSL_FLAG(std::string, mirror_tls_key, "",
+          "mirror commands: PEM private key of --mirror_tls_cert");
 ABSL_FLAG(bool, f, false, "tail: follow: keep printing new blocks as they are committed");
 ABSL_FLAG(uint64_t, start, 0,
           "tail: first block number to print (default: 1, or with -f the block after "
@@ -185,6 +205,35 @@ server that cannot be reached or answers an error: one line on stderr, exit 2.
       DIR/<evidence id>.json and its path printed. Nothing printed: no
       evidence. Any error of the server (also UNIMPLEMENTED): exit 2.
 
+Mirror administration (the MirrorAdmin API of an ml-mirror at --mirror=ADDR,
+its --admin_listen address: unix:PATH (default unix:DATA_DIR/admin.sock), a
+loopback HOST:PORT, or mutual TLS with --mirror_tls_ca=PEM --mirror_tls_cert=PEM
+--mirror_tls_key=PEM). What the mirror reports is printed as it is. Any error
+(unreachable mirror, NOT_FOUND, INVALID_ARGUMENT, FAILED_PRECONDITION, ...):
+one line on stderr, exit 2.
+  mlctl mirror follow LEDGER --mirror=ADDR --from=UPSTREAM [--mode=MODE]
+      The mirror starts following LEDGER from UPSTREAM (HOST:PORT of its host
+      or of another mirror), and keeps following it after a restart. MODE:
+      full (default; every block from genesis), tail (from the upstream's
+      head on) or sparse (blocks fetched, with proofs, when readers ask).
+      Following again with another upstream replaces it; with another mode
+      is refused. Prints the ledger's status (as below) at once: it does not
+      wait for the mirror to catch up.
+  mlctl mirror unfollow LEDGER --mirror=ADDR [--drop_data]
+      Stops following; what the mirror verified stays served unless
+      --drop_data (evidence is always kept). Prints "unfollowed LEDGER".
+  mlctl mirror status [LEDGER] --mirror=ADDR
+      One block per ledger the mirror follows or holds (or only LEDGER):
+        ledger:      jlinx:...
+        upstream:    HOST:PORT
+        mode:        full | tail | sparse
+        state:       following | connecting | stopped | frozen | closed
+        verified:    V of U (lag U-V)   (tree sizes: verified here, upstream's
+                                         as last seen by the mirror)
+        held:        1-120, ...         (block ranges held, or none)
+        last error:  none | MESSAGE (at TIME)
+        evidence:    none | EVIDENCE_ID (the ledger is frozen)
+
 Equivocation evidence (SPEC §11), offline:
   mlctl evidence verify FILE
       Validates an evidence file: prints "EVIDENCE <ledger> <kind> <id>" (exit
@@ -197,8 +246,8 @@ Equivocation evidence (SPEC §11), offline:
 Exit codes: 0 done (verify: OK); 1 the agent or host refused the operation
 (one line on stderr: gRPC status code and message), verify says FAIL, or what
 a --from server sent fails verification; 2 usage error, unreadable file, the
-agent or host cannot be reached, or a --from server cannot be reached or
-answers an error.)";
+agent or host cannot be reached, a --from server cannot be reached or
+answers an error, or any error of a mirror command.)";
 
 int Usage(std::ostream& stream, int exit_code) {
   stream << kUsage << "\n";
@@ -260,6 +309,60 @@ int RunFromServer(const std::string& command, const std::vector<std::string>& ar
                        std::cout, std::cerr);
 }
 
+// `mirror follow|unfollow|status` (args[1] == "mirror").
+int RunMirror(const std::vector<std::string>& args) {
+  using namespace microledger;
+  const size_t operands = args.size() - 2;
+  const std::string sub = operands >= 1 ? args[2] : "";
+  const bool ledger_operand = operands == 2 && absl::StartsWith(args[3], "jlinx:");
+  const std::string from = absl::GetFlag(FLAGS_from);
+  const std::string mode = absl::GetFlag(FLAGS_mode);
+  const bool drop_data = absl::GetFlag(FLAGS_drop_data);
+  if (sub == "follow") {
+    if (!ledger_operand) return UsageError("mirror follow takes one LEDGER (a jlinx: id)");
+    if (from.empty()) {
+      return UsageError("mirror follow needs --from=HOST:PORT, the upstream host or mirror");
+    }
+    if (drop_data) return UsageError("--drop_data applies to mirror unfollow only");
+  } else if (sub == "unfollow") {
+    if (!ledger_operand) return UsageError("mirror unfollow takes one LEDGER (a jlinx: id)");
+  } else if (sub == "status") {
+    if (operands > 2 || (operands == 2 && !ledger_operand)) {
+      return UsageError("mirror status takes at most one LEDGER (a jlinx: id)");
+    }
+  } else {
+    return UsageError("mirror takes follow, unfollow or status, not: " + sub);
+  }
+  if (sub != "follow" && (!from.empty() || !mode.empty())) {
+    return UsageError("--from and --mode apply to mirror follow only");
+  }
+  if (sub == "status" && drop_data) {
+    return UsageError("--drop_data applies to mirror unfollow only");
+  }
+  if (sub == "follow") {
+    if (absl::StatusOr<microledger::v1::MirrorMode> parsed = ParseMirrorMode(mode);
+        !parsed.ok()) {
+      return UsageError(std::string(parsed.status().message()));
+    }
+  }
+  MirrorAdminOptions options;
+  options.address = absl::GetFlag(FLAGS_mirror);
+  options.tls_ca_file = absl::GetFlag(FLAGS_mirror_tls_ca);
+  options.tls_cert_file = absl::GetFlag(FLAGS_mirror_tls_cert);
+  options.tls_key_file = absl::GetFlag(FLAGS_mirror_tls_key);
+  options.timeout_seconds = absl::GetFlag(FLAGS_timeout_seconds);
+  absl::StatusOr<std::unique_ptr<MirrorAdminClient>> client = MirrorAdminClient::Create(options);
+  if (!client.ok()) return UsageError(std::string(client.status().message()));
+  const std::string ledger = operands == 2 ? args[3] : "";
+  if (sub == "follow") {
+    return RunMirrorFollow(**client, ledger, from, mode, std::cout, std::cerr);
+  }
+  if (sub == "unfollow") {
+    return RunMirrorUnfollow(**client, ledger, drop_data, std::cout, std::cerr);
+  }
+  return RunMirrorStatus(**client, ledger, std::cout, std::cerr);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -280,6 +383,7 @@ int main(int argc, char** argv) {
   const size_t operands = args.size() - 2;
   using namespace microledger;
   if (command == "help") return Usage(std::cout, kExitOk);
+  if (command == "mirror") return RunMirror(args);
   if (!absl::GetFlag(FLAGS_from).empty()) return RunFromServer(command, args);
   if (command == "canonicalize" && operands == 0) {
     return RunCanonicalize(std::cin, std::cout, std::cerr);
