@@ -290,6 +290,24 @@ absl::StatusOr<std::vector<VerifiedAttachment>> LedgerFollower::FetchAttachments
 
 absl::StatusOr<LedgerFollower::Outcome> LedgerFollower::StreamBlocks(
     v1::HostService::Stub& stub, HeadRecord held) {
+  // The upstream's head, for Status' lag while catching up: asked at the
+  // start and then at most once a second between blocks (the stream itself
+  // only says which block it sends).
+  absl::Time last_probe = absl::InfinitePast();
+  auto probe_upstream_head = [&]() {
+    if (absl::Now() - last_probe < absl::Seconds(1)) return;
+    last_probe = absl::Now();
+    v1::GetCheckpointRequest probe;
+    probe.set_ledger_id(record_.ledger_id);
+    v1::GetCheckpointResponse latest;
+    grpc::ClientContext probe_context;
+    probe_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    if (stub.GetCheckpoint(&probe_context, probe, &latest).ok()) {
+      absl::MutexLock lock(&mu_);
+      status_.upstream_size = std::max(status_.upstream_size, latest.tree_size());
+    }
+  };
+  probe_upstream_head();
   v1::SubscribeRequest request;
   request.set_ledger_id(record_.ledger_id);
   request.set_from_number(held.state.head_number + 1);
@@ -346,6 +364,7 @@ absl::StatusOr<LedgerFollower::Outcome> LedgerFollower::StreamBlocks(
       status_.last_error_millis = 0;
     }
     if (closed) break;
+    probe_upstream_head();
   }
   context.TryCancel();
   grpc::Status finished = reader->Finish();
