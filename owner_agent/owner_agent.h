@@ -95,6 +95,7 @@
 #include "owner_agent/keystore.h"
 #include "owner_agent/ledger_locator.h"
 #include "owner_agent/ledger_registry.h"
+#include "owner_agent/ledger_state.h"
 #include "owner_agent/request_journal.h"
 #include "serving/dht_client.h"
 
@@ -104,7 +105,6 @@ class AppendPipeline;
 class HostAuditor;
 class HostPool;
 class RecordFlusher;
-struct LedgerState;
 
 struct OwnerAgentOptions {
   // Host of new ledgers when a request names none.
@@ -181,17 +181,18 @@ class OwnerAgent {
   // After the host failed with `host_error` (unreachable): the ledger synced
   // from the first mirror, then server named in the DHT (a host record's
   // adopted as the ledger's host), that can serve it, else `host_error` with
-  // each one's reason. Stops at a server that proves equivocation. Needs
-  // ledger.mu.
-  absl::Status SyncFromMirrors(LedgerState& ledger, const absl::Status& host_error);
+  // each one's reason. Stops at a server that proves equivocation.
+  absl::Status SyncFromMirrors(LedgerState& ledger, const absl::Status& host_error)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
   // The servers the ledger's DHT records name, but its recorded host and the
   // --mirror servers (none without a DHT); a DHT error is appended to *tried.
   std::vector<LocatedServer> DhtServers(const std::string& ledger_id,
                                         const std::string& host_address, std::string* tried);
   // Syncs the ledger from a server DhtServers named: HostAuditor::AdoptHost
-  // for a host record's, SyncFromMirror for a mirror record's. Needs
-  // ledger.mu, no append in flight.
-  absl::Status SyncFromDhtServer(LedgerState& ledger, const LocatedServer& server);
+  // for a host record's, SyncFromMirror for a mirror record's. Needs no
+  // append in flight.
+  absl::Status SyncFromDhtServer(LedgerState& ledger, const LocatedServer& server)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
   // Reads the ledger's copy up to the agent's verified checkpoint from a
   // server (the host, synced first; or a mirror while the host is
   // unreachable); `read` sets *started once anything reached the caller,
