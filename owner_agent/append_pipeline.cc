@@ -47,6 +47,32 @@ absl::Status AppendPipeline::SyncIdle(LedgerState& ledger) {
   return auditor_.Sync(ledger);
 }
 
+absl::Status AppendPipeline::SyncHost(LedgerState& ledger) {
+  absl::Status synced = SyncIdle(ledger);
+  if (synced.ok() || !ServerUnreachable(synced)) return synced;
+  return RelocateHost(ledger, synced);
+}
+
+absl::Status AppendPipeline::RelocateHost(LedgerState& ledger, const absl::Status& host_error) {
+  if (locator_ == nullptr) return host_error;
+  absl::StatusOr<std::vector<LocatedServer>> located = locator_->Locate(ledger.record.ledger_id);
+  if (!located.ok()) {
+    return absl::Status(host_error.code(), absl::StrCat(host_error.message(), "; DHT: ",
+                                                        located.status().message()));
+  }
+  std::string tried;
+  for (const LocatedServer& server : *located) {
+    if (server.role != LocatorRole::kHost || server.address == ledger.record.host_address) {
+      continue;
+    }
+    absl::Status adopted = auditor_.AdoptHost(ledger, *hosts_.Get(server.address));
+    if (adopted.ok() || ledger.record.equivocation) return adopted;
+    absl::StrAppend(&tried, "; DHT host record ", server.address, ": ", adopted.message());
+  }
+  if (tried.empty()) tried = "; the DHT names no other host";
+  return absl::Status(host_error.code(), absl::StrCat(host_error.message(), tried));
+}
+
 absl::Status AppendPipeline::Prepare(LedgerState& ledger) {
   if (ledger.record.equivocation) return HostAuditor::WriteRefusal(ledger);
   bool shared = false;
@@ -56,7 +82,7 @@ absl::Status AppendPipeline::Prepare(LedgerState& ledger) {
   // A ledger a server said was frozen is asked again: valid evidence freezes
   // it for good, a host that no longer says so takes writes again.
   if (ledger.needs_sync || shared || !ledger.server_frozen_id.empty()) {
-    if (absl::Status s = SyncIdle(ledger); !s.ok()) return s;
+    if (absl::Status s = SyncHost(ledger); !s.ok()) return s;
     return HostAuditor::WriteRefusal(ledger);
   }
   return absl::OkStatus();
@@ -215,7 +241,7 @@ absl::StatusOr<std::optional<v1::CommittedBlock>> AppendPipeline::CommittedAttem
   if (attempts.empty()) return std::nullopt;
   // The host's head is the truth: wait for this agent's own appends, then
   // bring the verified head up to the host's.
-  if (absl::Status s = SyncIdle(ledger); !s.ok()) {
+  if (absl::Status s = SyncHost(ledger); !s.ok()) {
     return Prefix(s, "cannot tell whether the request was committed: ");
   }
   absl::StatusOr<Checkpoint> held = VerifyCheckpoint(record.checkpoint, record.ledger_id);

@@ -13,6 +13,12 @@
 // committed, if the host proves (block and inclusion proof in the verified
 // tree) that one was.
 //
+// With a LedgerLocator (ml-owner --dht_proxy), a write whose ledger's
+// recorded host is unreachable looks the ledger up in the DHT and syncs with
+// the first server a host locator record names that serves the verified
+// history (HostAuditor::AdoptHost): it becomes the ledger's host. Writes
+// never go to a server named only by a mirror record.
+//
 // Thread-safe. Functions that take a LedgerState say which of its mutex they
 // need; the pipeline's own state (the watchdog queue) has its own mutex.
 #ifndef MICROLEDGER_OWNER_AGENT_APPEND_PIPELINE_H_
@@ -34,6 +40,7 @@
 #include "owner_agent/host_auditor.h"
 #include "owner_agent/host_pool.h"
 #include "owner_agent/keystore.h"
+#include "owner_agent/ledger_locator.h"
 #include "owner_agent/ledger_state.h"
 #include "owner_agent/record_flusher.h"
 #include "owner_agent/request_journal.h"
@@ -64,13 +71,16 @@ class AppendPipeline {
  public:
   using OutcomeCallback = std::function<void(absl::StatusOr<v1::BlockOutcome>)>;
 
+  // `locator` may be null (no DHT failover).
   AppendPipeline(const Keystore& keystore, RequestJournal& journal, HostPool& hosts,
-                 HostAuditor& auditor, RecordFlusher& flusher, AppendPipelineOptions options)
+                 HostAuditor& auditor, RecordFlusher& flusher, const LedgerLocator* locator,
+                 AppendPipelineOptions options)
       : keystore_(keystore),
         journal_(journal),
         hosts_(hosts),
         auditor_(auditor),
         flusher_(flusher),
+        locator_(locator),
         options_(options) {}
 
   // Before a write: refuses an equivocated or frozen ledger
@@ -81,6 +91,16 @@ class AppendPipeline {
 
   // Waits until no append of the ledger is in flight, then re-syncs it.
   absl::Status SyncIdle(LedgerState& ledger) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
+
+  // After the ledger's recorded host failed with `host_error` (unreachable):
+  // the first server the ledger's DHT host records name (other than the
+  // recorded host) that HostAuditor::AdoptHost accepts becomes its host and
+  // the ledger is synced with it; else `host_error` (its code) with each
+  // candidate's reason, or the DHT's error. Stops at a candidate that proves
+  // equivocation. `host_error` alone without a locator. Needs no append in
+  // flight.
+  absl::Status RelocateHost(LedgerState& ledger, const absl::Status& host_error)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
 
   // Sends a fully signed block (`bytes` = SerializeBlock(block)); the
   // ledger's drafted head advances. With `on_done` the result goes to it
@@ -120,6 +140,8 @@ class AppendPipeline {
                                                 absl::StatusOr<v1::BlockOutcome>& outcome,
                                                 CommittedCallback on_done)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger->mu);
+  // SyncIdle, then RelocateHost when the recorded host is unreachable.
+  absl::Status SyncHost(LedgerState& ledger) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
   // The committed block of an earlier attempt of `request_id`, if the host
   // proves one is in the verified tree (after a sync).
   absl::StatusOr<std::optional<v1::CommittedBlock>> CommittedAttempt(
@@ -136,6 +158,7 @@ class AppendPipeline {
   HostPool& hosts_;
   HostAuditor& auditor_;
   RecordFlusher& flusher_;
+  const LedgerLocator* const locator_;
   const AppendPipelineOptions options_;
   // Async appends in submission order (= deadline order), for CheckTimeouts.
   absl::Mutex timeouts_mu_;

@@ -204,6 +204,19 @@ absl::Status HostAuditor::SyncFromMirror(LedgerState& ledger, HostClient& mirror
   return SyncWith(ledger, mirror, /*mirror=*/true);
 }
 
+absl::Status HostAuditor::AdoptHost(LedgerState& ledger, HostClient& candidate) {
+  if (absl::Status s = SyncWith(ledger, candidate, /*mirror=*/true); !s.ok()) return s;
+  LedgerRecord& record = ledger.record;
+  record.host_address = candidate.address();
+  if (ledger.saved_in_registry) {
+    if (absl::Status s = registry_.Save(record, /*sync=*/true); !s.ok()) return s;
+  }
+  warn_(absl::StrCat("a ledger's recorded host did not answer; ", candidate.address(),
+                     ", named by its host locator record in the DHT, serves the history the "
+                     "agent verified and is its host from now on"));
+  return SyncWith(ledger, candidate, /*mirror=*/false);
+}
+
 void HostAuditor::AdoptServerEvidence(LedgerState& ledger, HostClient& server,
                                       const std::string& evidence_id) {
   LedgerRecord& record = ledger.record;

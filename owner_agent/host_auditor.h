@@ -98,6 +98,15 @@ class HostAuditor {
   // same checks; the ledger still re-syncs with its host before a write.
   absl::Status SyncFromMirror(LedgerState& ledger, HostClient& mirror)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
+  // The ledger's recorded host is unreachable and `candidate` is named by a
+  // host locator record in the DHT: synced as from a mirror first (nothing
+  // served from there is taken as the host's word: a candidate behind the
+  // agent cannot serve, another history is equivocation evidence), then, if
+  // that passes, `candidate` becomes the ledger's host (saved durably, a
+  // warning says so without naming the ledger) and the ledger syncs with it
+  // as with its host. Needs no append in flight.
+  absl::Status AdoptHost(LedgerState& ledger, HostClient& candidate)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
 
   // Verifies the host's reply to `block` (its signature and a checkpoint of
   // exactly the block's size that extends the verified tree), advances the

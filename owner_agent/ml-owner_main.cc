@@ -4,6 +4,7 @@
 // logic lives in owner_agent.h; this file only wires.
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -22,6 +23,7 @@
 #include "owner_agent/listen_policy.h"
 #include "owner_agent/owner_agent.h"
 #include "owner_agent/owner_grpc_service.h"
+#include "serving/dht_client.h"
 #include "serving/grpc_server.h"
 #include "serving/tls_credentials.h"
 #include "serving/whole_file.h"
@@ -90,6 +92,17 @@ ABSL_FLAG(std::vector<std::string>, mirror, {},
           "the ledger key and consistent with the agent's, blocks verified); a mirror "
           "serving another history is equivocation evidence. Writes never go to a "
           "mirror");
+ABSL_FLAG(std::string, dht_proxy, "",
+          "discovery (SPEC §13): the REST proxy of an OpenDHT node (dhtnode --proxyserver "
+          "PORT), http://HOST:PORT. When a ledger's recorded host is unreachable "
+          "(UNAVAILABLE or DEADLINE_EXCEEDED), the agent looks the ledger up there: writes "
+          "try the servers its host locator records name (grpc:// URLs, or grpcs:// ones "
+          "with --host_tls_ca); reads, after the --mirror servers, those of its host and "
+          "mirror records. Each is verified as a mirror is (checkpoint signed by the "
+          "ledger key and consistent with the agent's, blocks verified); a host record's "
+          "server that passes becomes the ledger's host, saved in its record and used "
+          "from then on. Empty: no DHT");
+ABSL_FLAG(int64_t, dht_timeout_ms, 2000, "with --dht_proxy: deadline of each DHT lookup");
 ABSL_FLAG(std::string, keystore_kdf, "interactive",
           "Argon2id cost of a keystore created by this start: interactive "
           "(libsodium INTERACTIVE) or min (libsodium minimum; for tests only). An "
@@ -242,6 +255,14 @@ int Run(const std::vector<std::string>& mirrors) {
     }
   }
   options.mirrors = mirrors;
+  if (const std::string proxy = absl::GetFlag(FLAGS_dht_proxy); !proxy.empty()) {
+    absl::StatusOr<std::unique_ptr<DhtClient>> dht = NewDhtProxyClient(
+        proxy, absl::Milliseconds(std::max<int64_t>(1, absl::GetFlag(FLAGS_dht_timeout_ms))));
+    if (!dht.ok()) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat("--dht_proxy: ", dht.status().message())));
+    }
+    options.dht = *std::move(dht);
+  }
 
   absl::StatusOr<std::string> passphrase =
       LoadPassphrase(absl::GetFlag(FLAGS_passphrase_file));

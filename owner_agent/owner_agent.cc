@@ -76,6 +76,10 @@ OwnerAgent::OwnerAgent(std::unique_ptr<Keystore> keystore,
       journal_(std::move(journal)),
       options_(std::move(options)),
       hosts_(std::make_unique<HostPool>(options_.host_client)),
+      locator_(options_.dht == nullptr
+                   ? nullptr
+                   : std::make_unique<LedgerLocator>(options_.dht,
+                                                     !options_.host_client.tls_ca_pem.empty())),
       auditor_(std::make_unique<HostAuditor>(*registry_, *hosts_, options_.warn)),
       flusher_(std::make_unique<RecordFlusher>(*registry_, *journal_,
                                                options_.state_flush_interval, options_.warn)) {
@@ -83,7 +87,7 @@ OwnerAgent::OwnerAgent(std::unique_ptr<Keystore> keystore,
   pipeline.append_timeout = options_.append_timeout;
   pipeline.sync_journal_before_send = options_.state_flush_interval.count() <= 0;
   pipeline_ = std::make_unique<AppendPipeline>(*keystore_, *journal_, *hosts_, *auditor_,
-                                               *flusher_, pipeline);
+                                               *flusher_, locator_.get(), pipeline);
 }
 
 OwnerAgent::~OwnerAgent() {
@@ -528,7 +532,7 @@ absl::StatusOr<v1::OwnerGetLedgerResponse> OwnerAgent::GetLedger(
     // the answer (reads go on; writes are refused).
     if (!request.offline() && !ledger->record.equivocation) {
       absl::Status synced = pipeline_->SyncIdle(*ledger);
-      if (!synced.ok() && Unreachable(synced)) synced = SyncFromMirrors(*ledger, synced);
+      if (!synced.ok() && ServerUnreachable(synced)) synced = SyncFromMirrors(*ledger, synced);
       if (!synced.ok()) return synced;
     }
     response.set_ledger_id(ledger->record.ledger_id);
@@ -621,8 +625,34 @@ absl::StatusOr<v1::ReportEquivocationResponse> OwnerAgent::ReportEquivocation(
 
 // ---------------------------------------------------------------- verify/export
 
-bool OwnerAgent::Unreachable(const absl::Status& status) {
-  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
+std::vector<LocatedServer> OwnerAgent::DhtServers(const std::string& ledger_id,
+                                                  const std::string& host_address,
+                                                  std::string* tried) {
+  if (locator_ == nullptr) return {};
+  absl::StatusOr<std::vector<LocatedServer>> located = locator_->Locate(ledger_id);
+  if (!located.ok()) {
+    absl::StrAppend(tried, "; DHT: ", located.status().message());
+    return {};
+  }
+  std::vector<LocatedServer> servers;
+  for (LocatedServer& server : *located) {
+    if (server.address == host_address ||
+        std::find(options_.mirrors.begin(), options_.mirrors.end(), server.address) !=
+            options_.mirrors.end()) {
+      continue;
+    }
+    servers.push_back(std::move(server));
+  }
+  return servers;
+}
+
+absl::Status OwnerAgent::SyncFromDhtServer(LedgerState& ledger, const LocatedServer& server) {
+  HostClient& client = *hosts_->Get(server.address);
+  absl::Status synced = server.role == LocatorRole::kHost
+                            ? auditor_->AdoptHost(ledger, client)
+                            : auditor_->SyncFromMirror(ledger, client);
+  return Prefix(synced, server.role == LocatorRole::kHost ? "DHT host record: "
+                                                          : "DHT mirror record: ");
 }
 
 absl::Status OwnerAgent::SyncFromMirrors(LedgerState& ledger, const absl::Status& host_error) {
@@ -633,6 +663,12 @@ absl::Status OwnerAgent::SyncFromMirrors(LedgerState& ledger, const absl::Status
     if (synced.ok() || ledger.record.equivocation) return synced;
     absl::StrAppend(&tried, "; ", synced.message());
   }
+  for (const LocatedServer& server :
+       DhtServers(ledger.record.ledger_id, ledger.record.host_address, &tried)) {
+    absl::Status synced = SyncFromDhtServer(ledger, server);
+    if (synced.ok() || ledger.record.equivocation) return synced;
+    absl::StrAppend(&tried, "; ", synced.message());
+  }
   return absl::Status(host_error.code(), absl::StrCat(host_error.message(), tried));
 }
 
@@ -640,25 +676,54 @@ absl::Status OwnerAgent::ReadLedgerCopy(const std::string& ledger_id, const Copy
   absl::StatusOr<std::shared_ptr<LedgerState>> found = FindLedger(ledger_id);
   if (!found.ok()) return found.status();
   std::shared_ptr<LedgerState> ledger = *found;
-  // The host first, then each mirror in order while the host is unreachable
-  // and nothing has reached the caller. An equivocated ledger is not synced
-  // again: its copy is read up to the checkpoint the agent verified.
+  // The host first, then each mirror in order, then each server the DHT
+  // names, while the host is unreachable and nothing has reached the caller.
+  // An equivocated ledger is not synced again: its copy is read up to the
+  // checkpoint the agent verified.
+  enum class Kind { kHost, kMirror, kDht };
+  struct Source {
+    Kind kind;
+    LocatedServer server;  // Its address (not for kHost) and role (kDht).
+  };
+  std::vector<Source> sources = {{Kind::kHost, {}}};
+  for (const std::string& mirror : options_.mirrors) {
+    sources.push_back({Kind::kMirror, {mirror, LocatorRole::kMirror}});
+  }
+  bool located = false;
   absl::Status host_error;
   std::string tried;
-  for (size_t source = 0; source <= options_.mirrors.size(); ++source) {
-    const bool mirror = source > 0;
+  for (size_t i = 0; i < sources.size() || !located; ++i) {
+    if (i == sources.size()) {
+      located = true;
+      std::string host_address;
+      {
+        absl::MutexLock lock(&ledger->mu);
+        host_address = ledger->record.host_address;
+      }
+      for (LocatedServer& server : DhtServers(ledger_id, host_address, &tried)) {
+        sources.push_back({Kind::kDht, std::move(server)});
+      }
+      if (i == sources.size()) break;
+    }
+    const Source& source = sources[i];
+    const bool host = source.kind == Kind::kHost;
     std::shared_ptr<HostClient> server;
     std::string checkpoint;
     {
       absl::MutexLock lock(&ledger->mu);
-      server = hosts_->Get(mirror ? options_.mirrors[source - 1] : ledger->record.host_address);
+      server = hosts_->Get(host ? ledger->record.host_address : source.server.address);
       if (!ledger->record.equivocation) {
-        if (mirror) ledger->mu.Await(absl::Condition(&NoneInflight, ledger.get()));
-        absl::Status synced = mirror ? auditor_->SyncFromMirror(*ledger, *server)
-                                     : pipeline_->SyncIdle(*ledger);
+        absl::Status synced;
+        if (host) {
+          synced = pipeline_->SyncIdle(*ledger);
+        } else {
+          ledger->mu.Await(absl::Condition(&NoneInflight, ledger.get()));
+          synced = source.kind == Kind::kMirror ? auditor_->SyncFromMirror(*ledger, *server)
+                                                : SyncFromDhtServer(*ledger, source.server);
+        }
         if (!synced.ok()) {
-          if (!mirror) {
-            if (!Unreachable(synced)) return synced;
+          if (host) {
+            if (!ServerUnreachable(synced)) return synced;
             host_error = synced;
             continue;
           }
@@ -672,12 +737,13 @@ absl::Status OwnerAgent::ReadLedgerCopy(const std::string& ledger_id, const Copy
     bool started = false;
     absl::Status status = read(*server, checkpoint, &started);
     if (status.ok() || started) return status;
-    if (!mirror) {
-      if (!Unreachable(status)) return status;
+    if (host) {
+      if (!ServerUnreachable(status)) return status;
       host_error = status;
       continue;
     }
-    absl::StrAppend(&tried, "; mirror ", server->address(), ": ", status.message());
+    absl::StrAppend(&tried, "; ", source.kind == Kind::kMirror ? "mirror " : "DHT server ",
+                    server->address(), ": ", status.message());
   }
   return absl::Status(host_error.code(), absl::StrCat(host_error.message(), tried));
 }

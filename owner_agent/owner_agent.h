@@ -43,6 +43,15 @@
 // agent cannot serve, one that serves another history is equivocation
 // evidence. Writes never go to a mirror, and re-sync with the host first.
 //
+// The DHT (OwnerAgentOptions::dht, ml-owner --dht_proxy; SPEC §13): when a
+// ledger's recorded host is unreachable, the agent looks the ledger up in the
+// DHT (ledger_locator.h). A write tries the servers its host locator records
+// name; a read tries them and those of its mirror records, after the
+// --mirror servers. Each is checked as a mirror is; a host record's server
+// that serves the verified history becomes the ledger's host (HostAuditor::
+// AdoptHost: its address is saved in the ledger's record and used from then
+// on). The DHT can withhold or delay a ledger's servers, never forge them.
+//
 // Persistence: the record of a ledger (registry) holds its verified head,
 // Merkle frontier and latest verified checkpoint. Genesis, terminal, move,
 // sync and equivocation states are saved with fsync before the call returns.
@@ -84,8 +93,11 @@
 #include "microledger/v1/owner.pb.h"
 #include "owner_agent/host_client.h"
 #include "owner_agent/keystore.h"
+#include "owner_agent/ledger_locator.h"
 #include "owner_agent/ledger_registry.h"
+#include "owner_agent/ledger_state.h"
 #include "owner_agent/request_journal.h"
+#include "serving/dht_client.h"
 
 namespace microledger {
 
@@ -93,7 +105,6 @@ class AppendPipeline;
 class HostAuditor;
 class HostPool;
 class RecordFlusher;
-struct LedgerState;
 
 struct OwnerAgentOptions {
   // Host of new ledgers when a request names none.
@@ -113,6 +124,9 @@ struct OwnerAgentOptions {
   // Servers of the HostService read API (HOST:PORT) that reads fall back
   // to, in this order, when a ledger's host is unreachable.
   std::vector<std::string> mirrors;
+  // The DHT where ledgers' locator records are looked up when their host is
+  // unreachable; null: none.
+  std::shared_ptr<DhtClient> dht;
 };
 
 class OwnerAgent {
@@ -164,12 +178,21 @@ class OwnerAgent {
   OwnerAgent(std::unique_ptr<Keystore> keystore, std::unique_ptr<LedgerRegistry> registry,
              std::unique_ptr<RequestJournal> journal, OwnerAgentOptions options);
 
-  static bool Unreachable(const absl::Status& status);
   // After the host failed with `host_error` (unreachable): the ledger synced
-  // from the first mirror that can serve it, else `host_error` with each
-  // mirror's reason. Stops at a mirror that proves equivocation. Needs
-  // ledger.mu.
-  absl::Status SyncFromMirrors(LedgerState& ledger, const absl::Status& host_error);
+  // from the first mirror, then server named in the DHT (a host record's
+  // adopted as the ledger's host), that can serve it, else `host_error` with
+  // each one's reason. Stops at a server that proves equivocation.
+  absl::Status SyncFromMirrors(LedgerState& ledger, const absl::Status& host_error)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
+  // The servers the ledger's DHT records name, but its recorded host and the
+  // --mirror servers (none without a DHT); a DHT error is appended to *tried.
+  std::vector<LocatedServer> DhtServers(const std::string& ledger_id,
+                                        const std::string& host_address, std::string* tried);
+  // Syncs the ledger from a server DhtServers named: HostAuditor::AdoptHost
+  // for a host record's, SyncFromMirror for a mirror record's. Needs no
+  // append in flight.
+  absl::Status SyncFromDhtServer(LedgerState& ledger, const LocatedServer& server)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
   // Reads the ledger's copy up to the agent's verified checkpoint from a
   // server (the host, synced first; or a mirror while the host is
   // unreachable); `read` sets *started once anything reached the caller,
@@ -200,6 +223,8 @@ class OwnerAgent {
   const OwnerAgentOptions options_;
   std::vector<LedgerRegistry::QuarantinedRecord> quarantined_;
   std::unique_ptr<HostPool> hosts_;
+  // Null without options_.dht.
+  std::unique_ptr<LedgerLocator> locator_;
   std::unique_ptr<HostAuditor> auditor_;
   std::unique_ptr<RecordFlusher> flusher_;
   std::unique_ptr<AppendPipeline> pipeline_;

@@ -2,9 +2,11 @@
 // the offline commands live in offline_commands.h, the ones that drive an owner
 // agent in online_commands.h, the ones that read and verify a ledger from any
 // host or mirror (--from) in server_commands.h, the evidence commands in
-// evidence_commands.h. Single-threaded.
+// evidence_commands.h, discovery through the DHT (resolve, --from=dht) in
+// resolve_commands.h. Single-threaded.
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <iterator>
 #include <memory>
@@ -19,11 +21,15 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/timestamp.h"
+#include "serving/dht_client.h"
 #include "tools/evidence_commands.h"
 #include "tools/mirror_commands.h"
 #include "tools/offline_commands.h"
 #include "tools/online_commands.h"
+#include "tools/resolve_commands.h"
 #include "tools/server_commands.h"
 #include "tools/server_reader.h"
 
@@ -54,8 +60,10 @@ ABSL_FLAG(int64_t, timeout_seconds, 60,
 ABSL_FLAG(std::string, from, "",
           "show, tail, verify LEDGER, export, evidence get: read the ledger from this "
           "host or mirror (HOST:PORT, [IPv6]:PORT or unix:PATH) instead of through the "
-          "agent, and verify everything it sends; mirror follow: the upstream (host or "
-          "mirror, HOST:PORT) the mirror follows the ledger from");
+          "agent, and verify everything it sends; \"dht\": from the first server the "
+          "ledger's locator records in the DHT name that answers (needs --dht_proxy); "
+          "mirror follow: the upstream the mirror follows the ledger from (HOST:PORT of "
+          "a host or mirror, or dht)");
 ABSL_FLAG(std::string, from_tls_ca, "",
           "with --from: PEM CA bundle that signs the server's certificate; connects "
           "with TLS (plaintext without it)");
@@ -98,6 +106,13 @@ ABSL_FLAG(std::string, mirror_tls_cert, "",
 ABSL_FLAG(std::string, mirror_tls_key, "",
           "mirror commands: PEM private key of --mirror_tls_cert");
 ABSL_FLAG(bool, f, false, "tail: follow: keep printing new blocks as they are committed");
+ABSL_FLAG(std::string, dht_proxy, "",
+          "resolve, --from=dht: the REST proxy of an OpenDHT node (dhtnode --proxyserver "
+          "PORT), http://HOST:PORT");
+ABSL_FLAG(int64_t, dht_timeout_ms, 5000, "resolve, --from=dht: deadline of the DHT get");
+ABSL_FLAG(bool, verbose, false,
+          "resolve: also name on stderr each DHT value dropped and why; --from=dht: name "
+          "the URL read from and each one that failed");
 ABSL_FLAG(uint64_t, start, 0,
           "tail: first block number to print (default: 1, or with -f the block after "
           "the head)");
@@ -206,14 +221,15 @@ server that cannot be reached or answers an error: one line on stderr, exit 2.
       evidence. Any error of the server (also UNIMPLEMENTED): exit 2.
 
 Mirror administration (the MirrorAdmin API of an ml-mirror at --mirror=ADDR,
-its --admin_listen address: unix:PATH (default unix:DATA_DIR/admin.sock), a
+its --admin_listen address: unix:PATH (default unix:DATA_DIR/admin/admin.sock), a
 loopback HOST:PORT, or mutual TLS with --mirror_tls_ca=PEM --mirror_tls_cert=PEM
 --mirror_tls_key=PEM). What the mirror reports is printed as it is. Any error
 (unreachable mirror, NOT_FOUND, INVALID_ARGUMENT, FAILED_PRECONDITION, ...):
 one line on stderr, exit 2.
   mlctl mirror follow LEDGER --mirror=ADDR --from=UPSTREAM [--mode=MODE]
       The mirror starts following LEDGER from UPSTREAM (HOST:PORT of its host
-      or of another mirror), and keeps following it after a restart. MODE:
+      or of another mirror, or dht: found through the DHT on every connection,
+      which needs ml-mirror --dht_proxy), and keeps following it after a restart. MODE:
       full (default; every block from genesis), tail (from the upstream's
       head on) or sparse (blocks fetched, with proofs, when readers ask).
       Following again with another upstream replaces it; with another mode
@@ -233,6 +249,22 @@ one line on stderr, exit 2.
         held:        1-120, ...         (block ranges held, or none)
         last error:  none | MESSAGE (at TIME)
         evidence:    none | EVIDENCE_ID (the ledger is frozen)
+
+Discovery (SPEC §13; --dht_proxy=http://HOST:PORT, the REST proxy of an OpenDHT
+node). Only someone who knows the ledger id can find or read its records;
+only records signed as SPEC §13 requires and valid evidence count:
+  mlctl resolve LEDGER --dht_proxy=URL [--verbose]
+      One line per locator record found, in the order its URLs are tried:
+      "host|mirror <url>... expires <time> seq <n>"; "evidence <kind> <id>"
+      per equivocation evidence object and a line saying the ledger is frozen.
+      Exit 0 if anything was found, 1 if not ("no locator record found"), 2
+      with one line on stderr if the proxy cannot be reached. --verbose names
+      the values dropped (and why) on stderr.
+  --from=dht --dht_proxy=URL (show, tail, verify LEDGER, export, evidence get)
+      Reads from the first server the ledger's records name that answers
+      (grpc://HOST:PORT plaintext, grpcs:// TLS with --from_tls_ca, https://
+      skipped), verified exactly as with --from=ADDR. None found or none
+      answers: one line on stderr, exit 2.
 
 Equivocation evidence (SPEC §11), offline:
   mlctl evidence verify FILE
@@ -263,6 +295,39 @@ int UsageError(const std::string& message) {
   return microledger::kExitUsageOrInput;
 }
 
+// The DHT proxy client of --dht_proxy.
+absl::StatusOr<std::unique_ptr<microledger::DhtClient>> DhtFromFlags() {
+  const std::string proxy = absl::GetFlag(FLAGS_dht_proxy);
+  if (proxy.empty()) return absl::InvalidArgumentError("--dht_proxy=http://HOST:PORT is required");
+  absl::StatusOr<std::unique_ptr<microledger::DhtClient>> dht = microledger::NewDhtProxyClient(
+      proxy, absl::Milliseconds(std::max<int64_t>(1, absl::GetFlag(FLAGS_dht_timeout_ms))));
+  if (!dht.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--dht_proxy: ", dht.status().message()));
+  }
+  return dht;
+}
+
+// `resolve LEDGER` (args[1] the command).
+int RunResolveCommand(const std::vector<std::string>& args) {
+  if (args.size() != 3 || !absl::StartsWith(args[2], "jlinx:")) {
+    return UsageError("resolve takes one LEDGER (a jlinx: id)");
+  }
+  absl::StatusOr<std::unique_ptr<microledger::DhtClient>> dht = DhtFromFlags();
+  if (!dht.ok()) return UsageError(std::string(dht.status().message()));
+  return microledger::RunResolve(**dht, args[2], microledger::NowMillis(),
+                                 absl::GetFlag(FLAGS_verbose), std::cout, std::cerr);
+}
+
+// --from=dht: the reader of the first server the ledger's records name that
+// answers.
+absl::StatusOr<std::unique_ptr<microledger::ServerReader>> ReaderThroughDht(
+    const std::string& ledger, const microledger::ServerOptions& options) {
+  absl::StatusOr<std::unique_ptr<microledger::DhtClient>> dht = DhtFromFlags();
+  if (!dht.ok()) return dht.status();
+  return microledger::ConnectThroughDht(**dht, ledger, options, microledger::NowMillis(),
+                                        absl::GetFlag(FLAGS_verbose), std::cerr);
+}
+
 // The commands that read from the --from server (args[1] the command, the
 // operands after it), without an agent.
 int RunFromServer(const std::string& command, const std::vector<std::string>& args) {
@@ -290,13 +355,18 @@ int RunFromServer(const std::string& command, const std::vector<std::string>& ar
   options.address = from;
   options.tls_ca_file = absl::GetFlag(FLAGS_from_tls_ca);
   options.timeout_seconds = absl::GetFlag(FLAGS_timeout_seconds);
-  absl::StatusOr<std::unique_ptr<ServerReader>> reader = ServerReader::Create(options);
-  if (!reader.ok()) return UsageError(std::string(reader.status().message()));
+  const std::string& ledger = evidence_get ? args[3] : args[2];
+  absl::StatusOr<std::unique_ptr<ServerReader>> reader =
+      from == "dht" ? ReaderThroughDht(ledger, options) : ServerReader::Create(options);
+  if (!reader.ok()) {
+    if (from != "dht") return UsageError(std::string(reader.status().message()));
+    std::cerr << "mlctl " << command << ": " << reader.status().message() << "\n";
+    return kExitUsageOrInput;
+  }
   ServerReader& server = **reader;
   if (evidence_get) {
-    return RunEvidenceGet(server, args[3], absl::GetFlag(FLAGS_out_dir), std::cout, std::cerr);
+    return RunEvidenceGet(server, ledger, absl::GetFlag(FLAGS_out_dir), std::cout, std::cerr);
   }
-  const std::string& ledger = args[2];
   const size_t max_line_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_line_bytes));
   if (command == "verify") {
     return RunServerVerify(server, ledger, max_line_bytes, std::cout, std::cerr);
@@ -384,6 +454,7 @@ int main(int argc, char** argv) {
   using namespace microledger;
   if (command == "help") return Usage(std::cout, kExitOk);
   if (command == "mirror") return RunMirror(args);
+  if (command == "resolve") return RunResolveCommand(args);
   if (!absl::GetFlag(FLAGS_from).empty()) return RunFromServer(command, args);
   if (command == "canonicalize" && operands == 0) {
     return RunCanonicalize(std::cin, std::cout, std::cerr);

@@ -45,6 +45,8 @@ absl::StatusOr<std::unique_ptr<ServerReader>> ServerReader::Create(
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = *pem;
     credentials = grpc::SslCredentials(ssl);
+  } else if (options.tls) {
+    credentials = grpc::SslCredentials(grpc::SslCredentialsOptions());
   }
   grpc::ChannelArguments arguments;
   arguments.SetMaxReceiveMessageSize(64 << 20);
@@ -59,7 +61,8 @@ absl::Status ServerReader::Connect() {
                                   std::chrono::seconds(seconds))) {
     return absl::UnavailableError(absl::StrCat(
         "cannot reach the server at ", options_.address,
-        options_.tls_ca_file.empty() ? " (a TLS server? see --from_tls_ca)" : ""));
+        options_.tls_ca_file.empty() && !options_.tls ? " (a TLS server? see --from_tls_ca)"
+                                                      : ""));
   }
   return absl::OkStatus();
 }

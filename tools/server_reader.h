@@ -33,6 +33,8 @@ struct ServerOptions {
   std::string address;
   // PEM CA bundle that signs the server's certificate; enables TLS.
   std::string tls_ca_file;
+  // TLS also without tls_ca_file (then with gRPC's default roots).
+  bool tls = false;
   // Deadline of each call (not of a following subscription), and how long to
   // wait for the server to accept the connection is min(this, 10 s).
   int64_t timeout_seconds = 60;
