@@ -122,7 +122,7 @@ explain "ml-mirror listens on $mirror for readers; its admin API (follow, unfoll
 mlctl append "$ledger" '{"event":"reminder sent"}' >/dev/null
 for _ in $(seq 100); do
   status=$("$mlctl_bin" mirror status "$ledger" --mirror="unix:$work/mirror-machine/admin.sock" 2>/dev/null || true)
-  if grep -q "lag: *0" <<<"$status" && grep -q "verified: *5" <<<"$status"; then break; fi
+  if grep -q "verified: *5 of 5 (lag 0)" <<<"$status"; then break; fi
   sleep 0.1
 done
 "$mlctl_bin" mirror status "$ledger" --mirror="unix:$work/mirror-machine/admin.sock"

@@ -30,5 +30,22 @@ echo "installing missing Debian packages: ${missing[*]}" >&2
 sudo_cmd=()
 [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
 export DEBIAN_FRONTEND=noninteractive
+# The dhtnode package ships a system service whose configuration joins the
+# public OpenDHT network: it must never run. While packages install, a
+# policy-rc.d forbids starting services; afterwards the unit is disabled and
+# masked (where systemd runs), so it does not start at boot either. Micro
+# Ledger only starts dhtnode itself, with a private network id.
+policy=/usr/sbin/policy-rc.d
+own_policy=false
+if [[ " ${missing[*]} " == *" dhtnode "* ]] && [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee "$policy" >/dev/null
+  "${sudo_cmd[@]}" chmod 755 "$policy"
+  own_policy=true
+fi
 "${sudo_cmd[@]}" apt-get update -q
 "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+if [ "$own_policy" = true ]; then "${sudo_cmd[@]}" rm -f "$policy"; fi
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  "${sudo_cmd[@]}" systemctl disable --now dhtnode.service >/dev/null 2>&1 || true
+  "${sudo_cmd[@]}" systemctl mask dhtnode.service >/dev/null 2>&1 || true
+fi
