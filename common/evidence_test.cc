@@ -513,7 +513,9 @@ TEST_F(EvidenceTest, BlocksMustHaveMembersOfTheirKindsAndEncodings) {
       {"event", [](Json& b) { b.erase("event"); }},
       {"signatures", [](Json& b) { b["signatures"] = Json::object(); }},
   };
-  for (const auto& [rule, mutate] : cases) {
+  for (const auto& test_case : cases) {
+    const auto& rule = test_case.first;
+    const auto& mutate = test_case.second;
     EXPECT_THAT(Rejection(BlocksWithLeft(mutate)),
                 ContainsRegex(absl::StrCat("^evidence [ab]: ", rule, ": ")))
         << rule << " " << CanonicalJson([&] { Json b = BlockJson(left_); mutate(b); return b; }());
@@ -746,7 +748,9 @@ TEST_F(EvidenceTest, LeavesNeedAnIntegerIndexInTheTree) {
       {Json(6), "must be below the note's tree size 5"},
       {Json(1e20), "must be below the note's tree size 5"},  // Above 2^64.
   };
-  for (const auto& [index, why] : cases) {
+  for (const auto& test_case : cases) {
+    const Json& index = test_case.first;
+    const auto& why = test_case.second;
     EXPECT_THAT(Rejection(LeavesWithLeft([&](Json& s) { s["index"] = index; })),
                 ContainsRegex(absl::StrCat("^evidence [ab]: index: ", why)))
         << index;

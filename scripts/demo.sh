@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # The main job: the two-machine signing model in miniature, end to end.
 #
-# Installs missing Debian packages, builds ml-host, ml-owner and mlctl, then
-# starts a host service and an owner agent on loopback as two separate
-# processes with separate temporary data directories (two "machines"), and
-# drives them with mlctl: create a ledger, append events (one with an
-# attachment), show it, follow it, verify it, export the bundle and verify it
-# offline, show that a tampered copy fails, close the ledger and show that a
-# closed ledger refuses appends. Both processes are stopped on exit.
+# Installs missing Debian packages, builds ml-host, ml-owner, ml-mirror and
+# mlctl, starts a private two-node DHT (Debian's dhtnode, a random private
+# network id, loopback only), then a host service and an owner agent on
+# loopback as separate processes with separate temporary data directories
+# (separate "machines"), and drives them with mlctl: create a ledger, append
+# events (one with an attachment), show it, follow it, verify it, export the
+# bundle and verify it offline, show that a tampered copy fails; start a mirror
+# that finds the ledger's host through the DHT, resolve the ledger, stop the
+# host and read the ledger from the mirror, bring the host back at another
+# address (found again through the DHT), close the ledger and show that a
+# closed ledger refuses appends. Every process is stopped on exit.
 # Runs unattended; exits 0 when every step behaved as described.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,13 +49,50 @@ wait_listening() {
   return 1
 }
 
+# free_port udp|tcp: a loopback port nobody uses now.
+free_port() {
+  python3 -c 'import socket,sys
+s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[1]=="udp" else socket.SOCK_STREAM)
+s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"
+}
+# dht_connected PORT: the node behind that REST proxy has a peer.
+dht_connected() {
+  python3 -c 'import json,sys,urllib.request
+info=json.load(urllib.request.urlopen("http://127.0.0.1:%s/node/info" % sys.argv[1], timeout=2))
+sys.exit(0 if info["ipv4"]["good"] > 0 else 1)' "$1" 2>/dev/null
+}
+
+say "starting a private DHT: two dhtnode (OpenDHT) processes on loopback"
+mkdir -p "$work/dht"
+network_id=$(( (RANDOM << 15 | RANDOM) + 1 ))
+dht_udp1=$(free_port udp) dht_udp2=$(free_port udp)
+dht_proxy1=$(free_port tcp) dht_proxy2=$(free_port tcp)
+dhtnode -s -n "$network_id" -p "$dht_udp1" --proxyserver "$dht_proxy1" \
+  -l "$work/dht/node1.log" >/dev/null 2>&1 &
+pids+=($!)
+dhtnode -s -n "$network_id" -p "$dht_udp2" -b "127.0.0.1:$dht_udp1" \
+  --proxyserver "$dht_proxy2" -l "$work/dht/node2.log" >/dev/null 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do
+  if dht_connected "$dht_proxy1" && dht_connected "$dht_proxy2"; then break; fi
+  sleep 0.1
+done
+dht_connected "$dht_proxy2" || { echo "demo: the two DHT nodes did not connect" >&2; exit 1; }
+explain "Network id $network_id is private: the nodes bootstrap only to each other on" \
+        "127.0.0.1 and never join the public OpenDHT network. Our programs speak to a" \
+        "node's REST proxy (http://127.0.0.1:$dht_proxy1 and :$dht_proxy2) and never link OpenDHT."
+
 say "starting the host service (machine 1: holds the host key, stores the ledger)"
 mkdir -p "$work/host-machine" "$work/owner-machine"
-"$host_bin" --listen=127.0.0.1:0 --storage=rocksdb --data_dir="$work/host-machine/db" \
+host_port=$(free_port tcp)
+"$host_bin" --listen="127.0.0.1:$host_port" --storage=rocksdb --data_dir="$work/host-machine/db" \
+  --dht_proxy="http://127.0.0.1:$dht_proxy1" --announce_url="grpc://127.0.0.1:$host_port" \
   2>"$work/host-machine/ml-host.log" &
-pids+=($!)
+host_pid=$!
+pids+=($host_pid)
 host=$(wait_listening "$work/host-machine/ml-host.log")
-explain "ml-host listens on $host; its RocksDB and master secret live in $work/host-machine"
+explain "ml-host listens on $host; its RocksDB and master secret live in $work/host-machine." \
+        "It announces each ledger it holds in the DHT (SPEC §13 locator record, encrypted)."
 
 say "starting the owner agent (machine 2: holds the owner keys, encrypted)"
 umask 077
@@ -59,6 +100,7 @@ head -c 24 /dev/urandom | base64 >"$work/owner-machine/passphrase"
 chmod 600 "$work/owner-machine/passphrase"
 "$owner_bin" --listen=127.0.0.1:0 --keystore="$work/owner-machine/keystore" \
   --passphrase_file="$work/owner-machine/passphrase" --host="$host" \
+  --dht_proxy="http://127.0.0.1:$dht_proxy2" \
   2>"$work/owner-machine/ml-owner.log" &
 pids+=($!)
 agent=$(wait_listening "$work/owner-machine/ml-owner.log")
@@ -109,39 +151,66 @@ if "$mlctl_bin" verify "$work/tampered.jsonl"; then
 fi
 explain "The changed block no longer matches its fingerprint and signatures: caught."
 
-say "starting a mirror (machine 3: no key at all) that follows the ledger from the host"
+say "starting a mirror (machine 3: no key at all) that finds the ledger's host by its id"
 mkdir -p "$work/mirror-machine"
 chmod 700 "$work/mirror-machine"
-"$mirror_bin" --listen=127.0.0.1:0 --storage=rocksdb --data_dir="$work/mirror-machine/db" \
-  --admin_listen="unix:$work/mirror-machine/admin.sock" \
-  --follow="$ledger@$host" 2>"$work/mirror-machine/ml-mirror.log" &
+mirror_port=$(free_port tcp)
+admin="unix:$work/mirror-machine/admin.sock"
+"$mirror_bin" --listen="127.0.0.1:$mirror_port" --storage=rocksdb \
+  --data_dir="$work/mirror-machine/db" --admin_listen="$admin" \
+  --dht_proxy="http://127.0.0.1:$dht_proxy2" --announce_url="grpc://127.0.0.1:$mirror_port" \
+  --follow="$ledger" 2>"$work/mirror-machine/ml-mirror.log" &
 pids+=($!)
 mirror=$(wait_listening "$work/mirror-machine/ml-mirror.log")
 explain "ml-mirror listens on $mirror for readers; its admin API (follow, unfollow," \
-        "status) is only on the Unix socket $work/mirror-machine/admin.sock."
+        "status) is only on the Unix socket $work/mirror-machine/admin.sock. It was given" \
+        "the ledger id only (--follow=LEDGER): it found the host in the DHT."
 mlctl append "$ledger" '{"event":"reminder sent"}' >/dev/null
-for _ in $(seq 100); do
-  status=$("$mlctl_bin" mirror status "$ledger" --mirror="unix:$work/mirror-machine/admin.sock" 2>/dev/null || true)
+for _ in $(seq 200); do
+  status=$("$mlctl_bin" mirror status "$ledger" --mirror="$admin" 2>/dev/null || true)
   if grep -q "verified: *5 of 5 (lag 0)" <<<"$status"; then break; fi
   sleep 0.1
 done
-"$mlctl_bin" mirror status "$ledger" --mirror="unix:$work/mirror-machine/admin.sock"
+"$mlctl_bin" mirror status "$ledger" --mirror="$admin"
 explain "The mirror verified every block (owner and host signatures, chain rules) and every" \
         "checkpoint (signature, root) before storing it, and follows new blocks as they come."
 
+say "mlctl resolve $ledger   (who serves it, from the DHT)"
+for _ in $(seq 100); do
+  found=$("$mlctl_bin" resolve "$ledger" --dht_proxy="http://127.0.0.1:$dht_proxy1" 2>/dev/null || true)
+  if grep -q "^host" <<<"$found" && grep -q "^mirror" <<<"$found"; then break; fi
+  sleep 0.2
+done
+"$mlctl_bin" resolve "$ledger" --dht_proxy="http://127.0.0.1:$dht_proxy1"
+explain "Only someone who knows the ledger id can find or decrypt these records; the DHT" \
+        "itself never sees the id. The host's record is signed by the ledger key, the" \
+        "mirror's by the mirror's own key; a reader still verifies whatever a URL serves."
+
 say "stopping the host: the ledger stays readable, and verifiable, from the mirror"
-kill "${pids[0]}"
-wait "${pids[0]}" 2>/dev/null || true
+kill "$host_pid"
+wait "$host_pid" 2>/dev/null || true
 "$mlctl_bin" verify "$ledger" --from="$mirror"
 "$mlctl_bin" tail "$ledger" --from="$mirror" --start=5
 explain "mlctl trusted the mirror for nothing: it checked the blocks, the chain and the" \
         "host-signed checkpoint itself. A mirror can serve a ledger; it can never change one."
 
-say "restarting the host on its data directory"
-"$host_bin" --listen="$host" --storage=rocksdb --data_dir="$work/host-machine/db" \
+say "the host comes back at another address (same data directory)"
+new_port=$(free_port tcp)
+"$host_bin" --listen="127.0.0.1:$new_port" --storage=rocksdb --data_dir="$work/host-machine/db" \
+  --dht_proxy="http://127.0.0.1:$dht_proxy1" --announce_url="grpc://127.0.0.1:$new_port" \
   2>"$work/host-machine/ml-host-2.log" &
-pids[0]=$!
-wait_listening "$work/host-machine/ml-host-2.log" >/dev/null
+host_pid=$!
+pids+=($host_pid)
+host=$(wait_listening "$work/host-machine/ml-host-2.log")
+for _ in $(seq 100); do
+  if "$mlctl_bin" resolve "$ledger" --dht_proxy="http://127.0.0.1:$dht_proxy2" 2>/dev/null |
+     grep -q "^host grpc://$host "; then break; fi
+  sleep 0.2
+done
+"$mlctl_bin" verify "$ledger" --from=dht --dht_proxy="http://127.0.0.1:$dht_proxy2"
+mlctl verify "$ledger"
+explain "Nobody told the agent or the mirror the new address: the host announced it, and" \
+        "the agent (ml-owner --dht_proxy) found it through the DHT when the old one failed."
 
 say "mlctl close $ledger"
 mlctl close "$ledger"
@@ -163,7 +232,8 @@ explain "1. Two processes with separate data directories played two machines: th
         "2. The ledger id is the host's public key for this ledger, so the id itself says" \
         "   who must have countersigned." \
         "3. The exported bundle verified offline, and a changed amount was caught." \
-        "4. A mirror with no key followed the ledger, verified it, and kept it readable" \
-        "   while the host was down." \
+        "4. A mirror with no key found the ledger by its id through the DHT, followed it," \
+        "   verified it, and kept it readable while the host was down; the host came back" \
+        "   at another address and was found again." \
         "5. Closing is final: the closed ledger refused another append." \
         "All processes are stopped now and their temporary directories removed."

@@ -291,8 +291,9 @@ int RunServerTail(ServerReader& server, const std::string& ledger_id, bool follo
     if (!follow && block->number >= head) done = true;
   }
   if (done || failure.has_value()) {
+    // Cancelled by us: the stream's end status says nothing about the ledger.
     subscription->Cancel();
-    subscription->Finish();
+    subscription->Finish().IgnoreError();
     return failure.has_value() ? TailFailed(*failure, err) : kExitOk;
   }
   absl::Status finished = subscription->Finish();
