@@ -250,9 +250,11 @@ int Run() {
         [&signing_mirror, mirror_key](const std::string& ledger_id, LocatorRecord record)
             -> absl::StatusOr<std::string> {
           if (signing_mirror == nullptr) return absl::UnavailableError("mirror not ready");
-          absl::StatusOr<std::vector<BlockSpan>> held = signing_mirror->Held(ledger_id);
+          // Announced while the mirror follows or holds the ledger (a new
+          // follow may not hold a block yet; its reads answer what it holds).
+          absl::StatusOr<std::vector<MirroredLedgerView>> held =
+              signing_mirror->Status(ledger_id);
           if (!held.ok()) return held.status();
-          if (held->empty()) return absl::NotFoundError("mirror: the ledger is not held");
           return SignLocatorRecord(std::move(record), *mirror_key);
         });
     if (!made.ok()) return Fail(made.status());
