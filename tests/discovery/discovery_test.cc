@@ -29,6 +29,7 @@
 #include "serving/dht_client.h"
 #include "tests/dht/dht_cluster.h"
 #include "tests/host/host_process.h"
+#include "tests/mirror/mirror_process.h"
 #include "tests/owner/agent_process.h"
 #include "tests/owner/owner_test_util.h"
 
@@ -154,6 +155,53 @@ TEST_F(DiscoveryTest, HostAnnouncesResolveAndVerifyFromDht) {
   EXPECT_EQ(unreachable.code, 2) << unreachable.text;
   EXPECT_EQ(Lines(unreachable.text), 1) << unreachable.text;
   EXPECT_THAT(unreachable.text, HasSubstr(url));
+}
+
+// A mirror given only the ledger id finds the host through the DHT, follows
+// it, announces itself beside the host, and keeps serving (and being found)
+// when the host is gone.
+TEST_F(DiscoveryTest, MirrorFollowsByIdAndIsFoundBesideTheHost) {
+  const int host_port = FreePort();
+  auto host =
+      StartHost(NewTempDir("discovery_m_host") + "/db", host_port, cluster_->proxy_url(0));
+  ASSERT_NE(host, nullptr);
+  auto agent = StartAgent(NewTempDir("discovery_m_agent") + "/ks", host->address());
+  ASSERT_NE(agent, nullptr);
+  std::string ledger;
+  grpc::Status status =
+      CreateLedgerWithEvents(*agent->Stub(), 3, R"({"event":"paid"})", &ledger);
+  ASSERT_TRUE(status.ok()) << Msg(status);
+
+  const int mirror_port = FreePort();
+  const std::string mirror_url = absl::StrCat("grpc://127.0.0.1:", mirror_port);
+  absl::StatusOr<std::unique_ptr<MirrorProcess>> mirror = MirrorProcess::Start(
+      {"--storage=memory", AdminSocketFlag(), absl::StrCat("--listen=127.0.0.1:", mirror_port),
+       "--dht_proxy=" + cluster_->proxy_url(1),
+       "--announce_url=" + mirror_url, "--follow=" + ledger});
+  ASSERT_TRUE(mirror.ok()) << mirror.status();
+  std::unique_ptr<v1::MirrorAdmin::Stub> admin = (*mirror)->Admin();
+  ASSERT_TRUE(WaitForVerifiedSize(*admin, ledger, 4, kPropagation));
+  absl::StatusOr<v1::MirroredLedger> followed = MirrorStatus(*admin, ledger);
+  ASSERT_TRUE(followed.ok()) << followed.status();
+  EXPECT_EQ(followed->upstream(), "dht");
+  EXPECT_EQ(followed->state(), "following");
+
+  // Both records, host first, through the third node.
+  const std::string proxy3 = "--dht_proxy=" + cluster_->proxy_url(2);
+  const std::string host_url = absl::StrCat("grpc://127.0.0.1:", host_port);
+  Output resolved = MlctlUntil({"resolve", ledger, proxy3}, [&](const Output& o) {
+    return o.code == 0 && o.text.find("mirror " + mirror_url) != std::string::npos;
+  });
+  ASSERT_EQ(resolved.code, 0) << resolved.text;
+  EXPECT_THAT(resolved.text,
+              testing::MatchesRegex("host " + host_url + " expires [^\n]*\nmirror " +
+                                    mirror_url + " expires [^\n]*\n"));
+
+  // The host gone: --from=dht reaches the mirror, and it verifies.
+  host.reset();
+  Output verified = Mlctl({"verify", ledger, "--from=dht", proxy3, "--timeout_seconds=2"});
+  EXPECT_EQ(verified.code, 0) << verified.text;
+  EXPECT_EQ(verified.text, "OK " + ledger + " 4 blocks\n");
 }
 
 // A locator record's JCS, signed by `signer` (any role and key: for the
