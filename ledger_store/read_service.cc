@@ -45,13 +45,19 @@ class GetBlocksReactor : public grpc::ServerWriteReactor<v1::GetBlocksResponse> 
     Next();
   }
 
+  // A write that completed before the cancel may report ok after OnCancel:
+  // then no more blocks are read.
   void OnWriteDone(bool ok) override {
-    if (!ok) {
+    if (!ok || cancelled_.load(std::memory_order_acquire)) {
       Finish(grpc::Status(grpc::StatusCode::CANCELLED, "blocks: the client went away"));
       return;
     }
     Next();
   }
+
+  // Until Finish, a write is always in flight (the constructor and every
+  // OnWriteDone either finish or start one), and its OnWriteDone finishes.
+  void OnCancel() override { cancelled_.store(true, std::memory_order_release); }
 
   void OnDone() override { delete this; }
 
@@ -99,6 +105,7 @@ class GetBlocksReactor : public grpc::ServerWriteReactor<v1::GetBlocksResponse> 
   const LedgerReader* reader_;
   std::string ledger_id_;
   const uint32_t per_message_;
+  std::atomic<bool> cancelled_{false};
   LedgerReader::BlockRange range_;
   uint64_t next_ = 0;
   std::vector<std::string> chunk_;
@@ -109,6 +116,14 @@ class GetBlocksReactor : public grpc::ServerWriteReactor<v1::GetBlocksResponse> 
 // Subscribe: stored blocks first, then a waiter on the committed head.
 // Lifetime: one reference for gRPC (OnDone) and one while a waiter is
 // registered.
+//
+// Every call is finished (and so gets OnDone, which the server's Wait() waits
+// for) by whichever reaction comes last once it is cancelled: OnCancel, when no
+// write is in flight; otherwise that write's OnWriteDone, whatever its `ok` (a
+// write completed before the cancel reports ok = true, possibly after
+// OnCancel). A wake that races the cancel (the waiter already taken by the
+// committer, so CancelWait fails) only drops its reference: PumpLocked never
+// starts anything on a cancelled or finished call.
 class SubscribeReactor : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
  public:
   SubscribeReactor(const LedgerReader* reader, const v1::SubscribeRequest* request,
@@ -136,7 +151,7 @@ class SubscribeReactor : public grpc::ServerWriteReactor<v1::SubscribeResponse> 
   void OnWriteDone(bool ok) override {
     absl::MutexLock lock(&mu_);
     writing_ = false;
-    if (!ok) {
+    if (!ok || cancelled_) {
       FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "subscribe: the client went away"));
       return;
     }
@@ -151,6 +166,7 @@ class SubscribeReactor : public grpc::ServerWriteReactor<v1::SubscribeResponse> 
       waiting_ = false;
       refs_.fetch_sub(1, std::memory_order_acq_rel);  // gRPC's ref remains.
     }
+    // A write in flight finishes the call in its OnWriteDone.
     if (!writing_) {
       FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "subscribe: cancelled"));
     }
@@ -185,7 +201,13 @@ class SubscribeReactor : public grpc::ServerWriteReactor<v1::SubscribeResponse> 
   }
 
   void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finished_ || writing_ || waiting_ || cancelled_) return;
+    if (finished_ || writing_ || waiting_) return;
+    if (cancelled_) {
+      // Not reached by the reactions above (they finish first); kept so that
+      // no path can leave a cancelled call unfinished.
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "subscribe: cancelled"));
+      return;
+    }
     if (next_ > head_) {
       refs_.fetch_add(1, std::memory_order_relaxed);
       CommitWatch::Poll poll = watch_->PollOrWait(next_ - 1, [this] { Wake(); });

@@ -17,9 +17,12 @@ constexpr size_t kMaxUnixPathBytes = sizeof(sockaddr_un{}.sun_path) - 1;
 constexpr size_t kMaxDnsNameBytes = 253;
 constexpr size_t kMaxDnsLabelBytes = 63;
 
+// Names the address, not a flag: the same parser checks --listen, the
+// mirror's --admin_listen, mlctl's --from and a DHT proxy URL, and the caller
+// knows which one it read (it may prefix the message with its flag).
 absl::Status Invalid(absl::string_view listen, absl::string_view why) {
   return absl::InvalidArgumentError(
-      absl::StrCat("--listen=", QuoteForError(listen), ": ", why));
+      absl::StrCat("listen address ", QuoteForError(listen), ": ", why));
 }
 
 bool IsDnsName(absl::string_view host) {

@@ -1,7 +1,7 @@
-// The address a server listens on, parsed strictly from a --listen value
-// before anything binds, so that a typo fails with a clear message instead of
-// gRPC's own interpretation (an out-of-range port wrapping to another one, a
-// name resolved to whatever it resolves to today):
+// The address a server listens on, parsed strictly from a --listen (or
+// --admin_listen, ...) value before anything binds, so that a typo fails with
+// a clear message instead of gRPC's own interpretation (an out-of-range port
+// wrapping to another one, a name resolved to whatever it resolves to today):
 //   HOST:PORT  HOST is a DNS name, an IPv4 dotted quad or an IPv6 address in
 //              brackets ([::1]); PORT is decimal digits, 0..65535 (0 = any free
 //              port). Nothing is resolved here.
@@ -31,7 +31,9 @@ struct ListenAddress {
   std::string path;
 };
 
-// InvalidArgument naming what is wrong (the input quoted, at most ~200 bytes).
+// InvalidArgument naming what is wrong: "listen address INPUT: WHY" (the
+// input quoted, at most ~200 bytes). The message names no flag; a caller that
+// read the address from one may prefix it.
 absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view listen);
 
 // True for "unix:PATH", a literal 127.0.0.0/8 address and [::1]; false for

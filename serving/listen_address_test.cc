@@ -68,6 +68,14 @@ TEST(ListenAddressTest, RejectsBadUnixPaths) {
   }
 }
 
+TEST(ListenAddressTest, ErrorNamesTheAddressNotAFlag) {
+  // The parser also checks the mirror's --admin_listen: no flag is assumed.
+  const std::string listen = "unix:" + std::string(108, 'a');
+  const std::string message(ParseListenAddress(listen).status().message());
+  EXPECT_EQ(message.rfind("listen address " + listen + ": ", 0), 0u) << message;
+  EXPECT_EQ(message.find("--listen"), std::string::npos) << message;
+}
+
 TEST(ListenAddressTest, ErrorQuotesAtMostABoundedPrefix) {
   const std::string huge = std::string(1 << 20, 'h') + ":1";
   absl::StatusOr<ListenAddress> parsed = ParseListenAddress(huge);

@@ -94,7 +94,7 @@ TEST(ListenTest, InvalidAddressesAreRefused) {
     EXPECT_EQ(exit_code, 1) << listen << ": " << output;
     const auto [line, lines] = LastLine(output);
     EXPECT_EQ(lines, 1) << output;
-    EXPECT_TRUE(absl::StartsWith(line, "ml-owner: --listen=")) << output;
+    EXPECT_TRUE(absl::StartsWith(line, "ml-owner: listen address ")) << output;
   }
   const auto [host_exit, host_output] =
       HostProcess::RunToExit({"--storage=memory", "--listen=127.0.0.1:99999"});
