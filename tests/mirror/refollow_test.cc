@@ -62,11 +62,6 @@ TEST_P(RefollowTest, FollowAgainWhileTheFollowerCommits) {
   EXPECT_EQ(refollowed, 150);
   const uint64_t n = HeadOf(*host_stub, ledger);
   EXPECT_TRUE(WaitForVerifiedSize(*admin, ledger, n)) << n;
-  // ml-host does not exit on SIGTERM after Subscribe streams were cancelled
-  // by their client while blocks were being appended (reported; outside this
-  // package): kill it rather than wait 10 s for Stop to do so.
-  (*mirror)->Kill9();
-  (*host)->Kill9();
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, RefollowTest,
