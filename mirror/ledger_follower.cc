@@ -72,7 +72,7 @@ LedgerFollower::~LedgerFollower() {
 void LedgerFollower::Stop() {
   absl::MutexLock lock(&mu_);
   stopping_ = true;
-  if (active_call_ != nullptr) active_call_->TryCancel();
+  for (grpc::ClientContext* call : active_calls_) call->TryCancel();
 }
 
 FollowerStatus LedgerFollower::Status() const {
@@ -82,8 +82,13 @@ FollowerStatus LedgerFollower::Status() const {
 
 bool LedgerFollower::SetActiveCall(grpc::ClientContext* context) {
   absl::MutexLock lock(&mu_);
-  active_call_ = context;
-  return !stopping_;
+  if (context == nullptr) {
+    if (!active_calls_.empty()) active_calls_.pop_back();
+    return !stopping_;
+  }
+  if (stopping_) return false;
+  active_calls_.push_back(context);
+  return true;
 }
 
 void LedgerFollower::RecordError(const absl::Status& status) {
@@ -302,7 +307,10 @@ absl::StatusOr<LedgerFollower::Outcome> LedgerFollower::StreamBlocks(
     v1::GetCheckpointResponse latest;
     grpc::ClientContext probe_context;
     probe_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
-    if (stub.GetCheckpoint(&probe_context, probe, &latest).ok()) {
+    if (!SetActiveCall(&probe_context)) return;
+    const bool answered = stub.GetCheckpoint(&probe_context, probe, &latest).ok();
+    SetActiveCall(nullptr);
+    if (answered) {
       absl::MutexLock lock(&mu_);
       status_.upstream_size = std::max(status_.upstream_size, latest.tree_size());
     }

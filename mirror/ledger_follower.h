@@ -124,8 +124,10 @@ class LedgerFollower {
   absl::StatusOr<std::vector<VerifiedAttachment>> FetchAttachments(
       v1::HostService::Stub& stub, const Block& block);
   std::unique_ptr<grpc::ClientContext> NewContext();
-  // Registers `context` as the call to cancel on Stop (null to clear); false
-  // if stopping.
+  // Registers `context` as a call to cancel on Stop, or (null) unregisters
+  // the one registered last: calls nest (a unary call made while the
+  // Subscribe stream is open), and Stop cancels them all. False if stopping
+  // (then nothing is registered).
   bool SetActiveCall(grpc::ClientContext* context);
   void RecordError(const absl::Status& status);
   // The upstream answered and what it sent verified: no error since.
@@ -142,7 +144,7 @@ class LedgerFollower {
 
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::ClientContext* active_call_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::vector<grpc::ClientContext*> active_calls_ ABSL_GUARDED_BY(mu_);
   FollowerStatus status_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
