@@ -108,23 +108,10 @@ int Fail(const absl::Status& status) {
 int Run() {
   const std::string storage = absl::GetFlag(FLAGS_storage);
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
-  std::unique_ptr<KvStore> store;
-  if (storage == "memory") {
-    store = NewMemoryKvStore();
-  } else if (storage == "rocksdb") {
-    if (data_dir.empty()) {
-      return Fail(absl::InvalidArgumentError("--data_dir is required with --storage=rocksdb"));
-    }
-    absl::StatusOr<std::unique_ptr<KvStore>> opened =
-        OpenRocksDbKvStore(data_dir, absl::GetFlag(FLAGS_sync),
-                           static_cast<size_t>(std::max<int64_t>(
-                               1, absl::GetFlag(FLAGS_rocksdb_cache_mb))));
-    if (!opened.ok()) return Fail(opened.status());
-    store = *std::move(opened);
-  } else {
-    return Fail(absl::InvalidArgumentError(
-        absl::StrCat("--storage must be rocksdb or memory, not ", storage)));
-  }
+  absl::StatusOr<std::unique_ptr<KvStore>> store = OpenKvStore(
+      storage, data_dir, absl::GetFlag(FLAGS_sync),
+      static_cast<size_t>(std::max<int64_t>(1, absl::GetFlag(FLAGS_rocksdb_cache_mb))));
+  if (!store.ok()) return Fail(store.status());
 
   std::string key_file = absl::GetFlag(FLAGS_master_key_file);
   if (key_file.empty() && !data_dir.empty()) key_file = data_dir + "/master.key";
@@ -204,7 +191,7 @@ int Run() {
     announcer = *std::move(made);
     options.announcer = announcer.get();
   }
-  LedgerHost host(std::move(store), *std::move(master), options);
+  LedgerHost host(*std::move(store), *std::move(master), options);
   signing_host = &host;
   if (announcer != nullptr && announce_mode != AnnounceMode::kNone) {
     // Ledgers held before this start: all of them, or those written within

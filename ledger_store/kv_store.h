@@ -55,6 +55,13 @@ absl::StatusOr<std::unique_ptr<KvStore>> OpenRocksDbKvStore(const std::string& d
                                                             bool sync,
                                                             size_t cache_mb = 64);
 
+// The store a server's --storage and --data_dir flags name: "memory" (lost at
+// exit; `data_dir` unused) or "rocksdb" (OpenRocksDbKvStore in `data_dir`,
+// which is then required). InvalidArgument for anything else.
+absl::StatusOr<std::unique_ptr<KvStore>> OpenKvStore(absl::string_view storage,
+                                                     const std::string& data_dir, bool sync,
+                                                     size_t cache_mb);
+
 }  // namespace microledger
 
 #endif  // MICROLEDGER_LEDGER_STORE_KV_STORE_H_

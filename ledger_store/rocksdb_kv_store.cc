@@ -135,4 +135,18 @@ absl::StatusOr<std::unique_ptr<KvStore>> OpenRocksDbKvStore(const std::string& d
       std::make_unique<RocksDbKvStore>(std::unique_ptr<rocksdb::DB>(raw), sync));
 }
 
+absl::StatusOr<std::unique_ptr<KvStore>> OpenKvStore(absl::string_view storage,
+                                                     const std::string& data_dir, bool sync,
+                                                     size_t cache_mb) {
+  if (storage == "memory") return NewMemoryKvStore();
+  if (storage != "rocksdb") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--storage must be rocksdb or memory, not ", storage));
+  }
+  if (data_dir.empty()) {
+    return absl::InvalidArgumentError("--data_dir is required with --storage=rocksdb");
+  }
+  return OpenRocksDbKvStore(data_dir, sync, std::max<size_t>(1, cache_mb));
+}
+
 }  // namespace microledger

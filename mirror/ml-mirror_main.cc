@@ -162,22 +162,10 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> UpstreamCredentials() 
 int Run() {
   const std::string storage = absl::GetFlag(FLAGS_storage);
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
-  std::unique_ptr<KvStore> store;
-  if (storage == "memory") {
-    store = NewMemoryKvStore();
-  } else if (storage == "rocksdb") {
-    if (data_dir.empty()) {
-      return Fail(absl::InvalidArgumentError("--data_dir is required with --storage=rocksdb"));
-    }
-    absl::StatusOr<std::unique_ptr<KvStore>> opened = OpenRocksDbKvStore(
-        data_dir, absl::GetFlag(FLAGS_sync),
-        static_cast<size_t>(std::max<int64_t>(1, absl::GetFlag(FLAGS_rocksdb_cache_mb))));
-    if (!opened.ok()) return Fail(opened.status());
-    store = *std::move(opened);
-  } else {
-    return Fail(absl::InvalidArgumentError(
-        absl::StrCat("--storage must be rocksdb or memory, not ", storage)));
-  }
+  absl::StatusOr<std::unique_ptr<KvStore>> store = OpenKvStore(
+      storage, data_dir, absl::GetFlag(FLAGS_sync),
+      static_cast<size_t>(std::max<int64_t>(1, absl::GetFlag(FLAGS_rocksdb_cache_mb))));
+  if (!store.ok()) return Fail(store.status());
   std::vector<FollowFlag> follows;
   for (const std::string& text : absl::GetFlag(FLAGS_follow)) {
     absl::StatusOr<FollowFlag> follow = ParseFollow(text);
@@ -278,7 +266,7 @@ int Run() {
   options.max_cached_ledgers = static_cast<size_t>(absl::GetFlag(FLAGS_ledger_cache_size));
   options.max_cached_merkle_nodes =
       static_cast<size_t>(absl::GetFlag(FLAGS_merkle_node_cache_size));
-  Mirror mirror(std::move(store), options);
+  Mirror mirror(*std::move(store), options);
   signing_mirror = &mirror;
   if (absl::Status started = mirror.Start(); !started.ok()) return Fail(started);
   for (size_t i = 0; i < follows.size(); ++i) {

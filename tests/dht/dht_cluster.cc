@@ -227,4 +227,19 @@ absl::Status DhtCluster::RestartNode(int k, absl::Duration ready_timeout) {
   return WaitReady({k}, ready_timeout);
 }
 
+DhtCluster* ThreeNodeDhtTest::cluster_ = nullptr;
+
+void ThreeNodeDhtTest::SetUpTestSuite() {
+  absl::StatusOr<std::unique_ptr<DhtCluster>> started = DhtCluster::Start(3);
+  ASSERT_TRUE(started.ok()) << started.status();
+  cluster_ = started->release();
+}
+
+void ThreeNodeDhtTest::TearDownTestSuite() {
+  delete cluster_;
+  cluster_ = nullptr;
+}
+
+void ThreeNodeDhtTest::SetUp() { ASSERT_NE(cluster_, nullptr); }
+
 }  // namespace microledger

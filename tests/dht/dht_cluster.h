@@ -25,6 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "gtest/gtest.h"
 
 namespace microledger {
 
@@ -78,6 +79,17 @@ class DhtCluster {
 // A TCP port on which nothing listens right now (bound by a probe, then
 // released), e.g. for an unreachable proxy URL.
 absl::StatusOr<int> UnusedTcpPort();
+
+// A gtest fixture whose tests share one cluster of three nodes, started once
+// per test suite (SetUpTestSuite) and stopped after it; derive from it.
+class ThreeNodeDhtTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite();
+  static void TearDownTestSuite();
+  void SetUp() override;
+
+  static DhtCluster* cluster_;
+};
 
 }  // namespace microledger
 

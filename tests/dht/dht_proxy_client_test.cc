@@ -50,23 +50,7 @@ std::vector<std::string> GetAtLeast(DhtClient& client, const std::string& key, s
   }
 }
 
-class DhtProxyClientClusterTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<DhtCluster>> started = DhtCluster::Start(3);
-    ASSERT_TRUE(started.ok()) << started.status();
-    cluster_ = started->release();
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(cluster_, nullptr); }
-
-  static DhtCluster* cluster_;
-};
-
-DhtCluster* DhtProxyClientClusterTest::cluster_ = nullptr;
+using DhtProxyClientClusterTest = ThreeNodeDhtTest;
 
 TEST_F(DhtProxyClientClusterTest, PutThroughOneNodeIsFoundThroughAnother) {
   auto writer = Client(cluster_->proxy_url(0), absl::Seconds(10));

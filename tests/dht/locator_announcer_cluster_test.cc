@@ -56,23 +56,7 @@ ResolvedLedger ResolveAtLeast(DhtClient& reader, const std::string& ledger, size
   }
 }
 
-class LocatorAnnouncerClusterTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<DhtCluster>> started = DhtCluster::Start(3);
-    ASSERT_TRUE(started.ok()) << started.status();
-    cluster_ = started->release();
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(cluster_, nullptr); }
-
-  static DhtCluster* cluster_;
-};
-
-DhtCluster* LocatorAnnouncerClusterTest::cluster_ = nullptr;
+using LocatorAnnouncerClusterTest = ThreeNodeDhtTest;
 
 TEST_F(LocatorAnnouncerClusterTest, HostAndMirrorRecordsAreFoundThroughAnotherNode) {
   SigningKey ledger_key = *SigningKey::Generate();

@@ -97,23 +97,7 @@ std::string HostOf(AgentStub& stub, const std::string& ledger) {
   return "";
 }
 
-class DiscoveryTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<DhtCluster>> started = DhtCluster::Start(3);
-    ASSERT_TRUE(started.ok()) << started.status();
-    cluster_ = started->release();
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(cluster_, nullptr); }
-
-  static DhtCluster* cluster_;
-};
-
-DhtCluster* DiscoveryTest::cluster_ = nullptr;
+using DiscoveryTest = ThreeNodeDhtTest;
 
 // (a) Announced through node 1, found through node 3; verified from there.
 TEST_F(DiscoveryTest, HostAnnouncesResolveAndVerifyFromDht) {
