@@ -406,7 +406,7 @@ std::string DiscoveryBenchTable(const DiscoveryBenchReport& report,
                      " s)");
     absl::StrAppend(
         &out, "| resolve, first get | ", dht, " | Get + ResolveLocatorValues via a random node ",
-        "other than the announcing one; ", c.resolve_cold.count, " samples, first get of each key |",
+        "other than the announcing one; ", c.resolve_cold.count, " samples, first get of each key | ",
         c.cold_found, "/", c.resolve_cold.count, " found | ", latency(c.resolve_cold),
         " | - | - | - |\n");
     absl::StrAppend(&out, "| resolve, again | ", dht, " | the same samples again, same nodes | ",
@@ -422,7 +422,7 @@ std::string DiscoveryBenchTable(const DiscoveryBenchReport& report,
         Fixed(c.announce_cpu_us), " | ", ratio(c.announce_cpu_us), " |\n");
     absl::StrAppend(
         &out, "| refresh (LocatorAnnouncer) | ", dht, " | the same announcer re-putting the same ",
-        "value data (refresh 1 ms) for ", Fixed(options.refresh_seconds, 0), " s; dhtnode CPU ",
+        "value data (refresh 1 ms) for ", Fixed(options.refresh_seconds, 1), " s; dhtnode CPU ",
         Fixed(c.refresh_dht_cpu_us), " us/put (all nodes), of which node 0 (the host's own) ",
         Fixed(c.refresh_node0_cpu_us), " | ", Fixed(c.refresh_per_s, 0), " puts/s = ",
         Fixed(c.ledgers_per_5min, 0), " ledgers per 5 min | put ",
