@@ -21,6 +21,12 @@
 # ~5.5 GB of disk (/tmp).
 #
 # --flat_only: only that row (with --flat_blocks), then its table.
+#
+# The mirror section (bench/mirror_bench.sh) and the discovery section
+# (bench/discovery_bench.sh: resolve latency and announce cost on private
+# loopback OpenDHT networks of 3 and 20 dhtnode processes, and appends with and
+# without announcing, ~2.5 minutes) run last; --mirror_only / --discovery_only
+# run one alone, --no_mirror / --no_discovery leave one out.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD=1
@@ -30,6 +36,8 @@ FLAT_ONLY=0
 AGENT_ONLY=0
 MIRROR_ONLY=0
 NO_MIRROR=0
+DISCOVERY_ONLY=0
+NO_DISCOVERY=0
 for arg in "$@"; do
   case "$arg" in
     --no-build) BUILD=0 ;;
@@ -40,14 +48,17 @@ for arg in "$@"; do
     --agent_only) AGENT_ONLY=1 ;;
     --mirror_only) MIRROR_ONLY=1 ;;
     --no_mirror) NO_MIRROR=1 ;;
-    *) echo "usage: $0 [--no-build] [--out=DIR] [--flat_blocks=N] [--flat_only] [--agent_only] [--mirror_only] [--no_mirror]"
+    --discovery_only) DISCOVERY_ONLY=1 ;;
+    --no_discovery) NO_DISCOVERY=1 ;;
+    *) echo "usage: $0 [--no-build] [--out=DIR] [--flat_blocks=N] [--flat_only] [--agent_only] [--mirror_only] [--no_mirror] [--discovery_only] [--no_discovery]"
        echo "(options: the comment at the top of $0)"; exit 2 ;;
   esac
 done
 cd "$ROOT"
 if [[ $BUILD == 1 ]]; then
   bazel build -c opt //host_service:ml-host //tools/load:ml-load //tools:mlctl \
-    //owner_agent:ml-owner //mirror:ml-mirror //tools/load:ml-mirror-bench >&2
+    //owner_agent:ml-owner //mirror:ml-mirror //tools/load:ml-mirror-bench \
+    //tools/load:ml-discovery-bench >&2
 fi
 BIN="$(bazel info -c opt bazel-bin 2>/dev/null)"
 ML_HOST="$BIN/host_service/ml-host"
@@ -177,9 +188,27 @@ print_mirror() {
   cat "$OUT/mirror_table.md"
 }
 
+# The discovery section: its own processes (bench/discovery_bench.sh) and table.
+run_discovery() {
+  echo ">> discovery (bench/discovery_bench.sh)" >&2
+  "$ROOT/bench/discovery_bench.sh" --no-build --out="$OUT" >/dev/null ||
+    echo "discovery section failed" >&2
+}
+print_discovery() {
+  [[ -s "$OUT/discovery_table.md" ]] || return 0
+  echo
+  cat "$OUT/discovery_table.md"
+}
+
 if [[ $MIRROR_ONLY == 1 ]]; then
   run_mirror
   print_mirror
+  exit 0
+fi
+
+if [[ $DISCOVERY_ONLY == 1 ]]; then
+  run_discovery
+  print_discovery
   exit 0
 fi
 
@@ -256,7 +285,9 @@ if [[ -d "$ROOT/bench/hypercore/node_modules/hypercore" ]] || \
 fi
 
 [[ $NO_MIRROR == 1 || $AGENT_ONLY == 1 ]] || run_mirror
+[[ $NO_DISCOVERY == 1 || $AGENT_ONLY == 1 ]] || run_discovery
 
 python3 "$ROOT/bench/table.py" "$RESULTS" | tee "$OUT/table.md"
 print_mirror
+print_discovery
 echo "results: $RESULTS" >&2
