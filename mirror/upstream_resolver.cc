@@ -5,7 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
-#include "common/locator.h"
+#include "serving/locator_lookup.h"
 
 namespace microledger {
 
@@ -26,13 +26,10 @@ absl::StatusOr<UpstreamAddress> UpstreamFromUrl(absl::string_view url) {
 absl::StatusOr<std::vector<UpstreamAddress>> ResolveUpstreams(
     DhtClient& dht, absl::string_view ledger_id, int64_t now_millis,
     const std::vector<std::string>& exclude) {
-  absl::StatusOr<std::string> key = DhtKeyHex(ledger_id);
-  if (!key.ok()) return key.status();
-  absl::StatusOr<std::vector<std::string>> values = dht.Get(*key);
-  if (!values.ok()) return values.status();
-  ResolvedLedger resolved = ResolveLocatorValues(ledger_id, *values, now_millis);
+  absl::StatusOr<ResolvedLedger> resolved = LookUpLedger(dht, ledger_id, now_millis);
+  if (!resolved.ok()) return resolved.status();
   std::vector<UpstreamAddress> addresses;
-  for (const std::string& url : resolved.urls) {
+  for (const std::string& url : resolved->urls) {
     if (std::find(exclude.begin(), exclude.end(), url) != exclude.end()) continue;
     absl::StatusOr<UpstreamAddress> address = UpstreamFromUrl(url);
     if (address.ok()) addresses.push_back(*std::move(address));

@@ -1,5 +1,7 @@
 #include "owner_agent/ledger_locator.h"
 
+#include "serving/locator_lookup.h"
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -13,11 +15,9 @@ bool ServerUnreachable(const absl::Status& status) {
 
 absl::StatusOr<std::vector<LocatedServer>> LedgerLocator::Locate(
     const std::string& ledger_id) const {
-  absl::StatusOr<std::string> key = DhtKeyHex(ledger_id);
-  if (!key.ok()) return key.status();
-  absl::StatusOr<std::vector<std::string>> values = dht_->Get(*key);
-  if (!values.ok()) return values.status();
-  const ResolvedLedger resolved = ResolveLocatorValues(ledger_id, *values, NowMillis());
+  absl::StatusOr<ResolvedLedger> looked_up = LookUpLedger(*dht_, ledger_id, NowMillis());
+  if (!looked_up.ok()) return looked_up.status();
+  const ResolvedLedger& resolved = *looked_up;
   const absl::string_view scheme = tls_ ? "grpcs://" : "grpc://";
   std::vector<LocatedServer> servers;
   absl::flat_hash_set<std::string> seen;

@@ -16,8 +16,11 @@
 // ledger costs nothing; an announced one costs its entry (its current value
 // data, at most kMaxEvidencePerLedger evidence values) and one queue item.
 // The single thread puts one value at a time and signs at most one record a
-// millisecond: with a proxy answering in ~1 ms it keeps ~100,000 ledgers
-// refreshed every 5 minutes, and announces them all a few minutes after start.
+// millisecond, so it refreshes 300 s / (the proxy's put time + ~0.06 ms)
+// ledgers every 5 minutes: 189k–242k on a 20-node loopback DHT (BENCHMARKS.md),
+// but a put that crosses a real network (a search and a store, 0.1–1 s) cuts
+// that to a few thousand: a host with more active ledgers than that needs
+// several puts in flight, which this does not do yet.
 //
 // Records: `seq` is the wall-clock time in milliseconds, at most one record a
 // millisecond (the thread waits for the next one), so it grows per signer

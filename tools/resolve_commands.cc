@@ -1,5 +1,7 @@
 #include "tools/resolve_commands.h"
 
+#include "serving/locator_lookup.h"
+
 #include <ostream>
 #include <utility>
 #include <vector>
@@ -18,13 +20,12 @@ namespace {
 // The values under the ledger's DHT key, judged by the reader's rules.
 absl::StatusOr<ResolvedLedger> Resolve(DhtClient& dht, const std::string& ledger_id,
                                        int64_t now_millis) {
-  absl::StatusOr<std::string> key = DhtKeyHex(ledger_id);
-  if (!key.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("LEDGER: ", key.status().message()));
+  absl::StatusOr<ResolvedLedger> resolved = LookUpLedger(dht, ledger_id, now_millis);
+  if (absl::IsInvalidArgument(resolved.status())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("LEDGER: ", resolved.status().message()));
   }
-  absl::StatusOr<std::vector<std::string>> values = dht.Get(*key);
-  if (!values.ok()) return values.status();
-  return ResolveLocatorValues(ledger_id, *values, now_millis);
+  return resolved;
 }
 
 }  // namespace
