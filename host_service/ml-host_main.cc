@@ -21,6 +21,7 @@
 #include "host_service/ledger_host.h"
 #include "serving/dht_client.h"
 #include "serving/grpc_server.h"
+#include "serving/repeated_flag.h"
 #include "serving/locator_announcer.h"
 #include "serving/tls_credentials.h"
 
@@ -105,7 +106,8 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
-int Run() {
+// `announce_urls`: every --announce_url.
+int Run(const std::vector<std::string>& announce_urls) {
   const std::string storage = absl::GetFlag(FLAGS_storage);
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   absl::StatusOr<std::unique_ptr<KvStore>> store = OpenKvStore(
@@ -154,6 +156,9 @@ int Run() {
   std::unique_ptr<LocatorAnnouncer> announcer;
   AnnounceMode announce_mode = AnnounceMode::kActive;
   const std::string dht_proxy = absl::GetFlag(FLAGS_dht_proxy);
+  if (dht_proxy.empty() && !announce_urls.empty()) {
+    return Fail(absl::InvalidArgumentError("--announce_url needs --dht_proxy"));
+  }
   if (!dht_proxy.empty()) {
     const std::string mode = absl::GetFlag(FLAGS_announce);
     if (mode == "active") {
@@ -165,7 +170,7 @@ int Run() {
     } else {
       return Fail(absl::InvalidArgumentError("--announce must be active, all or none"));
     }
-    const std::vector<std::string> urls = absl::GetFlag(FLAGS_announce_url);
+    const std::vector<std::string>& urls = announce_urls;
     if (urls.empty() && announce_mode != AnnounceMode::kNone) {
       return Fail(absl::InvalidArgumentError(
           "--dht_proxy needs --announce_url: the URL(s) readers reach this host at"));
@@ -257,5 +262,6 @@ int main(int argc, char** argv) {
   // Debian's Abseil has mutex deadlock detection on; it costs 1-2 % of the
   // host's CPU on the append path.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  return microledger::Run();
+  // Abseil keeps the last of a repeated flag: --announce_url is read from argv.
+  return microledger::Run(microledger::RepeatedFlagValues(argc, argv, "announce_url"));
 }

@@ -28,6 +28,7 @@
 #include "serving/dht_client.h"
 #include "serving/locator_announcer.h"
 #include "serving/grpc_server.h"
+#include "serving/repeated_flag.h"
 #include "serving/listen_address.h"
 #include "serving/tls_credentials.h"
 #include "serving/whole_file.h"
@@ -159,7 +160,9 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> UpstreamCredentials() 
   return grpc::SslCredentials(ssl);
 }
 
-int Run() {
+// `follow_flags` and `announce_urls`: every --follow and --announce_url.
+int Run(const std::vector<std::string>& follow_flags,
+        const std::vector<std::string>& announce_urls) {
   const std::string storage = absl::GetFlag(FLAGS_storage);
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   absl::StatusOr<std::unique_ptr<KvStore>> store = OpenKvStore(
@@ -167,7 +170,7 @@ int Run() {
       static_cast<size_t>(std::max<int64_t>(1, absl::GetFlag(FLAGS_rocksdb_cache_mb))));
   if (!store.ok()) return Fail(store.status());
   std::vector<FollowFlag> follows;
-  for (const std::string& text : absl::GetFlag(FLAGS_follow)) {
+  for (const std::string& text : follow_flags) {
     absl::StatusOr<FollowFlag> follow = ParseFollow(text);
     if (!follow.ok()) return Fail(follow.status());
     follows.push_back(*std::move(follow));
@@ -214,7 +217,6 @@ int Run() {
     if (!client.ok()) return Fail(client.status());
     dht = *std::move(client);
   }
-  const std::vector<std::string> announce_urls = absl::GetFlag(FLAGS_announce_url);
   if (!announce_urls.empty() && dht == nullptr) {
     return Fail(absl::InvalidArgumentError("--announce_url needs --dht_proxy"));
   }
@@ -347,5 +349,7 @@ int main(int argc, char** argv) {
       "[flags]");
   absl::ParseCommandLine(argc, argv);
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  return microledger::Run();
+  // Abseil keeps the last of a repeated flag: these are read from argv.
+  return microledger::Run(microledger::RepeatedFlagValues(argc, argv, "follow"),
+                          microledger::RepeatedFlagValues(argc, argv, "announce_url"));
 }

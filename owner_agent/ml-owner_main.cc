@@ -25,6 +25,7 @@
 #include "owner_agent/owner_grpc_service.h"
 #include "serving/dht_client.h"
 #include "serving/grpc_server.h"
+#include "serving/repeated_flag.h"
 #include "serving/tls_credentials.h"
 #include "serving/whole_file.h"
 
@@ -192,29 +193,6 @@ absl::StatusOr<std::string> LoadToken() {
   return token;
 }
 
-// Every --mirror value: Abseil keeps only the last occurrence of a flag, so
-// the command line is read for all of them (each may be a comma-separated
-// list). Flags end at "--".
-std::vector<std::string> MirrorFlags(int argc, char** argv) {
-  std::vector<std::string> mirrors;
-  for (int i = 1; i < argc; ++i) {
-    const absl::string_view arg = argv[i];
-    if (arg == "--") break;
-    absl::string_view value;
-    if (absl::StartsWith(arg, "--mirror=")) {
-      value = arg.substr(9);
-    } else if (absl::StartsWith(arg, "-mirror=")) {
-      value = arg.substr(8);
-    } else if ((arg == "--mirror" || arg == "-mirror") && i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      continue;
-    }
-    for (absl::string_view m : absl::StrSplit(value, ',')) mirrors.emplace_back(m);
-  }
-  return mirrors;
-}
-
 int Run(const std::vector<std::string>& mirrors) {
   // Every flag is checked before the keystore is opened or a host contacted.
   const std::string keystore_dir = absl::GetFlag(FLAGS_keystore);
@@ -294,7 +272,7 @@ int main(int argc, char** argv) {
       "[flags]\n(passphrase: --passphrase_file=FILE or the ML_PASSPHRASE environment "
       "variable)");
   absl::ParseCommandLine(argc, argv);
-  const std::vector<std::string> mirrors = microledger::MirrorFlags(argc, argv);
+  const std::vector<std::string> mirrors = microledger::RepeatedFlagValues(argc, argv, "mirror");
   // Debian's Abseil runs mutex deadlock detection in every build (GraphCycles
   // on each lock: ~2-3 % of the agent's CPU under load).
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);

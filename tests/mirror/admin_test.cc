@@ -42,6 +42,26 @@ std::unique_ptr<MirrorProcess> StartMirror() {
   return mirror.ok() ? *std::move(mirror) : nullptr;
 }
 
+// --follow is repeatable: every occurrence is followed (Abseil alone keeps
+// only the last one of a repeated flag).
+TEST(MirrorAdminTest, EveryFollowFlagIsFollowed) {
+  HostAndAgent world;
+  ASSERT_TRUE(world.Start());
+  std::string first, second;
+  ASSERT_TRUE(world.NewLedger(1, &first));
+  ASSERT_TRUE(world.NewLedger(2, &second));
+  auto mirror = MirrorProcess::Start(
+      {"--storage=memory", AdminSocketFlag(), "--follow=" + first + "@" + world.host->address(),
+       "--follow", second + "@" + world.host->address() + "#tail"});
+  ASSERT_TRUE(mirror.ok()) << mirror.status();
+  auto admin = (*mirror)->Admin();
+  EXPECT_TRUE(WaitForVerifiedSize(*admin, first, 2));
+  EXPECT_TRUE(WaitForVerifiedSize(*admin, second, 3));
+  absl::StatusOr<v1::MirroredLedger> tail = MirrorStatus(*admin, second);
+  ASSERT_TRUE(tail.ok()) << tail.status();
+  EXPECT_EQ(tail->mode(), v1::MIRROR_MODE_TAIL);
+}
+
 TEST(MirrorAdminTest, FollowStatusUnfollow) {
   HostAndAgent world;
   ASSERT_TRUE(world.Start());
