@@ -20,6 +20,8 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "tests/owner/agent_process.h"
@@ -70,11 +72,16 @@ std::unique_ptr<AgentStub> StubOnOwnConnection(const std::string& address) {
 
 // Calls `probe` (a call that fails at once when admitted) until it is refused
 // RESOURCE_EXHAUSTED, at most 100 times, 50 ms apart; returns the last status.
+// Probes until refused (the held call has the slot), for at most 30 s.
 grpc::Status ProbeUntilRefused(const std::function<grpc::Status()>& probe) {
   grpc::Status status;
-  for (int attempt = 0; attempt < 100; ++attempt) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (true) {
     status = probe();
-    if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) break;
+    if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED ||
+        absl::Now() > deadline) {
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return status;
@@ -105,10 +112,21 @@ class LimitsTest : public testing::Test {
   }
 
   // An append that waits for the stopped host, on its own thread.
+  // The append held by the paused host. A probe may hold the one slot at the
+  // moment it arrives (a slow machine, ASan): then it is refused and sent
+  // again, bounded in time.
   std::future<grpc::Status> HeldAppend(AgentStub& stub, const std::string& ledger) {
     return std::async(std::launch::async, [&stub, ledger] {
-      v1::BlockOutcome outcome;
-      return Append(stub, ledger, R"({"event":"held"})", &outcome);
+      const absl::Time deadline = absl::Now() + absl::Seconds(30);
+      while (true) {
+        v1::BlockOutcome outcome;
+        grpc::Status status = Append(stub, ledger, R"({"event":"held"})", &outcome);
+        if (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED ||
+            absl::Now() > deadline) {
+          return status;
+        }
+        absl::SleepFor(absl::Milliseconds(5));
+      }
     });
   }
 
