@@ -109,6 +109,15 @@ absl::StatusOr<NewLedger> LedgerHost::CreateLedger() {
 }
 
 void LedgerHost::AppendAsync(AppendInput input, AppendCallback done) {
+  if (options_.announcer != nullptr) {
+    // Committed: announced (or kept announced) through the DHT, once its
+    // head is stored (the announcer's signer reads it). O(1), no I/O.
+    done = [announcer = options_.announcer,
+            inner = std::move(done)](absl::StatusOr<AppendResult> result) {
+      if (result.ok()) announcer->Touch(result->ledger_id);
+      inner(std::move(result));
+    };
+  }
   absl::Status status = Prepare(input, done);
   if (!status.ok()) done(std::move(status));
 }
@@ -273,8 +282,6 @@ absl::Status LedgerHost::Prepare(AppendInput& input, AppendCallback& done) {
                           EncodeHeadRecord(entry.state, entry.frontier, entry.nonce));
 
   AppendResult& result = pending->result;
-  // Written: announced (or kept announced) through the DHT. O(1), no I/O.
-  if (options_.announcer != nullptr) options_.announcer->Touch(block.ledger);
   result.ledger_id = std::move(block.ledger);
   result.number = block.number;
   result.fingerprint = std::move(block.fingerprint);
@@ -431,9 +438,10 @@ absl::Status LedgerHost::ForEachLedger(
         store_->Scan(begin, end, kBatch);
     if (!heads.ok()) return heads.status();
     for (const auto& [key, value] : *heads) {
+      // A damaged head record is skipped here (its ledger's reads and
+      // appends report it); it must not stop the others being announced.
       absl::StatusOr<HeadRecord> head = DecodeHeadRecord(value);
-      if (!head.ok()) return head.status();
-      visit(head->state.ledger, head->state.head_time_millis);
+      if (head.ok()) visit(head->state.ledger, head->state.head_time_millis);
     }
     if (heads->size() < kBatch) return absl::OkStatus();
     begin = heads->back().first + std::string(1, '\0');

@@ -83,7 +83,7 @@ struct HostOptions {
   // The host's clock in Unix milliseconds; NowMillis when unset.
   std::function<int64_t()> clock;
   // Keeps ledgers findable through the DHT (SPEC §13), or null: told of every
-  // accepted append (Touch), forget and kept evidence. Must outlive the host.
+  // committed append (Touch), forget and kept evidence. Must outlive the host.
   LocatorAnnouncer* announcer = nullptr;
 };
 
@@ -151,6 +151,7 @@ class LedgerHost {
                                           LocatorRecord record) const;
   // Calls `visit` with every ledger this host holds and its head block's time
   // (Unix ms), in key order: one storage scan, for the announcer at start.
+  // A head record that does not decode is skipped.
   absl::Status ForEachLedger(
       const std::function<void(const std::string& ledger_id, int64_t head_time_millis)>&
           visit) const;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -198,6 +199,9 @@ int Run(const std::vector<std::string>& announce_urls) {
   }
   LedgerHost host(*std::move(store), *std::move(master), options);
   signing_host = &host;
+  // On every way out the announcer (whose thread signs through the host)
+  // stops before the host goes.
+  absl::Cleanup stop_announcing = [&announcer] { announcer.reset(); };
   if (announcer != nullptr && announce_mode != AnnounceMode::kNone) {
     // Ledgers held before this start: all of them, or those written within
     // the active window (by their head block's time).
@@ -243,7 +247,6 @@ int Run(const std::vector<std::string>& announce_urls) {
   config.detail = absl::StrCat("storage=", storage,
                                data_dir.empty() ? "" : ", data_dir=", data_dir);
   absl::Status served = ServeUntilStopSignal(&service, config);
-  announcer.reset();  // Its thread signs through the host: stopped first.
   if (!served.ok()) return Fail(served);
   return 0;
 }

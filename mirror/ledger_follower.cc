@@ -25,10 +25,25 @@ bool IsTerminal(const Block& block) {
   return block.event_name() == "closed document" || block.event_name() == "moved document";
 }
 
-Controllers ControllersOf(const v1::Controllers& claimed) {
+// The controllers an upstream says are in force (tail and sparse mirrors
+// cannot verify them), refused unless they have SPEC §2's form: 1 to 16
+// distinct keys and a threshold from 1 to their number.
+absl::StatusOr<Controllers> ControllersOf(const v1::Controllers& claimed) {
   Controllers controllers;
+  const size_t keys = static_cast<size_t>(claimed.keys_size());
+  if (keys == 0 || keys > kMaxControllerKeys || claimed.threshold() == 0 ||
+      claimed.threshold() > keys) {
+    return absl::InvalidArgumentError(
+        "upstream GetLedger: controllers not of the SPEC §2 form");
+  }
   controllers.threshold = static_cast<int>(claimed.threshold());
-  for (const std::string& key : claimed.keys()) controllers.keys.push_back(key);
+  for (const std::string& key : claimed.keys()) {
+    if (std::find(controllers.keys.begin(), controllers.keys.end(), key) !=
+        controllers.keys.end()) {
+      return absl::InvalidArgumentError("upstream GetLedger: controllers repeat a key");
+    }
+    controllers.keys.push_back(key);
+  }
   return controllers;
 }
 
@@ -473,9 +488,13 @@ absl::Status LedgerFollower::StartAtHead(v1::HostService::Stub& stub) {
   state.head_number = head;
   state.head_fingerprint = top->block.fingerprint;
   state.head_time_millis = top->block.time_millis;
-  state.controllers = top->block.controllers.has_value()
-                          ? *top->block.controllers
-                          : ControllersOf(summary.controllers());
+  if (top->block.controllers.has_value()) {
+    state.controllers = *top->block.controllers;
+  } else {
+    absl::StatusOr<Controllers> claimed = ControllersOf(summary.controllers());
+    if (!claimed.ok()) return claimed.status();
+    state.controllers = *std::move(claimed);
+  }
   if (IsTerminal(top->block)) state.terminal_event = top->block.event_name();
 
   std::vector<VerifiedAttachment> attachments;
@@ -600,9 +619,13 @@ absl::StatusOr<LedgerFollower::Outcome> LedgerFollower::PollCheckpoints(
     state.head_number = latest->tree_size;
     state.head_fingerprint = head_block->fingerprint;
     state.head_time_millis = head_block->time_millis;
-    state.controllers = head_block->controllers.has_value()
-                            ? *head_block->controllers
-                            : ControllersOf(summary.controllers());
+    if (head_block->controllers.has_value()) {
+      state.controllers = *head_block->controllers;
+    } else {
+      absl::StatusOr<Controllers> claimed = ControllersOf(summary.controllers());
+      if (!claimed.ok()) return claimed.status();
+      state.controllers = *std::move(claimed);
+    }
     if (IsTerminal(*head_block)) state.terminal_event = head_block->event_name();
     {
       absl::MutexLock lock(record_mu_);

@@ -49,7 +49,9 @@ Mirror::Mirror(std::unique_ptr<KvStore> store, MirrorOptions options)
       store_(std::move(store), options_.max_cached_ledgers, options_.max_cached_merkle_nodes),
       evidence_(&store_.kv()) {}
 
-Mirror::~Mirror() {
+Mirror::~Mirror() { StopFollowers(); }
+
+void Mirror::StopFollowers() {
   std::vector<std::unique_ptr<LedgerFollower>> followers;
   {
     absl::MutexLock lock(&mu_);
@@ -81,7 +83,7 @@ absl::Status Mirror::Start() {
     if (!frozen->empty()) continue;
     RecordMutex(record.ledger_id);
     absl::MutexLock lock(&mu_);
-    StartFollower(record);
+    StartFollower(record).reset();  // Nothing to replace at start.
   }
   if (options_.announcer != nullptr) {
     // Every ledger held is announced, followed or not (it is served).
@@ -93,12 +95,22 @@ absl::Status Mirror::Start() {
   return absl::OkStatus();
 }
 
-void Mirror::StartFollower(const MirrorRecord& record) {
+std::unique_ptr<LedgerFollower> Mirror::StartFollower(const MirrorRecord& record) {
   absl::Mutex* record_mu = record_mus_[record.ledger_id].get();
   const std::string upstream = record.upstream;
-  followers_[record.ledger_id] = std::make_unique<LedgerFollower>(
+  std::unique_ptr<LedgerFollower>& slot = followers_[record.ledger_id];
+  std::unique_ptr<LedgerFollower> replaced = std::move(slot);
+  slot = std::make_unique<LedgerFollower>(
       &store_, record_mu, record, options_.follower,
       [this, upstream](const std::string& evidence) { OnFollowerEvidence(upstream, evidence); });
+  return replaced;
+}
+
+absl::Mutex& Mirror::AdminMutex(absl::string_view ledger_id) {
+  absl::MutexLock lock(&mu_);
+  std::unique_ptr<absl::Mutex>& mu = admin_mus_[ledger_id];
+  if (mu == nullptr) mu = std::make_unique<absl::Mutex>();
+  return *mu;
 }
 
 std::unique_ptr<LedgerFollower> Mirror::TakeFollower(absl::string_view ledger_id) {
@@ -145,6 +157,10 @@ absl::StatusOr<MirroredLedgerView> Mirror::Follow(absl::string_view ledger_id,
     return absl::FailedPreconditionError(
         absl::StrCat("follow: ", ForgottenLedger(ledger_id).message()));
   }
+  // One admin change of a ledger at a time (Follow, Unfollow, Forget,
+  // ReportEquivocation): followers never take this mutex.
+  absl::MutexLock admin_lock(&AdminMutex(ledger_id));
+  std::unique_ptr<LedgerFollower> replaced;
   {
     // The old follower is stopped (and joined) before the record mutex is
     // taken: a tail or sparse follower takes that mutex to commit a head,
@@ -187,8 +203,9 @@ absl::StatusOr<MirroredLedgerView> Mirror::Follow(absl::string_view ledger_id,
       return absl::FailedPreconditionError(absl::StrCat(
           "follow: the ledger is frozen by equivocation evidence ", *frozen_now));
     }
-    StartFollower(record);
+    replaced = StartFollower(record);
   }
+  replaced.reset();  // None under the admin mutex; joined without other locks.
   if (options_.announcer != nullptr) options_.announcer->Touch(ledger_id);
   absl::StatusOr<std::vector<MirroredLedgerView>> view = Status(ledger_id);
   if (!view.ok()) return view.status();
@@ -198,6 +215,7 @@ absl::StatusOr<MirroredLedgerView> Mirror::Follow(absl::string_view ledger_id,
 absl::Status Mirror::Unfollow(absl::string_view ledger_id, bool drop_data) {
   absl::StatusOr<std::string> key = LedgerKeyFromId(ledger_id);
   if (!key.ok()) return key.status();
+  absl::MutexLock admin_lock(&AdminMutex(ledger_id));
   std::unique_ptr<LedgerFollower> follower = TakeFollower(ledger_id);
   follower.reset();
   absl::MutexLock record_lock(&RecordMutex(ledger_id));
@@ -209,6 +227,7 @@ absl::Status Mirror::Unfollow(absl::string_view ledger_id, bool drop_data) {
   }
   if (drop_data) {
     if (options_.announcer != nullptr) options_.announcer->Forget(ledger_id);
+    ForgetUse(ledger_id);
     return store_.Delete(ledger_id, std::nullopt);
   }
   MirrorRecord record = **stored;
@@ -268,8 +287,25 @@ absl::StatusOr<std::vector<MirroredLedgerView>> Mirror::Status(absl::string_view
 
 void Mirror::Touch(absl::string_view ledger_id) {
   const int64_t now = Now();
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = last_used_.find(ledger_id);
+    if (it != last_used_.end()) {
+      it->second = now;
+      return;
+    }
+  }
+  // Only ledgers this mirror holds are remembered: a read of any other id
+  // (random, or megabytes long) costs no memory.
+  absl::StatusOr<std::optional<MirrorRecord>> record = store_.Record(ledger_id);
+  if (!record.ok() || !record->has_value()) return;
   absl::MutexLock lock(&mu_);
   last_used_[ledger_id] = now;
+}
+
+void Mirror::ForgetUse(absl::string_view ledger_id) {
+  absl::MutexLock lock(&mu_);
+  last_used_.erase(ledger_id);
 }
 
 absl::StatusOr<std::vector<BlockSpan>> Mirror::Held(absl::string_view ledger_id) {
@@ -301,6 +337,19 @@ absl::Status Mirror::EnsureBlocks(absl::string_view ledger_id, uint64_t first,
   if (SpansCover(held, first, last)) return absl::OkStatus();
   if ((*record)->mode != MirrorMode::kSparse) {
     return NotHeld(absl::StrCat("blocks ", first, "-", last), held);
+  }
+  uint64_t missing = 0;
+  for (uint64_t number = first; number <= last && missing <= options_.max_fetch_blocks;
+       ++number) {
+    if (!SpansCover(held, number, number)) ++missing;
+  }
+  if (missing > options_.max_fetch_blocks) {
+    // Bounded work per read: a sparse mirror is not a way to make one
+    // reader's call fetch a whole ledger through it.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "mirror: a sparse mirror fetches at most ", options_.max_fetch_blocks,
+        " blocks it lacks per read; ask for a shorter range (held blocks ",
+        SpansText(held), ")"));
   }
   return FetchMissing(**record, first, last, head_number);
 }
@@ -437,7 +486,7 @@ absl::Status Mirror::CheckProvable(absl::string_view ledger_id, uint64_t leaf_nu
   const MirrorRecord& held = **record;
   if (held.mode == MirrorMode::kSparse) {
     // Checkpoints of the sizes it verified (every head it held).
-    if (size != 0 && !SpansCover(held.fetched, size, size)) {
+    if (size != 0 && !HasCheckpoint(ledger_id, size)) {
       return absl::FailedPreconditionError(absl::StrCat(
           "mirror: this sparse mirror holds checkpoints of the heads it verified; it has "
           "none of tree size ",
@@ -457,6 +506,11 @@ absl::Status Mirror::CheckProvable(absl::string_view ledger_id, uint64_t leaf_nu
   return absl::OkStatus();
 }
 
+bool Mirror::HasCheckpoint(absl::string_view ledger_id, uint64_t size) const {
+  absl::StatusOr<std::string> key = LedgerKeyFromId(ledger_id);
+  return key.ok() && store_.reader().store().Get(CheckpointKey(*key, size)).ok();
+}
+
 absl::StatusOr<InclusionProofResult> Mirror::SparseInclusionProof(absl::string_view ledger_id,
                                                                   uint64_t number,
                                                                   uint64_t tree_size) {
@@ -474,7 +528,7 @@ absl::StatusOr<InclusionProofResult> Mirror::SparseInclusionProof(absl::string_v
                                               " is past the head (block ",
                                               head->state.head_number, ")"));
   }
-  if (!SpansCover((*record)->fetched, size, size)) {
+  if (!HasCheckpoint(ledger_id, size)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "mirror: this sparse mirror proves against the checkpoints it verified; it has "
         "none of tree size ",
@@ -563,7 +617,7 @@ absl::StatusOr<ConsistencyProofResult> Mirror::SparseConsistencyProof(
   if (local.ok()) return local;
   std::vector<VerifiedCheckpoint> ends;
   for (uint64_t tree : {old_size, size}) {
-    if (!SpansCover((*record)->fetched, tree, tree)) {
+    if (!HasCheckpoint(ledger_id, tree)) {
       return absl::FailedPreconditionError(absl::StrCat(
           "mirror: this sparse mirror proves against the checkpoints it verified; it has "
           "none of tree size ",
@@ -681,12 +735,34 @@ absl::Status Mirror::Forget(absl::string_view ledger_id, absl::string_view head_
           "forget: signatures must have role \"owner\" and alg \"Ed25519\"");
     }
   }
+  absl::MutexLock admin_lock(&AdminMutex(ledger_id));
+  absl::StatusOr<std::optional<MirrorRecord>> record = store_.Record(ledger_id);
+  if (!record.ok()) return record.status();
+  if (record->has_value() && (*record)->mode != MirrorMode::kFull) {
+    // The controllers in force are known from verified blocks only on a
+    // full mirror; a tail or sparse one holds the upstream's word for them.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "forget: this ", MirrorModeName((*record)->mode),
+        " mirror cannot check the controllers in force; forget the ledger at its host "
+        "or a full mirror (this copy is then dropped by --retain_idle, or with "
+        "unfollow --drop_data)"));
+  }
+  // The follower stops first, so the head cannot move between the check and
+  // the delete.
+  std::unique_ptr<LedgerFollower> follower = TakeFollower(ledger_id);
+  follower.reset();
+  absl::MutexLock record_lock(&RecordMutex(ledger_id));
   absl::StatusOr<HeadRecord> head = store_.Head(ledger_id);
   if (absl::IsNotFound(head.status())) {
     return MissingLedger(store_.reader().store(), *key, ledger_id);
   }
   if (!head.ok()) return head.status();
   if (head_fingerprint != head->state.head_fingerprint) {
+    // Refused: following goes on where it was.
+    if (record->has_value() && (*record)->following) {
+      absl::MutexLock lock(&mu_);
+      StartFollower(**record).reset();
+    }
     return absl::FailedPreconditionError(absl::StrCat(
         "forget: the request is signed for head ", QuoteForError(head_fingerprint),
         ", the head held here is block ", head->state.head_number, " ",
@@ -697,16 +773,18 @@ absl::Status Mirror::Forget(absl::string_view ledger_id, absl::string_view head_
                                             absl::StrCat("the forget request at block ",
                                                          head->state.head_number));
       !s.ok()) {
+    if (record->has_value() && (*record)->following) {
+      absl::MutexLock lock(&mu_);
+      StartFollower(**record).reset();
+    }
     return absl::Status(s.code(), absl::StrCat("forget: ", s.message()));
   }
-  std::unique_ptr<LedgerFollower> follower = TakeFollower(ledger_id);
-  follower.reset();
-  absl::MutexLock record_lock(&RecordMutex(ledger_id));
   Tombstone tombstone;
   tombstone.forgotten_at_millis = Now();
   tombstone.head_number = head->state.head_number;
   tombstone.head_fingerprint = head->state.head_fingerprint;
   if (options_.announcer != nullptr) options_.announcer->Forget(ledger_id);
+  ForgetUse(ledger_id);
   return store_.Delete(ledger_id, tombstone);
 }
 
@@ -724,13 +802,23 @@ absl::StatusOr<int> Mirror::DropIdle() {
       auto it = last_used_.find(record.ledger_id);
       if (it != last_used_.end()) used = std::max(used, it->second);
     }
-    if (used > cutoff) continue;
     absl::MutexLock record_lock(&RecordMutex(record.ledger_id));
     absl::StatusOr<std::optional<MirrorRecord>> current = store_.Record(record.ledger_id);
     if (!current.ok()) return current.status();
     if (!current->has_value() || (*current)->following) continue;
+    if (used > cutoff) {
+      // Still in use: the read time is kept in the record, so a restart
+      // does not make the ledger look idle.
+      if (used > (*current)->last_used_millis) {
+        MirrorRecord updated = **current;
+        updated.last_used_millis = used;
+        if (absl::Status s = store_.PutRecord(updated); !s.ok()) return s;
+      }
+      continue;
+    }
     if (absl::Status s = store_.Delete(record.ledger_id, std::nullopt); !s.ok()) return s;
     if (options_.announcer != nullptr) options_.announcer->Forget(record.ledger_id);
+    ForgetUse(record.ledger_id);
     ++dropped;
   }
   return dropped;

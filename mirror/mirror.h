@@ -58,7 +58,8 @@ struct MirrorOptions {
   absl::Duration retention_sweep = absl::ZeroDuration();
   size_t max_cached_ledgers = 10000;
   size_t max_cached_merkle_nodes = 1 << 18;
-  // Blocks one sparse fetch may bring (a longer read is fetched in pieces).
+  // Blocks a sparse ledger fetches for one read at most (a read that lacks
+  // more is refused with FAILED_PRECONDITION); fetched in one upstream range.
   uint64_t max_fetch_blocks = 256;
   // Unix milliseconds; NowMillis when unset.
   std::function<int64_t()> clock;
@@ -84,6 +85,11 @@ class Mirror {
   // Starts a follower for every followed ledger that is not frozen, and the
   // retention sweeper.
   absl::Status Start();
+
+  // Stops every follower and the retention sweeper, and refuses new follows
+  // (idempotent; the destructor calls it). Call it before destroying what
+  // they use, such as the announcer.
+  void StopFollowers();
 
   const LedgerReader& reader() const { return store_.reader(); }
 
@@ -134,7 +140,16 @@ class Mirror {
  private:
   int64_t Now() const;
   absl::Mutex& RecordMutex(absl::string_view ledger_id);
-  void StartFollower(const MirrorRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Starts the ledger's follower; returns the one it replaces (to destroy
+  // without locks held: destroying joins it).
+  std::unique_ptr<LedgerFollower> StartFollower(const MirrorRecord& record)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Serialises the admin changes of one ledger (never taken by followers).
+  absl::Mutex& AdminMutex(absl::string_view ledger_id);
+  // Whether the checkpoint of tree size `size` is stored.
+  bool HasCheckpoint(absl::string_view ledger_id, uint64_t size) const;
+  // Drops the ledger's last-use time (its data is gone).
+  void ForgetUse(absl::string_view ledger_id);
   std::unique_ptr<LedgerFollower> TakeFollower(absl::string_view ledger_id);
   // Evidence a follower built: kept, reported upstream (best effort).
   void OnFollowerEvidence(const std::string& upstream, const std::string& evidence);
@@ -156,6 +171,8 @@ class Mirror {
   absl::flat_hash_map<std::string, std::unique_ptr<LedgerFollower>> followers_
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<absl::Mutex>> record_mus_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::unique_ptr<absl::Mutex>> admin_mus_
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, int64_t> last_used_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

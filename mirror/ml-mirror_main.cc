@@ -11,6 +11,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/cleanup/cleanup.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -117,8 +118,7 @@ absl::StatusOr<FollowFlag> ParseFollow(absl::string_view text) {
   FollowFlag follow;
   size_t at = text.find('@');
   if (at == 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--follow=", text, ": expected LEDGER[@HOST:PORT][#MODE]"));
+    return absl::InvalidArgumentError("--follow: expected LEDGER[@HOST:PORT][#MODE]");
   }
   // LEDGER[#MODE] alone: the upstream is found through the DHT.
   std::string with_dht;
@@ -142,8 +142,8 @@ absl::StatusOr<FollowFlag> ParseFollow(absl::string_view text) {
     } else if (mode == "sparse") {
       follow.mode = MirrorMode::kSparse;
     } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--follow=", text, ": mode must be full, tail or sparse"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--follow: mode must be full, tail or sparse, not ", mode));
     }
   }
   follow.upstream = std::string(rest);
@@ -270,24 +270,34 @@ int Run(const std::vector<std::string>& follow_flags,
       static_cast<size_t>(absl::GetFlag(FLAGS_merkle_node_cache_size));
   Mirror mirror(*std::move(store), options);
   signing_mirror = &mirror;
+  // On every way out: followers (which hand evidence to the announcer) stop,
+  // then the announcer (whose thread signs through the mirror), then the
+  // mirror goes.
+  absl::Cleanup stop_announcing = [&mirror, &announcer] {
+    mirror.StopFollowers();
+    announcer.reset();
+  };
   if (absl::Status started = mirror.Start(); !started.ok()) return Fail(started);
   for (size_t i = 0; i < follows.size(); ++i) {
     const FollowFlag& follow = follows[i];
     absl::StatusOr<MirroredLedgerView> followed =
         mirror.Follow(follow.ledger, follow.upstream, follow.mode);
+    // No ledger id in logs: the message may name the ledger.
+    const std::string why = absl::StrReplaceAll(followed.status().message(),
+                                                {{follow.ledger, "(the ledger)"}});
     // A ledger frozen by evidence or forgotten since the flag was written is
     // skipped (its verified copy, or tombstone, stays); anything else is a
     // mistake in the flag.
     if (absl::IsFailedPrecondition(followed.status()) ||
         absl::IsNotFound(followed.status())) {
-      // No ledger id in logs: the message may name the ledger.
-      const std::string why = absl::StrReplaceAll(followed.status().message(),
-                                                  {{follow.ledger, "(the ledger)"}});
       std::fprintf(stderr, "ml-mirror: --follow #%zu is not followed: %s\n", i + 1,
                    why.c_str());
       continue;
     }
-    if (!followed.ok()) return Fail(followed.status());
+    if (!followed.ok()) {
+      return Fail(absl::Status(followed.status().code(),
+                               absl::StrCat("--follow #", i + 1, ": ", why)));
+    }
   }
 
   AdmissionLimits admission;
@@ -330,7 +340,6 @@ int Run(const std::vector<std::string>& follow_flags,
     served.push_back({&admin, admin_config});
   }
   absl::Status status = ServeUntilStopSignal(served);
-  announcer.reset();  // Its thread signs through the mirror: stopped first.
   if (!status.ok()) return Fail(status);
   return 0;
 }

@@ -90,7 +90,7 @@ ABSL_FLAG(std::string, out_dir, "",
           "of printing it");
 ABSL_FLAG(std::string, mirror, "",
           "mirror follow, unfollow, status: the mirror's admin address (its "
-          "--admin_listen: unix:PATH, default unix:DATA_DIR/admin.sock, or HOST:PORT)");
+          "--admin_listen: unix:PATH, default unix:DATA_DIR/admin/admin.sock, or HOST:PORT)");
 ABSL_FLAG(std::string, mode, "",
           "mirror follow: full (default: every block from genesis), tail (from the "
           "upstream's head on) or sparse (blocks fetched when read)");
