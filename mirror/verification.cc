@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/ed25519.h"
 #include "common/encoding.h"
@@ -49,6 +50,36 @@ void AuditPathRanges(uint64_t m, uint64_t lo, uint64_t hi,
   }
 }
 
+// `note` (verified) cut to its text and its first signature line by the
+// ledger key: other lines (witness cosignatures, or padding an upstream
+// added) are not kept, so stored notes and evidence built from them stay
+// small whatever an upstream sends.
+absl::StatusOr<std::string> LedgerSignedNote(absl::string_view ledger_id,
+                                             absl::string_view note) {
+  const size_t blank = note.find("\n\n");
+  absl::StatusOr<std::string> raw_key = PublicKeyTextFromLedgerId(ledger_id);
+  if (blank == absl::string_view::npos || !raw_key.ok()) {
+    return absl::InvalidArgumentError("checkpoint: not a signed note");
+  }
+  absl::StatusOr<std::string> key = DecodePublicKeyText(*raw_key);
+  if (!key.ok()) return key.status();
+  const std::string key_hash = SignedNoteKeyHash(ledger_id, *key);
+  const std::string prefix = absl::StrCat("\u2014 ", ledger_id, " ");
+  absl::string_view lines = note.substr(blank + 2);
+  while (!lines.empty()) {
+    const size_t end = lines.find('\n');
+    const absl::string_view line = lines.substr(0, end);
+    lines = end == absl::string_view::npos ? absl::string_view() : lines.substr(end + 1);
+    if (!absl::StartsWith(line, prefix)) continue;
+    absl::StatusOr<std::string> payload = DecodeBase64Std(line.substr(prefix.size()));
+    if (payload.ok() && payload->size() > kSignedNoteKeyHashSize &&
+        payload->substr(0, kSignedNoteKeyHashSize) == key_hash) {
+      return absl::StrCat(note.substr(0, blank + 2), line, "\n");
+    }
+  }
+  return absl::InvalidArgumentError("checkpoint: no signature line by the ledger key");
+}
+
 }  // namespace
 
 absl::StatusOr<MerkleHash> BlockLeafHash(const Block& block) {
@@ -71,7 +102,9 @@ absl::StatusOr<VerifiedCheckpoint> VerifyCheckpointOf(absl::string_view ledger_i
                                                    tree_size == 0 ? 1 : tree_size));
   }
   VerifiedCheckpoint verified;
-  verified.note = std::string(note);
+  absl::StatusOr<std::string> kept = LedgerSignedNote(ledger_id, note);
+  if (!kept.ok()) return kept.status();
+  verified.note = *std::move(kept);
   verified.tree_size = checkpoint->tree_size;
   verified.root = checkpoint->root_hash;
   return verified;

@@ -49,7 +49,10 @@ struct VerifiedCheckpoint {
 };
 
 // A checkpoint note of `ledger_id` (SPEC §7) for exactly `tree_size` leaves
-// (any size when `tree_size` is 0, but at least 1).
+// (any size when `tree_size` is 0, but at least 1). The verified note keeps
+// only the note text and the ledger key's signature line: other lines
+// (witness cosignatures, or padding) are dropped, so what a mirror stores and
+// builds evidence from stays small whatever the upstream sends.
 absl::StatusOr<VerifiedCheckpoint> VerifyCheckpointOf(absl::string_view ledger_id,
                                                       absl::string_view note,
                                                       uint64_t tree_size);

@@ -82,6 +82,23 @@ TEST(VerifyNextBlockTest, AcceptsTheChainAndRefusesTamperedBlocksAndCheckpoints)
                    .ok());
 }
 
+TEST(VerifyCheckpointOfTest, KeepsOnlyTheNoteTextAndTheLedgerKeysLine) {
+  TestChain chain;
+  chain.AppendEvents(2);
+  const std::string note = chain.SignedCheckpoint(3);
+  // Well-formed lines of other keys (witness cosignatures, or padding) before
+  // and after the ledger key's line.
+  const std::string foreign =
+      "\u2014 witness.example/w1 " + EncodeBase64Std(std::string(72, 'x')) + "\n";
+  const size_t blank = note.find("\n\n");
+  std::string padded = note.substr(0, blank + 2) + foreign + note.substr(blank + 2);
+  for (int i = 0; i < 50; ++i) padded += foreign;
+  absl::StatusOr<VerifiedCheckpoint> verified =
+      VerifyCheckpointOf(chain.ledger_id(), padded, 3);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(verified->note, note);
+}
+
 TEST(FrontierFromLastLeafTest, ExtendsLikeTheFullTreeForEverySize) {
   TestChain chain;
   chain.AppendEvents(20);
