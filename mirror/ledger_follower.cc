@@ -210,8 +210,47 @@ LedgerFollower::UpstreamStubs() const {
   return stubs;
 }
 
+absl::StatusOr<bool> LedgerFollower::AdoptUpstreamFreeze(v1::HostService::Stub& stub) {
+  v1::GetLedgerRequest request;
+  request.set_ledger_id(record_.ledger_id);
+  v1::GetLedgerResponse summary;
+  std::unique_ptr<grpc::ClientContext> context = NewContext();
+  if (!SetActiveCall(context.get())) return absl::CancelledError("stopping");
+  grpc::Status status = stub.GetLedger(context.get(), request, &summary);
+  SetActiveCall(nullptr);
+  // Not known there yet, or unreachable: following finds out.
+  if (!status.ok() || !summary.frozen()) return false;
+  v1::GetLedgerEvidenceRequest evidence_request;
+  evidence_request.set_ledger_id(record_.ledger_id);
+  v1::GetLedgerEvidenceResponse evidence;
+  context = NewContext();
+  if (!SetActiveCall(context.get())) return absl::CancelledError("stopping");
+  status = stub.GetLedgerEvidence(context.get(), evidence_request, &evidence);
+  SetActiveCall(nullptr);
+  if (!status.ok()) return FromGrpc(status, "GetLedgerEvidence");
+  // The upstream's word that the ledger is frozen counts only with evidence
+  // that validates (SPEC §11): anyone can check it.
+  bool adopted = false;
+  for (const std::string& object : evidence.evidence()) {
+    absl::StatusOr<EvidenceInfo> info = ValidateEvidence(object);
+    if (!info.ok() || info->ledger != record_.ledger_id) continue;
+    if (!adopted) SetState("frozen");
+    sink_(object);
+    adopted = true;
+  }
+  if (!adopted) {
+    return absl::FailedPreconditionError(
+        "upstream: says the ledger is frozen but serves no valid evidence of it");
+  }
+  return true;
+}
+
 absl::StatusOr<LedgerFollower::Outcome> LedgerFollower::FollowOnce(
     v1::HostService::Stub& stub) {
+  // An upstream that keeps evidence of this ledger: the mirror freezes too.
+  absl::StatusOr<bool> frozen = AdoptUpstreamFreeze(stub);
+  if (!frozen.ok()) return frozen.status();
+  if (*frozen) return Outcome::kFrozen;
   absl::StatusOr<HeadRecord> held = store_->Head(record_.ledger_id);
   if (absl::IsNotFound(held.status())) {
     if (record_.mode == MirrorMode::kFull) {

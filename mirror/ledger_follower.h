@@ -26,8 +26,11 @@
 // follower asks the upstream for its checkpoint of the held tree size: a
 // different root under the ledger key is equivocation, and the follower
 // builds SPEC §11 `checkpoints` evidence from the two notes, hands it to the
-// evidence sink and stops. Any other failure (unreachable upstream, a block or
-// checkpoint that does not verify, an upstream behind the held head) is
+// evidence sink and stops. Before that, on every connection, the follower asks
+// whether the upstream keeps evidence of the ledger (GetLedger.frozen, then
+// GetLedgerEvidence): valid evidence goes to the sink and the follower stops
+// too. Any other failure (unreachable upstream, a block or checkpoint that
+// does not verify, an upstream behind the held head) is
 // recorded as the last error and retried with exponential backoff from the
 // next block; the verified state is kept.
 //
@@ -115,6 +118,10 @@ class LedgerFollower {
   absl::StatusOr<Outcome> FollowOnce(v1::HostService::Stub& stub);
   absl::StatusOr<Outcome> StreamBlocks(v1::HostService::Stub& stub, HeadRecord held);
   absl::StatusOr<Outcome> PollCheckpoints(v1::HostService::Stub& stub, HeadRecord held);
+  // Whether the upstream says the ledger is frozen and serves valid evidence
+  // of it (handed to the sink: the follower stops); FailedPrecondition when
+  // it says frozen without valid evidence.
+  absl::StatusOr<bool> AdoptUpstreamFreeze(v1::HostService::Stub& stub);
   // Starts a tail or sparse ledger at the upstream's head.
   absl::Status StartAtHead(v1::HostService::Stub& stub);
   // The upstream's checkpoint of the held tree size must have the held root;

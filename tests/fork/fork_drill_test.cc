@@ -488,6 +488,21 @@ TEST(ForkDrillTest, EvidenceReportedToAMirrorFreezesItAndSurvivesForget) {
   ASSERT_TRUE(HostLedger(*host_a, ledger, &info).ok());
   EXPECT_FALSE(info.frozen());
   EXPECT_EQ(info.head_number(), 5u);
+
+  // Told now, the host is frozen; a new mirror that follows it takes the
+  // host's (valid) evidence and freezes too, without seeing the fork itself.
+  status = Report(*host_a, *checkpoints, &reported);
+  ASSERT_TRUE(status.ok()) << Msg(status);
+  DiskMirror fresh("fresh_mirror");
+  ASSERT_TRUE(fresh.Start({"--follow=" + ledger + "@" + a.address()}).ok());
+  auto fresh_admin = fresh.Admin();
+  EXPECT_TRUE(WaitForMirror(
+      *fresh_admin, ledger,
+      [&](const v1::MirroredLedger& m) {
+        return m.state() == "frozen" && m.evidence_id() == id;
+      },
+      absl::Seconds(20), &view))
+      << Describe(view);
 }
 
 }  // namespace
