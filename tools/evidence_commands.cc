@@ -68,4 +68,27 @@ int RunEvidenceVerify(const std::string& path, std::ostream& out, std::ostream& 
   return kExitOk;
 }
 
+int RunEvidenceReport(ServerReader& server, const std::string& path, std::ostream& out,
+                      std::ostream& err) {
+  absl::StatusOr<std::string> bytes = ReadWholeFile(path);
+  if (!bytes.ok()) {
+    err << "mlctl evidence report: " << FailureRule(bytes.status()) << "\n";
+    return kExitUsageOrInput;
+  }
+  // Checked here first: nothing that is not evidence is sent.
+  absl::StatusOr<EvidenceInfo> info = ValidateEvidence(*bytes);
+  if (!info.ok()) {
+    out << "INVALID: " << FailureRule(info.status()) << "\n";
+    return kExitVerifyFailed;
+  }
+  absl::StatusOr<v1::ReportEquivocationResponse> reported = server.ReportEquivocation(*bytes);
+  if (!reported.ok()) {
+    err << "mlctl evidence report: " << reported.status().message() << "\n";
+    return kExitUsageOrInput;
+  }
+  out << "REPORTED " << reported->ledger_id() << " " << reported->kind() << " "
+      << reported->evidence_id() << (reported->frozen() ? " frozen" : " not frozen") << "\n";
+  return kExitOk;
+}
+
 }  // namespace microledger

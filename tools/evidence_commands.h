@@ -1,7 +1,8 @@
 // The `mlctl evidence` commands (SPEC §11 equivocation evidence): `evidence
 // get LEDGER --from=ADDR` fetches the evidence objects a host or mirror keeps
 // for a ledger (HostService.GetLedgerEvidence) and `evidence verify FILE`
-// validates an evidence file offline, both with common/evidence.h
+// validates an evidence file offline, and `evidence report FILE --to=ADDR`
+// hands one to a host or mirror, all with common/evidence.h
 // (ValidateEvidence). Like the other command files, each command takes its
 // streams and returns the process exit code.
 //
@@ -32,6 +33,15 @@ int RunEvidenceGet(ServerReader& server, const std::string& ledger_id,
 // or "INVALID: <reason>" (one line) and exit 1; exit 2 with one line on `err`
 // and nothing on `out` when FILE cannot be read.
 int RunEvidenceVerify(const std::string& path, std::ostream& out, std::ostream& err);
+
+// `evidence report FILE --to=ADDR`: validates the file as `evidence verify`
+// does (exit 1 and "INVALID: <reason>" when it is not evidence: nothing is
+// sent), then hands it to the host or mirror at ADDR (ReportEquivocation),
+// which keeps it and freezes the ledger: prints "REPORTED <ledger> <kind>
+// <id> frozen|not frozen", exit 0; exit 2 with one line on `err` when FILE
+// cannot be read or the server refuses or cannot be reached.
+int RunEvidenceReport(ServerReader& server, const std::string& path, std::ostream& out,
+                      std::ostream& err);
 
 }  // namespace microledger
 

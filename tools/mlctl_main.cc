@@ -85,6 +85,9 @@ ABSL_FLAG(std::string, request_id, "",
           "append again with the same id prints the block the first run committed "
           "instead of appending twice (also after an agent restart)");
 ABSL_FLAG(std::string, label, "", "keys create: a label for the new key");
+ABSL_FLAG(std::string, to, "",
+          "evidence report: the host or mirror (HOST:PORT, [IPv6]:PORT or unix:PATH; TLS "
+          "with --from_tls_ca) the evidence is handed to");
 ABSL_FLAG(std::string, out_dir, "",
           "evidence get: write each evidence object to DIR/<evidence id>.json instead "
           "of printing it");
@@ -265,6 +268,15 @@ only records signed as SPEC §13 requires and valid evidence count:
       (grpc://HOST:PORT plaintext, grpcs:// TLS with --from_tls_ca, https://
       skipped), verified exactly as with --from=ADDR. None found or none
       answers: one line on stderr, exit 2.
+
+Equivocation evidence (SPEC §11), handed to a server:
+  mlctl evidence report FILE --to=ADDR
+      Validates FILE as evidence verify does (exit 1, "INVALID: <reason>", and
+      nothing sent if it is not evidence), then hands it to the host or mirror
+      at ADDR (ReportEquivocation), which keeps it and freezes the ledger:
+      prints "REPORTED <ledger> <kind> <id> frozen", exit 0. A server that
+      refuses it (NOT_FOUND: it never held the ledger) or cannot be reached:
+      one line on stderr, exit 2.
 
 Equivocation evidence (SPEC §11), offline:
   mlctl evidence verify FILE
@@ -465,8 +477,22 @@ int main(int argc, char** argv) {
   if (command == "evidence" && operands == 2 && args[2] == "verify") {
     return RunEvidenceVerify(args[3], std::cout, std::cerr);
   }
+  if (command == "evidence" && operands == 2 && args[2] == "report") {
+    if (absl::GetFlag(FLAGS_to).empty()) {
+      return UsageError("evidence report FILE needs --to=ADDR, the host or mirror");
+    }
+    ServerOptions options;
+    options.address = absl::GetFlag(FLAGS_to);
+    options.tls_ca_file = absl::GetFlag(FLAGS_from_tls_ca);
+    options.timeout_seconds = absl::GetFlag(FLAGS_timeout_seconds);
+    absl::StatusOr<std::unique_ptr<ServerReader>> server = ServerReader::Create(options);
+    if (!server.ok()) return UsageError(std::string(server.status().message()));
+    return RunEvidenceReport(**server, args[3], std::cout, std::cerr);
+  }
   if (command == "evidence") {
-    return UsageError("evidence get LEDGER needs --from=ADDR; evidence verify takes one FILE");
+    return UsageError(
+        "evidence get LEDGER needs --from=ADDR; evidence verify takes one FILE; evidence "
+        "report FILE needs --to=ADDR");
   }
   const bool online_verify =
       command == "verify" && operands == 1 && absl::StartsWith(args[2], "jlinx:");

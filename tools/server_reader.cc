@@ -170,6 +170,18 @@ absl::StatusOr<std::vector<std::string>> ServerReader::GetLedgerEvidence(
   return std::vector<std::string>(response.evidence().begin(), response.evidence().end());
 }
 
+absl::StatusOr<v1::ReportEquivocationResponse> ServerReader::ReportEquivocation(
+    const std::string& evidence) {
+  v1::ReportEquivocationRequest request;
+  request.set_evidence(evidence);
+  v1::ReportEquivocationResponse response;
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  grpc::Status status = stub_->ReportEquivocation(&context, request, &response);
+  if (!status.ok()) return FromGrpc(options_.address, "ReportEquivocation", status);
+  return response;
+}
+
 absl::Status ServerReader::Subscription::Finish() {
   return FromGrpc(address_, "Subscribe", reader_->Finish());
 }

@@ -74,6 +74,9 @@ class ServerReader {
       const std::string& ledger_id, uint64_t number, uint64_t tree_size);
   // The evidence objects' bytes, as the server sent them.
   absl::StatusOr<std::vector<std::string>> GetLedgerEvidence(const std::string& ledger_id);
+  // Hands SPEC §11 evidence to the server (its only call that is not a read).
+  absl::StatusOr<v1::ReportEquivocationResponse> ReportEquivocation(
+      const std::string& evidence);
 
   // A Subscribe stream: blocks from `from_number` on, each with the checkpoint
   // of its tree size.

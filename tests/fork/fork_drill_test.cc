@@ -489,10 +489,24 @@ TEST(ForkDrillTest, EvidenceReportedToAMirrorFreezesItAndSurvivesForget) {
   EXPECT_FALSE(info.frozen());
   EXPECT_EQ(info.head_number(), 5u);
 
-  // Told now, the host is frozen; a new mirror that follows it takes the
-  // host's (valid) evidence and freezes too, without seeing the fork itself.
-  status = Report(*host_a, *checkpoints, &reported);
-  ASSERT_TRUE(status.ok()) << Msg(status);
+  // Told now (mlctl evidence report), the host is frozen; a new mirror that
+  // follows it takes the host's (valid) evidence and freezes too, without
+  // seeing the fork itself.
+  const std::string evidence_file = NewTempDir("fork_report") + "/evidence.json";
+  WriteFile(evidence_file, *checkpoints);
+  auto [invalid_code, invalid_output] =
+      RunMlctl({"evidence", "report", evidence_file + ".missing", "--to=" + a.address()});
+  EXPECT_EQ(invalid_code, 2) << invalid_output;
+  WriteFile(evidence_file + ".bad", *checkpoints + " ");
+  std::tie(invalid_code, invalid_output) =
+      RunMlctl({"evidence", "report", evidence_file + ".bad", "--to=" + a.address()});
+  EXPECT_EQ(invalid_code, 1) << invalid_output;
+  EXPECT_THAT(invalid_output, HasSubstr("INVALID: "));
+  auto [report_code, report_output] =
+      RunMlctl({"evidence", "report", evidence_file, "--to=" + a.address()});
+  EXPECT_EQ(report_code, 0) << report_output;
+  EXPECT_EQ(report_output,
+            "REPORTED " + ledger + " checkpoints " + id + " frozen\n");
   DiskMirror fresh("fresh_mirror");
   ASSERT_TRUE(fresh.Start({"--follow=" + ledger + "@" + a.address()}).ok());
   auto fresh_admin = fresh.Admin();
