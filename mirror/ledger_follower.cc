@@ -271,8 +271,6 @@ absl::StatusOr<LedgerFollower::Outcome> LedgerFollower::FollowOnce(
     if (absl::IsFailedPrecondition(s) && Status().state == "frozen") return Outcome::kFrozen;
     return s;
   }
-  // The upstream answered and agrees.
-  if (held->state.head_number > 0) ClearError();
   if (!held->state.terminal_event.empty() && record_.mode != MirrorMode::kSparse) {
     return Outcome::kClosed;
   }
