@@ -89,7 +89,9 @@ absl::Status ServerProcess::Launch(const ServerCommand& command) {
   pid_ = Spawn(command, &output_fd_);
   if (pid_ < 0) return absl::InternalError(absl::StrCat("cannot start ", command.binary));
   std::string output;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  // Generous: under ASan on two busy cores a server (an agent creating its
+  // keystore) has taken over 20 s to start.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
     pollfd pfd{output_fd_, POLLIN, 0};
     if (poll(&pfd, 1, 100) <= 0) continue;
