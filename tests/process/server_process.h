@@ -43,7 +43,7 @@ class ServerProcess {
 
  protected:
   ServerProcess() = default;
-  // Starts `command` and waits up to 20 s for its start line.
+  // Starts `command` and waits up to 60 s for its start line.
   absl::Status Launch(const ServerCommand& command);
 
  private:
