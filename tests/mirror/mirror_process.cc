@@ -64,13 +64,15 @@ absl::StatusOr<std::unique_ptr<MirrorProcess>> MirrorProcess::Start(
   if (pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError("pipe");
   std::vector<std::string> args = {command.binary};
   args.insert(args.end(), command.args.begin(), command.args.end());
+  // Made before fork: the child may only make async-signal-safe calls (the
+  // test has other threads; see tests/process/server_process.cc).
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
   const pid_t pid = fork();
   if (pid == 0) {
     dup2(fds[1], 1);
     dup2(fds[1], 2);
-    std::vector<char*> argv;
-    for (std::string& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
     execv(argv[0], argv.data());
     _exit(127);
   }

@@ -14,6 +14,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+
+extern char** environ;
 
 namespace microledger {
 namespace {
@@ -23,19 +26,37 @@ namespace {
 pid_t Spawn(const ServerCommand& command, int* output_read) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+  // Everything the child needs is made here, before fork: the parent has
+  // other threads (gRPC's, a test's own servers), so the child may only make
+  // async-signal-safe calls until it execs. A malloc there (setenv, building
+  // argv) can wait for ever on an allocator lock another thread held at the
+  // fork; under ASan that hung an ml-owner start in CI.
   std::vector<std::string> args = {command.binary};
   args.insert(args.end(), command.args.begin(), command.args.end());
+  std::vector<std::string> environment;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const absl::string_view text(*entry);
+    const absl::string_view name = text.substr(0, text.find('='));
+    bool replaced = false;
+    for (const auto& [override_name, value] : command.environment) {
+      if (name == override_name) replaced = true;
+    }
+    if (!replaced) environment.emplace_back(text);
+  }
+  for (const auto& [name, value] : command.environment) {
+    environment.push_back(absl::StrCat(name, "=", value));
+  }
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (std::string& entry : environment) envp.push_back(entry.data());
+  envp.push_back(nullptr);
   const pid_t pid = fork();
   if (pid == 0) {
     dup2(fds[1], 1);
     dup2(fds[1], 2);
-    for (const auto& [name, value] : command.environment) {
-      setenv(name.c_str(), value.c_str(), 1);
-    }
-    std::vector<char*> argv;
-    for (std::string& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
+    execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
   close(fds[1]);

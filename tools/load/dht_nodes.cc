@@ -140,6 +140,11 @@ absl::Status DhtNodes::Launch(int k) {
   }
   const std::string output_path = absl::StrCat(options_.dir, "/node", k, ".out");
   const pid_t parent = getpid();
+  // Made before fork: the child may only make async-signal-safe calls (the
+  // benchmark has other threads).
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
   const pid_t pid = fork();
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -153,9 +158,6 @@ absl::Status DhtNodes::Launch(int k) {
     dup2(null, 0);
     dup2(out, 1);
     dup2(out, 2);
-    std::vector<char*> argv;
-    for (std::string& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
     execvp(argv[0], argv.data());
     _exit(127);
   }
