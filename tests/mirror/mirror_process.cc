@@ -60,29 +60,11 @@ absl::StatusOr<std::unique_ptr<MirrorProcess>> MirrorProcess::Start(
     if (flag == "--storage=rocksdb") admin = true;  // Default admin socket.
   }
   const ServerCommand command = MirrorCommand(flags);
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError("pipe");
-  std::vector<std::string> args = {command.binary};
-  args.insert(args.end(), command.args.begin(), command.args.end());
-  // Made before fork: the child may only make async-signal-safe calls (the
-  // test has other threads; see tests/process/server_process.cc).
-  std::vector<char*> argv;
-  for (std::string& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(fds[1]);
-  if (pid < 0) {
-    close(fds[0]);
-    return absl::InternalError(absl::StrCat("cannot start ", command.binary));
-  }
+  int output_fd = -1;
+  const pid_t pid = SpawnServer(command, &output_fd);
+  if (pid < 0) return absl::InternalError(absl::StrCat("cannot start ", command.binary));
   process->pid_ = pid;
-  process->output_fd_ = fds[0];
+  process->output_fd_ = output_fd;
   std::string output;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {

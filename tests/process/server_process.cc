@@ -19,11 +19,9 @@
 extern char** environ;
 
 namespace microledger {
-namespace {
-
 // Forks and execs `command` with stdout and stderr on a pipe; returns the pid
 // (-1 on failure) and the pipe's read end.
-pid_t Spawn(const ServerCommand& command, int* output_read) {
+pid_t SpawnServer(const ServerCommand& command, int* output_read) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return -1;
   // Everything the child needs is made here, before fork: the parent has
@@ -68,7 +66,6 @@ pid_t Spawn(const ServerCommand& command, int* output_read) {
   return pid;
 }
 
-}  // namespace
 
 std::string NewTempDir(const std::string& name) {
   static std::atomic<int> counter{0};
@@ -107,7 +104,7 @@ bool StopProcess(pid_t pid) {
 void ContinueProcess(pid_t pid) { kill(pid, SIGCONT); }
 
 absl::Status ServerProcess::Launch(const ServerCommand& command) {
-  pid_ = Spawn(command, &output_fd_);
+  pid_ = SpawnServer(command, &output_fd_);
   if (pid_ < 0) return absl::InternalError(absl::StrCat("cannot start ", command.binary));
   std::string output;
   // Generous: under ASan on two busy cores a server (an agent creating its
@@ -141,7 +138,7 @@ absl::Status ServerProcess::Launch(const ServerCommand& command) {
 
 std::pair<int, std::string> ServerProcess::RunToExit(const ServerCommand& command) {
   int fd = -1;
-  const pid_t pid = Spawn(command, &fd);
+  const pid_t pid = SpawnServer(command, &fd);
   if (pid < 0) return {-1, "cannot start " + command.binary};
   // A command that should exit but serves instead is killed after 30 s.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);

@@ -56,6 +56,11 @@ class ServerProcess {
 // A fresh directory under $TEST_TMPDIR.
 std::string NewTempDir(const std::string& name);
 
+// Starts `command` with its stdout and stderr on a pipe whose read end is
+// put in *output_read; the pid, or -1. The child makes only async-signal-safe
+// calls between fork and exec (argv and environment are made before fork).
+pid_t SpawnServer(const ServerCommand& command, int* output_read);
+
 // SIGSTOP to `pid`, then waits (at most 5 s) until every thread of it is
 // stopped: kill() only queues the signal, and a thread running on another
 // core may finish a call meanwhile. False if it did not stop in time.
