@@ -17,6 +17,12 @@ packages=(
   # libFuzzer runtimes, LLVM tools (llvm-ar, llvm-symbolizer for reports), lld.
   clang-14 libclang-rt-14-dev llvm-14 lld-14
 )
+# The manifests stage of .ci/run: kubectl's built-in kustomize, and node + npm
+# for the offline schema validator (deploy/validate/), each only when no such
+# command is installed already (from another source).
+command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for package in "${packages[@]}"; do
