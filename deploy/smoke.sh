@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Smoke test of the container image (run by hand; too slow for .ci/run): builds
+# deploy/Containerfile with podman, runs ml-host and ml-owner as two containers
+# (--network=host, loopback, free ports), drives a ledger through them with the
+# repository's bazel-built mlctl, checks gRPC health (python3-grpcio) and
+# /metrics (curl), then plays with `podman kube play` a Pod made from the laptop
+# overlay's ml-host StatefulSet pod template (podman 4.3 plays no StatefulSet;
+# deploy/smoke/kube-play-pods.mjs says what it changes) and checks its health.
+# It removes every container, pod and image state it started (trap) and ends
+# with one line "smoke: PASS" or "smoke: FAIL (N checks failed)".
+# Environment (defaults for a normal machine):
+#   BASE_IMAGE=debian:12  BASE_IMAGE_SLIM=debian:12-slim  OCI_RUNTIME=(podman's)
+#   IMAGE=localhost/microledger:smoke
+# Needs root for apt-get (podman, curl, python3-grpcio, nodejs/npm) when missing.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+BASE_IMAGE=${BASE_IMAGE:-debian:12}
+BASE_IMAGE_SLIM=${BASE_IMAGE_SLIM:-debian:12-slim}
+IMAGE=${IMAGE:-localhost/microledger:smoke}
+runtime=()
+[ -n "${OCI_RUNTIME:-}" ] && runtime=(--runtime "$OCI_RUNTIME")
+
+missing=()
+command -v podman >/dev/null || missing+=(podman)
+command -v curl >/dev/null || missing+=(curl)
+python3 -c 'import grpc_health.v1' 2>/dev/null || missing+=(python3-grpcio)
+command -v npm >/dev/null || missing+=(npm)
+if [ "${#missing[@]}" -gt 0 ]; then
+  apt-get install -y -q "${missing[@]}" >/dev/null || { echo "smoke: FAIL (cannot install ${missing[*]})"; exit 1; }
+fi
+
+failures=0
+check() {  # check DESCRIPTION COMMAND...: runs COMMAND, prints PASS/FAIL DESCRIPTION
+  local what=$1; shift
+  if "$@"; then echo "PASS $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
+}
+state=$(mktemp -d)
+containers=()
+cleanup() {
+  for c in "${containers[@]}"; do podman "${runtime[@]}" rm -f -t 5 "$c" >/dev/null 2>&1; done
+  [ -e "$state/pods.yaml" ] && podman "${runtime[@]}" kube down "$state/pods.yaml" >/dev/null 2>&1
+  podman unshare rm -rf "$state" 2>/dev/null || rm -rf "$state"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# healthy PORT SERVICE: grpc.health.v1 Check answers SERVING within 30 s.
+healthy() {
+  python3 - "$1" "$2" <<'PY'
+import sys, time, grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+stub = health_pb2_grpc.HealthStub(grpc.insecure_channel(f"127.0.0.1:{sys.argv[1]}"))
+deadline = time.time() + 30
+while time.time() < deadline:
+    try:
+        status = stub.Check(health_pb2.HealthCheckRequest(service=sys.argv[2]), timeout=2).status
+        if status == health_pb2.HealthCheckResponse.SERVING:
+            sys.exit(0)
+    except grpc.RpcError:
+        pass
+    time.sleep(0.5)
+sys.exit(1)
+PY
+}
+
+echo "== building $IMAGE (FROM $BASE_IMAGE / $BASE_IMAGE_SLIM)"
+check "image builds" podman "${runtime[@]}" build -q -f deploy/Containerfile \
+  --ignorefile deploy/Containerfile.dockerignore --build-arg BASE_IMAGE="$BASE_IMAGE" \
+  --build-arg BASE_IMAGE_SLIM="$BASE_IMAGE_SLIM" -t "$IMAGE" . >/dev/null
+check "image runs as uid 10001" test "$(podman image inspect -f '{{.Config.User}}' "$IMAGE")" = 10001:10001
+check "ml-host --help in the image" podman "${runtime[@]}" run --rm "$IMAGE" ml-host --help >/dev/null
+
+echo "== mlctl from the repository"
+(bazel build -c opt //tools:mlctl >/dev/null 2>&1) || { echo "FAIL bazel build //tools:mlctl"; exit 1; }
+mlctl=$repo/bazel-bin/tools/mlctl
+
+host_port=$(free_port); agent_port=$(free_port); host_metrics=$(free_port)
+mkdir -p "$state/host" "$state/agent"
+podman unshare chown 10001:10001 "$state/host" "$state/agent"
+echo 'smoke passphrase' >"$state/passphrase"
+echo "== ml-host on 127.0.0.1:$host_port, ml-owner on 127.0.0.1:$agent_port"
+containers+=(ml-smoke-host ml-smoke-agent)
+podman "${runtime[@]}" run -d --name ml-smoke-host --network=host -v "$state/host:/data" "$IMAGE" \
+  ml-host --listen=127.0.0.1:"$host_port" --metrics_listen=127.0.0.1:"$host_metrics" >/dev/null
+podman "${runtime[@]}" run -d --name ml-smoke-agent --network=host -v "$state/agent:/data" \
+  -e ML_PASSPHRASE="smoke passphrase" "$IMAGE" \
+  ml-owner --listen=127.0.0.1:"$agent_port" --host=127.0.0.1:"$host_port" --keystore_kdf=min >/dev/null
+check "ml-host health \"\" SERVING" healthy "$host_port" ""
+check "ml-host health microledger.v1.HostService SERVING" healthy "$host_port" microledger.v1.HostService
+check "ml-owner health microledger.v1.OwnerAgentService SERVING" healthy "$agent_port" microledger.v1.OwnerAgentService
+ledger=$("$mlctl" --agent=127.0.0.1:"$agent_port" ledger create --type=smoke 2>/dev/null)
+check "mlctl ledger create through the agent" test -n "$ledger"
+check "mlctl append" "$mlctl" --agent=127.0.0.1:"$agent_port" append "$ledger" '{"event":"smoke"}'
+check "mlctl verify through the agent" "$mlctl" --agent=127.0.0.1:"$agent_port" verify "$ledger"
+check "mlctl verify from the host container" "$mlctl" verify "$ledger" --from=127.0.0.1:"$host_port"
+metrics=$(curl -fsS "http://127.0.0.1:$host_metrics/metrics")
+check "ml-host /metrics answers" test -n "$metrics"
+check "ml-host /metrics names no ledger id" bash -c '! grep -qF -- "$1" <<<"$2"' _ "$ledger" "$metrics"
+podman "${runtime[@]}" rm -f -t 30 ml-smoke-host ml-smoke-agent >/dev/null
+
+echo "== podman kube play: a Pod from the laptop overlay's ml-host StatefulSet template"
+(cd deploy/validate && npm ci --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null)
+cp -r deploy/kubernetes "$state/kubernetes"
+rm -rf "$state"/kubernetes/overlays/*/secrets
+deploy/kubernetes/make-secrets.sh "$state/kubernetes/overlays/laptop" 1 1 >/dev/null
+mkdir -p "$state/host-data" "$state/master-keys"
+cp "$state/kubernetes/overlays/laptop/secrets/master-keys/ml-host-0" "$state/master-keys/"
+podman unshare chown -R 10001:10001 "$state/host-data" "$state/master-keys"
+play_port=$(free_port)
+kubectl kustomize "$state/kubernetes/overlays/laptop" |
+  node deploy/smoke/kube-play-pods.mjs "$state" "$IMAGE" "$play_port" >"$state/pods.yaml"
+check "kube play ml-host-0" podman "${runtime[@]}" kube play "$state/pods.yaml" >/dev/null
+check "played ml-host-0 health microledger.v1.HostService SERVING" healthy "$play_port" microledger.v1.HostService
+
+if [ "$failures" -eq 0 ]; then echo "smoke: PASS"; else echo "smoke: FAIL ($failures checks failed)"; exit 1; fi

@@ -1,0 +1,37 @@
+// Turns the laptop overlay's objects (kubectl kustomize output, stdin) into what
+// podman 4.3's `kube play` can run on one machine: a Pod made from the ml-host
+// StatefulSet's pod template (podman plays no StatefulSet) and a Pod made from
+// the ml-owner Deployment's template, each on the host network, with the
+// Secret and PersistentVolume volumes replaced by host directories under
+// STATE_DIR (podman 4.3 plays no Secret objects) and without the dhtnode
+// sidecar (no DHT in the smoke test). Args and probes are kept as written.
+//   node kube-play-pods.mjs STATE_DIR IMAGE HOST_PORT < laptop.yaml > pods.yaml
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+const require = createRequire(new URL("../validate/", import.meta.url));
+const { parseAllDocuments, stringify } = require("yaml");
+const [stateDir, image, hostPort] = process.argv.slice(2);
+const objects = parseAllDocuments(readFileSync(0, "utf8")).map((d) => d.toJS());
+const find = (kind, name) => objects.find((o) => o && o.kind === kind && o.metadata.name === name);
+
+function podFrom(name, template, hostDirs) {
+  const spec = structuredClone(template.spec);
+  spec.hostNetwork = true;
+  spec.containers = spec.containers.filter((c) => c.name !== "dhtnode");
+  for (const container of spec.containers) {
+    container.image = image;
+    container.args = container.args.map((arg) =>
+      arg.replace(/:7400$/, `:${hostPort}`));
+  }
+  spec.volumes = (spec.volumes || []).filter((v) => !(v.name in hostDirs));
+  for (const [volume, dir] of Object.entries(hostDirs)) {
+    spec.volumes.push({ name: volume, hostPath: { path: `${stateDir}/${dir}`, type: "Directory" } });
+  }
+  return { apiVersion: "v1", kind: "Pod", metadata: { name, labels: template.metadata.labels }, spec };
+}
+
+const host = find("StatefulSet", "ml-host");
+const pod = podFrom("ml-host-0", host.spec.template, { data: "host-data", "master-keys": "master-keys" });
+pod.spec.hostname = "ml-host-0";
+process.stdout.write(stringify(pod));
