@@ -5,11 +5,13 @@
 #include <sodium.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
@@ -477,6 +479,102 @@ absl::StatusOr<std::string> Keystore::SignText(absl::string_view public_key_text
   return it->second.signing_key.SignText(message);
 }
 
+namespace {
+
+constexpr char kPassphrasePrompt[] = "keystore passphrase: ";
+
+// The first line of what was read from `name`, as the passphrase; `contents`
+// is wiped.
+absl::StatusOr<std::string> FirstLineAsPassphrase(std::string& contents,
+                                                  absl::string_view name) {
+  const absl::string_view line = FirstLine(contents);
+  absl::StatusOr<std::string> passphrase;
+  if (line.size() > kMaxPassphraseFileSize) {
+    passphrase = absl::InvalidArgumentError(absl::StrCat(
+        "passphrase from ", name, ": the first line is longer than ", kMaxPassphraseFileSize,
+        " bytes"));
+  } else if (line.empty()) {
+    passphrase = absl::InvalidArgumentError(
+        absl::StrCat("passphrase file ", name, ": the first line is empty"));
+  } else {
+    passphrase = std::string(line);
+  }
+  sodium_memzero(contents.data(), contents.size());
+  return passphrase;
+}
+
+// Reads a stream once: up to the first "\n", its end or kMaxPassphraseFileSize
+// + 1 bytes, whichever comes first, so a writer that keeps its end of a pipe
+// open after the line does not block the agent, and a terminal (one line per
+// read in canonical mode) is read up to Enter. The buffer is sized once so no
+// reallocation leaves a stray copy behind.
+absl::StatusOr<std::string> ReadUpToFirstNewline(int fd, absl::string_view name) {
+  std::string contents(kMaxPassphraseFileSize + 1, '\0');
+  size_t total = 0;
+  while (total < contents.size()) {
+    const ssize_t n = ::read(fd, contents.data() + total, contents.size() - total);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      absl::Status error = PosixError("cannot read passphrase from", name);
+      sodium_memzero(contents.data(), contents.size());
+      return error;
+    }
+    if (n == 0) break;
+    const bool line_complete =
+        std::memchr(contents.data() + total, '\n', static_cast<size_t>(n)) != nullptr;
+    total += static_cast<size_t>(n);
+    if (line_complete) break;
+  }
+  contents.resize(total);
+  return contents;
+}
+
+// Prompts on stderr and reads one line from the terminal `fd` with echo off
+// (only the final newline is echoed); the terminal's settings are restored.
+absl::StatusOr<std::string> ReadFromTerminal(int fd, absl::string_view name) {
+  struct termios saved;
+  if (::tcgetattr(fd, &saved) != 0) return PosixError("cannot read the settings of", name);
+  struct termios quiet = saved;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  quiet.c_lflag |= ECHONL;
+  if (::tcsetattr(fd, TCSAFLUSH, &quiet) != 0) return PosixError("cannot turn off echo on", name);
+  std::fputs(kPassphrasePrompt, stderr);
+  std::fflush(stderr);
+  absl::StatusOr<std::string> contents = ReadUpToFirstNewline(fd, name);
+  ::tcsetattr(fd, TCSAFLUSH, &saved);
+  return contents;
+}
+
+// Reads the passphrase from the open `fd` according to what it is: a regular
+// file (private to its owner, at most kMaxPassphraseFileSize bytes), or a
+// pipe, FIFO or character device, read once (a terminal with a prompt).
+absl::StatusOr<std::string> ReadPassphraseFrom(int fd, absl::string_view name) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return PosixError("cannot stat passphrase file", name);
+  absl::StatusOr<std::string> contents;
+  if (S_ISREG(st.st_mode)) {
+    if ((st.st_mode & 077) != 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "passphrase file ", name, " is accessible by group or others; chmod 600 ", name));
+    }
+    contents = ReadAll(fd, kMaxPassphraseFileSize, name);
+    if (contents.ok() && contents->size() > kMaxPassphraseFileSize) {
+      sodium_memzero(contents->data(), contents->size());
+      return absl::InvalidArgumentError(absl::StrCat(
+          "passphrase file ", name, " is larger than ", kMaxPassphraseFileSize, " bytes"));
+    }
+  } else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+    contents = ::isatty(fd) == 1 ? ReadFromTerminal(fd, name) : ReadUpToFirstNewline(fd, name);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "passphrase file ", name, " is not a regular file, a pipe or a character device"));
+  }
+  if (!contents.ok()) return contents.status();
+  return FirstLineAsPassphrase(*contents, name);
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> LoadPassphrase(const std::string& passphrase_file) {
   if (passphrase_file.empty()) {
     const char* from_environment = std::getenv(kPassphraseEnvVar);
@@ -489,42 +587,13 @@ absl::StatusOr<std::string> LoadPassphrase(const std::string& passphrase_file) {
     }
     return std::string(from_environment);
   }
-
+  if (passphrase_file == kPassphraseFromStdin) {
+    return ReadPassphraseFrom(STDIN_FILENO, "standard input");
+  }
   const int fd = ::open(passphrase_file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return PosixError("cannot open passphrase file", passphrase_file);
-  struct stat st;
-  absl::Status status = absl::OkStatus();
-  if (::fstat(fd, &st) != 0) {
-    status = PosixError("cannot stat passphrase file", passphrase_file);
-  } else if (!S_ISREG(st.st_mode)) {
-    status = absl::InvalidArgumentError(
-        absl::StrCat("passphrase file ", passphrase_file, " is not a regular file"));
-  } else if ((st.st_mode & 077) != 0) {
-    status = absl::FailedPreconditionError(
-        absl::StrCat("passphrase file ", passphrase_file,
-                     " is accessible by group or others; chmod 600 ", passphrase_file));
-  }
-  if (!status.ok()) {
-    ::close(fd);
-    return status;
-  }
-  absl::StatusOr<std::string> contents = ReadAll(fd, kMaxPassphraseFileSize, passphrase_file);
+  absl::StatusOr<std::string> passphrase = ReadPassphraseFrom(fd, passphrase_file);
   ::close(fd);
-  if (!contents.ok()) return contents.status();
-
-  absl::string_view line = FirstLine(*contents);
-  absl::StatusOr<std::string> passphrase;
-  if (contents->size() > kMaxPassphraseFileSize) {
-    passphrase = absl::InvalidArgumentError(
-        absl::StrCat("passphrase file ", passphrase_file, " is larger than ",
-                     kMaxPassphraseFileSize, " bytes"));
-  } else if (line.empty()) {
-    passphrase = absl::InvalidArgumentError(
-        absl::StrCat("passphrase file ", passphrase_file, ": the first line is empty"));
-  } else {
-    passphrase = std::string(line);
-  }
-  sodium_memzero(contents->data(), contents->size());
   return passphrase;
 }
 

@@ -42,6 +42,8 @@ namespace microledger {
 
 inline constexpr char kPassphraseEnvVar[] = "ML_PASSPHRASE";
 inline constexpr size_t kMaxPassphraseFileSize = 4096;
+// LoadPassphrase's name for standard input.
+inline constexpr char kPassphraseFromStdin[] = "-";
 inline constexpr size_t kMaxKeyLabelSize = 256;
 
 // libsodium's crypto_pwhash_argon2id_{OPS,MEM}LIMIT_INTERACTIVE.
@@ -125,11 +127,19 @@ class Keystore {
 
 // Reads the passphrase: from `passphrase_file` when it is not empty, else from
 // the ML_PASSPHRASE environment variable (taken verbatim). Never from argv.
-// Of a file, the first line counts (its "\n" or "\r\n" stripped); the file must
-// be a regular file of at most kMaxPassphraseFileSize bytes and is refused
-// (FailedPrecondition, not a warning: a readable passphrase file undoes the
-// encryption) when group or others may access it. An empty passphrase is
-// InvalidArgument. Callers should wipe the result (sodium_memzero) after use.
+// `passphrase_file` "-" is standard input. What is read depends on its type:
+//   a regular file: the first line (its "\n" or "\r\n" stripped) of a file of
+//     at most kMaxPassphraseFileSize bytes, refused (FailedPrecondition, not a
+//     warning: a readable passphrase file undoes the encryption) when group or
+//     others may access it;
+//   a pipe or FIFO (`<(command)`, `command | ml-owner --passphrase_file=-`) or a
+//     character device (/dev/stdin): read once, up to the first newline; no
+//     permission check (its contents are gone once read, and who may write to
+//     it is the caller's business);
+//   a terminal: a prompt on stderr, then one line read with echo off.
+// Anything else (a directory, a socket) is InvalidArgument, so is a first line
+// that is empty or longer than kMaxPassphraseFileSize. Nothing read is ever
+// logged or echoed. Callers should wipe the result (sodium_memzero) after use.
 absl::StatusOr<std::string> LoadPassphrase(const std::string& passphrase_file);
 
 }  // namespace microledger

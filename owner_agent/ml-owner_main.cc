@@ -41,8 +41,10 @@ ABSL_FLAG(std::string, keystore, "",
           "ledger registry and evidence live in KEYSTORE/agent. One ml-owner per "
           "keystore");
 ABSL_FLAG(std::string, passphrase_file, "",
-          "file whose first line is the keystore passphrase (mode 0600); without "
-          "it the environment variable ML_PASSPHRASE is used. Never a flag value");
+          "where the keystore passphrase is read once: a file whose first line it "
+          "is (mode 0600), a pipe such as <(command), or - for standard input "
+          "(a prompt with echo off when it is a terminal); without it the "
+          "environment variable ML_PASSPHRASE is used. Never a flag value");
 ABSL_FLAG(std::string, host, "",
           "HOST:PORT of the host service for new ledgers when a request names none");
 ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate chain file (enables TLS)");
@@ -269,8 +271,8 @@ int main(int argc, char** argv) {
       "Holds the owner keys (encrypted keystore), builds and signs blocks for "
       "applications, sends them to host services and verifies every reply.\n"
       "Usage: ml-owner --keystore=DIR [--host=HOST:PORT] [--listen=HOST:PORT|unix:PATH] "
-      "[flags]\n(passphrase: --passphrase_file=FILE or the ML_PASSPHRASE environment "
-      "variable)");
+      "[flags]\n(passphrase: --passphrase_file=FILE|PIPE|- or the ML_PASSPHRASE "
+      "environment variable)");
   absl::ParseCommandLine(argc, argv);
   const std::vector<std::string> mirrors = microledger::RepeatedFlagValues(argc, argv, "mirror");
   // Debian's Abseil runs mutex deadlock detection in every build (GraphCycles

@@ -13,6 +13,9 @@ packages=(
   # dhtnode (with its REST proxy) for the tests that run a private DHT.
   libcurl4-openssl-dev dhtnode
   python3 python3-grpcio python3-grpc-tools python3-cryptography openssl
+  # tests/readme runs the README's commands in a private network namespace
+  # (unshare from util-linux, ip from iproute2 to bring its loopback up).
+  iproute2
   # The libFuzzer targets (fuzz/, --config=fuzz): clang, its sanitizer and
   # libFuzzer runtimes, LLVM tools (llvm-ar, llvm-symbolizer for reports), lld.
   clang-14 libclang-rt-14-dev llvm-14 lld-14
