@@ -110,7 +110,10 @@ std::vector<char*> ParseServerCommandLine(int argc, char** argv, CommandLineSpec
   std::vector<LogField>& configuration = StartConfiguration();
   configuration.clear();
   for (const absl::CommandLineFlag* flag : FlagsOf(spec.flag_files)) {
-    configuration.emplace_back(flag->Name(), flag->CurrentValue());
+    const bool unlogged = std::find(spec.unlogged_flags.begin(), spec.unlogged_flags.end(),
+                                    flag->Name()) != spec.unlogged_flags.end();
+    configuration.emplace_back(flag->Name(),
+                               unlogged ? std::string("(not logged)") : flag->CurrentValue());
   }
   return positional;
 }

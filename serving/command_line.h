@@ -27,6 +27,9 @@ struct CommandLineSpec {
   // Source files (path substrings, e.g. "host_service/ml-host_main.cc") whose
   // flags are the program's own: listed by --help and logged at start.
   std::vector<std::string> flag_files;
+  // Flags whose values the start event leaves out (e.g. ml-mirror's --follow,
+  // which names ledgers: a ledger id is never logged).
+  std::vector<std::string> unlogged_flags;
 };
 
 // --help, --helpfull and --version as above, then absl::ParseCommandLine;
@@ -41,9 +44,10 @@ std::vector<char*> ParseCommandLineWithHelp(int argc, char** argv,
 std::vector<char*> ParseServerCommandLine(int argc, char** argv, CommandLineSpec spec);
 
 // Logs the "start" event: the version and every flag kept by
-// ParseServerCommandLine (none without it). serving/grpc_server.h calls it
-// once the configuration is accepted, just before the first start line, so
-// that a start that fails prints only its one error line.
+// ParseServerCommandLine (none without it), except the values of
+// CommandLineSpec::unlogged_flags. serving/grpc_server.h calls it once the
+// configuration is accepted, just after the first start line, so that a
+// start that fails prints only its one error line.
 void LogStartEvent();
 
 // The --help text: `usage`, then every flag defined in one of `flag_files`

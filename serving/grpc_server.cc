@@ -188,19 +188,20 @@ std::vector<std::string> ListedServices(const ServerConfig& config) {
   return names;
 }
 
-// The "start" event (the effective configuration) once, before the first
-// start line; then the start line, as it is in every format, and in JSON
-// also as a "listen" event.
+// The start line, as it is in every format (the first line a server writes
+// once its configuration is accepted: some clients read only that line), in
+// JSON also as a "listen" event; after the first start line the "start"
+// event (the effective configuration), once.
 void LogListening(const ServerConfig& config, const std::string& bound) {
-  static bool start_logged = false;
-  if (!start_logged) {
-    start_logged = true;
-    LogStartEvent();
-  }
   WritePlainLine(absl::StrCat(config.program, ": listening on ", bound, " (", config.detail, ")"));
   if (CurrentLogFormat() == LogFormat::kJson) {
     Log(LogLevel::kInfo, "listen", "accepting calls",
         {{"server", config.program}, {"address", bound}, {"detail", config.detail}});
+  }
+  static bool start_logged = false;
+  if (!start_logged) {
+    start_logged = true;
+    LogStartEvent();
   }
 }
 
