@@ -4,7 +4,7 @@
   "microledger.v1.HostService" (readiness) once the host listens;
 - after SIGTERM, during --drain_seconds, readiness answers NOT_SERVING while
   liveness stays SERVING and HostService calls are still served;
-- the host then exits, and an append in flight at SIGTERM is still answered;
+- the host then exits with status 0;
 - server reflection v1 (and v1alpha) lists HostService and returns the file
   defining it.
 Usage: health_test.py ML_HOST. Bounded: every wait has a timeout."""
