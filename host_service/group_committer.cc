@@ -1,11 +1,11 @@
 #include "host_service/group_committer.h"
 
-#include <cstdio>
 #include <functional>
 #include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "serving/log.h"
 
 namespace microledger {
 namespace {
@@ -72,10 +72,10 @@ void GroupCommitter::CommitGroup(std::vector<std::unique_ptr<PreparedAppend>>& g
       written_count > 0 ? store_->Write(merged) : absl::OkStatus();
   if (!written.ok()) {
     failed_writes_.fetch_add(1, std::memory_order_relaxed);
-    std::fprintf(stderr,
-                 "ml-host: a commit group of %zu appends failed to write; each "
-                 "fails: %s\n",
-                 written_count, std::string(written.message()).c_str());
+    Log(LogLevel::kError, "commit_failed",
+        absl::StrCat("a commit group of ", written_count,
+                     " appends failed to write; each fails: ", written.message()),
+        {{"appends", static_cast<int64_t>(written_count)}});
     // Reload every affected ledger from storage; fail what is queued behind.
     for (size_t i = 0; i < group.size(); ++i) {
       if (!stale[i]) group[i]->entry->epoch.fetch_add(1, std::memory_order_acq_rel);

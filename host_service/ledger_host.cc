@@ -1,7 +1,6 @@
 #include "host_service/ledger_host.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <optional>
 #include <utility>
 
@@ -14,6 +13,7 @@
 #include "common/evidence.h"
 #include "common/merkle.h"
 #include "common/timestamp.h"
+#include "serving/log.h"
 
 namespace microledger {
 namespace {
@@ -399,11 +399,11 @@ absl::StatusOr<EvidenceReport> LedgerHost::ReportEquivocation(
   if (entry.frozen_by.empty()) {
     entry.frozen_by = info->id;
     // Loud, once per ledger; no ledger id in logs (ids are capabilities).
-    std::fprintf(stderr,
-                 "ml-host: EQUIVOCATION evidence %s (%s): a ledger key of this host "
-                 "signed two histories; its master secret is live elsewhere; the "
-                 "ledger is frozen\n",
-                 info->id.c_str(), kind.c_str());
+    Log(LogLevel::kError, "equivocation",
+        absl::StrCat("EQUIVOCATION evidence ", info->id, " (", kind,
+                     "): a ledger key of this host signed two histories; its master "
+                     "secret is live elsewhere; the ledger is frozen"),
+        {{"evidence_id", info->id}, {"kind", kind}, {"frozen", true}});
   }
   if (options_.announcer != nullptr && *added && entry.exists) {
     // Published beside the ledger's record; a too-large object is still kept

@@ -2,7 +2,6 @@
 // the master secret and serves microledger.v1.HostService (plus gRPC health
 // and reflection). The logic lives in ledger_host.h; this file only wires.
 #include <algorithm>
-#include <cstdio>
 #include <iterator>
 #include <memory>
 #include <string>
@@ -10,8 +9,6 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -21,7 +18,9 @@
 #include "ledger_store/kv_store.h"
 #include "host_service/ledger_host.h"
 #include "serving/dht_client.h"
+#include "serving/command_line.h"
 #include "serving/grpc_server.h"
+#include "serving/log.h"
 #include "serving/repeated_flag.h"
 #include "serving/locator_announcer.h"
 #include "serving/tls_credentials.h"
@@ -103,7 +102,7 @@ namespace microledger {
 namespace {
 
 int Fail(const absl::Status& status) {
-  std::fprintf(stderr, "ml-host: %s\n", std::string(status.message()).c_str());
+  Log(LogLevel::kError, "fatal", status.message());
   return 1;
 }
 
@@ -234,6 +233,7 @@ int Run(const std::vector<std::string>& announce_urls) {
       max_block_bytes + max_attachments * (max_attachment_bytes + 1024) + 65536;
   ServerConfig config;
   config.program = "ml-host";
+  config.service_name = v1::HostService::service_full_name();
   config.listen = absl::GetFlag(FLAGS_listen);
   config.credentials = *credentials;
   config.max_receive_message_bytes =
@@ -256,12 +256,14 @@ int Run(const std::vector<std::string>& announce_urls) {
 
 int main(int argc, char** argv) {
   microledger::BlockStopSignals();
-  absl::SetProgramUsageMessage(
-      "the Micro Ledger host service (gRPC microledger.v1.HostService).\n"
-      "Holds the host keys, checks every SPEC rule, countersigns, stores blocks in "
-      "RocksDB and publishes signed checkpoints.\n"
-      "Usage: ml-host --data_dir=DIR [--listen=HOST:PORT] [flags]");
-  absl::ParseCommandLine(argc, argv);
+  microledger::ParseServerCommandLine(
+      argc, argv,
+      {"ml-host",
+       "the Micro Ledger host service (gRPC microledger.v1.HostService).\n"
+       "Holds the host keys, checks every SPEC rule, countersigns, stores blocks in "
+       "RocksDB and publishes signed checkpoints.\n"
+       "Usage: ml-host --data_dir=DIR [--listen=HOST:PORT] [flags]",
+       {"host_service/ml-host_main.cc"}});
   // Debian's Abseil has mutex deadlock detection on; it costs 1-2 % of the
   // host's CPU on the append path.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);

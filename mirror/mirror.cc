@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -15,6 +14,7 @@
 #include "ledger_store/storage_layout.h"
 #include "mirror/upstream_resolver.h"
 #include "mirror/verification.h"
+#include "serving/log.h"
 
 namespace microledger {
 namespace {
@@ -669,11 +669,12 @@ absl::StatusOr<bool> Mirror::Keep(const EvidenceInfo& info, absl::string_view ev
     options_.announcer->PutEvidence(info.ledger, evidence).IgnoreError();
   }
   if (*added) {
-    std::fprintf(stderr,
-                 "ml-mirror: EQUIVOCATION evidence %s (%s): a ledger key signed two "
-                 "histories; the mirror stops following that ledger and keeps serving what "
-                 "it verified\n",
-                 info.id.c_str(), std::string(EvidenceKindName(info.kind)).c_str());
+    const std::string kind(EvidenceKindName(info.kind));
+    Log(LogLevel::kError, "equivocation",
+        absl::StrCat("EQUIVOCATION evidence ", info.id, " (", kind,
+                     "): a ledger key signed two histories; the mirror stops following "
+                     "that ledger and keeps serving what it verified"),
+        {{"evidence_id", info.id}, {"kind", kind}, {"frozen", true}});
   }
   return added;
 }
@@ -682,13 +683,14 @@ void Mirror::OnFollowerEvidence(const std::string& upstream, const std::string& 
   absl::StatusOr<EvidenceInfo> info = ValidateEvidence(evidence);
   if (!info.ok()) {
     // Not logged with its reason: the reason may quote the ledger id.
-    std::fprintf(stderr, "ml-mirror: a follower built evidence that does not validate; "
-                         "not kept (a bug: please report)\n");
+    Log(LogLevel::kError, "evidence_invalid",
+        "a follower built evidence that does not validate; not kept (a bug: please report)");
     return;
   }
   if (absl::StatusOr<bool> kept = Keep(*info, evidence); !kept.ok()) {
-    std::fprintf(stderr, "ml-mirror: cannot keep evidence %s: %s\n", info->id.c_str(),
-                 std::string(kept.status().message()).c_str());
+    Log(LogLevel::kError, "evidence_write_failed",
+        absl::StrCat("cannot keep evidence ", info->id, ": ", kept.status().message()),
+        {{"evidence_id", info->id}});
   }
   // Best effort: the upstream (a host freezes the ledger; a mirror stops).
   absl::StatusOr<std::unique_ptr<v1::HostService::Stub>> resolved =
@@ -837,10 +839,12 @@ void Mirror::SweepLoop() {
     }
     absl::StatusOr<int> dropped = DropIdle();
     if (!dropped.ok()) {
-      std::fprintf(stderr, "ml-mirror: retention sweep failed: %s\n",
-                   std::string(dropped.status().message()).c_str());
+      Log(LogLevel::kError, "retention_failed",
+          absl::StrCat("retention sweep failed: ", dropped.status().message()));
     } else if (*dropped > 0) {
-      std::fprintf(stderr, "ml-mirror: dropped %d idle ledger(s) (--retain_idle)\n", *dropped);
+      Log(LogLevel::kInfo, "retention",
+          absl::StrCat("dropped ", *dropped, " idle ledger(s) (--retain_idle)"),
+          {{"dropped", *dropped}});
     }
   }
 }

@@ -4,15 +4,12 @@
 // microledger.v1.MirrorAdmin on --admin_listen. The logic lives in mirror.h;
 // this file only wires.
 #include <algorithm>
-#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/cleanup/cleanup.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
@@ -28,7 +25,9 @@
 #include "common/locator.h"
 #include "serving/dht_client.h"
 #include "serving/locator_announcer.h"
+#include "serving/command_line.h"
 #include "serving/grpc_server.h"
+#include "serving/log.h"
 #include "serving/repeated_flag.h"
 #include "serving/listen_address.h"
 #include "serving/tls_credentials.h"
@@ -104,7 +103,7 @@ namespace microledger {
 namespace {
 
 int Fail(const absl::Status& status) {
-  std::fprintf(stderr, "ml-mirror: %s\n", std::string(status.message()).c_str());
+  Log(LogLevel::kError, "fatal", status.message());
   return 1;
 }
 
@@ -290,8 +289,8 @@ int Run(const std::vector<std::string>& follow_flags,
     // mistake in the flag.
     if (absl::IsFailedPrecondition(followed.status()) ||
         absl::IsNotFound(followed.status())) {
-      std::fprintf(stderr, "ml-mirror: --follow #%zu is not followed: %s\n", i + 1,
-                   why.c_str());
+      Log(LogLevel::kWarning, "follow_skipped",
+          absl::StrCat("--follow #", i + 1, " is not followed: ", why));
       continue;
     }
     if (!followed.ok()) {
@@ -319,6 +318,7 @@ int Run(const std::vector<std::string>& follow_flags,
   std::vector<ServedService> served;
   ServerConfig config;
   config.program = "ml-mirror";
+  config.service_name = v1::HostService::service_full_name();
   config.listen = absl::GetFlag(FLAGS_listen);
   config.credentials = *credentials;
   config.max_receive_message_bytes = 1 << 20;
@@ -334,6 +334,7 @@ int Run(const std::vector<std::string>& follow_flags,
     if (!admin_credentials.ok()) return Fail(admin_credentials.status());
     ServerConfig admin_config;
     admin_config.program = "ml-mirror admin";
+    admin_config.service_name = v1::MirrorAdmin::service_full_name();
     admin_config.listen = admin_listen;
     admin_config.credentials = *admin_credentials;
     admin_config.detail = "MirrorAdmin";
@@ -349,14 +350,17 @@ int Run(const std::vector<std::string>& follow_flags,
 
 int main(int argc, char** argv) {
   microledger::BlockStopSignals();
-  absl::SetProgramUsageMessage(
-      "the Micro Ledger mirror (gRPC microledger.v1.HostService reads, and "
-      "microledger.v1.MirrorAdmin).\n"
-      "Follows ledgers from their host or another mirror, verifies every block and "
-      "checkpoint, stores them and serves the same read API. Holds no ledger key.\n"
-      "Usage: ml-mirror --data_dir=DIR [--listen=HOST:PORT] [--follow=LEDGER@HOST:PORT] "
-      "[flags]");
-  absl::ParseCommandLine(argc, argv);
+  microledger::ParseServerCommandLine(
+      argc, argv,
+      {"ml-mirror",
+       "the Micro Ledger mirror (gRPC microledger.v1.HostService reads, and "
+       "microledger.v1.MirrorAdmin).\n"
+       "Follows ledgers from their host or another mirror, verifies every block and "
+       "checkpoint, stores them and serves the same read API. Holds no ledger key.\n"
+       "Usage: ml-mirror --data_dir=DIR [--listen=HOST:PORT] [--follow=LEDGER@HOST:PORT] "
+       "[flags]",
+       {"mirror/ml-mirror_main.cc"},
+       {"follow"}});
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   // Abseil keeps the last of a repeated flag: these are read from argv.
   return microledger::Run(microledger::RepeatedFlagValues(argc, argv, "follow"),

@@ -6,14 +6,11 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -24,7 +21,9 @@
 #include "owner_agent/owner_agent.h"
 #include "owner_agent/owner_grpc_service.h"
 #include "serving/dht_client.h"
+#include "serving/command_line.h"
 #include "serving/grpc_server.h"
+#include "serving/log.h"
 #include "serving/repeated_flag.h"
 #include "serving/tls_credentials.h"
 #include "serving/whole_file.h"
@@ -115,7 +114,7 @@ namespace microledger {
 namespace {
 
 int Fail(const absl::Status& status) {
-  std::fprintf(stderr, "ml-owner: %s\n", std::string(status.message()).c_str());
+  Log(LogLevel::kError, "fatal", status.message());
   return 1;
 }
 
@@ -161,6 +160,7 @@ absl::StatusOr<OwnerServiceLimits> LoadServiceLimits() {
 absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& token) {
   ServerConfig config;
   config.program = "ml-owner";
+  config.service_name = v1::OwnerAgentService::service_full_name();
   config.listen = absl::GetFlag(FLAGS_listen);
   if (absl::Status exposure = CheckListenExposure(
           config.listen, !absl::GetFlag(FLAGS_tls_cert).empty(), !token.empty());
@@ -266,14 +266,16 @@ int Run(const std::vector<std::string>& mirrors) {
 
 int main(int argc, char** argv) {
   microledger::BlockStopSignals();
-  absl::SetProgramUsageMessage(
-      "the Micro Ledger owner agent (gRPC microledger.v1.OwnerAgentService).\n"
-      "Holds the owner keys (encrypted keystore), builds and signs blocks for "
-      "applications, sends them to host services and verifies every reply.\n"
-      "Usage: ml-owner --keystore=DIR [--host=HOST:PORT] [--listen=HOST:PORT|unix:PATH] "
-      "[flags]\n(passphrase: --passphrase_file=FILE|PIPE|- or the ML_PASSPHRASE "
-      "environment variable)");
-  absl::ParseCommandLine(argc, argv);
+  microledger::ParseServerCommandLine(
+      argc, argv,
+      {"ml-owner",
+       "the Micro Ledger owner agent (gRPC microledger.v1.OwnerAgentService).\n"
+       "Holds the owner keys (encrypted keystore), builds and signs blocks for "
+       "applications, sends them to host services and verifies every reply.\n"
+       "Usage: ml-owner --keystore=DIR [--host=HOST:PORT] [--listen=HOST:PORT|unix:PATH] "
+       "[flags]\n(passphrase: --passphrase_file=FILE|PIPE|- or the ML_PASSPHRASE "
+       "environment variable)",
+       {"owner_agent/ml-owner_main.cc"}});
   const std::vector<std::string> mirrors = microledger::RepeatedFlagValues(argc, argv, "mirror");
   // Debian's Abseil runs mutex deadlock detection in every build (GraphCycles
   // on each lock: ~2-3 % of the agent's CPU under load).

@@ -1,7 +1,6 @@
 #include "owner_agent/owner_agent.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <optional>
 #include <utility>
 
@@ -22,12 +21,13 @@
 #include "owner_agent/proto_conversions.h"
 #include "owner_agent/record_flusher.h"
 #include "owner_agent/status_prefix.h"
+#include "serving/log.h"
 
 namespace microledger {
 namespace {
 
 void WarnOnStderr(absl::string_view message) {
-  std::fprintf(stderr, "ml-owner: warning: %s\n", std::string(message).c_str());
+  Log(LogLevel::kWarning, "agent_warning", message);
 }
 
 }  // namespace

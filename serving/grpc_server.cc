@@ -8,23 +8,70 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <cstdio>
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include "absl/flags/flag.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/support/server_interceptor.h"
+#include "serving/command_line.h"
 #include "serving/listen_address.h"
+#include "serving/log.h"
+#include "serving/reflection_v1.h"
 #include "serving/unix_socket_claim.h"
+
+ABSL_FLAG(int64_t, drain_seconds, 0,
+          "at SIGTERM or SIGINT: seconds during which health answers NOT_SERVING for "
+          "the served service but calls are still served, before the listener "
+          "closes (a few seconds under Kubernetes, so the endpoint is removed first)");
+ABSL_FLAG(int64_t, shutdown_grace_seconds, 5,
+          "after the drain: seconds calls in flight (appends) get to finish before "
+          "they are cancelled; no new call is accepted meanwhile");
 
 namespace microledger {
 namespace {
 
-constexpr auto kShutdownGrace = std::chrono::seconds(2);
+// Logs every call answered with an error (debug level): the method and the
+// status code, never the message (it may name a ledger).
+class FailedCallLogInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit FailedCallLogInterceptor(const char* method) : method_(method) {}
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
+      const grpc::StatusCode code = methods->GetSendStatus().error_code();
+      if (code != grpc::StatusCode::OK) {
+        Log(LogLevel::kDebug, "call_failed", "call answered with an error",
+            {{"method", method_},
+             {"code", absl::StatusCodeToString(static_cast<absl::StatusCode>(code))}});
+      }
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const char* const method_;
+};
+
+class FailedCallLogInterceptorFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    if (!LogEnabled(LogLevel::kDebug)) return nullptr;
+    return new FailedCallLogInterceptor(info->method());
+  }
+};
 
 sigset_t StopSignals() {
   sigset_t signals;
@@ -125,9 +172,38 @@ void BlockStopSignals() {
 namespace {
 
 struct StartedServer {
+  // Declared before `server`, which uses it, so it is destroyed after.
+  std::unique_ptr<ReflectionV1Service> reflection_v1;
   std::unique_ptr<grpc::Server> server;
   std::optional<UnixSocketClaim> claim;
+  std::string service_name;
 };
+
+// The services reflection lists for a server of `config`.
+std::vector<std::string> ListedServices(const ServerConfig& config) {
+  std::vector<std::string> names = {"grpc.health.v1.Health",
+                                    "grpc.reflection.v1.ServerReflection",
+                                    "grpc.reflection.v1alpha.ServerReflection"};
+  if (!config.service_name.empty()) names.insert(names.begin(), config.service_name);
+  return names;
+}
+
+// The start line, as it is in every format (the first line a server writes
+// once its configuration is accepted: some clients read only that line), in
+// JSON also as a "listen" event; after the first start line the "start"
+// event (the effective configuration), once.
+void LogListening(const ServerConfig& config, const std::string& bound) {
+  WritePlainLine(absl::StrCat(config.program, ": listening on ", bound, " (", config.detail, ")"));
+  if (CurrentLogFormat() == LogFormat::kJson) {
+    Log(LogLevel::kInfo, "listen", "accepting calls",
+        {{"server", config.program}, {"address", bound}, {"detail", config.detail}});
+  }
+  static bool start_logged = false;
+  if (!start_logged) {
+    start_logged = true;
+    LogStartEvent();
+  }
+}
 
 // Checks and claims the address, starts the server and prints its start line.
 absl::StatusOr<StartedServer> StartServer(grpc::Service* service, const ServerConfig& config) {
@@ -163,8 +239,12 @@ absl::StatusOr<StartedServer> StartServer(grpc::Service* service, const ServerCo
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
   interceptors.push_back(std::make_unique<UnparsableRequestInterceptorFactory>());
+  interceptors.push_back(std::make_unique<FailedCallLogInterceptorFactory>());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(service);
+  started.reflection_v1 = std::make_unique<ReflectionV1Service>(ListedServices(config));
+  builder.RegisterService(started.reflection_v1.get());
+  started.service_name = config.service_name;
   started.server = builder.BuildAndStart();
   if (started.server == nullptr || (!unix_socket && selected_port == 0)) {
     const std::string reason = unix_socket ? "" : BindFailureReason(*address);
@@ -181,9 +261,10 @@ absl::StatusOr<StartedServer> StartServer(grpc::Service* service, const ServerCo
       unix_socket ? config.listen
                   : absl::StrCat(config.listen.substr(0, config.listen.rfind(':')), ":",
                                  selected_port);
-  std::fprintf(stderr, "%s: listening on %s (%s)\n", config.program.c_str(), bound.c_str(),
-               config.detail.c_str());
-  std::fflush(stderr);
+  if (!config.service_name.empty()) {
+    started.server->GetHealthCheckService()->SetServingStatus(config.service_name, true);
+  }
+  LogListening(config, bound);
   return started;
 }
 
@@ -203,17 +284,31 @@ absl::Status ServeUntilStopSignal(const std::vector<ServedService>& services) {
     }
     servers.push_back(*std::move(started));
   }
-  const std::string program = services.empty() ? "" : services.front().config.program;
-  std::thread stopper([&servers, &program] {
+  std::thread stopper([&servers] {
     const sigset_t signals = StopSignals();
     int signal = 0;
     sigwait(&signals, &signal);
-    std::fprintf(stderr, "%s: signal %d, shutting down\n", program.c_str(), signal);
-    const auto deadline = std::chrono::system_clock::now() + kShutdownGrace;
+    Log(LogLevel::kInfo, "stop", absl::StrCat("signal ", signal, ", shutting down"));
+    for (StartedServer& running : servers) {
+      if (!running.service_name.empty()) {
+        running.server->GetHealthCheckService()->SetServingStatus(running.service_name, false);
+      }
+    }
+    const int64_t drain_seconds = std::max<int64_t>(0, absl::GetFlag(FLAGS_drain_seconds));
+    if (drain_seconds > 0) {
+      Log(LogLevel::kInfo, "drain",
+          absl::StrCat("draining for ", drain_seconds,
+                       " s: health says NOT_SERVING, calls are still served"));
+      absl::SleepFor(absl::Seconds(drain_seconds));
+    }
+    const auto deadline =
+        std::chrono::system_clock::now() +
+        std::chrono::seconds(std::max<int64_t>(0, absl::GetFlag(FLAGS_shutdown_grace_seconds)));
     for (StartedServer& running : servers) running.server->Shutdown(deadline);
   });
   for (StartedServer& running : servers) running.server->Wait();
   stopper.join();
+  Log(LogLevel::kInfo, "stopped", "stopped");
   return absl::OkStatus();
 }
 

@@ -1,8 +1,28 @@
-// Runs one gRPC service the way both Micro Ledger servers do: health service
-// and server reflection on, one start line "PROGRAM: listening on ADDRESS
-// (DETAIL)" on stderr (tests and scripts parse it; port 0 becomes the bound
-// port), then, on SIGINT or SIGTERM, a graceful shutdown with a short grace
-// period for calls in flight.
+// Runs one gRPC service the way the Micro Ledger servers do: health service,
+// server reflection (v1alpha from gRPC and v1 from serving/reflection_v1.h),
+// one start line "PROGRAM: listening on ADDRESS (DETAIL)" on stderr in every
+// --log_format (tests and scripts parse it; port 0 becomes the bound port),
+// then, on SIGINT or SIGTERM, a drain and a graceful shutdown.
+//
+// Health (grpc.health.v1), for Kubernetes probes:
+// - liveness: the overall service "" answers SERVING while the process is up
+//   (through the drain; NOT_SERVING only once the listener closes);
+// - readiness: the served service by its full name (ServerConfig::
+//   service_name, e.g. "microledger.v1.HostService",
+//   "microledger.v1.OwnerAgentService", "microledger.v1.MirrorAdmin") answers
+//   NOT_SERVING until the service is started and from the stop signal on.
+// Each server opens its storage (or unlocks its keystore) before it listens,
+// so before it is ready the port is not listening at all: a probe fails to
+// connect, which probes count as not ready (a startup probe should cover slow
+// RocksDB recovery).
+// Stopping: at SIGINT or SIGTERM readiness turns NOT_SERVING at once; for
+// --drain_seconds (default 0) calls are still served, so that load balancers
+// remove the endpoint before the listener closes; then no new call is
+// accepted and calls in flight (appends) get --shutdown_grace_seconds
+// (default 5) to finish before they are cancelled.
+// With --log_level=debug every call answered with an error is logged (event
+// "call_failed": method and status code only, never the message, which may
+// name a ledger).
 //
 // Listening is exclusive and checked before anything binds:
 // - the address is parsed strictly (serving/listen_address.h);
@@ -21,6 +41,8 @@
 // answers INTERNAL (sync API) or UNIMPLEMENTED (callback API) with no message.
 // A message larger than max_receive_message_bytes is answered by gRPC with
 // RESOURCE_EXHAUSTED "... larger than max (N vs. LIMIT)".
+//
+// Thread-safety: ServeUntilStopSignal runs once per process, from main.
 #ifndef MICROLEDGER_SERVING_GRPC_SERVER_H_
 #define MICROLEDGER_SERVING_GRPC_SERVER_H_
 
@@ -48,6 +70,9 @@ struct ServerConfig {
   // at once; a client's further calls wait for one to end.
   int max_concurrent_streams_per_connection = 256;
   std::string detail;  // Shown in parentheses in the start line.
+  // The served service's full name (e.g. "microledger.v1.HostService"): its
+  // readiness in health and its name in reflection's service list.
+  std::string service_name;
 };
 
 // Serves `service` until a stop signal arrives. InvalidArgument for a bad

@@ -1,17 +1,18 @@
 #include "serving/locator_announcer.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <functional>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/ed25519.h"
 #include "common/encoding.h"
 #include "common/timestamp.h"
+#include "serving/log.h"
 
 namespace microledger {
 namespace {
@@ -343,8 +344,10 @@ void LocatorAnnouncer::Log(const std::string& line) const {
     options_.log(line);
     return;
   }
-  std::fprintf(stderr, "%s\n", line.c_str());
-  std::fflush(stderr);
+  // The line starts with "PROGRAM: ", which the logger adds itself.
+  absl::string_view message = line;
+  absl::ConsumePrefix(&message, absl::StrCat(options_.program, ": "));
+  microledger::Log(LogLevel::kWarning, "discovery", message);
 }
 
 }  // namespace microledger

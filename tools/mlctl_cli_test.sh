@@ -61,4 +61,17 @@ grep -q '^INVALID: ' "$tmp/ev2.out" && [ "$(wc -l <"$tmp/ev2.out")" -eq 1 ]; che
 [ $? -eq 2 ] && [ ! -s "$tmp/eg.out" ] && [ "$(wc -l <"$tmp/eg.err")" -eq 1 ]
 check "evidence get from an unreachable server exits 2, one line" $?
 
+"$mlctl" help append >"$tmp/help_append" 2>"$tmp/help_append.err"; check "help append exits 0" $?
+grep -q "^  mlctl append LEDGER" "$tmp/help_append" && ! grep -q "mlctl close" "$tmp/help_append"
+check "help append prints append's entry only" $?
+"$mlctl" help verify >"$tmp/help_verify"; [ "$(grep -c '^  mlctl verify' "$tmp/help_verify")" -eq 3 ]
+check "help verify prints its three entries" $?
+"$mlctl" help frobnicate >"$tmp/help_bad.out" 2>"$tmp/help_bad.err"; [ $? -eq 2 ]
+check "help of an unknown command exits 2" $?
+[ ! -s "$tmp/help_bad.out" ] && [ "$(wc -l <"$tmp/help_bad.err")" -eq 1 ]; check "... one line on stderr" $?
+"$mlctl" --help >"$tmp/help_stdout" 2>/dev/null; check "--help exits 0" $?
+grep -q -- "--agent" "$tmp/help_stdout"; check "--help prints the flags on stdout" $?
+"$mlctl" --version | grep -Eq '^mlctl [0-9]+\.[0-9]+\.[0-9]+$'
+check "--version prints mlctl VERSION" $?
+
 [ "$failures" -eq 0 ]

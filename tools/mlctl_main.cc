@@ -15,15 +15,14 @@
 
 #include "absl/algorithm/container.h"
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/timestamp.h"
+#include "serving/command_line.h"
 #include "serving/dht_client.h"
 #include "tools/evidence_commands.h"
 #include "tools/mirror_commands.h"
@@ -284,8 +283,9 @@ Equivocation evidence (SPEC §11), offline:
       0) or "INVALID: <reason>" (exit 1); exit 2 with one line on stderr and
       nothing on stdout when FILE cannot be read.
 
-  mlctl help
-      This text. "mlctl --help" also lists every flag.
+  mlctl help [COMMAND]
+      This text, or only the entries of COMMAND (e.g. "mlctl help append").
+      "mlctl --help" also lists every flag, "mlctl --version" the version.
 
 Exit codes: 0 done (verify: OK); 1 the agent or host refused the operation
 (one line on stderr: gRPC status code and message), verify says FAIL, or what
@@ -305,6 +305,26 @@ std::vector<std::string> SplitList(const std::string& text) {
 int UsageError(const std::string& message) {
   std::cerr << "mlctl: " << message << " (see mlctl help)\n";
   return microledger::kExitUsageOrInput;
+}
+
+// "mlctl help COMMAND": every entry of the usage text for COMMAND (an entry is
+// a line "  mlctl COMMAND ..." and the more indented lines after it).
+int CommandUsage(const std::string& command) {
+  std::string entries;
+  bool in_entry = false;
+  for (absl::string_view line : absl::StrSplit(kUsage, '\n')) {
+    if (absl::StartsWith(line, "  mlctl ")) {
+      const std::vector<absl::string_view> words =
+          absl::StrSplit(line.substr(8), absl::ByAnyChar(" ["), absl::SkipEmpty());
+      in_entry = !words.empty() && words[0] == command;
+    } else if (!absl::StartsWith(line, "    ")) {
+      in_entry = false;
+    }
+    if (in_entry) absl::StrAppend(&entries, line, "\n");
+  }
+  if (entries.empty()) return UsageError("help: unknown command: " + command);
+  std::cout << entries;
+  return microledger::kExitOk;
 }
 
 // The DHT proxy client of --dht_proxy.
@@ -454,8 +474,8 @@ int main(int argc, char** argv) {
   };
   usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
   absl::SetFlagsUsageConfig(usage_config);
-  absl::SetProgramUsageMessage(kUsage);
-  std::vector<char*> raw_args = absl::ParseCommandLine(argc, argv);
+  std::vector<char*> raw_args =
+      microledger::ParseCommandLineWithHelp(argc, argv, {"mlctl", kUsage, {"tools/mlctl_main.cc"}});
   // Debian's Abseil runs mutex deadlock detection in every build (a graph
   // update on each lock); the verifier's work pool locks per bundle line.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
@@ -464,7 +484,8 @@ int main(int argc, char** argv) {
   const std::string command = args[1];
   const size_t operands = args.size() - 2;
   using namespace microledger;
-  if (command == "help") return Usage(std::cout, kExitOk);
+  if (command == "help" && operands == 0) return Usage(std::cout, kExitOk);
+  if (command == "help") return CommandUsage(args[2]);
   if (command == "mirror") return RunMirror(args);
   if (command == "resolve") return RunResolveCommand(args);
   if (!absl::GetFlag(FLAGS_from).empty()) return RunFromServer(command, args);
