@@ -18,6 +18,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/support/server_interceptor.h"
+#include "serving/grpc_metrics.h"
 #include "serving/listen_address.h"
 #include "serving/unix_socket_claim.h"
 
@@ -125,6 +126,8 @@ void BlockStopSignals() {
 namespace {
 
 struct StartedServer {
+  // Declared before the server, so that it outlives the server's calls.
+  std::unique_ptr<GrpcServerMetrics> metrics;
   std::unique_ptr<grpc::Server> server;
   std::optional<UnixSocketClaim> claim;
 };
@@ -163,6 +166,11 @@ absl::StatusOr<StartedServer> StartServer(grpc::Service* service, const ServerCo
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
   interceptors.push_back(std::make_unique<UnparsableRequestInterceptorFactory>());
+  // After the one above, so that it sees the status that is sent.
+  if (config.metrics != nullptr) {
+    started.metrics = std::make_unique<GrpcServerMetrics>(*config.metrics);
+    interceptors.push_back(started.metrics->InterceptorFactory());
+  }
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(service);
   started.server = builder.BuildAndStart();

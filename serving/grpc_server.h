@@ -30,6 +30,7 @@
 
 #include "absl/status/status.h"
 #include "grpcpp/grpcpp.h"
+#include "serving/metrics.h"
 
 namespace microledger {
 
@@ -48,6 +49,9 @@ struct ServerConfig {
   // at once; a client's further calls wait for one to end.
   int max_concurrent_streams_per_connection = 256;
   std::string detail;  // Shown in parentheses in the start line.
+  // When set, every call is counted in it (serving/grpc_metrics.h); it must
+  // outlive the serve call. Servers may share one registry.
+  MetricsRegistry* metrics = nullptr;
 };
 
 // Serves `service` until a stop signal arrives. InvalidArgument for a bad
