@@ -100,16 +100,7 @@ class MetricsInterceptorFactory final
 
 }  // namespace
 
-const char* GrpcCodeName(grpc::StatusCode code) {
-  static constexpr const char* kNames[] = {
-      "OK",           "Canceled",         "Unknown",         "InvalidArgument",
-      "DeadlineExceeded", "NotFound",     "AlreadyExists",   "PermissionDenied",
-      "ResourceExhausted", "FailedPrecondition", "Aborted",  "OutOfRange",
-      "Unimplemented", "Internal",        "Unavailable",     "DataLoss",
-      "Unauthenticated"};
-  const int index = static_cast<int>(code);
-  return index >= 0 && index < 17 ? kNames[index] : "Unknown";
-}
+const char* GrpcCodeName(grpc::StatusCode code) { return StatusCodeName(static_cast<int>(code)); }
 
 GrpcServerMetrics::GrpcServerMetrics(MetricsRegistry& registry)
     : started_(registry.AddCounter("grpc_server_started_total",
@@ -160,7 +151,7 @@ Counter& GrpcServerMetrics::Handled(Method& method, grpc::StatusCode code) {
   Counter* counter = method.handled[index].load(std::memory_order_acquire);
   if (counter == nullptr) {
     std::vector<std::string> labels = method.labels;
-    labels.push_back(GrpcCodeName(static_cast<grpc::StatusCode>(index)));
+    labels.push_back(StatusCodeName(index));
     counter = &handled_.WithLabels(labels);
     method.handled[index].store(counter, std::memory_order_release);
   }

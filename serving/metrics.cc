@@ -107,6 +107,16 @@ class CallbackFamily final : public MetricsRegistry::Family {
 
 }  // namespace
 
+const char* StatusCodeName(int code) {
+  static constexpr const char* kNames[] = {
+      "OK",         "Canceled",          "Unknown",            "InvalidArgument",
+      "DeadlineExceeded", "NotFound",    "AlreadyExists",      "PermissionDenied",
+      "ResourceExhausted", "FailedPrecondition", "Aborted",    "OutOfRange",
+      "Unimplemented", "Internal",       "Unavailable",        "DataLoss",
+      "Unauthenticated"};
+  return code >= 0 && code < 17 ? kNames[code] : "Unknown";
+}
+
 std::string FormatMetricValue(double value) {
   if (std::isnan(value)) return "NaN";
   if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";

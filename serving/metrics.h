@@ -177,6 +177,11 @@ extern template class MetricFamily<Counter>;
 extern template class MetricFamily<Gauge>;
 extern template class MetricFamily<Histogram>;
 
+// The name of a canonical status code as go-grpc-prometheus labels it ("OK",
+// "Canceled", "InvalidArgument", ...; absl and gRPC number the codes alike),
+// "Unknown" for a number outside 0..16. A bounded label value.
+const char* StatusCodeName(int code);
+
 // Formats a sample value the way Prometheus reads it: integers without a
 // fraction, +Inf, -Inf, NaN, otherwise the shortest exact decimal.
 std::string FormatMetricValue(double value);
