@@ -6,6 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "serving/log.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 
 namespace microledger {
 namespace {
@@ -17,7 +19,8 @@ absl::Status AtBlock(uint64_t number, const absl::Status& status) {
 
 }  // namespace
 
-GroupCommitter::GroupCommitter(KvStore* store) : store_(store) {
+GroupCommitter::GroupCommitter(KvStore* store, HostMetrics* metrics)
+    : store_(store), metrics_(metrics) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -68,8 +71,13 @@ void GroupCommitter::CommitGroup(std::vector<std::unique_ptr<PreparedAppend>>& g
     ++written_count;
     for (auto& put : append.batch.puts) merged.puts.push_back(std::move(put));
   }
+  const absl::Time write_start = absl::Now();
   const absl::Status written =
       written_count > 0 ? store_->Write(merged) : absl::OkStatus();
+  if (metrics_ != nullptr && written_count > 0) {
+    metrics_->commit_write_seconds.Observe(absl::ToDoubleSeconds(absl::Now() - write_start));
+    metrics_->commit_group_appends.Observe(static_cast<double>(written_count));
+  }
   if (!written.ok()) {
     failed_writes_.fetch_add(1, std::memory_order_relaxed);
     Log(LogLevel::kError, "commit_failed",
@@ -98,13 +106,19 @@ void GroupCommitter::CommitGroup(std::vector<std::unique_ptr<PreparedAppend>>& g
   for (size_t i = 0; i < group.size(); ++i) {
     PreparedAppend& append = *group[i];
     if (stale[i]) {
-      append.done(AtBlock(append.result.number,
-                          absl::UnavailableError(
-                              "storage: an earlier block of this ledger failed to "
-                              "commit; nothing of this block was stored")));
+      const absl::Status failed = AtBlock(
+          append.result.number, absl::UnavailableError("storage: an earlier block of this ledger "
+                                                       "failed to commit; nothing of this block "
+                                                       "was stored"));
+      if (metrics_ != nullptr) metrics_->AppendFailed(failed);
+      append.done(failed);
     } else if (!written.ok()) {
-      append.done(AtBlock(append.result.number, absl::UnavailableError(written.message())));
+      const absl::Status failed =
+          AtBlock(append.result.number, absl::UnavailableError(written.message()));
+      if (metrics_ != nullptr) metrics_->AppendFailed(failed);
+      append.done(failed);
     } else {
+      if (metrics_ != nullptr) metrics_->AppendCommitted();
       append.done(std::move(append.result));
     }
   }

@@ -28,6 +28,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "host_service/append_result.h"
+#include "host_service/host_metrics.h"
 #include "ledger_store/kv_store.h"
 #include "ledger_store/ledger_entry.h"
 
@@ -46,8 +47,9 @@ struct PreparedAppend {
 
 class GroupCommitter {
  public:
-  // `store` must outlive the committer.
-  explicit GroupCommitter(KvStore* store);
+  // `store` and `metrics` (may be null: nothing is counted) must outlive the
+  // committer.
+  explicit GroupCommitter(KvStore* store, HostMetrics* metrics = nullptr);
   ~GroupCommitter();
 
   GroupCommitter(const GroupCommitter&) = delete;
@@ -63,6 +65,7 @@ class GroupCommitter {
   void CommitGroup(std::vector<std::unique_ptr<PreparedAppend>>& group);
 
   KvStore* const store_;
+  HostMetrics* const metrics_;
   std::atomic<uint64_t> failed_writes_{0};
   absl::Mutex mu_;
   std::vector<std::unique_ptr<PreparedAppend>> queue_ ABSL_GUARDED_BY(mu_);

@@ -15,8 +15,10 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "host_service/host_metrics.h"
 #include "ledger_store/kv_store.h"
 #include "ledger_store/ledger_entry.h"
+#include "serving/metrics.h"
 
 namespace microledger {
 namespace {
@@ -204,6 +206,37 @@ TEST(GroupCommitterTest, AFailedWriteFailsEveryAppendOfItsGroupWithTheError) {
   EXPECT_EQ(Inflight(*a), 0u);
   EXPECT_EQ(Inflight(*b), 0u);
   EXPECT_EQ(committer.failed_writes(), 1u);
+}
+
+TEST(GroupCommitterTest, CountsCommittedAndFailedAppendsAndGroupSizes) {
+  FakeStore store;
+  MetricsRegistry registry;
+  HostMetrics metrics(registry);
+  auto a = std::make_shared<LedgerEntry>();
+  auto b = std::make_shared<LedgerEntry>();
+  Outcomes outcomes;
+  {
+    GroupCommitter committer(&store, &metrics);
+    Enqueue(committer, a, "A1", 1, outcomes);
+    ASSERT_TRUE(store.WaitForWritesStarted(1));
+    Enqueue(committer, a, "A2", 2, outcomes);
+    Enqueue(committer, b, "B1", 1, outcomes);
+    store.Complete(absl::OkStatus());
+    store.Complete(absl::UnavailableError("storage: the disk is full"));
+    ASSERT_TRUE(outcomes.WaitFor(3));
+  }
+  const std::string text = registry.Exposition();
+  EXPECT_NE(text.find("microledger_host_appends_total{outcome=\"committed\",rule=\"OK\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(
+      text.find("microledger_host_appends_total{outcome=\"failed\",rule=\"Unavailable\"} 2\n"),
+      std::string::npos)
+      << text;
+  // Two group writes: one of 1 append, one of 2.
+  EXPECT_NE(text.find("microledger_host_commit_group_appends_count 2\n"), std::string::npos);
+  EXPECT_NE(text.find("microledger_host_commit_group_appends_sum 3\n"), std::string::npos);
+  EXPECT_NE(text.find("microledger_host_commit_write_seconds_count 2\n"), std::string::npos);
 }
 
 TEST(GroupCommitterTest, AppendsQueuedBehindAFailedWriteOfTheirLedgerFailToo) {

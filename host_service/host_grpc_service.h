@@ -31,15 +31,20 @@ namespace microledger {
 class HostGrpcService final : public microledger::v1::HostService::CallbackService {
  public:
   // `host` must outlive the service.
-  // `announcer` (may be null) is told of reads (see LedgerReadService).
+  // `announcer` (may be null) is told of reads (see LedgerReadService);
+  // `read_metrics` (may be null) counts them and must outlive the service.
   HostGrpcService(LedgerHost* host, size_t max_inflight_per_stream,
                   const AdmissionLimits& limits = AdmissionLimits(),
-                  LocatorAnnouncer* announcer = nullptr)
+                  LocatorAnnouncer* announcer = nullptr,
+                  const ReadMetrics* read_metrics = nullptr)
       : host_(host),
         max_inflight_per_stream_(max_inflight_per_stream == 0 ? 1
                                                               : max_inflight_per_stream),
         admission_(limits),
-        reads_(&host->reader(), &admission_, announcer) {}
+        reads_(&host->reader(), &admission_, announcer, read_metrics) {}
+
+  // Calls, streams and subscriptions admitted now (for metrics).
+  AdmissionControl::Usage admission_usage() const { return admission_.usage(); }
 
   grpc::ServerUnaryReactor* CreateLedger(grpc::CallbackServerContext* context,
                                          const v1::CreateLedgerRequest* request,

@@ -5,6 +5,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "absl/synchronization/mutex.h"
 #include "common/checkpoint.h"
 #include "common/ed25519.h"
@@ -35,7 +37,7 @@ LedgerHost::LedgerHost(std::unique_ptr<KvStore> store, MasterSecret master,
       cache_(options_.max_cached_ledgers),
       node_cache_(options_.max_cached_merkle_nodes),
       reader_(store_.get(), &cache_, &node_cache_),
-      committer_(store_.get()) {}
+      committer_(store_.get(), options_.metrics) {}
 
 LedgerHost::~LedgerHost() = default;
 
@@ -119,7 +121,10 @@ void LedgerHost::AppendAsync(AppendInput input, AppendCallback done) {
     };
   }
   absl::Status status = Prepare(input, done);
-  if (!status.ok()) done(std::move(status));
+  if (!status.ok()) {
+    if (options_.metrics != nullptr) options_.metrics->AppendRejected(status);
+    done(std::move(status));
+  }
 }
 
 absl::Status LedgerHost::CheckLimits(const AppendInput& input) const {
@@ -260,9 +265,14 @@ absl::Status LedgerHost::Prepare(AppendInput& input, AppendCallback& done) {
   }
   std::vector<std::pair<MerkleNodeId, MerkleHash>> nodes =
       entry.frontier.Append(HashMerkleLeaf(*leaf));
+  const absl::Time signing_start = absl::Now();
   std::string signed_checkpoint =
       SignCheckpoint(Checkpoint{block.ledger, block.number, entry.frontier.Root()},
                      *entry.key);
+  if (options_.metrics != nullptr) {
+    options_.metrics->checkpoint_sign_seconds.Observe(
+        absl::ToDoubleSeconds(absl::Now() - signing_start));
+  }
   entry.state = AdvanceChain(entry.state, block);
 
   // One atomic batch: block, nodes, checkpoint, attachments, head.

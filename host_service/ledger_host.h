@@ -58,6 +58,7 @@
 #include "ledger_store/evidence_store.h"
 #include "host_service/group_committer.h"
 #include "host_service/host_keys.h"
+#include "host_service/host_metrics.h"
 #include "common/locator.h"
 #include "serving/locator_announcer.h"
 #include "ledger_store/kv_store.h"
@@ -85,6 +86,9 @@ struct HostOptions {
   // Keeps ledgers findable through the DHT (SPEC §13), or null: told of every
   // committed append (Touch), forget and kept evidence. Must outlive the host.
   LocatorAnnouncer* announcer = nullptr;
+  // Counts appends, commit groups and checkpoint signing, or null. Must
+  // outlive the host.
+  HostMetrics* metrics = nullptr;
 };
 
 struct NewLedger {
@@ -124,6 +128,9 @@ class LedgerHost {
   // thread after the commit (or its failure). Blocks of one ledger submitted
   // one after another from one thread are applied in that order.
   void AppendAsync(AppendInput input, AppendCallback done);
+
+  // Ledgers whose state is cached now (for metrics).
+  size_t cached_ledgers() const { return cache_.size(); }
 
   // Every read of the host's ledgers (shared with the mirror).
   const LedgerReader& reader() const { return reader_; }

@@ -15,12 +15,17 @@
 #include "grpcpp/grpcpp.h"
 #include "host_service/host_grpc_service.h"
 #include "host_service/host_keys.h"
+#include "host_service/host_metrics.h"
 #include "ledger_store/kv_store.h"
 #include "host_service/ledger_host.h"
 #include "serving/dht_client.h"
 #include "serving/command_line.h"
 #include "serving/grpc_server.h"
 #include "serving/log.h"
+#include "serving/http_server.h"
+#include "serving/metrics.h"
+#include "serving/metrics_http.h"
+#include "serving/process_metrics.h"
 #include "serving/repeated_flag.h"
 #include "serving/locator_announcer.h"
 #include "serving/tls_credentials.h"
@@ -28,6 +33,9 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:7400",
           "HOST:PORT ([IPv6]:PORT) or unix:PATH to listen on; port 0 picks a free port "
           "(the log line says which). A port or socket already in use is refused");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "HOST:PORT ([IPv6]:PORT) to serve Prometheus metrics on, at /metrics over plain "
+          "HTTP; port 0 picks a free port (the log line says which); empty: no metrics");
 ABSL_FLAG(int64_t, max_streams_per_connection, 2048,
           "HTTP/2 streams (calls) one connection may have open at once; above it calls "
           "wait. Kept above the per-connection append-stream and subscription limits, "
@@ -106,6 +114,38 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
+// Gauges read at scrape time from the store's RocksDB properties (absent
+// with --storage=memory). `store` must outlive the registry's scrapes.
+void AddStorageMetrics(MetricsRegistry& registry, const KvStore* store) {
+  struct StorageGauge {
+    const char* name;
+    const char* help;
+    const char* property;
+  };
+  static constexpr StorageGauge kGauges[] = {
+      {"microledger_host_rocksdb_total_sst_files_bytes", "Size of all SST files in bytes.",
+       "rocksdb.total-sst-files-size"},
+      {"microledger_host_rocksdb_live_sst_files_bytes",
+       "Size of the SST files of the current version in bytes.", "rocksdb.live-sst-files-size"},
+      {"microledger_host_rocksdb_estimate_live_data_bytes", "Estimated live data in bytes.",
+       "rocksdb.estimate-live-data-size"},
+      {"microledger_host_rocksdb_delayed_write_rate_bytes",
+       "Write rate RocksDB slows writes to, in bytes per second; 0 when writes are not delayed.",
+       "rocksdb.actual-delayed-write-rate"},
+      {"microledger_host_rocksdb_write_stopped",
+       "1 when RocksDB has stopped writes (a write stall), else 0.", "rocksdb.is-write-stopped"},
+  };
+  for (const StorageGauge& gauge : kGauges) {
+    const std::string property = gauge.property;
+    registry.AddGaugeCallback(gauge.name, gauge.help,
+                              [store, property]() -> std::optional<double> {
+                                std::optional<uint64_t> value = store->IntProperty(property);
+                                if (!value.has_value()) return std::nullopt;
+                                return static_cast<double>(*value);
+                              });
+  }
+}
+
 // `announce_urls`: every --announce_url.
 int Run(const std::vector<std::string>& announce_urls) {
   const std::string storage = absl::GetFlag(FLAGS_storage);
@@ -114,6 +154,17 @@ int Run(const std::vector<std::string>& announce_urls) {
       storage, data_dir, absl::GetFlag(FLAGS_sync),
       static_cast<size_t>(std::max<int64_t>(1, absl::GetFlag(FLAGS_rocksdb_cache_mb))));
   if (!store.ok()) return Fail(store.status());
+  const KvStore* const storage_engine = store->get();
+  // Metrics (--metrics_listen): the registry outlives everything it reads.
+  const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  std::unique_ptr<MetricsRegistry> metrics;
+  std::unique_ptr<HostMetrics> host_metrics;
+  if (!metrics_listen.empty()) {
+    metrics = std::make_unique<MetricsRegistry>();
+    AddProcessMetrics(*metrics);
+    AddStorageMetrics(*metrics, storage_engine);
+    host_metrics = std::make_unique<HostMetrics>(*metrics);
+  }
 
   std::string key_file = absl::GetFlag(FLAGS_master_key_file);
   if (key_file.empty() && !data_dir.empty()) key_file = data_dir + "/master.key";
@@ -150,6 +201,7 @@ int Run(const std::vector<std::string>& announce_urls) {
   options.max_clock_skew_millis = max_skew * 1000;
   options.max_cached_ledgers = static_cast<size_t>(ledger_cache_size);
   options.max_cached_merkle_nodes = static_cast<size_t>(merkle_node_cache_size);
+  options.metrics = host_metrics.get();
   // Discovery: the announcer signs with ledger keys through the host, so the
   // host is set after it is made; the announcer stops before the host goes.
   LedgerHost* signing_host = nullptr;
@@ -222,7 +274,8 @@ int Run(const std::vector<std::string>& announce_urls) {
   limits.max_subscriptions = static_cast<size_t>(admission[4]);
   limits.max_subscriptions_per_connection = static_cast<size_t>(admission[5]);
   limits.max_inflight_request_bytes = static_cast<size_t>(admission[6]);
-  HostGrpcService service(&host, static_cast<size_t>(max_inflight), limits, announcer.get());
+  HostGrpcService service(&host, static_cast<size_t>(max_inflight), limits, announcer.get(),
+                          host_metrics == nullptr ? nullptr : &host_metrics->reads);
 
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       MakeServerCredentials({absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
@@ -246,7 +299,23 @@ int Run(const std::vector<std::string>& announce_urls) {
   config.max_concurrent_streams_per_connection = static_cast<int>(max_streams);
   config.detail = absl::StrCat("storage=", storage,
                                data_dir.empty() ? "" : ", data_dir=", data_dir);
+  std::unique_ptr<HttpServer> metrics_server;
+  if (metrics != nullptr) {
+    metrics->AddGaugeCallback("microledger_host_ledgers_cached",
+                              "Ledgers whose state and key are cached in memory.",
+                              [&host] { return static_cast<double>(host.cached_ledgers()); });
+    metrics->AddGaugeCallback(
+        "microledger_host_subscriptions_open", "Subscribe streams open.",
+        [&service] { return static_cast<double>(service.admission_usage().subscriptions); });
+    config.metrics = metrics.get();
+    absl::StatusOr<std::unique_ptr<HttpServer>> started =
+        StartMetricsServer("ml-host", metrics_listen, metrics.get());
+    if (!started.ok()) return Fail(started.status());
+    metrics_server = *std::move(started);
+  }
   absl::Status served = ServeUntilStopSignal(&service, config);
+  // Scrapes read the host and the service: they stop first.
+  if (metrics_server != nullptr) metrics_server->Stop();
   if (!served.ok()) return Fail(served);
   return 0;
 }

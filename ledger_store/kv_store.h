@@ -10,7 +10,9 @@
 #define MICROLEDGER_LEDGER_STORE_KV_STORE_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,6 +45,12 @@ class KvStore {
       absl::string_view begin, absl::string_view end, size_t limit) const = 0;
   // Applies `batch` atomically.
   virtual absl::Status Write(const KvBatch& batch) = 0;
+  // A numeric property of the storage engine for metrics (RocksDB's
+  // GetIntProperty, e.g. "rocksdb.total-sst-files-size"); nullopt when the
+  // store has no such property.
+  virtual std::optional<uint64_t> IntProperty(const std::string&) const {
+    return std::nullopt;
+  }
 };
 
 std::unique_ptr<KvStore> NewMemoryKvStore();

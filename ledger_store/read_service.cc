@@ -24,8 +24,11 @@ class GetBlocksReactor : public grpc::ServerWriteReactor<v1::GetBlocksResponse> 
   // (gRPC clients refuse messages above 4 MiB by default).
   static constexpr size_t kBatchBytes = 1 << 20;
 
-  GetBlocksReactor(const LedgerReader* reader, const v1::GetBlocksRequest* request)
+  // `blocks_read` (may be null) counts the blocks read.
+  GetBlocksReactor(const LedgerReader* reader, const v1::GetBlocksRequest* request,
+                   Counter* blocks_read)
       : reader_(reader),
+        blocks_read_(blocks_read),
         ledger_id_(request->ledger_id()),
         per_message_(request->max_blocks_per_message()) {
     if (per_message_ > kMaxBlocksPerMessage) {
@@ -99,10 +102,12 @@ class GetBlocksReactor : public grpc::ServerWriteReactor<v1::GetBlocksResponse> 
       chunk_index_ = 0;
     }
     ++next_;
+    if (blocks_read_ != nullptr) blocks_read_->Increment();
     return std::move(chunk_[chunk_index_++]);
   }
 
   const LedgerReader* reader_;
+  Counter* const blocks_read_;
   std::string ledger_id_;
   const uint32_t per_message_;
   std::atomic<bool> cancelled_{false};
@@ -308,7 +313,9 @@ void LedgerReadService::FillLedgerResponse(const LedgerInfo& info,
 
 grpc::ServerWriteReactor<v1::GetBlocksResponse>* LedgerReadService::GetBlocks(
     grpc::CallbackServerContext*, const v1::GetBlocksRequest* request) const {
-  return new GetBlocksReactor(reader_, request);
+  if (metrics_ != nullptr) metrics_->block_range_reads->Increment();
+  return new GetBlocksReactor(reader_, request,
+                              metrics_ == nullptr ? nullptr : metrics_->blocks_read);
 }
 
 grpc::ServerWriteReactor<v1::SubscribeResponse>* LedgerReadService::Subscribe(
@@ -362,6 +369,7 @@ grpc::ServerUnaryReactor* LedgerReadService::GetInclusionProof(
       request->ledger_id(), request->number(), request->tree_size());
   if (!proof.ok()) return FinishUnary(context, ToGrpcStatus(proof.status()));
   FillInclusionProofResponse(*proof, response);
+  if (metrics_ != nullptr) metrics_->inclusion_proofs->Increment();
   if (announcer_ != nullptr) announcer_->Touch(request->ledger_id());
   return FinishUnary(context, grpc::Status::OK);
 }
@@ -373,6 +381,7 @@ grpc::ServerUnaryReactor* LedgerReadService::GetConsistencyProof(
       request->ledger_id(), request->old_size(), request->new_size());
   if (!proof.ok()) return FinishUnary(context, ToGrpcStatus(proof.status()));
   FillConsistencyProofResponse(*proof, response);
+  if (metrics_ != nullptr) metrics_->consistency_proofs->Increment();
   return FinishUnary(context, grpc::Status::OK);
 }
 

@@ -19,6 +19,7 @@
 #define MICROLEDGER_LEDGER_STORE_READ_SERVICE_H_
 
 #include "ledger_store/ledger_reader.h"
+#include "ledger_store/read_metrics.h"
 #include "microledger/v1/host.grpc.pb.h"
 #include "serving/admission_control.h"
 #include "serving/locator_announcer.h"
@@ -31,8 +32,9 @@ class LedgerReadService {
   // GetLedger, GetCheckpoint and GetInclusionProof (the reads every reader
   // starts with), so an active ledger stays findable (SPEC §13).
   LedgerReadService(const LedgerReader* reader, AdmissionControl* admission,
-                    LocatorAnnouncer* announcer = nullptr)
-      : reader_(reader), admission_(admission), announcer_(announcer) {}
+                    LocatorAnnouncer* announcer = nullptr,
+                    const ReadMetrics* metrics = nullptr)
+      : reader_(reader), admission_(admission), announcer_(announcer), metrics_(metrics) {}
 
   grpc::ServerUnaryReactor* GetLedger(grpc::CallbackServerContext* context,
                                       const v1::GetLedgerRequest* request,
@@ -68,6 +70,7 @@ class LedgerReadService {
   const LedgerReader* const reader_;
   AdmissionControl* const admission_;
   LocatorAnnouncer* const announcer_;
+  const ReadMetrics* const metrics_;  // Null: reads are not counted.
 };
 
 // Finishes a unary call at once with `status`.

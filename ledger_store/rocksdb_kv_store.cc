@@ -87,6 +87,12 @@ class RocksDbKvStore : public KvStore {
     return FromRocks(db_->Write(write_options_, &write_batch), "write");
   }
 
+  std::optional<uint64_t> IntProperty(const std::string& name) const override {
+    uint64_t value = 0;
+    if (!db_->GetIntProperty(name, &value)) return std::nullopt;
+    return value;
+  }
+
  private:
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::WriteOptions write_options_;

@@ -107,6 +107,7 @@ bool LedgerFollower::SetActiveCall(grpc::ClientContext* context) {
 }
 
 void LedgerFollower::RecordError(const absl::Status& status) {
+  if (options_.metrics != nullptr) options_.metrics->follow_errors.Increment();
   absl::MutexLock lock(&mu_);
   status_.last_error = std::string(status.message());
   status_.last_error_millis = NowMillis();
@@ -414,6 +415,7 @@ absl::StatusOr<LedgerFollower::Outcome> LedgerFollower::StreamBlocks(
       failure = s;
       break;
     }
+    if (options_.metrics != nullptr) options_.metrics->blocks_stored.Increment();
     closed = IsTerminal(verified->block);
     state = std::move(verified->state);
     frontier = std::move(verified->frontier);

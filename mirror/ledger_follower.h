@@ -51,6 +51,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "mirror/mirror_metrics.h"
 #include "mirror/mirror_record.h"
 #include "mirror/mirror_store.h"
 #include "serving/dht_client.h"
@@ -72,6 +73,9 @@ struct FollowerOptions {
   absl::Duration call_timeout = absl::Seconds(10);
   // Sparse mode: how often the upstream's latest checkpoint is asked for.
   absl::Duration poll = absl::Seconds(1);
+  // Counts stored blocks and follow errors, or null; must outlive the
+  // followers.
+  MirrorMetrics* metrics = nullptr;
 };
 
 struct FollowerStatus {

@@ -51,6 +51,11 @@ Mirror::Mirror(std::unique_ptr<KvStore> store, MirrorOptions options)
 
 Mirror::~Mirror() { StopFollowers(); }
 
+size_t Mirror::followed_ledgers() const {
+  absl::MutexLock lock(&mu_);
+  return followers_.size();
+}
+
 void Mirror::StopFollowers() {
   std::vector<std::unique_ptr<LedgerFollower>> followers;
   {

@@ -93,6 +93,9 @@ class Mirror {
 
   const LedgerReader& reader() const { return store_.reader(); }
 
+  // Ledgers with a running follower (for metrics).
+  size_t followed_ledgers() const;
+
   // Admin. `upstream` is HOST:PORT, unix:PATH, or "dht" (found through the
   // DHT on every connection; needs follower.dht). Follow: InvalidArgument
   // (id, upstream), FailedPrecondition (frozen, forgotten, followed in another
@@ -167,7 +170,7 @@ class Mirror {
   MirrorStore store_;
   EvidenceStore evidence_;
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<LedgerFollower>> followers_
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::unique_ptr<absl::Mutex>> record_mus_

@@ -20,8 +20,12 @@ namespace microledger {
 class MirrorGrpcService final : public v1::HostService::CallbackService {
  public:
   // `mirror` must outlive the service.
-  MirrorGrpcService(Mirror* mirror, const AdmissionLimits& limits)
-      : mirror_(mirror), admission_(limits), reads_(&mirror->reader(), &admission_) {}
+  // `read_metrics` (may be null) counts reads and must outlive the service.
+  MirrorGrpcService(Mirror* mirror, const AdmissionLimits& limits,
+                    const ReadMetrics* read_metrics = nullptr)
+      : mirror_(mirror),
+        admission_(limits),
+        reads_(&mirror->reader(), &admission_, nullptr, read_metrics) {}
 
   grpc::ServerUnaryReactor* CreateLedger(grpc::CallbackServerContext* context,
                                          const v1::CreateLedgerRequest* request,

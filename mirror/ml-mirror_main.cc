@@ -20,6 +20,7 @@
 #include "mirror/admin_grpc_service.h"
 #include "mirror/mirror.h"
 #include "mirror/mirror_grpc_service.h"
+#include "mirror/mirror_metrics.h"
 #include "mirror/mirror_key.h"
 #include "mirror/upstream_resolver.h"
 #include "common/locator.h"
@@ -28,6 +29,10 @@
 #include "serving/command_line.h"
 #include "serving/grpc_server.h"
 #include "serving/log.h"
+#include "serving/http_server.h"
+#include "serving/metrics.h"
+#include "serving/metrics_http.h"
+#include "serving/process_metrics.h"
 #include "serving/repeated_flag.h"
 #include "serving/listen_address.h"
 #include "serving/tls_credentials.h"
@@ -42,6 +47,9 @@ ABSL_FLAG(std::string, admin_listen, "",
           "(--admin_tls_cert, --admin_tls_key, --admin_tls_client_ca); default "
           "unix:DATA_DIR/admin/admin.sock (its directory is created mode 0700), none "
           "with --storage=memory (then only --follow)");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "HOST:PORT ([IPv6]:PORT) to serve Prometheus metrics on, at /metrics over plain "
+          "HTTP; port 0 picks a free port (the log line says which); empty: no metrics");
 ABSL_FLAG(std::string, data_dir, "",
           "directory of the RocksDB database (required with --storage=rocksdb); one "
           "ml-mirror process per directory");
@@ -250,7 +258,17 @@ int Run(const std::vector<std::string>& follow_flags,
     announcer = *std::move(made);
   }
 
+  // Metrics (--metrics_listen): the registry outlives the mirror.
+  const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  std::unique_ptr<MetricsRegistry> metrics;
+  std::unique_ptr<MirrorMetrics> mirror_metrics;
+  if (!metrics_listen.empty()) {
+    metrics = std::make_unique<MetricsRegistry>();
+    AddProcessMetrics(*metrics);
+    mirror_metrics = std::make_unique<MirrorMetrics>(*metrics);
+  }
   MirrorOptions options;
+  options.follower.metrics = mirror_metrics.get();
   options.announcer = announcer.get();
   options.follower.dht = dht;
   options.follower.own_urls = announce_urls;
@@ -303,7 +321,8 @@ int Run(const std::vector<std::string>& follow_flags,
   admission.max_subscriptions = static_cast<size_t>(absl::GetFlag(FLAGS_max_subscriptions));
   admission.max_subscriptions_per_connection =
       static_cast<size_t>(absl::GetFlag(FLAGS_max_subscriptions_per_connection));
-  MirrorGrpcService service(&mirror, admission);
+  MirrorGrpcService service(&mirror, admission,
+                            mirror_metrics == nullptr ? nullptr : &mirror_metrics->reads);
   MirrorAdminService admin(&mirror);
 
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
@@ -325,6 +344,7 @@ int Run(const std::vector<std::string>& follow_flags,
   config.max_concurrent_streams_per_connection = static_cast<int>(max_streams);
   config.detail = absl::StrCat("storage=", storage,
                                data_dir.empty() ? "" : ", data_dir=", data_dir);
+  config.metrics = metrics.get();
   served.push_back({&service, config});
   if (!admin_listen.empty()) {
     absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> admin_credentials =
@@ -338,9 +358,22 @@ int Run(const std::vector<std::string>& follow_flags,
     admin_config.listen = admin_listen;
     admin_config.credentials = *admin_credentials;
     admin_config.detail = "MirrorAdmin";
+    admin_config.metrics = metrics.get();
     served.push_back({&admin, admin_config});
   }
+  std::unique_ptr<HttpServer> metrics_server;
+  if (metrics != nullptr) {
+    metrics->AddGaugeCallback("microledger_mirror_ledgers_followed",
+                              "Ledgers with a running follower.",
+                              [&mirror] { return static_cast<double>(mirror.followed_ledgers()); });
+    absl::StatusOr<std::unique_ptr<HttpServer>> started =
+        StartMetricsServer("ml-mirror", metrics_listen, metrics.get());
+    if (!started.ok()) return Fail(started.status());
+    metrics_server = *std::move(started);
+  }
   absl::Status status = ServeUntilStopSignal(served);
+  // Scrapes read the mirror: they stop first.
+  if (metrics_server != nullptr) metrics_server->Stop();
   if (!status.ok()) return Fail(status);
   return 0;
 }

@@ -99,6 +99,7 @@ void HostAuditor::Report(const std::string& evidence_object, const std::string& 
 absl::Status HostAuditor::Equivocation(LedgerState& ledger, const std::string& kind,
                                        const std::string& served, const std::string& detail,
                                        HostClient* server) {
+  if (metrics_ != nullptr) metrics_->equivocations_detected.Increment();
   LedgerRecord& record = ledger.record;
   EvidenceRecord evidence;
   evidence.ledger_id = record.ledger_id;
@@ -349,6 +350,19 @@ absl::Status HostAuditor::SyncWith(LedgerState& ledger, HostClient& server, bool
 absl::Status HostAuditor::AcceptReply(LedgerState& ledger, Block block,
                                       const v1::AppendResponse& response,
                                       v1::CommittedBlock* committed, bool* save_later) {
+  absl::Status accepted =
+      CheckAndAcceptReply(ledger, std::move(block), response, committed, save_later);
+  // DATA_LOSS is the auditor's verdict on the reply (a storage error is not).
+  if (metrics_ != nullptr && accepted.code() == absl::StatusCode::kDataLoss) {
+    metrics_->host_replies_rejected.Increment();
+  }
+  return accepted;
+}
+
+absl::Status HostAuditor::CheckAndAcceptReply(LedgerState& ledger, Block block,
+                                              const v1::AppendResponse& response,
+                                              v1::CommittedBlock* committed,
+                                              bool* save_later) {
   *save_later = false;
   LedgerRecord& record = ledger.record;
   const std::string where = absl::StrCat("block ", block.number, " of ledger ",

@@ -36,6 +36,7 @@
 #include "common/block.h"
 #include "microledger/v1/host.pb.h"
 #include "microledger/v1/owner.pb.h"
+#include "owner_agent/agent_metrics.h"
 #include "owner_agent/host_client.h"
 #include "owner_agent/host_pool.h"
 #include "owner_agent/ledger_registry.h"
@@ -54,9 +55,11 @@ uint64_t HeldTreeSize(const LedgerRecord& record);
 class HostAuditor {
  public:
   // `warn` gets the evidence that could not be handed to a server.
+  // `metrics` (may be null) counts rejected replies, equivocations and
+  // registry write failures; it must outlive the auditor.
   HostAuditor(LedgerRegistry& registry, HostPool& hosts,
-              std::function<void(absl::string_view)> warn)
-      : registry_(registry), hosts_(hosts), warn_(std::move(warn)) {}
+              std::function<void(absl::string_view)> warn, AgentMetrics* metrics = nullptr)
+      : registry_(registry), hosts_(hosts), warn_(std::move(warn)), metrics_(metrics) {}
 
   // Why the ledger takes no write now (OK when it does): FAILED_PRECONDITION
   // naming the evidence id when it is frozen (or a server says so),
@@ -120,6 +123,11 @@ class HostAuditor {
                            bool* save_later) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
 
  private:
+  // AcceptReply without counting a rejected reply.
+  absl::Status CheckAndAcceptReply(LedgerState& ledger, Block block,
+                                   const v1::AppendResponse& response,
+                                   v1::CommittedBlock* committed, bool* save_later)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
   absl::Status SyncWith(LedgerState& ledger, HostClient& server, bool mirror)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
   // A server's GetLedger said frozen: its evidence, validated, is kept and
@@ -131,6 +139,7 @@ class HostAuditor {
   LedgerRegistry& registry_;
   HostPool& hosts_;
   const std::function<void(absl::string_view)> warn_;
+  AgentMetrics* const metrics_;
 };
 
 }  // namespace microledger

@@ -164,7 +164,14 @@ std::string LedgerRegistry::RecordPath(const std::string& ledger_id) const {
 }
 
 absl::Status LedgerRegistry::Save(const LedgerRecord& record, bool sync) {
-  return WriteFileAtomic(RecordPath(record.ledger_id), LedgerRecordToJson(record), sync);
+  absl::Status saved =
+      WriteFileAtomic(RecordPath(record.ledger_id), LedgerRecordToJson(record), sync);
+  if (!saved.ok()) {
+    if (Counter* failures = save_failures_.load(std::memory_order_acquire); failures != nullptr) {
+      failures->Increment();
+    }
+  }
+  return saved;
 }
 
 absl::Status LedgerRegistry::Remove(const std::string& ledger_id) {

@@ -29,6 +29,7 @@
 #ifndef MICROLEDGER_OWNER_AGENT_LEDGER_REGISTRY_H_
 #define MICROLEDGER_OWNER_AGENT_LEDGER_REGISTRY_H_
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -38,6 +39,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/chain_validator.h"
 #include "serving/durable_file.h"
+#include "serving/metrics.h"
 
 namespace microledger {
 
@@ -129,6 +131,12 @@ class LedgerRegistry {
 
   const std::string& dir() const { return dir_; }
 
+  // From now on every Save that fails is counted in `failures` (null: not
+  // counted), which must outlive the registry.
+  void CountSaveFailuresIn(Counter* failures) {
+    save_failures_.store(failures, std::memory_order_release);
+  }
+
  private:
   explicit LedgerRegistry(std::string dir) : dir_(std::move(dir)) {}
   std::string RecordPath(const std::string& ledger_id) const;
@@ -137,6 +145,7 @@ class LedgerRegistry {
   absl::Status OpenHeadLogLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(head_log_mu_);
   absl::Status ReplayHeadLogs(Loaded& loaded);
   const std::string dir_;
+  std::atomic<Counter*> save_failures_{nullptr};
   absl::Mutex evidence_mu_;
   int evidence_counter_ ABSL_GUARDED_BY(evidence_mu_) = 0;
   absl::Mutex head_log_mu_;

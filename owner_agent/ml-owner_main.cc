@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
+#include "owner_agent/agent_metrics.h"
 #include "owner_agent/keystore.h"
 #include "owner_agent/listen_policy.h"
 #include "owner_agent/owner_agent.h"
@@ -24,6 +25,10 @@
 #include "serving/command_line.h"
 #include "serving/grpc_server.h"
 #include "serving/log.h"
+#include "serving/http_server.h"
+#include "serving/metrics.h"
+#include "serving/metrics_http.h"
+#include "serving/process_metrics.h"
 #include "serving/repeated_flag.h"
 #include "serving/tls_credentials.h"
 #include "serving/whole_file.h"
@@ -35,6 +40,10 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:7401",
           "is refused unless TLS and --token_file are set. A port or socket in use is "
           "refused. A Unix socket is made mode 0600 in a directory that must be "
           "private to this user (created 0700 if missing)");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "HOST:PORT ([IPv6]:PORT) to serve Prometheus metrics on, at /metrics over plain "
+          "HTTP; port 0 picks a free port (the log line says which); empty (the default, "
+          "as on a device): no metrics");
 ABSL_FLAG(std::string, keystore, "",
           "keystore directory (required; created mode 0700 if absent). The agent's "
           "ledger registry and evidence live in KEYSTORE/agent. One ml-owner per "
@@ -235,6 +244,17 @@ int Run(const std::vector<std::string>& mirrors) {
     }
   }
   options.mirrors = mirrors;
+  // Metrics (--metrics_listen): the registry outlives the agent.
+  const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  std::unique_ptr<MetricsRegistry> metrics;
+  std::unique_ptr<AgentMetrics> agent_metrics;
+  if (!metrics_listen.empty()) {
+    metrics = std::make_unique<MetricsRegistry>();
+    AddProcessMetrics(*metrics);
+    agent_metrics = std::make_unique<AgentMetrics>(*metrics);
+    options.metrics = agent_metrics.get();
+    config->metrics = metrics.get();
+  }
   if (const std::string proxy = absl::GetFlag(FLAGS_dht_proxy); !proxy.empty()) {
     absl::StatusOr<std::unique_ptr<DhtClient>> dht = NewDhtProxyClient(
         proxy, absl::Milliseconds(std::max<int64_t>(1, absl::GetFlag(FLAGS_dht_timeout_ms))));
@@ -255,9 +275,16 @@ int Run(const std::vector<std::string>& mirrors) {
       OwnerAgent::Create(*std::move(keystore), options);
   if (!agent.ok()) return Fail(agent.status());
   OwnerGrpcService service(agent->get(), *token, *limits);
-  if (absl::Status served = ServeUntilStopSignal(&service, *config); !served.ok()) {
-    return Fail(served);
+  std::unique_ptr<HttpServer> metrics_server;
+  if (metrics != nullptr) {
+    absl::StatusOr<std::unique_ptr<HttpServer>> started =
+        StartMetricsServer("ml-owner", metrics_listen, metrics.get());
+    if (!started.ok()) return Fail(started.status());
+    metrics_server = *std::move(started);
   }
+  absl::Status served = ServeUntilStopSignal(&service, *config);
+  if (metrics_server != nullptr) metrics_server->Stop();
+  if (!served.ok()) return Fail(served);
   return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "common/evidence.h"
 #include "common/merkle.h"
 #include "common/timestamp.h"
+#include "owner_agent/agent_metrics.h"
 #include "owner_agent/append_pipeline.h"
 #include "owner_agent/event_builder.h"
 #include "owner_agent/host_auditor.h"
@@ -80,9 +81,13 @@ OwnerAgent::OwnerAgent(std::unique_ptr<Keystore> keystore,
                    ? nullptr
                    : std::make_unique<LedgerLocator>(options_.dht,
                                                      !options_.host_client.tls_ca_pem.empty())),
-      auditor_(std::make_unique<HostAuditor>(*registry_, *hosts_, options_.warn)),
+      auditor_(std::make_unique<HostAuditor>(*registry_, *hosts_, options_.warn,
+                                             options_.metrics)),
       flusher_(std::make_unique<RecordFlusher>(*registry_, *journal_,
                                                options_.state_flush_interval, options_.warn)) {
+  if (options_.metrics != nullptr) {
+    registry_->CountSaveFailuresIn(&options_.metrics->registry_write_failures);
+  }
   AppendPipelineOptions pipeline;
   pipeline.append_timeout = options_.append_timeout;
   pipeline.sync_journal_before_send = options_.state_flush_interval.count() <= 0;
@@ -269,6 +274,13 @@ absl::StatusOr<v1::OwnerCreateLedgerResponse> OwnerAgent::CreateLedger(
 
 absl::StatusOr<v1::BlockOutcome> OwnerAgent::AppendEvent(
     const v1::AppendEventRequest& request) {
+  absl::StatusOr<v1::BlockOutcome> outcome = AppendEventUncounted(request);
+  if (options_.metrics != nullptr) options_.metrics->AppendAnswered(outcome.status());
+  return outcome;
+}
+
+absl::StatusOr<v1::BlockOutcome> OwnerAgent::AppendEventUncounted(
+    const v1::AppendEventRequest& request) {
   absl::StatusOr<std::shared_ptr<LedgerState>> ledger = FindLedger(request.ledger_id());
   if (!ledger.ok()) return ledger.status();
   absl::StatusOr<EventAppend> append = EventContent(request, NowMillis());
@@ -279,6 +291,13 @@ absl::StatusOr<v1::BlockOutcome> OwnerAgent::AppendEvent(
 
 void OwnerAgent::AppendEventAsync(const v1::AppendEventRequest& request,
                                   OutcomeCallback done) {
+  if (options_.metrics != nullptr) {
+    done = [metrics = options_.metrics,
+            inner = std::move(done)](absl::StatusOr<v1::BlockOutcome> outcome) {
+      metrics->AppendAnswered(outcome.status());
+      inner(std::move(outcome));
+    };
+  }
   absl::StatusOr<std::shared_ptr<LedgerState>> ledger = FindLedger(request.ledger_id());
   if (!ledger.ok()) {
     done(ledger.status());

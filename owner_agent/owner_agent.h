@@ -101,6 +101,7 @@
 
 namespace microledger {
 
+class AgentMetrics;
 class AppendPipeline;
 class HostAuditor;
 class HostPool;
@@ -127,6 +128,9 @@ struct OwnerAgentOptions {
   // The DHT where ledgers' locator records are looked up when their host is
   // unreachable; null: none.
   std::shared_ptr<DhtClient> dht;
+  // Counts appends, rejected host replies, equivocations and registry write
+  // failures, or null. Must outlive the agent.
+  AgentMetrics* metrics = nullptr;
 };
 
 class OwnerAgent {
@@ -175,6 +179,8 @@ class OwnerAgent {
   }
 
  private:
+  // AppendEvent without counting it in the metrics.
+  absl::StatusOr<v1::BlockOutcome> AppendEventUncounted(const v1::AppendEventRequest& request);
   OwnerAgent(std::unique_ptr<Keystore> keystore, std::unique_ptr<LedgerRegistry> registry,
              std::unique_ptr<RequestJournal> journal, OwnerAgentOptions options);
 

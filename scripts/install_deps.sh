@@ -12,6 +12,9 @@ packages=(
   # Discovery (SPEC §13): libcurl for the DHT proxy client, and OpenDHT's
   # dhtnode (with its REST proxy) for the tests that run a private DHT.
   libcurl4-openssl-dev dhtnode
+  # Metrics: cpp-httplib for the /metrics HTTP server (serving/http_server),
+  # and Prometheus (prometheus, promtool) for tests/metrics.
+  libcpp-httplib-dev prometheus
   python3 python3-grpcio python3-grpc-tools python3-cryptography openssl
   # tests/readme runs the README's commands in a private network namespace
   # (unshare from util-linux, ip from iproute2 to bring its loopback up).
@@ -40,13 +43,16 @@ sudo_cmd=()
 [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
 export DEBIAN_FRONTEND=noninteractive
 # The dhtnode package ships a system service whose configuration joins the
-# public OpenDHT network: it must never run. While packages install, a
-# policy-rc.d forbids starting services; afterwards the unit is disabled and
-# masked (where systemd runs), so it does not start at boot either. Micro
-# Ledger only starts dhtnode itself, with a private network id.
+# public OpenDHT network, and the prometheus package one that listens on all
+# interfaces: neither must run. While packages install, a policy-rc.d forbids
+# starting services; afterwards the units are disabled and masked (where
+# systemd runs), so they do not start at boot either. Micro Ledger only starts
+# dhtnode itself, with a private network id, and tests/metrics starts its own
+# Prometheus on loopback.
 policy=/usr/sbin/policy-rc.d
 own_policy=false
-if [[ " ${missing[*]} " == *" dhtnode "* ]] && [ ! -e "$policy" ]; then
+if [[ " ${missing[*]} " == *" dhtnode "* || " ${missing[*]} " == *" prometheus "* ]] &&
+   [ ! -e "$policy" ]; then
   printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee "$policy" >/dev/null
   "${sudo_cmd[@]}" chmod 755 "$policy"
   own_policy=true
@@ -55,6 +61,8 @@ fi
 "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 if [ "$own_policy" = true ]; then "${sudo_cmd[@]}" rm -f "$policy"; fi
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-  "${sudo_cmd[@]}" systemctl disable --now dhtnode.service >/dev/null 2>&1 || true
-  "${sudo_cmd[@]}" systemctl mask dhtnode.service >/dev/null 2>&1 || true
+  for unit in dhtnode.service prometheus.service; do
+    "${sudo_cmd[@]}" systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    "${sudo_cmd[@]}" systemctl mask "$unit" >/dev/null 2>&1 || true
+  done
 fi

@@ -24,6 +24,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "serving/command_line.h"
+#include "serving/grpc_metrics.h"
 #include "serving/listen_address.h"
 #include "serving/log.h"
 #include "serving/reflection_v1.h"
@@ -174,6 +175,8 @@ namespace {
 struct StartedServer {
   // Declared before `server`, which uses it, so it is destroyed after.
   std::unique_ptr<ReflectionV1Service> reflection_v1;
+  // Declared before the server, so that it outlives the server's calls.
+  std::unique_ptr<GrpcServerMetrics> metrics;
   std::unique_ptr<grpc::Server> server;
   std::optional<UnixSocketClaim> claim;
   std::string service_name;
@@ -240,6 +243,11 @@ absl::StatusOr<StartedServer> StartServer(grpc::Service* service, const ServerCo
       interceptors;
   interceptors.push_back(std::make_unique<UnparsableRequestInterceptorFactory>());
   interceptors.push_back(std::make_unique<FailedCallLogInterceptorFactory>());
+  // After the one above, so that it sees the status that is sent.
+  if (config.metrics != nullptr) {
+    started.metrics = std::make_unique<GrpcServerMetrics>(*config.metrics);
+    interceptors.push_back(started.metrics->InterceptorFactory());
+  }
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(service);
   started.reflection_v1 = std::make_unique<ReflectionV1Service>(ListedServices(config));

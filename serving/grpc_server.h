@@ -52,6 +52,7 @@
 
 #include "absl/status/status.h"
 #include "grpcpp/grpcpp.h"
+#include "serving/metrics.h"
 
 namespace microledger {
 
@@ -73,6 +74,9 @@ struct ServerConfig {
   // The served service's full name (e.g. "microledger.v1.HostService"): its
   // readiness in health and its name in reflection's service list.
   std::string service_name;
+  // When set, every call is counted in it (serving/grpc_metrics.h); it must
+  // outlive the serve call. Servers may share one registry.
+  MetricsRegistry* metrics = nullptr;
 };
 
 // Serves `service` until a stop signal arrives. InvalidArgument for a bad
