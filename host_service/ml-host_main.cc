@@ -148,6 +148,10 @@ void AddStorageMetrics(MetricsRegistry& registry, const KvStore* store) {
 
 // `announce_urls`: every --announce_url.
 int Run(const std::vector<std::string>& announce_urls) {
+  // Health checks answer (not ready) from now on, before storage is open.
+  absl::StatusOr<std::unique_ptr<HealthPort>> health_port =
+      HealthPort::StartFromFlag("ml-host", {v1::HostService::service_full_name()});
+  if (!health_port.ok()) return Fail(health_port.status());
   const std::string storage = absl::GetFlag(FLAGS_storage);
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   absl::StatusOr<std::unique_ptr<KvStore>> store = OpenKvStore(
@@ -287,6 +291,7 @@ int Run(const std::vector<std::string>& announce_urls) {
   ServerConfig config;
   config.program = "ml-host";
   config.service_name = v1::HostService::service_full_name();
+  config.health_port = health_port->get();
   config.listen = absl::GetFlag(FLAGS_listen);
   config.credentials = *credentials;
   config.max_receive_message_bytes =

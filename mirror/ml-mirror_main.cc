@@ -170,6 +170,10 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> UpstreamCredentials() 
 // `follow_flags` and `announce_urls`: every --follow and --announce_url.
 int Run(const std::vector<std::string>& follow_flags,
         const std::vector<std::string>& announce_urls) {
+  // Health checks answer (not ready) from now on, before storage is open.
+  absl::StatusOr<std::unique_ptr<HealthPort>> health_port =
+      HealthPort::StartFromFlag("ml-mirror", {v1::HostService::service_full_name(), v1::MirrorAdmin::service_full_name()});
+  if (!health_port.ok()) return Fail(health_port.status());
   const std::string storage = absl::GetFlag(FLAGS_storage);
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   absl::StatusOr<std::unique_ptr<KvStore>> store = OpenKvStore(
@@ -338,6 +342,7 @@ int Run(const std::vector<std::string>& follow_flags,
   ServerConfig config;
   config.program = "ml-mirror";
   config.service_name = v1::HostService::service_full_name();
+  config.health_port = health_port->get();
   config.listen = absl::GetFlag(FLAGS_listen);
   config.credentials = *credentials;
   config.max_receive_message_bytes = 1 << 20;
@@ -355,6 +360,7 @@ int Run(const std::vector<std::string>& follow_flags,
     ServerConfig admin_config;
     admin_config.program = "ml-mirror admin";
     admin_config.service_name = v1::MirrorAdmin::service_full_name();
+    admin_config.health_port = health_port->get();
     admin_config.listen = admin_listen;
     admin_config.credentials = *admin_credentials;
     admin_config.detail = "MirrorAdmin";

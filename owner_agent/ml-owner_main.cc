@@ -264,6 +264,12 @@ int Run(const std::vector<std::string>& mirrors) {
     options.dht = *std::move(dht);
   }
 
+  // Health checks answer (not ready) from now on, before storage is open.
+  absl::StatusOr<std::unique_ptr<HealthPort>> health_port =
+      HealthPort::StartFromFlag("ml-owner", {v1::OwnerAgentService::service_full_name()});
+  if (!health_port.ok()) return Fail(health_port.status());
+  config->health_port = health_port->get();
+
   absl::StatusOr<std::string> passphrase =
       LoadPassphrase(absl::GetFlag(FLAGS_passphrase_file));
   if (!passphrase.ok()) return Fail(passphrase.status());

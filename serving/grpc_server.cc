@@ -34,6 +34,11 @@ ABSL_FLAG(int64_t, drain_seconds, 0,
           "at SIGTERM or SIGINT: seconds during which health answers NOT_SERVING for "
           "the served service but calls are still served, before the listener "
           "closes (a few seconds under Kubernetes, so the endpoint is removed first)");
+ABSL_FLAG(std::string, health_listen, "",
+          "HOST:PORT or unix:PATH of a plaintext listener that answers only gRPC health, "
+          "from before storage is open: \"\" (liveness) SERVING while the process runs, "
+          "the served service's name (readiness) SERVING only while it serves; for "
+          "probes that speak no TLS (Kubernetes). Empty: none");
 ABSL_FLAG(int64_t, shutdown_grace_seconds, 5,
           "after the drain: seconds calls in flight (appends) get to finish before "
           "they are cancelled; no new call is accepted meanwhile");
@@ -180,6 +185,14 @@ struct StartedServer {
   std::unique_ptr<grpc::Server> server;
   std::optional<UnixSocketClaim> claim;
   std::string service_name;
+  HealthPort* health_port = nullptr;
+
+  // Readiness of the served service, here and on the health port.
+  void SetReady(bool ready) const {
+    if (service_name.empty()) return;
+    server->GetHealthCheckService()->SetServingStatus(service_name, ready);
+    if (health_port != nullptr) health_port->SetReady(service_name, ready);
+  }
 };
 
 // The services reflection lists for a server of `config`.
@@ -208,8 +221,46 @@ void LogListening(const ServerConfig& config, const std::string& bound) {
   }
 }
 
+// After BuildAndStart: checks that the server listens, restricts its Unix
+// socket, sets health (the served service ready; a health-only server's
+// `health_names` not ready) and prints the start line.
+absl::StatusOr<StartedServer> FinishStart(StartedServer started, const ListenAddress& address,
+                                          const ServerConfig& config, int selected_port,
+                                          bool health_only,
+                                          const std::vector<std::string>& health_names) {
+  const bool unix_socket = address.kind == ListenAddress::Kind::kUnix;
+  if (started.server == nullptr || (!unix_socket && selected_port == 0)) {
+    const std::string reason = unix_socket ? "" : BindFailureReason(address);
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen,
+                                               reason.empty() ? "" : ": ", reason));
+  }
+  if (unix_socket) {
+    if (absl::Status restricted = started.claim->RestrictSocketMode(); !restricted.ok()) {
+      started.server->Shutdown();
+      return restricted;
+    }
+  }
+  const std::string bound =
+      unix_socket ? config.listen
+                  : absl::StrCat(config.listen.substr(0, config.listen.rfind(':')), ":",
+                                 selected_port);
+  if (health_only) {
+    for (const std::string& name : health_names) {
+      started.server->GetHealthCheckService()->SetServingStatus(name, false);
+    }
+    WritePlainLine(absl::StrCat(config.program, ": health checks on ", bound));
+    return started;
+  }
+  started.SetReady(true);
+  LogListening(config, bound);
+  return started;
+}
+
 // Checks and claims the address, starts the server and prints its start line.
-absl::StatusOr<StartedServer> StartServer(grpc::Service* service, const ServerConfig& config) {
+// A null `service` makes a health-only server (HealthPort): no reflection, no
+// interceptors, every name in `health_names` NOT_SERVING.
+absl::StatusOr<StartedServer> StartServer(grpc::Service* service, const ServerConfig& config,
+                                          const std::vector<std::string>& health_names = {}) {
   absl::StatusOr<ListenAddress> address = ParseListenAddress(config.listen);
   if (!address.ok()) return address.status();
   if (absl::Status limits = CheckLimits(config); !limits.ok()) return limits;
@@ -231,7 +282,7 @@ absl::StatusOr<StartedServer> StartServer(grpc::Service* service, const ServerCo
   }
 
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  if (service != nullptr) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int selected_port = 0;
   builder.AddListeningPort(config.listen, config.credentials, &selected_port);
@@ -239,6 +290,10 @@ absl::StatusOr<StartedServer> StartServer(grpc::Service* service, const ServerCo
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              config.max_concurrent_streams_per_connection);
   builder.SetMaxReceiveMessageSize(config.max_receive_message_bytes);
+  if (service == nullptr) {
+    started.server = builder.BuildAndStart();
+    return FinishStart(std::move(started), *address, config, selected_port, true, health_names);
+  }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
   interceptors.push_back(std::make_unique<UnparsableRequestInterceptorFactory>());
@@ -253,27 +308,9 @@ absl::StatusOr<StartedServer> StartServer(grpc::Service* service, const ServerCo
   started.reflection_v1 = std::make_unique<ReflectionV1Service>(ListedServices(config));
   builder.RegisterService(started.reflection_v1.get());
   started.service_name = config.service_name;
+  started.health_port = config.health_port;
   started.server = builder.BuildAndStart();
-  if (started.server == nullptr || (!unix_socket && selected_port == 0)) {
-    const std::string reason = unix_socket ? "" : BindFailureReason(*address);
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen,
-                                               reason.empty() ? "" : ": ", reason));
-  }
-  if (unix_socket) {
-    if (absl::Status restricted = started.claim->RestrictSocketMode(); !restricted.ok()) {
-      started.server->Shutdown();
-      return restricted;
-    }
-  }
-  const std::string bound =
-      unix_socket ? config.listen
-                  : absl::StrCat(config.listen.substr(0, config.listen.rfind(':')), ":",
-                                 selected_port);
-  if (!config.service_name.empty()) {
-    started.server->GetHealthCheckService()->SetServingStatus(config.service_name, true);
-  }
-  LogListening(config, bound);
-  return started;
+  return FinishStart(std::move(started), *address, config, selected_port, false, {});
 }
 
 }  // namespace
@@ -297,11 +334,7 @@ absl::Status ServeUntilStopSignal(const std::vector<ServedService>& services) {
     int signal = 0;
     sigwait(&signals, &signal);
     Log(LogLevel::kInfo, "stop", absl::StrCat("signal ", signal, ", shutting down"));
-    for (StartedServer& running : servers) {
-      if (!running.service_name.empty()) {
-        running.server->GetHealthCheckService()->SetServingStatus(running.service_name, false);
-      }
-    }
+    for (const StartedServer& running : servers) running.SetReady(false);
     const int64_t drain_seconds = std::max<int64_t>(0, absl::GetFlag(FLAGS_drain_seconds));
     if (drain_seconds > 0) {
       Log(LogLevel::kInfo, "drain",
@@ -318,6 +351,41 @@ absl::Status ServeUntilStopSignal(const std::vector<ServedService>& services) {
   stopper.join();
   Log(LogLevel::kInfo, "stopped", "stopped");
   return absl::OkStatus();
+}
+
+struct HealthPort::Listener {
+  StartedServer server;
+};
+
+HealthPort::HealthPort(std::unique_ptr<Listener> listener) : listener_(std::move(listener)) {}
+
+HealthPort::~HealthPort() {
+  listener_->server.server->Shutdown(std::chrono::system_clock::now());
+  listener_->server.server->Wait();
+}
+
+absl::StatusOr<std::unique_ptr<HealthPort>> HealthPort::Start(
+    const std::string& program, const std::string& listen,
+    const std::vector<std::string>& service_names) {
+  ServerConfig config;
+  config.program = program;
+  config.listen = listen;
+  config.credentials = grpc::InsecureServerCredentials();
+  absl::StatusOr<StartedServer> started = StartServer(nullptr, config, service_names);
+  if (!started.ok()) return started.status();
+  return std::unique_ptr<HealthPort>(
+      new HealthPort(std::make_unique<Listener>(Listener{*std::move(started)})));
+}
+
+absl::StatusOr<std::unique_ptr<HealthPort>> HealthPort::StartFromFlag(
+    const std::string& program, const std::vector<std::string>& service_names) {
+  const std::string listen = absl::GetFlag(FLAGS_health_listen);
+  if (listen.empty()) return std::unique_ptr<HealthPort>();
+  return Start(program, listen, service_names);
+}
+
+void HealthPort::SetReady(const std::string& service_name, bool ready) {
+  listener_->server.server->GetHealthCheckService()->SetServingStatus(service_name, ready);
 }
 
 }  // namespace microledger

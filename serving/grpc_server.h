@@ -11,10 +11,12 @@
 //   service_name, e.g. "microledger.v1.HostService",
 //   "microledger.v1.OwnerAgentService", "microledger.v1.MirrorAdmin") answers
 //   NOT_SERVING until the service is started and from the stop signal on.
-// Each server opens its storage (or unlocks its keystore) before it listens,
-// so before it is ready the port is not listening at all: a probe fails to
-// connect, which probes count as not ready (a startup probe should cover slow
-// RocksDB recovery).
+// Each server opens its storage (or unlocks its keystore) before the served
+// port listens, so before it is ready that port does not answer at all. The
+// health port (HealthPort, --health_listen) answers from the first moment:
+// liveness SERVING, readiness NOT_SERVING until the service has started; it
+// is plaintext and serves only health, so Kubernetes' gRPC probes reach it
+// even when the served port needs TLS or a bearer token.
 // Stopping: at SIGINT or SIGTERM readiness turns NOT_SERVING at once; for
 // --drain_seconds (default 0) calls are still served, so that load balancers
 // remove the endpoint before the listener closes; then no new call is
@@ -51,6 +53,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
 #include "serving/metrics.h"
 
@@ -60,6 +63,8 @@ namespace microledger {
 // later inherits the mask and only ServeUntilStopSignal receives them. Call it
 // first in main.
 void BlockStopSignals();
+
+class HealthPort;
 
 struct ServerConfig {
   std::string program;  // Start-line prefix, e.g. "ml-host".
@@ -77,6 +82,8 @@ struct ServerConfig {
   // When set, every call is counted in it (serving/grpc_metrics.h); it must
   // outlive the serve call. Servers may share one registry.
   MetricsRegistry* metrics = nullptr;
+  // When set, readiness there follows this server's (HealthPort below).
+  HealthPort* health_port = nullptr;
 };
 
 // Serves `service` until a stop signal arrives. InvalidArgument for a bad
@@ -94,6 +101,43 @@ struct ServedService {
   ServerConfig config;
 };
 absl::Status ServeUntilStopSignal(const std::vector<ServedService>& services);
+
+// A second, plaintext gRPC listener that answers only grpc.health.v1, for
+// probes that cannot use the served port (the kubelet's gRPC probe speaks
+// neither TLS nor bearer tokens) and for the time before it listens. A
+// server starts it first in main, before it opens storage or unlocks its
+// keystore; from then on:
+// - liveness, the overall service "", answers SERVING (the process is up);
+// - readiness, each served service by its full name, answers NOT_SERVING
+//   until ServeUntilStopSignal has started that service (storage open,
+//   listener bound), then SERVING, and NOT_SERVING again from the stop signal
+//   on (through the drain), as the served port's own health service does.
+// It serves nothing else (no reflection, no call, nothing secret), so any
+// address is accepted, with the same strict parsing and exclusive binding as
+// every listener; its start line is "PROGRAM: health checks on ADDRESS".
+// Thread-safety: SetReady may be called from any thread.
+class HealthPort {
+ public:
+  // Listens on `listen` for `program` with readiness names `service_names`,
+  // all NOT_SERVING. Errors as ServeUntilStopSignal's.
+  static absl::StatusOr<std::unique_ptr<HealthPort>> Start(
+      const std::string& program, const std::string& listen,
+      const std::vector<std::string>& service_names);
+  // Start on --health_listen; null when the flag is empty (the default).
+  static absl::StatusOr<std::unique_ptr<HealthPort>> StartFromFlag(
+      const std::string& program, const std::vector<std::string>& service_names);
+
+  HealthPort(const HealthPort&) = delete;
+  HealthPort& operator=(const HealthPort&) = delete;
+  ~HealthPort();  // Stops the listener.
+
+  void SetReady(const std::string& service_name, bool ready);
+
+ private:
+  struct Listener;
+  explicit HealthPort(std::unique_ptr<Listener> listener);
+  std::unique_ptr<Listener> listener_;
+};
 
 }  // namespace microledger
 
