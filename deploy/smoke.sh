@@ -2,10 +2,13 @@
 # Smoke test of the container image (run by hand; too slow for .ci/run): builds
 # deploy/Containerfile with podman, runs ml-host and ml-owner as two containers
 # (--network=host, loopback, free ports), drives a ledger through them with the
-# repository's bazel-built mlctl, checks gRPC health (python3-grpcio) and
-# /metrics (curl), then plays with `podman kube play` a Pod made from the laptop
-# overlay's ml-host StatefulSet pod template (podman 4.3 plays no StatefulSet;
-# deploy/smoke/kube-play-pods.mjs says what it changes) and checks its health.
+# repository's bazel-built mlctl, checks gRPC health on the served ports and
+# the health ports (python3-grpcio) and /metrics of both (curl, promtool when
+# installed), then plays with `podman kube play` the laptop overlay's ml-host
+# StatefulSet pod template and ml-owner Deployment template as two Pods (podman
+# 4.3 plays no StatefulSet; deploy/smoke/kube-play-pods.mjs says what it
+# changes), checks their health ports as the kubelet's probes would, and drives
+# a ledger through the played agent (TLS and bearer token, as in Kubernetes).
 # It removes every container, pod and image state it started (trap) and ends
 # with one line "smoke: PASS" or "smoke: FAIL (N checks failed)".
 # Environment (defaults for a normal machine):
@@ -76,41 +79,87 @@ echo "== mlctl from the repository"
 mlctl=$repo/bazel-bin/tools/mlctl
 
 host_port=$(free_port); agent_port=$(free_port); host_metrics=$(free_port)
+agent_metrics=$(free_port); host_health=$(free_port); agent_health=$(free_port)
 mkdir -p "$state/host" "$state/agent"
 podman unshare chown 10001:10001 "$state/host" "$state/agent"
 echo 'smoke passphrase' >"$state/passphrase"
 echo "== ml-host on 127.0.0.1:$host_port, ml-owner on 127.0.0.1:$agent_port"
 containers+=(ml-smoke-host ml-smoke-agent)
 podman "${runtime[@]}" run -d --name ml-smoke-host --network=host -v "$state/host:/data" "$IMAGE" \
-  ml-host --listen=127.0.0.1:"$host_port" --metrics_listen=127.0.0.1:"$host_metrics" >/dev/null
+  ml-host --listen=127.0.0.1:"$host_port" --metrics_listen=127.0.0.1:"$host_metrics" \
+  --health_listen=127.0.0.1:"$host_health" --log_format=json >/dev/null
 podman "${runtime[@]}" run -d --name ml-smoke-agent --network=host -v "$state/agent:/data" \
   -e ML_PASSPHRASE="smoke passphrase" "$IMAGE" \
-  ml-owner --listen=127.0.0.1:"$agent_port" --host=127.0.0.1:"$host_port" --keystore_kdf=min >/dev/null
+  ml-owner --listen=127.0.0.1:"$agent_port" --host=127.0.0.1:"$host_port" --keystore_kdf=min \
+  --metrics_listen=127.0.0.1:"$agent_metrics" --health_listen=127.0.0.1:"$agent_health" >/dev/null
 check "ml-host health \"\" SERVING" healthy "$host_port" ""
 check "ml-host health microledger.v1.HostService SERVING" healthy "$host_port" microledger.v1.HostService
 check "ml-owner health microledger.v1.OwnerAgentService SERVING" healthy "$agent_port" microledger.v1.OwnerAgentService
+check "ml-host health port: microledger.v1.HostService SERVING" healthy "$host_health" microledger.v1.HostService
+check "ml-owner health port: microledger.v1.OwnerAgentService SERVING" healthy "$agent_health" microledger.v1.OwnerAgentService
 ledger=$("$mlctl" --agent=127.0.0.1:"$agent_port" ledger create --type=smoke 2>/dev/null)
 check "mlctl ledger create through the agent" test -n "$ledger"
 check "mlctl append" "$mlctl" --agent=127.0.0.1:"$agent_port" append "$ledger" '{"event":"smoke"}'
 check "mlctl verify through the agent" "$mlctl" --agent=127.0.0.1:"$agent_port" verify "$ledger"
 check "mlctl verify from the host container" "$mlctl" verify "$ledger" --from=127.0.0.1:"$host_port"
-metrics=$(curl -fsS "http://127.0.0.1:$host_metrics/metrics")
-check "ml-host /metrics answers" test -n "$metrics"
-check "ml-host /metrics names no ledger id" bash -c '! grep -qF -- "$1" <<<"$2"' _ "$ledger" "$metrics"
+# counter_at_least METRICS NAME_AND_LABELS MIN: the sample's value is >= MIN.
+counter_at_least() {
+  awk -v name="$2" -v min="$3" '$1 == name { found = 1; if ($2 + 0 >= min + 0) ok = 1 }
+    END { exit !(found && ok) }' <<<"$1"
+}
+host_metrics_text=$(curl -fsS "http://127.0.0.1:$host_metrics/metrics")
+agent_metrics_text=$(curl -fsS "http://127.0.0.1:$agent_metrics/metrics")
+check "ml-host /metrics answers" test -n "$host_metrics_text"
+check "ml-owner /metrics answers" test -n "$agent_metrics_text"
+check "ml-host counted committed appends" counter_at_least "$host_metrics_text" \
+  'microledger_host_appends_total{outcome="committed",rule="OK"}' 2
+check "ml-owner counted AppendEvent OK" counter_at_least "$agent_metrics_text" \
+  'microledger_agent_appends_total{outcome="committed",rule="OK"}' 1
+check "ml-host grpc_server_handled_total CreateLedger OK" bash -c 'grep -q "^grpc_server_handled_total{.*grpc_method=\"CreateLedger\".*grpc_code=\"OK\"" <<<"$1"' _ "$host_metrics_text"
+check "no ledger id in either /metrics" bash -c '! grep -qF -- "$1" <<<"$2$3"' _ "${ledger#jlinx:}" "$host_metrics_text" "$agent_metrics_text"
+if command -v promtool >/dev/null; then
+  check "promtool check metrics (ml-host)" bash -c 'promtool check metrics <<<"$1"' _ "$host_metrics_text"
+  check "promtool check metrics (ml-owner)" bash -c 'promtool check metrics <<<"$1"' _ "$agent_metrics_text"
+fi
+check "ml-host logs are JSON lines (but the start line)" bash -c \
+  'podman "$@" logs ml-smoke-host 2>&1 | grep -v "listening on" | python3 -c "import json,sys; [json.loads(l) for l in sys.stdin if l.strip()]"' _ "${runtime[@]}"
+check "ml-host stops within its grace period (SIGTERM)" podman "${runtime[@]}" stop -t 30 ml-smoke-host >/dev/null
+check "ml-host exited 0" test "$(podman inspect -f '{{.State.ExitCode}}' ml-smoke-host)" = 0
 podman "${runtime[@]}" rm -f -t 30 ml-smoke-host ml-smoke-agent >/dev/null
 
-echo "== podman kube play: a Pod from the laptop overlay's ml-host StatefulSet template"
+echo "== podman kube play: Pods from the laptop overlay's ml-host StatefulSet and ml-owner Deployment"
 (cd deploy/validate && npm ci --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null)
 cp -r deploy/kubernetes "$state/kubernetes"
 rm -rf "$state"/kubernetes/overlays/*/secrets
 deploy/kubernetes/make-secrets.sh "$state/kubernetes/overlays/laptop" 1 1 >/dev/null
-mkdir -p "$state/host-data" "$state/master-keys"
-cp "$state/kubernetes/overlays/laptop/secrets/master-keys/ml-host-0" "$state/master-keys/"
-podman unshare chown -R 10001:10001 "$state/host-data" "$state/master-keys"
-play_port=$(free_port)
+secrets="$state/kubernetes/overlays/laptop/secrets"
+mkdir -p "$state/host-data" "$state/master-keys" "$state/agent-data" "$state/agent-token" \
+  "$state/agent-tls" "$state/certs"
+cp "$secrets/master-keys/ml-host-0" "$state/master-keys/"
+cp "$secrets/token" "$state/agent-token/token"
+cp "$secrets/passphrase" "$state/agent-passphrase"
+# The agent's certificate names 127.0.0.1 here (the overlay's names the Service).
+tests/tls/make_test_certs.sh "$state/certs"
+cp "$state/certs/server.pem" "$state/agent-tls/tls.crt"
+cp "$state/certs/server.key" "$state/agent-tls/tls.key"
+podman unshare chown -R 10001:10001 "$state/host-data" "$state/master-keys" "$state/agent-data" \
+  "$state/agent-token" "$state/agent-tls"
+play_port=$(free_port); play_agent_port=$(free_port)
 kubectl kustomize "$state/kubernetes/overlays/laptop" |
-  node deploy/smoke/kube-play-pods.mjs "$state" "$IMAGE" "$play_port" >"$state/pods.yaml"
-check "kube play ml-host-0" podman "${runtime[@]}" kube play "$state/pods.yaml" >/dev/null
-check "played ml-host-0 health microledger.v1.HostService SERVING" healthy "$play_port" microledger.v1.HostService
+  node deploy/smoke/kube-play-pods.mjs "$state" "$IMAGE" "$play_port" "$play_agent_port" \
+  >"$state/pods.yaml"
+check "kube play ml-host-0 and ml-owner" podman "${runtime[@]}" kube play "$state/pods.yaml" >/dev/null
+check "played ml-host-0: liveness \"\" on the health port 7480" healthy 7480 ""
+check "played ml-host-0: readiness HostService on the health port 7480" healthy 7480 microledger.v1.HostService
+check "played ml-owner: readiness OwnerAgentService on the health port 7481" healthy 7481 microledger.v1.OwnerAgentService
+played=("$mlctl" --agent=127.0.0.1:"$play_agent_port" --agent_tls_ca="$state/certs/ca.pem"
+  --token_file="$secrets/token")
+played_ledger=$("${played[@]}" ledger create --type=smoke 2>/dev/null)
+check "played agent (TLS + token): ledger create" test -n "$played_ledger"
+check "played agent: append" "${played[@]}" append "$played_ledger" '{"event":"played"}'
+check "played host: mlctl verify --from" "$mlctl" verify "$played_ledger" --from=127.0.0.1:"$play_port"
+check "played host: /metrics on 9400" bash -c 'curl -fsS http://127.0.0.1:9400/metrics | grep -q "^microledger_host_appends_total"'
+check "played agent: a call without the token is refused" bash -c '! "$@" ledger list >/dev/null 2>&1' _ \
+  "$mlctl" --agent=127.0.0.1:"$play_agent_port" --agent_tls_ca="$state/certs/ca.pem"
 
 if [ "$failures" -eq 0 ]; then echo "smoke: PASS"; else echo "smoke: FAIL ($failures checks failed)"; exit 1; fi

@@ -3,15 +3,18 @@
 // StatefulSet's pod template (podman plays no StatefulSet) and a Pod made from
 // the ml-owner Deployment's template, each on the host network, with the
 // Secret and PersistentVolume volumes replaced by host directories under
-// STATE_DIR (podman 4.3 plays no Secret objects) and without the dhtnode
-// sidecar (no DHT in the smoke test). Args and probes are kept as written.
-//   node kube-play-pods.mjs STATE_DIR IMAGE HOST_PORT < laptop.yaml > pods.yaml
+// STATE_DIR (podman 4.3 plays no Secret objects), the passphrase Secret
+// reference replaced by the value in STATE_DIR/agent-passphrase, and without
+// the dhtnode sidecar (no DHT in the smoke test). The served ports become
+// HOST_PORT and AGENT_PORT and the agent's --host names the played host on
+// loopback; every other argument and the probes are kept as written.
+//   node kube-play-pods.mjs STATE_DIR IMAGE HOST_PORT AGENT_PORT < laptop.yaml > pods.yaml
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
 const require = createRequire(new URL("../validate/", import.meta.url));
 const { parseAllDocuments, stringify } = require("yaml");
-const [stateDir, image, hostPort] = process.argv.slice(2);
+const [stateDir, image, hostPort, agentPort] = process.argv.slice(2);
 const objects = parseAllDocuments(readFileSync(0, "utf8")).map((d) => d.toJS());
 const find = (kind, name) => objects.find((o) => o && o.kind === kind && o.metadata.name === name);
 
@@ -22,7 +25,15 @@ function podFrom(name, template, hostDirs) {
   for (const container of spec.containers) {
     container.image = image;
     container.args = container.args.map((arg) =>
-      arg.replace(/:7400$/, `:${hostPort}`));
+      arg.replace(/^--host=.*:7400$/, `--host=127.0.0.1:${hostPort}`)
+        .replace(/:7400$/, `:${hostPort}`)
+        .replace(/^--listen=(.*):7401$/, `--listen=$1:${agentPort}`));
+    for (const variable of container.env || []) {
+      if (variable.name === "ML_PASSPHRASE" && variable.valueFrom) {
+        delete variable.valueFrom;
+        variable.value = readFileSync(`${stateDir}/agent-passphrase`, "utf8").trim();
+      }
+    }
   }
   spec.volumes = (spec.volumes || []).filter((v) => !(v.name in hostDirs));
   for (const [volume, dir] of Object.entries(hostDirs)) {
@@ -34,4 +45,7 @@ function podFrom(name, template, hostDirs) {
 const host = find("StatefulSet", "ml-host");
 const pod = podFrom("ml-host-0", host.spec.template, { data: "host-data", "master-keys": "master-keys" });
 pod.spec.hostname = "ml-host-0";
-process.stdout.write(stringify(pod));
+const owner = find("Deployment", "ml-owner");
+const agentPod = podFrom("ml-owner", owner.spec.template,
+  { data: "agent-data", token: "agent-token", tls: "agent-tls" });
+process.stdout.write(stringify(pod) + "---\n" + stringify(agentPod));
