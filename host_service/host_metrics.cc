@@ -1,6 +1,36 @@
 #include "host_service/host_metrics.h"
 
+#include <array>
+
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/string_view.h"
+
 namespace microledger {
+
+std::string AppendRuleLabel(const absl::Status& status) {
+  // The rule names of common/ (block, chain and checkpoint rules) that an
+  // append can break; each message starts with one.
+  static constexpr std::array<absl::string_view, 21> kRules = {
+      "alg",         "attachment",   "canonical form", "checkpoint", "controllers",
+      "event",       "fingerprint",  "genesis event",  "header",     "host signature",
+      "json",        "ledger",       "members",        "number",     "owner signatures",
+      "previous",    "seals",        "signatures",     "terminal",   "threshold",
+      "time"};
+  absl::string_view message = status.message();
+  if (absl::ConsumePrefix(&message, "block ")) {
+    const size_t digits = message.find_first_not_of("0123456789");
+    if (digits != 0 && digits != absl::string_view::npos &&
+        absl::StartsWith(message.substr(digits), ": ")) {
+      message.remove_prefix(digits + 2);
+    }
+  }
+  const absl::string_view name = message.substr(0, message.find(": "));
+  for (absl::string_view rule : kRules) {
+    if (name == rule) return std::string(rule);
+  }
+  return StatusCodeName(static_cast<int>(status.code()));
+}
 
 HostMetrics::HostMetrics(MetricsRegistry& registry)
     : commit_group_appends(
@@ -29,7 +59,7 @@ HostMetrics::HostMetrics(MetricsRegistry& registry)
       committed_(appends_.WithLabels({"committed", "OK"})) {}
 
 void HostMetrics::AppendRejected(const absl::Status& status) {
-  appends_.WithLabels({"rejected", StatusCodeName(static_cast<int>(status.code()))}).Increment();
+  appends_.WithLabels({"rejected", AppendRuleLabel(status)}).Increment();
 }
 
 void HostMetrics::AppendFailed(const absl::Status& status) {
