@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the build, the tests, the demo and CI need,
 # when any is missing. Needs root (or sudo) only when something must be
-# installed.
+# installed. With --build_only: only what building the four programs needs
+# (the container image's build stage).
 set -euo pipefail
 
-packages=(
+# What `bazel build -c opt` of ml-host, ml-owner, ml-mirror and mlctl needs:
+# the compiler, gRPC, protobuf, libsodium, Abseil, RocksDB, nlohmann/json,
+# libcurl (the DHT proxy client) and cpp-httplib (the /metrics server).
+build_packages=(
   bazel-bootstrap g++ pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libsodium-dev libabsl-dev librocksdb-dev libgtest-dev libgmock-dev
-  libbenchmark-dev nlohmann-json3-dev
-  # Discovery (SPEC §13): libcurl for the DHT proxy client, and OpenDHT's
-  # dhtnode (with its REST proxy) for the tests that run a private DHT.
-  libcurl4-openssl-dev dhtnode
-  # Metrics: cpp-httplib for the /metrics HTTP server (serving/http_server),
-  # and Prometheus (prometheus, promtool) for tests/metrics.
-  libcpp-httplib-dev prometheus
+  libsodium-dev libabsl-dev librocksdb-dev nlohmann-json3-dev
+  libcurl4-openssl-dev libcpp-httplib-dev python3
+)
+if [ "${1:-}" = "--build_only" ]; then
+  packages=("${build_packages[@]}")
+else
+packages=(
+  "${build_packages[@]}"
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # Discovery (SPEC §13): OpenDHT's dhtnode (with its REST proxy) for the
+  # tests that run a private DHT.
+  dhtnode
+  # Prometheus (prometheus, promtool) for tests/metrics.
+  prometheus
   python3 python3-grpcio python3-grpc-tools python3-cryptography openssl
   # tests/readme runs the README's commands in a private network namespace
   # (unshare from util-linux, ip from iproute2 to bring its loopback up).
@@ -29,6 +39,7 @@ packages=(
 command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
+fi
 
 missing=()
 for package in "${packages[@]}"; do
