@@ -5,12 +5,14 @@
 #include <sodium.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <pthread.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -529,19 +531,54 @@ absl::StatusOr<std::string> ReadUpToFirstNewline(int fd, absl::string_view name)
   return contents;
 }
 
+// The terminal whose echo is off while the prompt waits, for the handler below.
+int prompt_terminal_fd = -1;
+struct termios prompt_terminal_settings;
+
+// Ctrl-C (or SIGTERM) at the prompt ends the program as usual, with the
+// terminal's echo back on: restores the settings, then lets the signal's
+// default action run once the handler returns.
+extern "C" void RestoreTerminalAndDie(int signal_number) {
+  ::tcsetattr(prompt_terminal_fd, TCSANOW, &prompt_terminal_settings);
+  ::signal(signal_number, SIG_DFL);
+  ::raise(signal_number);
+}
+
 // Prompts on stderr and reads one line from the terminal `fd` with echo off
 // (only the final newline is echoed); the terminal's settings are restored.
+// The servers block SIGINT and SIGTERM in every thread (serving/grpc_server.h);
+// while the prompt waits they are unblocked here, so Ctrl-C works.
 absl::StatusOr<std::string> ReadFromTerminal(int fd, absl::string_view name) {
   struct termios saved;
   if (::tcgetattr(fd, &saved) != 0) return PosixError("cannot read the settings of", name);
   struct termios quiet = saved;
   quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
   quiet.c_lflag |= ECHONL;
-  if (::tcsetattr(fd, TCSAFLUSH, &quiet) != 0) return PosixError("cannot turn off echo on", name);
+  prompt_terminal_fd = fd;
+  prompt_terminal_settings = saved;
+  struct sigaction restore_and_die {};
+  restore_and_die.sa_handler = RestoreTerminalAndDie;
+  sigemptyset(&restore_and_die.sa_mask);
+  struct sigaction previous_int, previous_term;
+  ::sigaction(SIGINT, &restore_and_die, &previous_int);
+  ::sigaction(SIGTERM, &restore_and_die, &previous_term);
+  sigset_t interrupts, previous_mask;
+  sigemptyset(&interrupts);
+  sigaddset(&interrupts, SIGINT);
+  sigaddset(&interrupts, SIGTERM);
+  if (::tcsetattr(fd, TCSAFLUSH, &quiet) != 0) {
+    ::sigaction(SIGINT, &previous_int, nullptr);
+    ::sigaction(SIGTERM, &previous_term, nullptr);
+    return PosixError("cannot turn off echo on", name);
+  }
+  ::pthread_sigmask(SIG_UNBLOCK, &interrupts, &previous_mask);
   std::fputs(kPassphrasePrompt, stderr);
   std::fflush(stderr);
   absl::StatusOr<std::string> contents = ReadUpToFirstNewline(fd, name);
+  ::pthread_sigmask(SIG_SETMASK, &previous_mask, nullptr);
   ::tcsetattr(fd, TCSAFLUSH, &saved);
+  ::sigaction(SIGINT, &previous_int, nullptr);
+  ::sigaction(SIGTERM, &previous_term, nullptr);
   return contents;
 }
 
