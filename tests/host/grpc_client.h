@@ -2,10 +2,13 @@
 #ifndef MICROLEDGER_TESTS_HOST_GRPC_CLIENT_H_
 #define MICROLEDGER_TESTS_HOST_GRPC_CLIENT_H_
 
+#include <chrono>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "microledger/v1/host.grpc.pb.h"
 #include "tests/host/owner_chain.h"
@@ -103,6 +106,43 @@ inline grpc::Status ForgetLedger(HostStub& stub, const std::string& ledger_id,
   }
   v1::ForgetLedgerResponse response;
   return stub.ForgetLedger(&context, request, &response);
+}
+
+// grpc.health.v1 HealthCheckResponse.status values.
+constexpr int kHealthServing = 1;
+constexpr int kHealthNotServing = 2;
+
+// grpc.health.v1 Health/Check of `service` ("" = the whole server: liveness;
+// a full service name, under 128 bytes: its readiness), 5 s deadline. The
+// messages are encoded by hand (no generated health code in this build). On
+// OK, *health is the answered status (0 when absent: UNKNOWN).
+inline grpc::Status CheckHealth(const std::shared_ptr<grpc::Channel>& channel,
+                                const std::string& service, int* health) {
+  grpc::GenericStub generic(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  // HealthCheckRequest: field 1 (length-delimited) service, omitted when empty.
+  const std::string encoded =
+      service.empty() ? "" : std::string("\x0a") + static_cast<char>(service.size()) + service;
+  grpc::Slice slice(encoded);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  std::promise<grpc::Status> finished;
+  generic.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+                    &response, [&finished](grpc::Status s) { finished.set_value(s); });
+  const grpc::Status status = finished.get_future().get();
+  if (!status.ok()) return status;
+  std::vector<grpc::Slice> slices;
+  if (!response.Dump(&slices).ok()) {
+    return grpc::Status(grpc::StatusCode::INTERNAL, "unreadable health response");
+  }
+  std::string bytes;
+  for (const grpc::Slice& piece : slices) {
+    bytes.append(reinterpret_cast<const char*>(piece.begin()), piece.size());
+  }
+  // HealthCheckResponse: field 1 (varint) status, a single byte for 0..3.
+  *health = bytes.size() == 2 && bytes[0] == '\x08' ? bytes[1] : 0;
+  return status;
 }
 
 inline uint64_t HeadNumber(HostStub& stub, const std::string& ledger_id) {

@@ -190,6 +190,20 @@ void ServerProcess::Stop() {
   Kill9();
 }
 
+std::optional<int> ServerProcess::WaitForExit(std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (pid_ > 0) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    usleep(20 * 1000);
+  }
+  return std::nullopt;
+}
+
 ServerProcess::~ServerProcess() { Stop(); }
 
 }  // namespace microledger

@@ -8,6 +8,8 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -40,6 +42,10 @@ class ServerProcess {
   void Kill9();
   // SIGTERM, then reap (SIGKILL after 10 s).
   void Stop();
+  // Waits up to `limit` for the child to exit (after a signal the caller sent
+  // to pid()) and reaps it: its exit status (-1 if a signal ended it), or
+  // nullopt if it is still running (it is left running, for Stop or Kill9).
+  std::optional<int> WaitForExit(std::chrono::milliseconds limit);
 
  protected:
   ServerProcess() = default;
