@@ -86,6 +86,7 @@ class AppendStreamReactor
       slot = &slots_.back();
       if (!ticket.ok()) {
         // Refused: answered at once, nothing appended; the stream goes on.
+        host_->CountRefusedAppend(ticket.status());
         request_.Clear();
         slot->reply.set_code(static_cast<int>(ticket.status().code()));
         slot->reply.set_message(std::string(ticket.status().message()));
@@ -217,7 +218,10 @@ ServerUnaryReactor* HostGrpcService::Append(CallbackServerContext* context,
                                             v1::AppendResponse* response) {
   absl::StatusOr<AdmissionControl::Ticket> ticket =
       admission_.AdmitAppend(context->peer(), request->ByteSizeLong());
-  if (!ticket.ok()) return FinishUnary(context, ToGrpcStatus(ticket.status()));
+  if (!ticket.ok()) {
+    host_->CountRefusedAppend(ticket.status());
+    return FinishUnary(context, ToGrpcStatus(ticket.status()));
+  }
   ServerUnaryReactor* reactor = context->DefaultReactor();
   // Shared: std::function needs a copyable callback.
   auto held = std::make_shared<AdmissionControl::Ticket>(*std::move(ticket));

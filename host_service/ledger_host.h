@@ -132,6 +132,12 @@ class LedgerHost {
   // Ledgers whose state is cached now (for metrics).
   size_t cached_ledgers() const { return cache_.size(); }
 
+  // Counts an append refused before it reached AppendAsync (an admission
+  // limit at the API edge) like the ones AppendAsync refuses.
+  void CountRefusedAppend(const absl::Status& refusal) const {
+    if (options_.metrics != nullptr) options_.metrics->AppendRejected(refusal);
+  }
+
   // Every read of the host's ledgers (shared with the mirror).
   const LedgerReader& reader() const { return reader_; }
 

@@ -129,7 +129,7 @@ void AddStorageMetrics(MetricsRegistry& registry, const KvStore* store) {
        "Size of the SST files of the current version in bytes.", "rocksdb.live-sst-files-size"},
       {"microledger_host_rocksdb_estimate_live_data_bytes", "Estimated live data in bytes.",
        "rocksdb.estimate-live-data-size"},
-      {"microledger_host_rocksdb_delayed_write_rate_bytes",
+      {"microledger_host_rocksdb_delayed_write_rate_bytes_per_second",
        "Write rate RocksDB slows writes to, in bytes per second; 0 when writes are not delayed.",
        "rocksdb.actual-delayed-write-rate"},
       {"microledger_host_rocksdb_write_stopped",

@@ -35,7 +35,7 @@ AgentMetrics::AgentMetrics(MetricsRegistry& registry)
       registry_write_failures(
           registry
               .AddCounter("microledger_agent_registry_write_failures_total",
-                          "Ledger records that could not be written to the registry.")
+                          "Writes to the ledger registry (records, head log, evidence) that failed.")
               .WithLabels({})),
       appends_(registry.AddCounter("microledger_agent_appends_total",
                                    "AppendEvent calls answered, by outcome (committed, rejected "

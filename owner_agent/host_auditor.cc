@@ -15,6 +15,7 @@
 #include "owner_agent/host_replay.h"
 #include "owner_agent/proto_conversions.h"
 #include "owner_agent/status_prefix.h"
+#include "serving/log.h"
 
 namespace microledger {
 
@@ -131,6 +132,18 @@ absl::Status HostAuditor::Equivocation(LedgerState& ledger, const std::string& k
     Report(evidence.evidence_object, evidence.evidence_id,
            {record.host_address, evidence.host_address});
   }
+  // No ledger id: the evidence id names the evidence, not the ledger.
+  Log(LogLevel::kError, "equivocation",
+      absl::StrCat("EQUIVOCATION: a ", server != nullptr && server->address() != record.host_address
+                                           ? "mirror or other host"
+                                           : "host",
+                   " showed two histories of a ledger (", kind, ")",
+                   evidence.evidence_id.empty() ? "; no SPEC §11 evidence could be built"
+                                                : "; SPEC §11 evidence kept, the ledger is frozen"),
+      {{"kind", kind},
+       {"evidence_id", evidence.evidence_id},
+       {"frozen", !evidence.evidence_id.empty()},
+       {"evidence_stored", stored.ok()}});
   std::string outcome;
   if (!evidence.evidence_id.empty()) {
     outcome = absl::StrCat("; SPEC §11 evidence ", evidence.evidence_id,

@@ -18,6 +18,7 @@
 #include "common/json.h"
 #include "common/timestamp.h"
 #include "serving/durable_file.h"
+#include "serving/log.h"
 #include "serving/whole_file.h"
 
 namespace microledger {
@@ -163,15 +164,21 @@ std::string LedgerRegistry::RecordPath(const std::string& ledger_id) const {
   return absl::StrCat(dir_, "/ledgers/", Hex(Sha256(ledger_id)), ".json");
 }
 
-absl::Status LedgerRegistry::Save(const LedgerRecord& record, bool sync) {
-  absl::Status saved =
-      WriteFileAtomic(RecordPath(record.ledger_id), LedgerRecordToJson(record), sync);
-  if (!saved.ok()) {
-    if (Counter* failures = save_failures_.load(std::memory_order_acquire); failures != nullptr) {
-      failures->Increment();
-    }
+absl::Status LedgerRegistry::NoteWrite(absl::Status status, absl::string_view what) const {
+  if (status.ok()) return status;
+  if (Counter* failures = write_failures_.load(std::memory_order_acquire); failures != nullptr) {
+    failures->Increment();
   }
-  return saved;
+  // Registry paths name a ledger only by the SHA-256 of its id.
+  Log(LogLevel::kError, "registry_write_failed",
+      absl::StrCat("the ledger registry could not ", what, ": ", status.message()),
+      {{"write", what}, {"code", absl::StatusCodeToString(status.code())}});
+  return status;
+}
+
+absl::Status LedgerRegistry::Save(const LedgerRecord& record, bool sync) {
+  return NoteWrite(WriteFileAtomic(RecordPath(record.ledger_id), LedgerRecordToJson(record), sync),
+                   "save a ledger record");
 }
 
 absl::Status LedgerRegistry::Remove(const std::string& ledger_id) {
@@ -201,11 +208,11 @@ absl::Status LedgerRegistry::AppendHead(const LedgerRecord& record, bool sync) {
   if (!head_log_started_) return absl::FailedPreconditionError("the head log is not open");
   if (head_log_ == nullptr) {
     // A rotation could not reopen it: try again now.
-    if (absl::Status s = OpenHeadLogLocked(); !s.ok()) return s;
+    if (absl::Status s = OpenHeadLogLocked(); !s.ok()) return NoteWrite(s, "append a head");
   }
-  if (absl::Status s = head_log_->Append(line); !s.ok()) return s;
+  if (absl::Status s = head_log_->Append(line); !s.ok()) return NoteWrite(s, "append a head");
   ++head_log_lines_;
-  return sync ? head_log_->Sync() : absl::OkStatus();
+  return sync ? NoteWrite(head_log_->Sync(), "sync the head log") : absl::OkStatus();
 }
 
 absl::StatusOr<uint64_t> LedgerRegistry::RotateHeadLog() {
@@ -342,10 +349,11 @@ absl::Status LedgerRegistry::AddEvidence(const EvidenceRecord& evidence) {
     absl::MutexLock lock(&evidence_mu_);
     n = evidence_counter_++;
   }
-  return WriteFileAtomic(
-      absl::StrCat(dir_, "/evidence/", Hex(Sha256(evidence.ledger_id)), "-",
-                   evidence.detected_unix_millis, "-", n, ".json"),
-      EvidenceToJson(evidence).dump(1), /*sync=*/true);
+  return NoteWrite(
+      WriteFileAtomic(absl::StrCat(dir_, "/evidence/", Hex(Sha256(evidence.ledger_id)), "-",
+                                   evidence.detected_unix_millis, "-", n, ".json"),
+                      EvidenceToJson(evidence).dump(1), /*sync=*/true),
+      "store evidence");
 }
 
 absl::StatusOr<std::vector<EvidenceRecord>> LedgerRegistry::ListEvidence(

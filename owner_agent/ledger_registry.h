@@ -131,21 +131,25 @@ class LedgerRegistry {
 
   const std::string& dir() const { return dir_; }
 
-  // From now on every Save that fails is counted in `failures` (null: not
-  // counted), which must outlive the registry.
-  void CountSaveFailuresIn(Counter* failures) {
-    save_failures_.store(failures, std::memory_order_release);
+  // From now on every write that fails (Save, AppendHead, AddEvidence) is
+  // counted in `failures` (null: not counted), which must outlive the
+  // registry. Failed writes are logged either way (event
+  // "registry_write_failed", without the ledger id).
+  void CountWriteFailuresIn(Counter* failures) {
+    write_failures_.store(failures, std::memory_order_release);
   }
 
  private:
   explicit LedgerRegistry(std::string dir) : dir_(std::move(dir)) {}
   std::string RecordPath(const std::string& ledger_id) const;
+  // Counts and logs `status` when it is an error; returns it.
+  absl::Status NoteWrite(absl::Status status, absl::string_view what) const;
   // heads.log for 0, else heads.<rotation>.log.
   std::string HeadLogPath(uint64_t rotation) const;
   absl::Status OpenHeadLogLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(head_log_mu_);
   absl::Status ReplayHeadLogs(Loaded& loaded);
   const std::string dir_;
-  std::atomic<Counter*> save_failures_{nullptr};
+  std::atomic<Counter*> write_failures_{nullptr};
   absl::Mutex evidence_mu_;
   int evidence_counter_ ABSL_GUARDED_BY(evidence_mu_) = 0;
   absl::Mutex head_log_mu_;

@@ -86,7 +86,7 @@ OwnerAgent::OwnerAgent(std::unique_ptr<Keystore> keystore,
       flusher_(std::make_unique<RecordFlusher>(*registry_, *journal_,
                                                options_.state_flush_interval, options_.warn)) {
   if (options_.metrics != nullptr) {
-    registry_->CountSaveFailuresIn(&options_.metrics->registry_write_failures);
+    registry_->CountWriteFailuresIn(&options_.metrics->registry_write_failures);
   }
   AppendPipelineOptions pipeline;
   pipeline.append_timeout = options_.append_timeout;
@@ -287,6 +287,10 @@ absl::StatusOr<v1::BlockOutcome> OwnerAgent::AppendEventUncounted(
   if (!append.ok()) return append.status();
   return pipeline_->MakeBlock(*ledger, std::move(append->content), append->attachments,
                               request.request_id());
+}
+
+void OwnerAgent::CountRefusedAppend(const absl::Status& refusal) const {
+  if (options_.metrics != nullptr) options_.metrics->AppendAnswered(refusal);
 }
 
 void OwnerAgent::AppendEventAsync(const v1::AppendEventRequest& request,

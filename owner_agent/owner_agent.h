@@ -151,6 +151,9 @@ class OwnerAgent {
   // verified. `done` must not block.
   using OutcomeCallback = std::function<void(absl::StatusOr<v1::BlockOutcome>)>;
   void AppendEventAsync(const v1::AppendEventRequest& request, OutcomeCallback done);
+  // Counts an AppendEvent call refused at the API edge (token, a limit) like
+  // the ones AppendEventAsync answers.
+  void CountRefusedAppend(const absl::Status& refusal) const;
   absl::StatusOr<v1::BlockOutcome> CloseLedger(const v1::CloseLedgerRequest& request);
   absl::StatusOr<v1::MoveLedgerResponse> MoveLedger(const v1::MoveLedgerRequest& request);
   absl::StatusOr<v1::BlockOutcome> TransferOwnership(

@@ -95,13 +95,17 @@ grpc::ServerUnaryReactor* OwnerGrpcService::AppendEvent(grpc::CallbackServerCont
                                                         v1::BlockOutcome* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (grpc::Status auth = Authorize(context); !auth.ok()) {
+    agent_->CountRefusedAppend(
+        absl::Status(static_cast<absl::StatusCode>(auth.error_code()), auth.error_message()));
     reactor->Finish(auth);
     return reactor;
   }
   CountSlot slot = CountSlot::Acquire(&appends_in_progress_, limits_.max_concurrent_appends);
   if (!slot.acquired()) {
-    reactor->Finish(LimitReached("AppendEvent calls are", "--max_concurrent_appends",
-                                 limits_.max_concurrent_appends));
+    const grpc::Status refused = LimitReached("AppendEvent calls are", "--max_concurrent_appends",
+                                              limits_.max_concurrent_appends);
+    agent_->CountRefusedAppend(absl::ResourceExhaustedError(refused.error_message()));
+    reactor->Finish(refused);
     return reactor;
   }
   // `response` stays valid until Finish; Finish may run before this returns.

@@ -85,8 +85,10 @@ explain "Network id $network_id is private: the nodes bootstrap only to each oth
 say "starting the host service (machine 1: holds the host key, stores the ledger)"
 mkdir -p "$work/host-machine" "$work/owner-machine"
 host_port=$(free_port tcp)
+metrics_port=$(free_port tcp)
 "$host_bin" --listen="127.0.0.1:$host_port" --storage=rocksdb --data_dir="$work/host-machine/db" \
   --dht_proxy="http://127.0.0.1:$dht_proxy1" --announce_url="grpc://127.0.0.1:$host_port" \
+  --metrics_listen="127.0.0.1:$metrics_port" --log_format=json \
   2>"$work/host-machine/ml-host.log" &
 host_pid=$!
 pids+=($host_pid)
@@ -136,6 +138,27 @@ mlctl tail "$ledger"
 
 say "mlctl verify $ledger   (the agent re-checks the host's copy, SPEC §8)"
 mlctl verify "$ledger"
+
+say "operating it: the host's health, Prometheus metrics and JSON log"
+/usr/bin/python3 - "$host" "$metrics_port" "$work/host-machine/ml-host.log" <<'PY'
+import json, sys, urllib.request
+import grpc
+host, metrics_port, log = sys.argv[1:4]
+check = grpc.insecure_channel(host).unary_unary("/grpc.health.v1.Health/Check")
+service = b"microledger.v1.HostService"
+reply = check(bytes([10, len(service)]) + service, timeout=5)
+print("grpc.health.v1 microledger.v1.HostService:", "SERVING" if reply == b"\x08\x01" else reply)
+text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+for line in text.splitlines():
+    if line.startswith(("microledger_host_appends_total", "microledger_host_ledgers_cached")) or (
+            line.startswith("grpc_server_handled_total") and '"CreateLedger"' in line):
+        print(line)
+events = [json.loads(l) for l in open(log) if l.startswith("{")]
+print("log events so far:", ", ".join(sorted({e["event"] for e in events})))
+PY
+explain "Readiness is the service's name in gRPC health (Kubernetes probes it); /metrics" \
+        "is Prometheus text (docs/METRICS.md); the log is one JSON object per event. No" \
+        "ledger id appears in any metric label or log line: an id is a capability."
 
 say "mlctl export $ledger ledger.jsonl, then mlctl verify ledger.jsonl (offline)"
 mlctl export "$ledger" "$work/ledger.jsonl"

@@ -209,11 +209,8 @@ std::vector<std::string> ListedServices(const ServerConfig& config) {
 // JSON also as a "listen" event; after the first start line the "start"
 // event (the effective configuration), once.
 void LogListening(const ServerConfig& config, const std::string& bound) {
-  WritePlainLine(absl::StrCat(config.program, ": listening on ", bound, " (", config.detail, ")"));
-  if (CurrentLogFormat() == LogFormat::kJson) {
-    Log(LogLevel::kInfo, "listen", "accepting calls",
-        {{"server", config.program}, {"address", bound}, {"detail", config.detail}});
-  }
+  LogStartLine(absl::StrCat(config.program, ": listening on ", bound, " (", config.detail, ")"),
+               config.program, bound, config.detail);
   static bool start_logged = false;
   if (!start_logged) {
     start_logged = true;
@@ -248,7 +245,8 @@ absl::StatusOr<StartedServer> FinishStart(StartedServer started, const ListenAdd
     for (const std::string& name : health_names) {
       started.server->GetHealthCheckService()->SetServingStatus(name, false);
     }
-    WritePlainLine(absl::StrCat(config.program, ": health checks on ", bound));
+    LogStartLine(absl::StrCat(config.program, ": health checks on ", bound), config.program, bound,
+                 "grpc.health.v1 only");
     return started;
   }
   started.SetReady(true);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 
@@ -141,10 +142,23 @@ std::string FormatTextLine(absl::string_view program, LogLevel level,
   if (level == LogLevel::kWarning || level == LogLevel::kDebug) {
     absl::StrAppend(&line, LevelName(level), ": ");
   }
-  absl::StrAppend(&line, message);
+  // Control characters (a client's bytes may reach a message or a field)
+  // are escaped, so one event is always one line that cannot forge another.
+  for (const char c : message) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      absl::StrAppend(&line, "\\x", absl::Hex(byte, absl::kZeroPad2));
+    } else {
+      line.push_back(c);
+    }
+  }
   for (const LogField& field : fields) {
-    const bool plain = !field.value().empty() &&
-                       field.value().find_first_of(" \"\n\t") == std::string::npos;
+    const bool plain =
+        !field.value().empty() &&
+        std::none_of(field.value().begin(), field.value().end(), [](char c) {
+          const auto byte = static_cast<unsigned char>(c);
+          return c == ' ' || c == '"' || byte < 0x20 || byte == 0x7f;
+        });
     absl::StrAppend(&line, " ", field.key(), "=",
                     plain ? field.value() : JsonString(field.value()));
   }
@@ -184,5 +198,14 @@ void Log(LogLevel level, absl::string_view event, absl::string_view message,
 }
 
 void WritePlainLine(absl::string_view line) { WriteLine(absl::StrCat(line, "\n")); }
+
+void LogStartLine(absl::string_view line, absl::string_view server, absl::string_view address,
+                  absl::string_view detail) {
+  WritePlainLine(line);
+  if (CurrentLogFormat() == LogFormat::kJson) {
+    Log(LogLevel::kInfo, "listen", "accepting calls",
+        {{"server", server}, {"address", address}, {"detail", detail}});
+  }
+}
 
 }  // namespace microledger

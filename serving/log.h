@@ -78,6 +78,14 @@ void Log(LogLevel level, absl::string_view event, absl::string_view message,
 // and scripts parse in both formats.
 void WritePlainLine(absl::string_view line);
 
+// A listener's start line ("PROGRAM: listening on ADDRESS (DETAIL)",
+// "PROGRAM: metrics on URL", "PROGRAM: health checks on ADDRESS"): written
+// plain in every format (tests and scripts parse it), and in JSON followed by
+// a "listen" event with `server`, `address` and `detail`, so that JSON
+// collectors see every listener too.
+void LogStartLine(absl::string_view line, absl::string_view server, absl::string_view address,
+                  absl::string_view detail);
+
 // The text and JSON lines of one event (without the newline), for tests.
 std::string FormatTextLine(absl::string_view program, LogLevel level,
                            absl::string_view message,

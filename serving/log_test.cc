@@ -35,6 +35,16 @@ TEST(LogTest, JsonLineHasTheFixedKeysAndTypedFields) {
   EXPECT_EQ(line.find('\n'), std::string::npos);
 }
 
+TEST(LogTest, TextLineEscapesControlCharactersSoOneEventIsOneLine) {
+  const std::string line =
+      FormatTextLine("ml-host", LogLevel::kDebug, "call\r\nfailed",
+                     {{"method", "/a.B/C\rml-host: forged"}, {"code", "a\x01" "b"}});
+  EXPECT_EQ(line.find_first_of("\r\n\x01"), std::string::npos) << line;
+  EXPECT_EQ(line,
+            "ml-host: debug: call\\x0d\\x0afailed method=\"/a.B/C\\rml-host: forged\" "
+            "code=\"a\\u0001b\"");
+}
+
 TEST(LogTest, InvalidUtf8StillMakesValidJson) {
   const std::string line = FormatJsonLine("t", "p", LogLevel::kError, "e",
                                           std::string("bad \xff\xfe bytes"), {});

@@ -1,8 +1,7 @@
 #include "serving/metrics_http.h"
 
-#include <cstdio>
-
 #include "absl/strings/str_cat.h"
+#include "serving/log.h"
 
 namespace microledger {
 
@@ -19,9 +18,9 @@ absl::StatusOr<std::unique_ptr<HttpServer>> StartMetricsServer(const std::string
   if (absl::Status started = server->Start(listen); !started.ok()) {
     return absl::Status(started.code(), absl::StrCat("--metrics_listen: ", started.message()));
   }
-  std::fprintf(stderr, "%s: metrics on http://%s/metrics\n", program.c_str(),
-               server->bound_address().c_str());
-  std::fflush(stderr);
+  const std::string url = absl::StrCat("http://", server->bound_address(), "/metrics");
+  LogStartLine(absl::StrCat(program, ": metrics on ", url), program, server->bound_address(),
+               "Prometheus /metrics");
   return server;
 }
 
