@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Smoke test of the container image (run by hand; too slow for .ci/run): builds
 # deploy/Containerfile with podman, runs ml-host and ml-owner as two containers
-# (--network=host, loopback, free ports), drives a ledger through them with the
+# (the host behind published ports with the image's defaults, the agent on the
+# host network: it listens on loopback only), drives a ledger through them with the
 # repository's bazel-built mlctl, checks gRPC health on the served ports and
 # the health ports (python3-grpcio) and /metrics of both (curl, promtool when
 # installed), then plays with `podman kube play` the laptop overlay's ml-host
@@ -27,16 +28,24 @@ runtime=()
 missing=()
 command -v podman >/dev/null || missing+=(podman)
 command -v curl >/dev/null || missing+=(curl)
-python3 -c 'import grpc_health.v1' 2>/dev/null || missing+=(python3-grpcio)
+/usr/bin/python3 -c 'import grpc_health.v1' 2>/dev/null || missing+=(python3-grpcio)
 command -v npm >/dev/null || missing+=(npm)
 if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -q "${missing[@]}" >/dev/null || { echo "smoke: FAIL (cannot install ${missing[*]})"; exit 1; }
 fi
 
 failures=0
+exec 3>&1  # the PASS/FAIL lines, even from a check whose command's output is discarded
 check() {  # check DESCRIPTION COMMAND...: runs COMMAND, prints PASS/FAIL DESCRIPTION
   local what=$1; shift
-  if "$@"; then echo "PASS $what"; else echo "FAIL $what"; failures=$((failures + 1)); fi
+  if "$@"; then echo "PASS $what" >&3; else echo "FAIL $what" >&3; failures=$((failures + 1)); fi
+}
+# Debian's python3 (python3-grpcio), whatever python3 comes first on PATH.
+python=/usr/bin/python3
+# own_by_image_user DIR...: owned by the image's uid 10001 (inside podman's
+# user namespace when not root).
+own_by_image_user() {
+  if [ "$(id -u)" -eq 0 ]; then chown -R 10001:10001 "$@"; else podman unshare chown -R 10001:10001 "$@"; fi
 }
 state=$(mktemp -d)
 containers=()
@@ -47,10 +56,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # healthy PORT SERVICE: grpc.health.v1 Check answers SERVING within 30 s.
 healthy() {
-  python3 - "$1" "$2" <<'PY'
+  "$python" - "$1" "$2" <<'PY'
 import sys, time, grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 stub = health_pb2_grpc.HealthStub(grpc.insecure_channel(f"127.0.0.1:{sys.argv[1]}"))
@@ -81,13 +90,17 @@ mlctl=$repo/bazel-bin/tools/mlctl
 host_port=$(free_port); agent_port=$(free_port); host_metrics=$(free_port)
 agent_metrics=$(free_port); host_health=$(free_port); agent_health=$(free_port)
 mkdir -p "$state/host" "$state/agent"
-podman unshare chown 10001:10001 "$state/host" "$state/agent"
+own_by_image_user "$state/host" "$state/agent"
 echo 'smoke passphrase' >"$state/passphrase"
-echo "== ml-host on 127.0.0.1:$host_port, ml-owner on 127.0.0.1:$agent_port"
+echo "== ml-host published on 127.0.0.1:$host_port (image defaults), ml-owner on 127.0.0.1:$agent_port"
 containers+=(ml-smoke-host ml-smoke-agent)
-podman "${runtime[@]}" run -d --name ml-smoke-host --network=host -v "$state/host:/data" "$IMAGE" \
-  ml-host --listen=127.0.0.1:"$host_port" --metrics_listen=127.0.0.1:"$host_metrics" \
-  --health_listen=127.0.0.1:"$host_health" --log_format=json >/dev/null
+# The host in its own network namespace, reached only through published ports:
+# the image's defaults (--listen=0.0.0.0:7400, --data_dir=/data/host) as a user
+# runs it, plus metrics, the health port and JSON logs.
+podman "${runtime[@]}" run -d --name ml-smoke-host -v "$state/host:/data" \
+  -p 127.0.0.1:"$host_port":7400 -p 127.0.0.1:"$host_metrics":9400 \
+  -p 127.0.0.1:"$host_health":7480 "$IMAGE" \
+  ml-host --metrics_listen=0.0.0.0:9400 --health_listen=0.0.0.0:7480 --log_format=json >/dev/null
 podman "${runtime[@]}" run -d --name ml-smoke-agent --network=host -v "$state/agent:/data" \
   -e ML_PASSPHRASE="smoke passphrase" "$IMAGE" \
   ml-owner --listen=127.0.0.1:"$agent_port" --host=127.0.0.1:"$host_port" --keystore_kdf=min \
@@ -122,7 +135,8 @@ if command -v promtool >/dev/null; then
   check "promtool check metrics (ml-owner)" bash -c 'promtool check metrics <<<"$1"' _ "$agent_metrics_text"
 fi
 check "ml-host logs are JSON lines (but the start line)" bash -c \
-  'podman "$@" logs ml-smoke-host 2>&1 | grep -v "listening on" | python3 -c "import json,sys; [json.loads(l) for l in sys.stdin if l.strip()]"' _ "${runtime[@]}"
+  'podman "$@" logs ml-smoke-host 2>&1 | grep -Ev ": (listening on|metrics on|health checks on) " |
+   /usr/bin/python3 -c "import json,sys; assert [json.loads(l) for l in sys.stdin if l.strip()]"' _ "${runtime[@]}"
 check "ml-host stops within its grace period (SIGTERM)" podman "${runtime[@]}" stop -t 30 ml-smoke-host >/dev/null
 check "ml-host exited 0" test "$(podman inspect -f '{{.State.ExitCode}}' ml-smoke-host)" = 0
 podman "${runtime[@]}" rm -f -t 30 ml-smoke-host ml-smoke-agent >/dev/null
@@ -142,7 +156,7 @@ cp "$secrets/passphrase" "$state/agent-passphrase"
 tests/tls/make_test_certs.sh "$state/certs"
 cp "$state/certs/server.pem" "$state/agent-tls/tls.crt"
 cp "$state/certs/server.key" "$state/agent-tls/tls.key"
-podman unshare chown -R 10001:10001 "$state/host-data" "$state/master-keys" "$state/agent-data" \
+own_by_image_user "$state/host-data" "$state/master-keys" "$state/agent-data" \
   "$state/agent-token" "$state/agent-tls"
 play_port=$(free_port); play_agent_port=$(free_port)
 kubectl kustomize "$state/kubernetes/overlays/laptop" |

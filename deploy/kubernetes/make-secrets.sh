@@ -37,16 +37,22 @@ fi
 
 # certificate NAME SERVICE PODS [OTHER_SERVICE]: NAME.crt/.key for the Service
 # SERVICE, its StatefulSet pods SERVICE-0..PODS-1 by per-pod name, and
-# OTHER_SERVICE.
+# OTHER_SERVICE. One this script made is issued again when those names changed
+# (more pods: a new pod must be named in it); NAME.names records them.
 certificate() {
   local name=$1 service=$2 pods=$3 other=${4:-$2} names
-  [ -e "$dir/$name.crt" ] && return 0
   names="DNS:$service,DNS:$service.$namespace.svc,DNS:$service.$namespace.svc.cluster.local"
   names+=",DNS:$other,DNS:$other.$namespace.svc,DNS:$other.$namespace.svc.cluster.local"
   for ((ordinal = 0; ordinal < pods; ordinal++)); do
     names+=",DNS:$service-$ordinal.$service,DNS:$service-$ordinal.$service.$namespace.svc"
     names+=",DNS:$service-$ordinal.$service.$namespace.svc.cluster.local"
   done
+  # A certificate without NAME.names was brought by the user: kept as it is.
+  if [ -e "$dir/$name.crt" ] && { [ ! -e "$dir/$name.names" ] ||
+                                   [ "$(cat "$dir/$name.names")" = "$names" ]; }; then
+    return 0
+  fi
+  printf '%s\n' "$names" >"$dir/$name.names"
   openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$service" \
     -keyout "$dir/$name.key" -out "$dir/$name.csr" 2>/dev/null
   openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \

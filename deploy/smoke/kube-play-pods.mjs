@@ -5,7 +5,8 @@
 // Secret and PersistentVolume volumes replaced by host directories under
 // STATE_DIR (podman 4.3 plays no Secret objects), the passphrase Secret
 // reference replaced by the value in STATE_DIR/agent-passphrase, and without
-// the dhtnode sidecar (no DHT in the smoke test). The served ports become
+// the dhtnode sidecar (no DHT in the smoke test) and without containerPorts
+// (podman maps no ports on the host network). The served ports become
 // HOST_PORT and AGENT_PORT and the agent's --host names the played host on
 // loopback; every other argument and the probes are kept as written.
 //   node kube-play-pods.mjs STATE_DIR IMAGE HOST_PORT AGENT_PORT < laptop.yaml > pods.yaml
@@ -24,6 +25,9 @@ function podFrom(name, template, hostDirs) {
   spec.containers = spec.containers.filter((c) => c.name !== "dhtnode");
   for (const container of spec.containers) {
     container.image = image;
+    // podman 4.3 turns containerPorts into port mappings, which it refuses on
+    // the host network; the ports are the same without them.
+    delete container.ports;
     container.args = container.args.map((arg) =>
       arg.replace(/^--host=.*:7400$/, `--host=127.0.0.1:${hostPort}`)
         .replace(/:7400$/, `:${hostPort}`)
