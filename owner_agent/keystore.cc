@@ -545,9 +545,8 @@ extern "C" void RestoreTerminalAndDie(int signal_number) {
 }
 
 // Prompts on stderr and reads one line from the terminal `fd` with echo off
-// (only the final newline is echoed); the terminal's settings are restored.
-// The servers block SIGINT and SIGTERM in every thread (serving/grpc_server.h);
-// while the prompt waits they are unblocked here, so Ctrl-C works.
+// (only the final newline is echoed); the terminal's settings are restored,
+// also when SIGINT or SIGTERM ends the program at the prompt.
 absl::StatusOr<std::string> ReadFromTerminal(int fd, absl::string_view name) {
   struct termios saved;
   if (::tcgetattr(fd, &saved) != 0) return PosixError("cannot read the settings of", name);
@@ -562,25 +561,40 @@ absl::StatusOr<std::string> ReadFromTerminal(int fd, absl::string_view name) {
   struct sigaction previous_int, previous_term;
   ::sigaction(SIGINT, &restore_and_die, &previous_int);
   ::sigaction(SIGTERM, &restore_and_die, &previous_term);
-  sigset_t interrupts, previous_mask;
-  sigemptyset(&interrupts);
-  sigaddset(&interrupts, SIGINT);
-  sigaddset(&interrupts, SIGTERM);
   if (::tcsetattr(fd, TCSAFLUSH, &quiet) != 0) {
     ::sigaction(SIGINT, &previous_int, nullptr);
     ::sigaction(SIGTERM, &previous_term, nullptr);
     return PosixError("cannot turn off echo on", name);
   }
-  ::pthread_sigmask(SIG_UNBLOCK, &interrupts, &previous_mask);
   std::fputs(kPassphrasePrompt, stderr);
   std::fflush(stderr);
   absl::StatusOr<std::string> contents = ReadUpToFirstNewline(fd, name);
-  ::pthread_sigmask(SIG_SETMASK, &previous_mask, nullptr);
   ::tcsetattr(fd, TCSAFLUSH, &saved);
   ::sigaction(SIGINT, &previous_int, nullptr);
   ::sigaction(SIGTERM, &previous_term, nullptr);
   return contents;
 }
+
+// While the passphrase is read — which may wait for a pipe's or a FIFO's
+// writer or for a person at a prompt — SIGINT and SIGTERM, which the servers
+// block in every thread (serving/grpc_server.h), are unblocked in this thread,
+// so that Ctrl-C, systemd or the kubelet can stop the program meanwhile.
+class StopSignalsUnblocked {
+ public:
+  StopSignalsUnblocked() {
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    ::pthread_sigmask(SIG_UNBLOCK, &stop_signals, &previous_mask_);
+  }
+  ~StopSignalsUnblocked() { ::pthread_sigmask(SIG_SETMASK, &previous_mask_, nullptr); }
+  StopSignalsUnblocked(const StopSignalsUnblocked&) = delete;
+  StopSignalsUnblocked& operator=(const StopSignalsUnblocked&) = delete;
+
+ private:
+  sigset_t previous_mask_;
+};
 
 // Reads the passphrase from the open `fd` according to what it is: a regular
 // file (private to its owner, at most kMaxPassphraseFileSize bytes), or a
@@ -624,9 +638,11 @@ absl::StatusOr<std::string> LoadPassphrase(const std::string& passphrase_file) {
     }
     return std::string(from_environment);
   }
+  const StopSignalsUnblocked stoppable;
   if (passphrase_file == kPassphraseFromStdin) {
     return ReadPassphraseFrom(STDIN_FILENO, "standard input");
   }
+  // Opening a FIFO waits for its writer.
   const int fd = ::open(passphrase_file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return PosixError("cannot open passphrase file", passphrase_file);
   absl::StatusOr<std::string> passphrase = ReadPassphraseFrom(fd, passphrase_file);

@@ -140,6 +140,9 @@ class Keystore {
 // Anything else (a directory, a socket) is InvalidArgument, so is a first line
 // that is empty or longer than kMaxPassphraseFileSize. Nothing read is ever
 // logged or echoed. Callers should wipe the result (sodium_memzero) after use.
+// SIGINT and SIGTERM are unblocked in the calling thread while a file is
+// opened and read (their default action ends the program; a terminal gets its
+// echo back first), so a stop request never waits for a pipe or a prompt.
 absl::StatusOr<std::string> LoadPassphrase(const std::string& passphrase_file);
 
 }  // namespace microledger

@@ -1,10 +1,13 @@
 """ml-owner's passphrase prompt (--passphrase_file=- on a terminal), run on a
 pseudo-terminal: the prompt appears, what is typed is not echoed, and Ctrl-C at
 the prompt ends the agent by SIGINT (the servers block SIGINT in every thread;
-the prompt unblocks it) with the terminal's echo back on.
+the passphrase read unblocks it) with the terminal's echo back on. And an agent
+waiting for its passphrase on a FIFO nobody writes ends at SIGTERM (systemd's
+or the kubelet's stop) instead of hanging until SIGKILL.
 Usage: passphrase_prompt_test.py ML_OWNER. Bounded: every wait has a timeout."""
 import os
 import pty
+import subprocess
 import select
 import signal
 import sys
@@ -69,6 +72,20 @@ def main():
             os.waitpid(pid, 0)
         except (ProcessLookupError, ChildProcessError):
             pass
+    fifo = os.path.join(work, "passphrase.fifo")
+    os.mkfifo(fifo, 0o600)
+    waiting = subprocess.Popen([owner, f"--keystore={work}/keystore2", f"--passphrase_file={fifo}",
+                                "--listen=127.0.0.1:0", "--keystore_kdf=min"],
+                               stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    waiting.send_signal(signal.SIGTERM)
+    try:
+        code = waiting.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        waiting.kill()
+        code = waiting.wait()
+    check("SIGTERM while waiting for the FIFO's writer ends the agent",
+          code == -signal.SIGTERM)
     print(f"{len(failures)} failed" if failures else "all passed")
     return 1 if failures else 0
 
