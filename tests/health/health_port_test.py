@@ -73,6 +73,9 @@ def connected(address):
 
 
 def main():
+    # Every wait below has its own timeout; this bounds the blocking ones
+    # (opening the FIFO waits for the agent to open it) too.
+    signal.alarm(55)
     owner, host, tls_dir = (os.path.abspath(a) for a in sys.argv[1:4])
     failures = []
 

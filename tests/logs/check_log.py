@@ -1,5 +1,6 @@
 """Checks one server's stderr log: no secret and no ledger id on any line, and
-with --json every line but the "PROGRAM: listening on" start lines parses as a
+with --json every line but the plain start lines ("PROGRAM: listening on",
+"PROGRAM: metrics on", "PROGRAM: health checks on") parses as a
 JSON object with the fixed keys. Usage: check_log.py LOG [--json] [--expect
 EVENT]... -- FORBIDDEN... ; prints one line per problem, exits 1 if any."""
 import json
@@ -22,7 +23,9 @@ def main():
         for secret in forbidden:
             if secret in line:
                 problems.append(f"line {number} holds a forbidden value ({len(secret)} chars)")
-        if not as_json or ": listening on " in line and not line.startswith("{"):
+        start_line = any(f": {kind} on " in line
+                         for kind in ("listening", "metrics", "health checks"))
+        if not as_json or start_line and not line.startswith("{"):
             continue
         try:
             event = json.loads(line)

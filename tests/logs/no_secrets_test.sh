@@ -58,7 +58,9 @@ print(base64.urlsafe_b64encode(open(sys.argv[1],"rb").read()).decode().rstrip("=
   fi
   local token="tok-$RANDOM-$RANDOM-secret"
   printf '%s\n' "$token" >"$dir/agent/token"; chmod 600 "$dir/agent/token"
-  local logging=(--log_format="$format" --log_level=debug)
+  # Every listener on, so their start lines and events are checked too.
+  local logging=(--log_format="$format" --log_level=debug --metrics_listen=127.0.0.1:0
+                 --health_listen=127.0.0.1:0)
 
   env "${host_env[@]}" "$host_bin" --listen=127.0.0.1:0 --storage=rocksdb \
     --data_dir="$dir/host/db" "${host_key_flag[@]}" "${logging[@]}" 2>"$dir/host.log" & pids+=($!)

@@ -6,7 +6,8 @@
 # counters checked to have moved, and the ledger id checked to appear nowhere.
 # Then a real Prometheus server (Debian's prometheus, its own storage in a
 # temporary directory, listening on loopback) scrapes the host and the agent
-# every second until its query API returns committed appends of both.
+# every second while three more events are written, until its query API
+# returns the committed appends of both, those three included.
 # Installs nothing (scripts/install_deps.sh installs prometheus); bounded:
 # every wait has a timeout; stops what it starts.
 # Usage: metrics_test.sh ML_HOST ML_OWNER ML_MIRROR MLCTL
@@ -171,16 +172,31 @@ url = "http://127.0.0.1:%s/api/v1/query?query=%s" % (sys.argv[1], urllib.parse.q
 result = json.load(urllib.request.urlopen(url, timeout=10))["data"]["result"]
 print(result[0]["value"][1] if result else "")' "$port" "$1" 2>/dev/null
 }
-for q in 'sum(microledger_host_appends_total{outcome="committed"})' \
-         'sum(microledger_agent_appends_total{outcome="committed"})' \
-         'sum(grpc_server_handled_total{job="ml-owner",grpc_method="AppendEvent",grpc_code="OK"})'; do
-  value=""
+# The ledger is written on while Prometheus scrapes: three more events, so the
+# scraped counters must reach the totals (host: genesis + 5 events; agent: 5).
+for event in one two three; do
+  m append "$ledger" "{\"event\":\"while scraped $event\"}" >/dev/null
+  check "append $event while Prometheus scrapes exits 0" $?
+  sleep 1
+done
+# reaches PROMQL WANT: within 30 s, the query's value is at least WANT.
+reaches() {
+  local value=""
   for _ in $(seq 60); do
-    value=$(query "$q")
-    positive "$value" && break
+    value=$(query "$1")
+    [ -n "$value" ] && python3 -c 'import sys; sys.exit(float(sys.argv[1]) < float(sys.argv[2]))' \
+      "$value" "$2" && break
     sleep 0.5
   done
-  positive "$value"; check "Prometheus: $q = ${value:-nothing} > 0" $?
+  echo "${value:-nothing}"
+  [ -n "$value" ] && python3 -c 'import sys; sys.exit(float(sys.argv[1]) < float(sys.argv[2]))' "$value" "$2"
+}
+for pair in 'sum(microledger_host_appends_total{outcome="committed"}) 6' \
+            'sum(microledger_agent_appends_total{outcome="committed"}) 5' \
+            'sum(grpc_server_handled_total{job="ml-owner",grpc_method="AppendEvent",grpc_code="OK"}) 5'; do
+  q=${pair% *}; want=${pair##* }
+  value=$(reaches "$q" "$want"); ok=$?
+  check "Prometheus scraped while writing: $q = $value >= $want" $ok
 done
 kill "$prometheus" 2>/dev/null; wait "$prometheus" 2>/dev/null
 

@@ -7,7 +7,7 @@
 # runs in a private network namespace (unshare -rn: its loopback has every port
 # free) when the kernel allows one, else on the machine's loopback after
 # checking that both ports are free. Then checks what the block printed.
-# Bounded: the block gets 300 s; its process group is killed at the end.
+# Bounded: the block gets 240 s (Bazel's medium test timeout is 300 s); its process group is killed at the end.
 # Usage: readme_by_hand_test.sh README.md ML_HOST ML_OWNER ML_MIRROR MLCTL
 set -u
 readme="$1"
@@ -56,7 +56,7 @@ else
   echo "running the block on this machine's loopback (7400 and 7401 are free)"
 fi
 
-(cd "$repo" && HOME="$tmp/home" exec setsid timeout 300 "${runner[@]}") \
+(cd "$repo" && HOME="$tmp/home" exec setsid timeout 240 "${runner[@]}") \
   >"$tmp/out" 2>"$tmp/err" &
 block_pid=$!
 wait "$block_pid"
