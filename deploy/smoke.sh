@@ -28,7 +28,7 @@ runtime=()
 missing=()
 command -v podman >/dev/null || missing+=(podman)
 command -v curl >/dev/null || missing+=(curl)
-/usr/bin/python3 -c 'import grpc_health.v1' 2>/dev/null || missing+=(python3-grpcio)
+/usr/bin/python3 -c 'import grpc' 2>/dev/null || missing+=(python3-grpcio)
 command -v npm >/dev/null || missing+=(npm)
 if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -q "${missing[@]}" >/dev/null || { echo "smoke: FAIL (cannot install ${missing[*]})"; exit 1; }
@@ -57,17 +57,17 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# healthy PORT SERVICE: grpc.health.v1 Check answers SERVING within 30 s.
+# healthy PORT SERVICE: grpc.health.v1 Check answers SERVING within 30 s (the
+# messages encoded by hand: Debian ships no grpc_health module).
 healthy() {
   "$python" - "$1" "$2" <<'PY'
 import sys, time, grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-stub = health_pb2_grpc.HealthStub(grpc.insecure_channel(f"127.0.0.1:{sys.argv[1]}"))
+check = grpc.insecure_channel(f"127.0.0.1:{sys.argv[1]}").unary_unary("/grpc.health.v1.Health/Check")
+service = sys.argv[2].encode()
 deadline = time.time() + 30
 while time.time() < deadline:
     try:
-        status = stub.Check(health_pb2.HealthCheckRequest(service=sys.argv[2]), timeout=2).status
-        if status == health_pb2.HealthCheckResponse.SERVING:
+        if check(bytes([10, len(service)]) + service, timeout=2) == b"\x08\x01":
             sys.exit(0)
     except grpc.RpcError:
         pass

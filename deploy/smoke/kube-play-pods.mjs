@@ -4,7 +4,9 @@
 // the ml-owner Deployment's template, each on the host network, with the
 // Secret and PersistentVolume volumes replaced by host directories under
 // STATE_DIR (podman 4.3 plays no Secret objects), the passphrase Secret
-// reference replaced by the value in STATE_DIR/agent-passphrase, and without
+// reference replaced by the value in STATE_DIR/agent-passphrase, the pod name
+// and namespace fieldRefs by their values (podman 4.3 resolves no namespace),
+// and without
 // the dhtnode sidecar (no DHT in the smoke test) and without containerPorts
 // (podman maps no ports on the host network). The served ports become
 // HOST_PORT and AGENT_PORT and the agent's --host names the played host on
@@ -33,6 +35,13 @@ function podFrom(name, template, hostDirs) {
         .replace(/:7400$/, `:${hostPort}`)
         .replace(/^--listen=(.*):7401$/, `--listen=$1:${agentPort}`));
     for (const variable of container.env || []) {
+      // podman 4.3 resolves no fieldRef to metadata.namespace: the values the
+      // kubelet would give, as literals.
+      if (variable.valueFrom && variable.valueFrom.fieldRef) {
+        const field = variable.valueFrom.fieldRef.fieldPath;
+        delete variable.valueFrom;
+        variable.value = field === "metadata.name" ? name : "default";
+      }
       if (variable.name === "ML_PASSPHRASE" && variable.valueFrom) {
         delete variable.valueFrom;
         variable.value = readFileSync(`${stateDir}/agent-passphrase`, "utf8").trim();
