@@ -17,19 +17,9 @@ import time
 
 import grpc
 
-SERVING, NOT_SERVING = 1, 2
+from health_check import NOT_SERVING, SERVING, health_status, length_delimited
+
 HOST_SERVICE = "microledger.v1.HostService"
-
-
-def length_delimited(field, payload):
-    return bytes([field << 3 | 2, len(payload)]) + payload
-
-
-def health_status(channel, service):
-    check = channel.unary_unary("/grpc.health.v1.Health/Check")
-    reply = check(length_delimited(1, service.encode()), timeout=5)
-    # HealthCheckResponse: field 1 (varint) status; absent means UNKNOWN (0).
-    return reply[1] if reply[:1] == b"\x08" else 0
 
 
 def reflection_replies(channel, version, requests):
