@@ -162,6 +162,8 @@ play_port=$(free_port); play_agent_port=$(free_port)
 kubectl kustomize "$state/kubernetes/overlays/laptop" |
   node deploy/smoke/kube-play-pods.mjs "$state" "$IMAGE" "$play_port" "$play_agent_port" \
   >"$state/pods.yaml"
+# Pods left by an interrupted earlier run would block the names.
+podman pod rm -f smoke-ml-host-0 smoke-ml-owner >/dev/null 2>&1
 check "kube play ml-host-0 and ml-owner" podman "${runtime[@]}" kube play "$state/pods.yaml" >/dev/null
 check "played ml-host-0: liveness \"\" on the health port 7480" healthy 7480 ""
 check "played ml-host-0: readiness HostService on the health port 7480" healthy 7480 microledger.v1.HostService

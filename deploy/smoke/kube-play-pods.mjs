@@ -52,7 +52,14 @@ function podFrom(name, template, hostDirs) {
   for (const [volume, dir] of Object.entries(hostDirs)) {
     spec.volumes.push({ name: volume, hostPath: { path: `${stateDir}/${dir}`, type: "Directory" } });
   }
-  return { apiVersion: "v1", kind: "Pod", metadata: { name, labels: template.metadata.labels }, spec };
+  // "smoke-" marks the pods as the smoke test's (removed before and after it);
+  // the programs inside still see the pod name Kubernetes would give.
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: `smoke-${name}`, labels: template.metadata.labels },
+    spec,
+  };
 }
 
 const host = find("StatefulSet", "ml-host");
