@@ -5,7 +5,8 @@
 // Secret and PersistentVolume volumes replaced by host directories under
 // STATE_DIR (podman 4.3 plays no Secret objects), the passphrase Secret
 // reference replaced by the value in STATE_DIR/agent-passphrase, the pod name
-// and namespace fieldRefs by their values (podman 4.3 resolves no namespace),
+// and namespace fieldRefs by their values (podman 4.3 resolves no namespace)
+// and $(VAR) in args expanded as the kubelet would,
 // and without
 // the dhtnode sidecar (no DHT in the smoke test) and without containerPorts
 // (podman maps no ports on the host network). The served ports become
@@ -30,10 +31,6 @@ function podFrom(name, template, hostDirs) {
     // podman 4.3 turns containerPorts into port mappings, which it refuses on
     // the host network; the ports are the same without them.
     delete container.ports;
-    container.args = container.args.map((arg) =>
-      arg.replace(/^--host=.*:7400$/, `--host=127.0.0.1:${hostPort}`)
-        .replace(/:7400$/, `:${hostPort}`)
-        .replace(/^--listen=(.*):7401$/, `--listen=$1:${agentPort}`));
     for (const variable of container.env || []) {
       // podman 4.3 resolves no fieldRef to metadata.namespace: the values the
       // kubelet would give, as literals.
@@ -47,6 +44,13 @@ function podFrom(name, template, hostDirs) {
         variable.value = readFileSync(`${stateDir}/agent-passphrase`, "utf8").trim();
       }
     }
+    // $(VAR) in args is expanded by the kubelet, not by podman 4.3.
+    const values = Object.fromEntries((container.env || []).map((v) => [v.name, v.value]));
+    container.args = container.args.map((arg) =>
+      arg.replace(/\$\((\w+)\)/g, (whole, variable) => values[variable] ?? whole)
+        .replace(/^--host=.*:7400$/, `--host=127.0.0.1:${hostPort}`)
+        .replace(/:7400$/, `:${hostPort}`)
+        .replace(/^--listen=(.*):7401$/, `--listen=$1:${agentPort}`));
   }
   spec.volumes = (spec.volumes || []).filter((v) => !(v.name in hostDirs));
   for (const [volume, dir] of Object.entries(hostDirs)) {
