@@ -9,7 +9,10 @@
 //     by its own worker threads, so one request at most is in flight per
 //     ledger and witness and a slow or unreachable witness delays no other.
 //     A ledger's rounds start at least min_interval apart; a ledger touched
-//     during a round gets the next one when it may. Since every witness of a
+//     during a round gets the next one when it may (a round ends when all its
+//     requests have: one to a witness that hangs holds the ledger's next
+//     round back for at most the client's timeout, after which that witness
+//     is paused and skipped). Since every witness of a
 //     round is sent the same checkpoint, a quorum of them cosigns the same
 //     tree size (WitnessCosignatures keeps the newest such one).
 //   - Old size. The request's old size is the size the witness last
