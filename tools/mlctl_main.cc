@@ -168,7 +168,9 @@ Offline commands (no agent, no host):
       "checkpoint: witness NAME: cosignature does not verify" when a trusted
       witness's line is invalid (the note is rejected, SPEC §7), or
       "checkpoint: none, ..." when there is none. Lines of other witnesses are
-      ignored. The same flags apply to verify LEDGER --from=ADDR.
+      ignored. The same flags apply to verify LEDGER --from=ADDR, which then
+      verifies the blocks up to the server's newest witnessed checkpoint
+      (GetCheckpoint witnessed; FAILED_PRECONDITION, exit 2, when none is).
   mlctl witness keygen --name=NAME --out=FILE
       A new witness key: writes the private key to FILE (mode 0600, never
       overwritten; one line PRIVATE+KEY+NAME+KEYID+base64(0x04 || seed), the
