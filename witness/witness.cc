@@ -76,7 +76,7 @@ absl::Mutex& Witness::LedgerLock(absl::string_view origin_hash) {
 
 absl::Status Witness::KeepEvidence(absl::string_view origin_hash, const std::string& evidence) {
   const std::string evidence_id = EvidenceId(evidence);
-  absl::StatusOr<bool> added = store_->AddEvidence(origin_hash, evidence, evidence_id);
+  absl::StatusOr<bool> added = store_->AddEvidence(origin_hash, evidence);
   if (!added.ok()) {
     Log(LogLevel::kError, "evidence_write_failed",
         "could not store equivocation evidence", {LogField("error", added.status().ToString())});

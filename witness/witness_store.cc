@@ -140,8 +140,8 @@ absl::Status WitnessStore::PutCheckpoint(absl::string_view origin_hash,
 }
 
 absl::StatusOr<bool> WitnessStore::AddEvidence(absl::string_view origin_hash,
-                                               absl::string_view evidence,
-                                               absl::string_view evidence_id) {
+                                               absl::string_view evidence) {
+  const std::string evidence_id = EvidenceId(evidence);
   absl::StatusOr<std::vector<std::string>> kept = Evidence(origin_hash);
   if (!kept.ok()) return kept.status();
   for (const std::string& object : *kept) {
@@ -149,7 +149,7 @@ absl::StatusOr<bool> WitnessStore::AddEvidence(absl::string_view origin_hash,
   }
   KvBatch batch;
   batch.puts.emplace_back(EvidenceKey(origin_hash, kept->size()), std::string(evidence));
-  if (kept->empty()) batch.puts.emplace_back(Key(kFrozenTable, origin_hash), std::string(evidence_id));
+  if (kept->empty()) batch.puts.emplace_back(Key(kFrozenTable, origin_hash), evidence_id);
   absl::Status written = store_->Write(batch);
   if (!written.ok()) return written;
   return true;

@@ -77,10 +77,9 @@ class WitnessStore {
 
   // Keeps `evidence` (JCS bytes of a valid evidence object, validated by the
   // caller) after the ledger's earlier ones; the first one also freezes the
-  // ledger with `evidence_id`, in the same atomic write. An object whose id is
-  // kept already is not kept again. True if it was stored.
-  absl::StatusOr<bool> AddEvidence(absl::string_view origin_hash, absl::string_view evidence,
-                                   absl::string_view evidence_id);
+  // ledger with its evidence id, in the same atomic write. An object whose id
+  // is kept already is not kept again. True if it was stored.
+  absl::StatusOr<bool> AddEvidence(absl::string_view origin_hash, absl::string_view evidence);
 
   // The ledger's evidence objects, first obtained first (possibly none).
   absl::StatusOr<std::vector<std::string>> Evidence(absl::string_view origin_hash) const;
