@@ -84,8 +84,6 @@ class WitnessStore {
   // The ledger's evidence objects, first obtained first (possibly none).
   absl::StatusOr<std::vector<std::string>> Evidence(absl::string_view origin_hash) const;
 
-  const KvStore& kv_store() const { return *store_; }
-
  private:
   std::unique_ptr<KvStore> store_;
 };

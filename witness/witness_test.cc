@@ -1,6 +1,7 @@
 #include "witness/witness.h"
 
 #include <atomic>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
