@@ -25,11 +25,11 @@
 #include "serving/metrics_http.h"
 #include "serving/process_metrics.h"
 #include "serving/tls_credentials.h"
+#include "serving/witness_key_file.h"
 #include "witness/client_rate_limiter.h"
 #include "witness/witness.h"
 #include "witness/witness_grpc_service.h"
 #include "witness/witness_http.h"
-#include "witness/witness_key_file.h"
 #include "witness/witness_metrics.h"
 #include "witness/witness_store.h"
 
@@ -93,7 +93,7 @@ int Run() {
     return Fail(absl::InvalidArgumentError(
         "--key_file is required (make one with `mlctl witness keygen --name=NAME --out=FILE`)"));
   }
-  absl::StatusOr<WitnessSigner> signer = LoadWitnessKeyFile(key_file);
+  absl::StatusOr<WitnessSigner> signer = LoadWitnessKey(key_file);
   if (!signer.ok()) return Fail(signer.status());
 
   const int64_t max_body_bytes = absl::GetFlag(FLAGS_max_body_bytes);

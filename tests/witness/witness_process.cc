@@ -1,10 +1,7 @@
 #include "tests/witness/witness_process.h"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sodium.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "grpcpp/grpcpp.h"
+#include "serving/witness_key_file.h"
 #include "tests/process/server_process.h"
 
 namespace microledger {
@@ -124,15 +122,9 @@ std::unique_ptr<v1::WitnessService::Stub> WitnessProcess::Stub() const {
       grpc::CreateChannel(grpc_address_, grpc::InsecureChannelCredentials()));
 }
 
-std::string WriteWitnessKeyFile(const WitnessSigner& signer, const std::string& dir) {
+std::string WitnessKeyFileFlag(const WitnessSigner& signer, const std::string& dir) {
   const std::string path = dir + "/witness.key";
-  std::string text = FormatWitnessPrivateKey(signer);
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd >= 0) {
-    (void)!write(fd, text.data(), text.size());
-    close(fd);
-  }
-  sodium_memzero(text.data(), text.size());
+  if (!WriteWitnessKeyFile(path, signer).ok()) return "";
   return "--key_file=" + path;
 }
 

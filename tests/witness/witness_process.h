@@ -60,9 +60,9 @@ class WitnessProcess {
   std::thread drain_;
 };
 
-// Writes `signer`'s private key text to DIR/witness.key (mode 0600) and
-// returns "--key_file=DIR/witness.key".
-std::string WriteWitnessKeyFile(const WitnessSigner& signer, const std::string& dir);
+// Writes `signer`'s key file (serving/witness_key_file.h) to DIR/witness.key
+// and returns "--key_file=DIR/witness.key"; "" if it cannot be written.
+std::string WitnessKeyFileFlag(const WitnessSigner& signer, const std::string& dir);
 
 }  // namespace microledger
 

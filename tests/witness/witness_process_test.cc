@@ -33,7 +33,8 @@ class WitnessProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = NewTempDir("witness");
-    key_flag_ = WriteWitnessKeyFile(signer_, dir_);
+    key_flag_ = WitnessKeyFileFlag(signer_, dir_);
+    ASSERT_FALSE(key_flag_.empty());
     // The reader's view of the witness: its vkey only.
     absl::StatusOr<WitnessKey> vkey = ParseWitnessVkey(FormatWitnessVkey(signer_.key()));
     ASSERT_TRUE(vkey.ok()) << vkey.status();
