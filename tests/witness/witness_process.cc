@@ -66,6 +66,18 @@ absl::StatusOr<std::unique_ptr<WitnessProcess>> WitnessProcess::Start(
     const size_t colon = http_address.rfind(':');
     process->http_host_ = http_address.substr(0, colon);
     if (!absl::SimpleAtoi(http_address.substr(colon + 1), &process->http_port_)) break;
+    // Printed before the gRPC start line when --metrics_listen is given.
+    const std::string metrics_marker = "ml-witness: metrics on http://";
+    const size_t metrics_at = output.find(metrics_marker);
+    if (metrics_at != std::string::npos) {
+      const size_t slash = output.find('/', metrics_at + metrics_marker.size());
+      const std::string address =
+          output.substr(metrics_at + metrics_marker.size(),
+                        slash - metrics_at - metrics_marker.size());
+      if (!absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &process->metrics_port_)) {
+        break;
+      }
+    }
     const int fd = process->output_fd_;
     process->drain_ = std::thread([fd] {
       char sink[4096];

@@ -39,6 +39,9 @@ class WitnessProcess {
   const std::string& grpc_address() const { return grpc_address_; }
   const std::string& http_host() const { return http_host_; }
   int http_port() const { return http_port_; }
+  // The port of "ml-witness: metrics on http://HOST:PORT/metrics", 0 without
+  // --metrics_listen.
+  int metrics_port() const { return metrics_port_; }
   pid_t pid() const { return pid_; }
 
   void Kill9();
@@ -57,6 +60,7 @@ class WitnessProcess {
   std::string grpc_address_;
   std::string http_host_;
   int http_port_ = 0;
+  int metrics_port_ = 0;
   std::thread drain_;
 };
 

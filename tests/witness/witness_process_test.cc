@@ -261,6 +261,29 @@ TEST_F(WitnessProcessTest, StopsCleanlyAtSigterm) {
   EXPECT_EQ(witness_->WaitForExit(20), 0);
 }
 
+TEST_F(WitnessProcessTest, MetricsCountAnswersWithoutLedgerIds) {
+  witness_->Stop();
+  absl::StatusOr<std::unique_ptr<WitnessProcess>> started = WitnessProcess::Start(
+      {key_flag_, "--storage=memory", "--metrics_listen=127.0.0.1:0"});
+  ASSERT_TRUE(started.ok()) << started.status();
+  witness_ = *std::move(started);
+  ASSERT_GT(witness_->metrics_port(), 0);
+  client_ = std::make_unique<httplib::Client>(witness_->http_host(), witness_->http_port());
+  const TestLedger ledger(3);
+  ASSERT_EQ(StatusOf(Post(ledger.Request(0, 2))), 200);
+  EXPECT_EQ(StatusOf(Post(ledger.Request(0, 3))), 409);
+  httplib::Client scraper("127.0.0.1", witness_->metrics_port());
+  httplib::Result metrics = scraper.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  ASSERT_EQ(metrics->status, 200);
+  EXPECT_NE(metrics->body.find("microledger_witness_cosignatures_total 1"), std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find("microledger_witness_add_checkpoint_total{code=\"409\"} 1"),
+            std::string::npos);
+  EXPECT_EQ(metrics->body.find(ledger.ledger_id()), std::string::npos);
+  EXPECT_EQ(metrics->body.find(OriginHashHex(OriginHash(ledger.ledger_id()))), std::string::npos);
+}
+
 TEST(WitnessStartTest, RefusesAMissingKeyFile) {
   const std::string dir = NewTempDir("witness_start");
   auto [code, output] = WitnessProcess::RunToExit({"--storage=memory"});
