@@ -217,6 +217,13 @@ TEST_F(WitnessTest, NewLedgerAdmissionIsAskedOnlyForAFirstCheckpoint) {
 }
 
 TEST_F(WitnessTest, ConcurrentRequestsWithTheSameOldSizeGetOneCosignature) {
+  // A slow cosigner widens the window between the check and the write, so
+  // that a witness without its ledger lock would cosign several.
+  witness_ = std::make_unique<Witness>(std::make_unique<WitnessStore>(NewMemoryKvStore()),
+                                       [this](absl::string_view note_text) {
+                                         absl::SleepFor(absl::Milliseconds(20));
+                                         return signer_.Cosign(note_text, 1700000000);
+                                       });
   const TestLedger ledger(40);
   ASSERT_EQ(Submit(ledger.Request(0, 8)).outcome, AddCheckpointOutcome::kCosigned);
   constexpr int kThreads = 16;
