@@ -1,5 +1,6 @@
 #include "witness/witness.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -15,6 +16,18 @@ namespace {
 
 // "— " (U+2014 EM DASH, space) starts every signature line.
 constexpr absl::string_view kSignatureLinePrefix = "\xE2\x80\x94 ";
+// Signature lines a note may carry (SPEC §7: verifiers accept at least 16).
+// Every line of the ledger key is verified, so this bounds the work one
+// request can ask for.
+constexpr size_t kMaxSignatureLines = 64;
+
+// The number of lines after the first blank line of `note`.
+size_t SignatureLineCount(absl::string_view note) {
+  const size_t blank = note.find("\n\n");
+  if (blank == absl::string_view::npos) return 0;
+  const absl::string_view lines = note.substr(blank + 2);
+  return static_cast<size_t>(std::count(lines.begin(), lines.end(), '\n'));
+}
 
 AddCheckpointAnswer Refuse(AddCheckpointOutcome outcome, std::string reason) {
   AddCheckpointAnswer answer;
@@ -105,6 +118,9 @@ AddCheckpointAnswer Witness::AddCheckpoint(const AddCheckpointRequest& request,
     return Refuse(AddCheckpointOutcome::kUnknownOrigin, "the origin is not a ledger id");
   }
   // 3. A checkpoint with a valid line by the ledger key and no failing one.
+  if (SignatureLineCount(request.note) > kMaxSignatureLines) {
+    return Refuse(AddCheckpointOutcome::kBadSignature, "more than 64 signature lines");
+  }
   absl::StatusOr<VerifiedCheckpointNote> note = VerifyCheckpointNote(request.note, origin);
   if (!note.ok()) {
     return Refuse(AddCheckpointOutcome::kBadSignature, std::string(note.status().message()));

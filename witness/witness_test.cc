@@ -76,6 +76,14 @@ TEST_F(WitnessTest, StatusCodeSequenceOfTheProtocol) {
   EXPECT_EQ(Submit(0, {}, stranger.Checkpoint(1) + "junk\n").outcome,
             AddCheckpointOutcome::kBadSignature);
 
+  // 403: more signature lines than the witness verifies (64).
+  std::string crowded = ledger.Checkpoint(3);
+  const std::string ledger_line = crowded.substr(crowded.find("\n\n") + 2);
+  for (int i = 0; i < 64; ++i) crowded += ledger_line;
+  EXPECT_EQ(Submit(0, {}, crowded).outcome, AddCheckpointOutcome::kBadSignature);
+  crowded.resize(crowded.size() - ledger_line.size());
+  EXPECT_EQ(Submit(4, {}, crowded).outcome, AddCheckpointOutcome::kOldAboveSize);
+
   // 400: old above the size.
   EXPECT_EQ(Submit(4, {}, ledger.Checkpoint(3)).outcome, AddCheckpointOutcome::kOldAboveSize);
 
