@@ -26,6 +26,7 @@
 #include "serving/process_metrics.h"
 #include "serving/tls_credentials.h"
 #include "serving/witness_key_file.h"
+#include "witness/client_limits.h"
 #include "witness/client_rate_limiter.h"
 #include "witness/witness.h"
 #include "witness/witness_grpc_service.h"
