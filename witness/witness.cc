@@ -1,6 +1,8 @@
 #include "witness/witness.h"
 
 #include <algorithm>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -48,6 +50,30 @@ std::string FirstLedgerKeyLine(const VerifiedCheckpointNote& note,
       return absl::StrCat(kSignatureLinePrefix, line.key_name, " ",
                           EncodeBase64Std(line.payload), "\n");
     }
+  }
+  return "";
+}
+
+// Check 7 of a request whose old size is the stored size: why `checkpoint`
+// is not consistent with `stored` (none: the empty tree), or empty if it is.
+std::string InconsistencyOf(const AddCheckpointRequest& request, const Checkpoint& checkpoint,
+                            const std::optional<CosignedCheckpoint>& stored) {
+  if (checkpoint.tree_size == 0 && checkpoint.root_hash != EmptyMerkleRoot()) {
+    return "a checkpoint of size 0 must have the empty tree's root";
+  }
+  if (request.old_size == 0 && !request.proof.empty()) return "old size 0 comes with no proof";
+  if (request.old_size == checkpoint.tree_size) {
+    const MerkleHash& old_root = stored.has_value() ? stored->root : EmptyMerkleRoot();
+    if (!request.proof.empty() || checkpoint.root_hash != old_root) {
+      return "same size as the checkpoint cosigned: the proof must be empty and the roots equal";
+    }
+    return "";
+  }
+  if (request.old_size == 0) return "";
+  const absl::Status consistent = VerifyMerkleConsistency(
+      request.old_size, checkpoint.tree_size, stored->root, checkpoint.root_hash, request.proof);
+  if (!consistent.ok()) {
+    return absl::StrCat("the consistency proof does not verify: ", consistent.message());
   }
   return "";
 }
@@ -170,29 +196,8 @@ AddCheckpointAnswer Witness::AddCheckpoint(const AddCheckpointRequest& request,
     return answer;
   }
   // 7. Consistency with the stored checkpoint.
-  if (checkpoint.tree_size == 0 && checkpoint.root_hash != EmptyMerkleRoot()) {
-    return Refuse(AddCheckpointOutcome::kInconsistent,
-                  "a checkpoint of size 0 must have the empty tree's root");
-  }
-  if (request.old_size == 0 && !request.proof.empty()) {
-    return Refuse(AddCheckpointOutcome::kInconsistent, "old size 0 comes with no proof");
-  }
-  if (request.old_size == checkpoint.tree_size) {
-    const MerkleHash& old_root = stored.has_value() ? stored->root : EmptyMerkleRoot();
-    if (!request.proof.empty() || checkpoint.root_hash != old_root) {
-      return Refuse(AddCheckpointOutcome::kInconsistent,
-                    "same size as the checkpoint cosigned: the proof must be empty and the "
-                    "roots equal");
-    }
-  } else if (request.old_size > 0) {
-    absl::Status consistent =
-        VerifyMerkleConsistency(request.old_size, checkpoint.tree_size, stored->root,
-                                checkpoint.root_hash, request.proof);
-    if (!consistent.ok()) {
-      return Refuse(AddCheckpointOutcome::kInconsistent,
-                    absl::StrCat("the consistency proof does not verify: ",
-                                 consistent.message()));
-    }
+  if (std::string failure = InconsistencyOf(request, checkpoint, stored); !failure.empty()) {
+    return Refuse(AddCheckpointOutcome::kInconsistent, std::move(failure));
   }
 
   if (!stored.has_value() && admit_new_ledger && !admit_new_ledger()) {
