@@ -78,11 +78,19 @@ absl::StatusOr<std::unique_ptr<WitnessProcess>> WitnessProcess::Start(
         break;
       }
     }
-    const int fd = process->output_fd_;
-    process->drain_ = std::thread([fd] {
+    {
+      absl::MutexLock lock(&process->output_mu_);
+      process->output_ = output;
+    }
+    WitnessProcess* const running = process.get();
+    process->drain_ = std::thread([running] {
       char sink[4096];
       ssize_t got;
-      while ((got = read(fd, sink, sizeof sink)) > 0) (void)!write(2, sink, got);
+      while ((got = read(running->output_fd_, sink, sizeof sink)) > 0) {
+        (void)!write(2, sink, got);
+        absl::MutexLock lock(&running->output_mu_);
+        running->output_.append(sink, got);
+      }
     });
     return process;
   }
@@ -128,6 +136,11 @@ std::optional<int> WitnessProcess::WaitForExit(int seconds) {
 }
 
 WitnessProcess::~WitnessProcess() { Stop(); }
+
+std::string WitnessProcess::Output() const {
+  absl::MutexLock lock(&output_mu_);
+  return output_;
+}
 
 std::unique_ptr<v1::WitnessService::Stub> WitnessProcess::Stub() const {
   return v1::WitnessService::NewStub(

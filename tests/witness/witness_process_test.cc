@@ -284,6 +284,31 @@ TEST_F(WitnessProcessTest, MetricsCountAnswersWithoutLedgerIds) {
   EXPECT_EQ(metrics->body.find(OriginHashHex(OriginHash(ledger.ledger_id()))), std::string::npos);
 }
 
+TEST_F(WitnessProcessTest, LogsNoLedgerIdAndNoSecretInEitherFormat) {
+  const std::string private_key = FormatWitnessPrivateKey(signer_);
+  const std::string secret = private_key.substr(private_key.rfind('+') + 1, 20);
+  for (const std::string format : {"text", "json"}) {
+    witness_->Stop();
+    absl::StatusOr<std::unique_ptr<WitnessProcess>> started = WitnessProcess::Start(
+        {key_flag_, "--storage=memory", "--log_level=debug", "--log_format=" + format});
+    ASSERT_TRUE(started.ok()) << started.status();
+    witness_ = *std::move(started);
+    client_ = std::make_unique<httplib::Client>(witness_->http_host(), witness_->http_port());
+    const TestLedger ledger(4);
+    ASSERT_EQ(StatusOf(Post(ledger.Request(0, 3))), 200);
+    EXPECT_EQ(StatusOf(Post(ledger.Request(0, 4))), 409);
+    EXPECT_EQ(StatusOf(Post(3, ledger.ForkedCheckpoint(3))), 422);
+    EXPECT_EQ(StatusOf(Post(ledger.Request(3, 4))), 422);
+    witness_->Stop();
+    const std::string output = witness_->Output();
+    EXPECT_NE(output.find("the ledger is frozen"), std::string::npos) << output;
+    EXPECT_EQ(output.find(ledger.ledger_id()), std::string::npos) << output;
+    EXPECT_EQ(output.find(ledger.ledger_id().substr(7, 20)), std::string::npos) << output;
+    EXPECT_EQ(output.find(OriginHashHex(OriginHash(ledger.ledger_id()))), std::string::npos);
+    EXPECT_EQ(output.find(secret), std::string::npos) << output;
+  }
+}
+
 TEST(WitnessStartTest, RefusesAMissingKeyFile) {
   const std::string dir = NewTempDir("witness_start");
   auto [code, output] = WitnessProcess::RunToExit({"--storage=memory"});
