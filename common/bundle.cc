@@ -125,6 +125,10 @@ enum class Section { kHeader, kBlocks, kCheckpoints, kAttachments };
 // The line-by-line state of one VerifyBundle call.
 class BundleVerification {
  public:
+  // `witness_policy` may be null: checkpoints need no cosignatures.
+  BundleVerification(const WitnessPolicy* witness_policy, absl::Time witness_time)
+      : witness_policy_(witness_policy), witness_time_(witness_time) {}
+
   // Checks the next line, prepared by PrepareBundleLine: the rules that
   // depend on the lines before it, in the order of a serial check. Returns
   // false, with the failure recorded, when the line breaks a rule.
@@ -146,6 +150,8 @@ class BundleVerification {
   absl::Status CheckCheckpoint(const Json& checkpoint);
   absl::Status CheckAttachment(const Json& attachment);
 
+  const WitnessPolicy* const witness_policy_;
+  const absl::Time witness_time_;
   Section section_ = Section::kHeader;
   std::optional<LedgerVerifier> verifier_;  // Set by the header.
   std::optional<VerifyFailure> failure_;
@@ -236,6 +242,9 @@ absl::Status BundleVerification::CheckHeader(const Json& header) {
     return Broke("header", absl::StrCat("ledger: ", key.status().message()));
   }
   verifier_.emplace(ledger_id);
+  if (witness_policy_ != nullptr) {
+    verifier_->RequireWitnesses(*witness_policy_, witness_time_);
+  }
   section_ = Section::kBlocks;
   return absl::OkStatus();
 }
@@ -277,6 +286,9 @@ BundleVerdict BundleVerification::Verdict() const {
   } else if (section_ == Section::kHeader) {
     verdict.failure = VerifyFailure{
         0, "header: the bundle is empty; it must begin with its header"};
+  } else if (absl::Status witnessed = verifier_->CheckWitnessedCheckpointSeen();
+             !witnessed.ok()) {
+    verdict.failure = VerifyFailure{0, FailureRule(witnessed)};
   } else {
     verdict.ok = true;
   }
@@ -398,7 +410,8 @@ absl::StatusOr<BundleVerdict> VerifyBundle(std::istream& in,
 
   BundleLineReader reader(in, options.max_line_bytes);
   const size_t max_line_bytes = reader.max_line_bytes();
-  BundleVerification verification;
+  BundleVerification verification(options.witness_policy.get(),
+                                  options.witness_time);
   uint64_t reported_bytes = 0;
   // Checks the next line in file order and reports progress; false once
   // verification has failed.

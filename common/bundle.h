@@ -38,6 +38,7 @@
 #include <cstdint>
 #include <functional>
 #include <istream>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -45,7 +46,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "common/block.h"
+#include "common/cosignature.h"
 #include "common/ledger_verifier.h"
 
 namespace microledger {
@@ -159,6 +162,12 @@ struct BundleVerifyOptions {
   // The longest line read; a longer one fails at its position with the rule
   // "line: is longer than N bytes, ..." (its bytes are skipped, not held).
   size_t max_line_bytes = kDefaultMaxBundleLineBytes;
+  // With a witness policy, every checkpoint must be witnessed under it at
+  // `witness_time` (SPEC §12) and at least one must come; otherwise the
+  // verdict fails at block 0 ("checkpoint: witnessed by 1 of 2 required
+  // witnesses", "checkpoint: none, and the witness policy needs ...").
+  std::shared_ptr<const WitnessPolicy> witness_policy;
+  absl::Time witness_time;
 };
 
 // Applies SPEC §8 to the bundle read from `in` and stops at the first failure.

@@ -77,20 +77,6 @@ absl::Status CheckNoteCharacters(absl::string_view note) {
   return absl::OkStatus();
 }
 
-// A C2SP signed-note key name: non-empty, no Unicode spaces, no '+'. The
-// caller has checked that `name` is UTF-8.
-bool IsValidKeyName(absl::string_view name) {
-  if (name.empty()) return false;
-  for (size_t pos = 0; pos < name.size();) {
-    uint32_t code_point;
-    if (!DecodeUtf8(name, &pos, &code_point) || IsUnicodeSpace(code_point) ||
-        code_point == '+') {
-      return false;
-    }
-  }
-  return true;
-}
-
 absl::StatusOr<uint64_t> ParseTreeSize(absl::string_view text) {
   if (text.empty()) return CheckpointError("tree size is empty");
   for (char c : text) {
@@ -127,44 +113,47 @@ absl::StatusOr<std::array<uint8_t, 32>> ParseRootHash(absl::string_view text) {
   return root_hash;
 }
 
-struct SignatureLine {
-  absl::string_view key_name;
-  std::string payload;  // Key hash, then the signature.
-};
+}  // namespace
 
-// Parses "— <key name> <base64 payload>" (without its "\n"). `number` counts
-// signature lines from 1, for the error message.
-absl::StatusOr<SignatureLine> ParseSignatureLine(absl::string_view line,
-                                                 size_t number) {
-  const auto malformed = [number](absl::string_view why) {
-    return CheckpointError(
-        absl::StrCat("malformed signature line ", number, ": ", why));
-  };
+bool IsValidNoteKeyName(absl::string_view name) {
+  if (name.empty()) return false;
+  for (size_t pos = 0; pos < name.size();) {
+    uint32_t code_point;
+    if (!DecodeUtf8(name, &pos, &code_point) || code_point < 0x20 ||
+        IsUnicodeSpace(code_point) || code_point == '+') {
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::StatusOr<NoteSignatureLine> ParseNoteSignatureLine(absl::string_view line) {
   if (line.substr(0, kSignatureLinePrefix.size()) != kSignatureLinePrefix) {
-    return malformed("does not start with an em dash and a space");
+    return absl::InvalidArgumentError(
+        "does not start with an em dash and a space");
   }
   line.remove_prefix(kSignatureLinePrefix.size());
   const size_t space = line.find(' ');
   if (space == absl::string_view::npos) {
-    return malformed("no space between key name and signature");
+    return absl::InvalidArgumentError("no space between key name and signature");
   }
-  SignatureLine parsed;
-  parsed.key_name = line.substr(0, space);
-  if (!IsValidKeyName(parsed.key_name)) {
-    return malformed("key name is empty or has a space or '+'");
+  NoteSignatureLine parsed;
+  parsed.key_name = std::string(line.substr(0, space));
+  if (!IsValidNoteKeyName(parsed.key_name)) {
+    return absl::InvalidArgumentError(
+        "key name is empty or has a space, a control character or '+'");
   }
   absl::StatusOr<std::string> payload = DecodeBase64Std(line.substr(space + 1));
   if (!payload.ok()) {
-    return malformed("signature is not canonical standard base64");
+    return absl::InvalidArgumentError(
+        "signature is not canonical standard base64");
   }
   if (payload->size() < kMinSignaturePayloadSize) {
-    return malformed("signature is shorter than 5 bytes");
+    return absl::InvalidArgumentError("signature is shorter than 5 bytes");
   }
   parsed.payload = *std::move(payload);
   return parsed;
 }
-
-}  // namespace
 
 std::string CheckpointNoteText(const Checkpoint& checkpoint) {
   const absl::string_view root_hash(
@@ -194,6 +183,14 @@ std::string SignCheckpoint(const Checkpoint& checkpoint,
 
 absl::StatusOr<Checkpoint> VerifyCheckpoint(absl::string_view signed_note,
                                             absl::string_view ledger_id) {
+  absl::StatusOr<VerifiedCheckpointNote> verified =
+      VerifyCheckpointNote(signed_note, ledger_id);
+  if (!verified.ok()) return verified.status();
+  return std::move(verified->checkpoint);
+}
+
+absl::StatusOr<VerifiedCheckpointNote> VerifyCheckpointNote(
+    absl::string_view signed_note, absl::string_view ledger_id) {
   absl::StatusOr<std::string> key_text = PublicKeyTextFromLedgerId(ledger_id);
   if (!key_text.ok()) return CheckpointError(key_text.status().message());
   absl::StatusOr<std::string> ledger_key = DecodePublicKeyText(*key_text);
@@ -219,7 +216,8 @@ absl::StatusOr<Checkpoint> VerifyCheckpoint(absl::string_view signed_note,
     return CheckpointError("note text has extension lines (v1 has none)");
   }
 
-  Checkpoint checkpoint;
+  VerifiedCheckpointNote verified;
+  Checkpoint& checkpoint = verified.checkpoint;
   if (lines[0] != ledger_id) {
     return CheckpointError("origin is not the ledger id");
   }
@@ -234,16 +232,21 @@ absl::StatusOr<Checkpoint> VerifyCheckpoint(absl::string_view signed_note,
   if (blank_line + 1 == lines.size()) {
     return CheckpointError("no signature lines");
   }
-  const absl::string_view note_text = signed_note.substr(
-      0, lines[0].size() + lines[1].size() + lines[2].size() + kNoteTextLines);
+  verified.note_text = std::string(signed_note.substr(
+      0, lines[0].size() + lines[1].size() + lines[2].size() + kNoteTextLines));
   const std::string ledger_key_hash = SignedNoteKeyHash(ledger_id, *ledger_key);
   size_t ledger_signatures = 0;
   for (size_t i = blank_line + 1; i < lines.size(); ++i) {
-    absl::StatusOr<SignatureLine> line =
-        ParseSignatureLine(lines[i], i - blank_line);
-    if (!line.ok()) return line.status();
-    const absl::string_view payload = line->payload;
-    if (line->key_name != ledger_id ||
+    absl::StatusOr<NoteSignatureLine> line = ParseNoteSignatureLine(lines[i]);
+    if (!line.ok()) {
+      return CheckpointError(absl::StrCat("malformed signature line ",
+                                          i - blank_line, ": ",
+                                          line.status().message()));
+    }
+    verified.signatures.push_back(*std::move(line));
+    const absl::string_view key_name = verified.signatures.back().key_name;
+    const absl::string_view payload = verified.signatures.back().payload;
+    if (key_name != ledger_id ||
         payload.substr(0, kSignedNoteKeyHashSize) != ledger_key_hash) {
       continue;  // Another key's signature, a witness cosignature for example.
     }
@@ -252,7 +255,7 @@ absl::StatusOr<Checkpoint> VerifyCheckpoint(absl::string_view signed_note,
       return CheckpointError(
           "ledger key signature is not 4 + 64 bytes (key hash, Ed25519)");
     }
-    if (!VerifyEd25519(*ledger_key, note_text,
+    if (!VerifyEd25519(*ledger_key, verified.note_text,
                        payload.substr(kSignedNoteKeyHashSize))) {
       return CheckpointError("ledger key signature does not verify");
     }
@@ -260,7 +263,7 @@ absl::StatusOr<Checkpoint> VerifyCheckpoint(absl::string_view signed_note,
   if (ledger_signatures == 0) {
     return CheckpointError("no signature by the ledger key");
   }
-  return checkpoint;
+  return verified;
 }
 
 }  // namespace microledger

@@ -22,6 +22,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -40,6 +41,21 @@ struct Checkpoint {
 
 // The note text: origin, tree size and root hash lines, each ending in "\n".
 std::string CheckpointNoteText(const Checkpoint& checkpoint);
+
+// One well-formed signature line of a note.
+struct NoteSignatureLine {
+  std::string key_name;
+  std::string payload;  // Key hash (4 bytes), then the signature (1 or more).
+};
+
+// A C2SP signed-note key name (SPEC §7): non-empty UTF-8 without '+', without
+// a character below U+0020 and without a Unicode White_Space character.
+bool IsValidNoteKeyName(absl::string_view name);
+
+// Parses one signature line, "— <key name> <base64 std payload>" without its
+// "\n", checking its form only (SPEC §7): the key name, canonical standard
+// base64, a payload of at least 5 bytes. InvalidArgument otherwise.
+absl::StatusOr<NoteSignatureLine> ParseNoteSignatureLine(absl::string_view line);
 
 // The 4-byte C2SP signed-note key hash of an Ed25519 key: the first 4 bytes of
 // SHA-256(key_name || 0x0A || 0x01 || raw_public_key).
@@ -66,6 +82,20 @@ std::string SignCheckpoint(const Checkpoint& checkpoint,
 // checks the size against the ledger and the root hash against its tree.
 absl::StatusOr<Checkpoint> VerifyCheckpoint(absl::string_view signed_note,
                                             absl::string_view ledger_id);
+
+// A checkpoint note that VerifyCheckpoint accepts, with what a verifier of
+// other keys' lines (witness cosignatures, SPEC §12) needs.
+struct VerifiedCheckpointNote {
+  Checkpoint checkpoint;
+  // The three lines the signatures cover, each ending in "\n".
+  std::string note_text;
+  // Every signature line in note order, the ledger key's included.
+  std::vector<NoteSignatureLine> signatures;
+};
+
+// VerifyCheckpoint, also returning the note text and the signature lines.
+absl::StatusOr<VerifiedCheckpointNote> VerifyCheckpointNote(
+    absl::string_view signed_note, absl::string_view ledger_id);
 
 }  // namespace microledger
 

@@ -507,5 +507,34 @@ TEST_F(CheckpointTest, AcceptsSixteenSignatureLinesWithTheLedgerLineLast) {
   ExpectAccepted(note);
 }
 
+TEST_F(CheckpointTest, VerifyCheckpointNoteHandsOverTextAndEveryLine) {
+  const std::string text = CheckpointNoteText(checkpoint_);
+  const SigningKey witness = KeyFromFill(0x03);
+  const std::string witness_line = SignatureLine(text, witness, "w.example/1");
+  absl::StatusOr<VerifiedCheckpointNote> verified = VerifyCheckpointNote(
+      absl::StrCat(text, "\n", witness_line, SignatureLine(text, key_, ledger_id_)),
+      ledger_id_);
+  ASSERT_TRUE(verified.ok()) << verified.status();
+  EXPECT_EQ(verified->checkpoint.tree_size, 42u);
+  EXPECT_EQ(verified->note_text, text);
+  ASSERT_EQ(verified->signatures.size(), 2u);
+  EXPECT_EQ(verified->signatures[0].key_name, "w.example/1");
+  EXPECT_EQ(verified->signatures[0].payload,
+            absl::StrCat(SignedNoteKeyHash("w.example/1", witness.public_key()),
+                         witness.Sign(text)));
+  EXPECT_EQ(verified->signatures[1].key_name, ledger_id_);
+}
+
+TEST(NoteKeyNameTest, RejectsControlCharactersAndSpaces) {
+  EXPECT_TRUE(IsValidNoteKeyName("w.example/1"));
+  EXPECT_TRUE(IsValidNoteKeyName("wit\x7Fness"));
+  EXPECT_FALSE(IsValidNoteKeyName(""));
+  EXPECT_FALSE(IsValidNoteKeyName("a\x01" "b"));
+  EXPECT_FALSE(IsValidNoteKeyName("a\x1F" "b"));
+  EXPECT_FALSE(IsValidNoteKeyName("a b"));
+  EXPECT_FALSE(IsValidNoteKeyName("a+b"));
+  EXPECT_FALSE(IsValidNoteKeyName("a\xE2\x80\x83" "b"));  // U+2003
+}
+
 }  // namespace
 }  // namespace microledger

@@ -95,10 +95,23 @@ absl::Status LedgerVerifier::Append(const Block& block, const std::string& leaf,
   return absl::OkStatus();
 }
 
+void LedgerVerifier::RequireWitnesses(WitnessPolicy policy, absl::Time now) {
+  witness_policy_ = std::move(policy);
+  witness_time_ = now;
+}
+
 absl::Status LedgerVerifier::AddCheckpoint(absl::string_view signed_note) {
   if (failure_.has_value()) return failure_status_;
-  absl::StatusOr<Checkpoint> checkpoint = VerifyCheckpoint(signed_note, ledger_id());
-  if (!checkpoint.ok()) return Fail(0, checkpoint.status());
+  absl::StatusOr<VerifiedCheckpointNote> note =
+      VerifyCheckpointNote(signed_note, ledger_id());
+  if (!note.ok()) return Fail(0, note.status());
+  std::optional<WitnessCount> witnesses;
+  if (witness_policy_.has_value()) {
+    absl::StatusOr<WitnessCount> count = witness_policy_->Count(*note, witness_time_);
+    if (!count.ok()) return Fail(0, count.status());
+    witnesses = *count;
+  }
+  const Checkpoint* checkpoint = &note->checkpoint;
   if (checkpoint->tree_size == 0 || checkpoint->tree_size > block_count()) {
     return Fail(0, CheckpointBroke(absl::StrCat(
                        "tree size ", checkpoint->tree_size,
@@ -112,7 +125,19 @@ absl::Status LedgerVerifier::AddCheckpoint(absl::string_view signed_note) {
                        "root hash is not the RFC 9162 root of the first ",
                        checkpoint->tree_size, " fingerprint(s)")));
   }
+  if (witnesses.has_value() && !witnesses->witnessed()) {
+    return Fail(0, CheckpointBroke(witnesses->Describe()));
+  }
+  ++checkpoints_added_;
   return absl::OkStatus();
+}
+
+absl::Status LedgerVerifier::CheckWitnessedCheckpointSeen() const {
+  if (!witness_policy_.has_value() || checkpoints_added_ > 0) {
+    return absl::OkStatus();
+  }
+  return CheckpointBroke(
+      "none, and the witness policy needs a witnessed checkpoint");
 }
 
 absl::Status LedgerVerifier::AddAttachment(absl::string_view seal,

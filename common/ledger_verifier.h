@@ -20,6 +20,12 @@
 // Ed25519 math); it then applies the chain rules only. Both give the same
 // result for the same block; a verifier may mix them.
 //
+// With a witness policy (RequireWitnesses), every checkpoint must also be
+// witnessed (SPEC §12): a note with a failing line of a trusted witness is
+// rejected, one cosigned by fewer than the quorum fails with "checkpoint:
+// witnessed by 1 of 2 required witnesses", and CheckWitnessedCheckpointSeen
+// fails until one checkpoint has been added.
+//
 // Not thread-safe: one verifier is fed by one thread (const methods may be
 // called concurrently with each other). PreparedBlock is a plain value.
 #ifndef MICROLEDGER_COMMON_LEDGER_VERIFIER_H_
@@ -35,7 +41,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "common/block.h"
+#include "absl/time/time.h"
 #include "common/chain_validator.h"
+#include "common/cosignature.h"
 #include "common/merkle.h"
 
 namespace microledger {
@@ -106,11 +114,22 @@ class LedgerVerifier {
   // thread): only the chain rules (CheckNextBlockWithSignatureMath) run here.
   absl::Status AddPreparedBlock(const PreparedBlock& block);
 
+  // From now on, checkpoints must be witnessed under `policy` at time `now`
+  // (the cosignatures' age and the clock skew are judged against it).
+  void RequireWitnesses(WitnessPolicy policy, absl::Time now);
+
   // Checks a signed checkpoint note (SPEC §7/§8): a valid note of this ledger
-  // (VerifyCheckpoint), a tree size from 1 to block_count(), and a root hash
-  // equal to the RFC 9162 root of the first `size` fingerprints. Checkpoints may
-  // come in any order and may repeat. A failure is at position 0.
+  // (VerifyCheckpoint) with no failing line of a trusted witness, a tree size
+  // from 1 to block_count(), a root hash equal to the RFC 9162 root of the
+  // first `size` fingerprints and, with a witness policy, a quorum of counted
+  // cosignatures. Checkpoints may come in any order and may repeat. A failure
+  // is at position 0.
   absl::Status AddCheckpoint(absl::string_view signed_note);
+
+  // With a witness policy: InvalidArgument "checkpoint: none, ..." unless a
+  // checkpoint has been added (and so witnessed); nothing is recorded, so the
+  // caller decides when the ledger is complete. OK without a policy.
+  absl::Status CheckWitnessedCheckpointSeen() const;
 
   // Checks an attachment (SPEC §6/§8): `seal` is a seal of one of the blocks
   // added so far and equals the digest of `data` (the raw bytes). The same
@@ -136,6 +155,9 @@ class LedgerVerifier {
   ChainState state_;
   MemoryMerkleTree tree_;
   absl::flat_hash_set<std::string> seals_;
+  std::optional<WitnessPolicy> witness_policy_;
+  absl::Time witness_time_;
+  uint64_t checkpoints_added_ = 0;
   std::optional<VerifyFailure> failure_;
   absl::Status failure_status_;
 };

@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "common/chain_validator.h"
 #include "common/checkpoint.h"
+#include "common/cosignature.h"
 #include "common/encoding.h"
 #include "common/merkle.h"
 #include "common/test_chain.h"
@@ -431,6 +432,85 @@ TEST(LedgerVerifierTest, FailureRuleIsOneLineOfUtf8) {
             "caf\xC3\xA9 \xE2\x80\xA6");
   EXPECT_EQ(FailureRule(absl::InvalidArgumentError("surrogate \xED\xA0\x80")),
             "surrogate \\xED\\xA0\\x80");
+}
+
+// Witness policies (SPEC §12): two witnesses, quorum given, no maximum age.
+class WitnessedCheckpointTest : public testing::Test {
+ protected:
+  WitnessedCheckpointTest()
+      : alice_(Signer("alice.example/w")), bob_(Signer("bob.example/w")) {
+    chain_.AppendEvents(2);
+  }
+
+  static WitnessSigner Signer(absl::string_view name) {
+    absl::StatusOr<SigningKey> key = SigningKey::Generate();
+    EXPECT_TRUE(key.ok());
+    absl::StatusOr<WitnessSigner> signer = WitnessSigner::Create(name, *std::move(key));
+    EXPECT_TRUE(signer.ok()) << signer.status();
+    return *std::move(signer);
+  }
+
+  LedgerVerifier Verifier(size_t quorum) {
+    LedgerVerifier verifier = VerifiedChain(chain_);
+    absl::StatusOr<WitnessPolicy> policy = WitnessPolicy::Create(
+        {alice_.key(), bob_.key()}, quorum, std::nullopt, absl::Minutes(5));
+    EXPECT_TRUE(policy.ok()) << policy.status();
+    verifier.RequireWitnesses(*std::move(policy), now_);
+    return verifier;
+  }
+
+  // The checkpoint of all blocks with a cosignature of each of `signers`.
+  std::string Cosigned(const std::vector<const WitnessSigner*>& signers) {
+    const std::string note = chain_.SignedCheckpoint();
+    const std::string text = note.substr(0, note.find("\n\n") + 1);
+    std::string cosigned = note;
+    for (const WitnessSigner* signer : signers) {
+      absl::StatusOr<std::string> line = signer->Cosign(
+          text, static_cast<uint64_t>(absl::ToUnixSeconds(now_)));
+      EXPECT_TRUE(line.ok()) << line.status();
+      cosigned += *line;
+    }
+    return cosigned;
+  }
+
+  const absl::Time now_ = absl::FromUnixSeconds(1700000000);
+  TestChain chain_;
+  const WitnessSigner alice_;
+  const WitnessSigner bob_;
+};
+
+TEST_F(WitnessedCheckpointTest, QuorumMetIsAccepted) {
+  LedgerVerifier verifier = Verifier(2);
+  EXPECT_FALSE(verifier.CheckWitnessedCheckpointSeen().ok());
+  EXPECT_TRUE(verifier.AddCheckpoint(Cosigned({&alice_, &bob_})).ok());
+  EXPECT_TRUE(verifier.CheckWitnessedCheckpointSeen().ok());
+}
+
+TEST_F(WitnessedCheckpointTest, QuorumNotMetFailsSayingHowFar) {
+  LedgerVerifier verifier = Verifier(2);
+  ExpectFailure(verifier, verifier.AddCheckpoint(Cosigned({&alice_, &alice_})), 0,
+                "checkpoint: witnessed by 1 of 2 required witnesses");
+  EXPECT_FALSE(verifier.CheckWitnessedCheckpointSeen().ok());
+}
+
+TEST_F(WitnessedCheckpointTest, FailingTrustedLineRejects) {
+  std::string note = Cosigned({&alice_, &bob_});
+  // Flip a bit in the last signature byte of bob's line (its last base64
+  // character before the padding carries signature bits only).
+  const size_t pad = note.rfind("==\n");
+  ASSERT_NE(pad, std::string::npos);
+  note[pad - 1] = note[pad - 1] == 'A' ? 'Q' : 'A';
+  LedgerVerifier verifier = Verifier(1);
+  ExpectFailure(verifier, verifier.AddCheckpoint(note), 0,
+                "checkpoint: witness bob.example/w: cosignature does not verify");
+}
+
+TEST_F(WitnessedCheckpointTest, WithoutPolicyCosignaturesAreIgnored) {
+  LedgerVerifier verifier = VerifiedChain(chain_);
+  EXPECT_TRUE(verifier.AddCheckpoint(chain_.SignedCheckpoint()).ok());
+  EXPECT_TRUE(verifier.CheckWitnessedCheckpointSeen().ok());
+  LedgerVerifier empty = VerifiedChain(chain_);
+  EXPECT_TRUE(empty.CheckWitnessedCheckpointSeen().ok());
 }
 
 }  // namespace

@@ -64,8 +64,8 @@ check "evidence get from an unreachable server exits 2, one line" $?
 "$mlctl" help append >"$tmp/help_append" 2>"$tmp/help_append.err"; check "help append exits 0" $?
 grep -q "^  mlctl append LEDGER" "$tmp/help_append" && ! grep -q "mlctl close" "$tmp/help_append"
 check "help append prints append's entry only" $?
-"$mlctl" help verify >"$tmp/help_verify"; [ "$(grep -c '^  mlctl verify' "$tmp/help_verify")" -eq 3 ]
-check "help verify prints its three entries" $?
+"$mlctl" help verify >"$tmp/help_verify"; [ "$(grep -c '^  mlctl verify' "$tmp/help_verify")" -eq 4 ]
+check "help verify prints its four entries" $?
 "$mlctl" help frobnicate >"$tmp/help_bad.out" 2>"$tmp/help_bad.err"; [ $? -eq 2 ]
 check "help of an unknown command exits 2" $?
 [ ! -s "$tmp/help_bad.out" ] && [ "$(wc -l <"$tmp/help_bad.err")" -eq 1 ]; check "... one line on stderr" $?
@@ -73,5 +73,35 @@ check "help of an unknown command exits 2" $?
 grep -q -- "--agent" "$tmp/help_stdout"; check "--help prints the flags on stdout" $?
 "$mlctl" --version | grep -Eq '^mlctl [0-9]+\.[0-9]+\.[0-9]+$'
 check "--version prints mlctl VERSION" $?
+
+# Witnesses (SPEC §12): a key file and its vkey; verify with a witness policy.
+"$mlctl" witness keygen --name=witness.example/w1 --out="$tmp/w1.key" >"$tmp/w1.vkey" 2>"$tmp/w1.err"
+check "witness keygen exits 0" $?
+[ "$(stat -c %a "$tmp/w1.key")" = 600 ]; check "witness key file mode 0600" $?
+grep -Eq '^witness\.example/w1\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}$' "$tmp/w1.vkey"
+check "witness keygen prints the vkey" $?
+grep -Eq "^PRIVATE\+KEY\+witness\.example/w1\+$(cut -d+ -f2 "$tmp/w1.vkey")\+" "$tmp/w1.key"
+check "key file is PRIVATE+KEY+NAME+KEYID+KEY" $?
+cp "$tmp/w1.key" "$tmp/w1.copy"
+"$mlctl" witness keygen --name=witness.example/w1 --out="$tmp/w1.key" >"$tmp/w1b.out" 2>/dev/null
+[ $? -eq 2 ] && [ ! -s "$tmp/w1b.out" ] && cmp -s "$tmp/w1.key" "$tmp/w1.copy"
+check "witness keygen never overwrites" $?
+"$mlctl" witness keygen --name=jlinx:w --out="$tmp/w2.key" >/dev/null 2>&1
+[ $? -eq 2 ] && [ ! -e "$tmp/w2.key" ]; check "witness keygen refuses a jlinx: name" $?
+vkey="$(cat "$tmp/w1.vkey")"
+"$mlctl" verify "$tmp/s.jsonl" --witness="$vkey" >"$tmp/wv.out" 2>/dev/null; [ $? -eq 1 ]
+check "verify with an unmet witness quorum exits 1" $?
+[ "$(cat "$tmp/wv.out")" = "FAIL block 0: checkpoint: witnessed by 0 of 1 required witnesses (line 32)" ]
+check "... and says by how many of how many" $?
+bad_vkey="witness.example/w1+zzzzzzzz+$(cut -d+ -f3- "$tmp/w1.vkey")"
+"$mlctl" verify "$tmp/s.jsonl" --witness="$bad_vkey" >"$tmp/wb.out" 2>"$tmp/wb.err"
+[ $? -eq 2 ] && [ ! -s "$tmp/wb.out" ] && grep -q -- "--witness=" "$tmp/wb.err"
+check "a bad vkey is a usage error" $?
+"$mlctl" verify "$tmp/s.jsonl" --witness="$vkey" --witness_quorum=2 >/dev/null 2>&1; [ $? -eq 2 ]
+check "a quorum above the witnesses is a usage error" $?
+"$mlctl" verify "$id" --witness="$vkey" >/dev/null 2>"$tmp/wa.err"; [ $? -eq 2 ]
+check "--witness with the agent's verify LEDGER is a usage error" $?
+"$mlctl" witness keygen --name=x --out="$tmp/x.key" --witness="$vkey" >/dev/null 2>&1
+[ $? -eq 2 ] && [ ! -e "$tmp/x.key" ]; check "--witness applies to verify only" $?
 
 [ "$failures" -eq 0 ]

@@ -3,7 +3,8 @@
 // agent in online_commands.h, the ones that read and verify a ledger from any
 // host or mirror (--from) in server_commands.h, the evidence commands in
 // evidence_commands.h, discovery through the DHT (resolve, --from=dht) in
-// resolve_commands.h. Single-threaded.
+// resolve_commands.h, witness keys and the readers' witness policy in
+// witness_commands.h. Single-threaded.
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include "absl/algorithm/container.h"
 #include "absl/flags/flag.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -24,6 +26,7 @@
 #include "common/timestamp.h"
 #include "serving/command_line.h"
 #include "serving/dht_client.h"
+#include "serving/repeated_flag.h"
 #include "tools/evidence_commands.h"
 #include "tools/mirror_commands.h"
 #include "tools/offline_commands.h"
@@ -31,11 +34,26 @@
 #include "tools/resolve_commands.h"
 #include "tools/server_commands.h"
 #include "tools/server_reader.h"
+#include "tools/witness_commands.h"
 
 ABSL_FLAG(std::string, secret_out, "",
           "keygen: file to create (mode 0600) for the secret key seed");
 ABSL_FLAG(uint64_t, blocks, 10, "sample: number of blocks to write");
-ABSL_FLAG(std::string, out, "", "sample: bundle file to write");
+ABSL_FLAG(std::string, out, "",
+          "sample: bundle file to write; witness keygen: key file to create (mode 0600)");
+ABSL_FLAG(std::string, name, "",
+          "witness keygen: the witness's key name (e.g. witness.example.com/w1; no "
+          "spaces, no '+', not starting with jlinx:)");
+ABSL_FLAG(std::string, witness, "",
+          "verify FILE, verify LEDGER --from: a witness the reader trusts, as its C2SP "
+          "verifier key NAME+KEYID+KEY (repeatable, or comma-separated); the "
+          "checkpoints verified must carry a quorum of their cosignatures (SPEC §12)");
+ABSL_FLAG(int64_t, witness_quorum, 0,
+          "with --witness: how many distinct witnesses must have cosigned each "
+          "checkpoint (default 0: all of them)");
+ABSL_FLAG(absl::Duration, witness_max_age, absl::ZeroDuration(),
+          "with --witness: a cosignature older than this (e.g. 24h) does not count "
+          "(default 0: no limit); one more than 5 minutes in the future never counts");
 ABSL_FLAG(uint64_t, max_line_bytes, microledger::kDefaultMaxBundleLineBytes,
           "verify FILE, and verify and export with --from: the longest bundle line "
           "read; a longer one is a FAIL at its position (the default holds attachments "
@@ -140,6 +158,22 @@ Offline commands (no agent, no host):
       a terminal. A line longer than --max_line_bytes (default 16 MiB) is a FAIL
       at its position. An operand that starts with "jlinx:" is a ledger id, not
       a file: see "verify LEDGER" below.
+  mlctl verify FILE --witness=VKEY... [--witness_quorum=K] [--witness_max_age=D]
+      Also requires witnesses (SPEC §12): every checkpoint in FILE must carry
+      valid cosignatures of at least K (default: all) of the witnesses given
+      by their C2SP verifier keys (NAME+KEYID+KEY; --witness repeatable),
+      each at most D old (e.g. 24h; default no limit) and at most 5 minutes
+      in the future, and FILE must hold a checkpoint. Else
+      "FAIL block 0: checkpoint: witnessed by 1 of 2 required witnesses", or
+      "checkpoint: witness NAME: cosignature does not verify" when a trusted
+      witness's line is invalid (the note is rejected, SPEC §7), or
+      "checkpoint: none, ..." when there is none. Lines of other witnesses are
+      ignored. The same flags apply to verify LEDGER --from=ADDR.
+  mlctl witness keygen --name=NAME --out=FILE
+      A new witness key: writes the private key to FILE (mode 0600, never
+      overwritten; one line PRIVATE+KEY+NAME+KEYID+base64(0x04 || seed), the
+      --key_file of ml-witness) and prints its C2SP verifier key
+      NAME+KEYID+base64(0x04 || public key), which readers pass as --witness.
   mlctl sample --blocks=N --out=FILE
       Writes a valid sample bundle of N blocks, signed with owner and host keys
       generated in this process. For demos, tests and benchmarks: it is NOT the
@@ -362,7 +396,8 @@ absl::StatusOr<std::unique_ptr<microledger::ServerReader>> ReaderThroughDht(
 
 // The commands that read from the --from server (args[1] the command, the
 // operands after it), without an agent.
-int RunFromServer(const std::string& command, const std::vector<std::string>& args) {
+int RunFromServer(const std::string& command, const std::vector<std::string>& args,
+                  std::shared_ptr<const microledger::WitnessPolicy> witness_policy) {
   using namespace microledger;
   const std::string from = absl::GetFlag(FLAGS_from);
   const size_t operands = args.size() - 2;
@@ -401,7 +436,8 @@ int RunFromServer(const std::string& command, const std::vector<std::string>& ar
   }
   const size_t max_line_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_line_bytes));
   if (command == "verify") {
-    return RunServerVerify(server, ledger, max_line_bytes, std::cout, std::cerr);
+    return RunServerVerify(server, ledger, max_line_bytes, std::cout, std::cerr,
+                           std::move(witness_policy));
   }
   if (command == "export") {
     return RunServerExport(server, ledger, args[3], max_line_bytes, std::cout, std::cerr);
@@ -409,6 +445,15 @@ int RunFromServer(const std::string& command, const std::vector<std::string>& ar
   if (command == "show") return RunServerShow(server, ledger, std::cout, std::cerr);
   return RunServerTail(server, ledger, absl::GetFlag(FLAGS_f), absl::GetFlag(FLAGS_start),
                        std::cout, std::cerr);
+}
+
+// `witness keygen` (args[1] == "witness").
+int RunWitness(const std::vector<std::string>& args) {
+  if (args.size() != 3 || args[2] != "keygen") {
+    return UsageError("witness takes keygen (with --name=NAME --out=FILE)");
+  }
+  return microledger::RunWitnessKeygen(absl::GetFlag(FLAGS_name), absl::GetFlag(FLAGS_out),
+                                       std::cout, std::cerr);
 }
 
 // `mirror follow|unfollow|status` (args[1] == "mirror").
@@ -486,9 +531,25 @@ int main(int argc, char** argv) {
   using namespace microledger;
   if (command == "help" && operands == 0) return Usage(std::cout, kExitOk);
   if (command == "help") return CommandUsage(args[2]);
+  absl::StatusOr<std::shared_ptr<const WitnessPolicy>> witness_policy =
+      WitnessPolicyFromFlags(RepeatedFlagValues(argc, argv, "witness"),
+                             absl::GetFlag(FLAGS_witness_quorum),
+                             absl::GetFlag(FLAGS_witness_max_age));
+  if (!witness_policy.ok()) return UsageError(std::string(witness_policy.status().message()));
+  const bool online_verify =
+      command == "verify" && operands == 1 && absl::StartsWith(args[2], "jlinx:");
+  if (*witness_policy != nullptr &&
+      (command != "verify" || (online_verify && absl::GetFlag(FLAGS_from).empty()))) {
+    return UsageError(
+        "--witness applies to verify FILE and verify LEDGER --from=ADDR only (the agent's "
+        "verify LEDGER does not take a witness policy)");
+  }
+  if (command == "witness") return RunWitness(args);
   if (command == "mirror") return RunMirror(args);
   if (command == "resolve") return RunResolveCommand(args);
-  if (!absl::GetFlag(FLAGS_from).empty()) return RunFromServer(command, args);
+  if (!absl::GetFlag(FLAGS_from).empty()) {
+    return RunFromServer(command, args, *std::move(witness_policy));
+  }
   if (command == "canonicalize" && operands == 0) {
     return RunCanonicalize(std::cin, std::cout, std::cerr);
   }
@@ -515,11 +576,10 @@ int main(int argc, char** argv) {
         "evidence get LEDGER needs --from=ADDR; evidence verify takes one FILE; evidence "
         "report FILE needs --to=ADDR");
   }
-  const bool online_verify =
-      command == "verify" && operands == 1 && absl::StartsWith(args[2], "jlinx:");
   if (command == "verify" && operands == 1 && !online_verify) {
     return RunVerify(args[2], isatty(STDERR_FILENO) == 1, std::cout, std::cerr,
-                     static_cast<size_t>(absl::GetFlag(FLAGS_max_line_bytes)));
+                     static_cast<size_t>(absl::GetFlag(FLAGS_max_line_bytes)),
+                     *std::move(witness_policy));
   }
   if (command == "sample" && operands == 0) {
     return RunSample(absl::GetFlag(FLAGS_blocks), absl::GetFlag(FLAGS_out),

@@ -10,8 +10,10 @@
 #include <iostream>
 #include <iterator>
 #include <sstream>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/block_builder.h"
 #include "common/bundle.h"
 #include "common/checkpoint.h"
@@ -73,7 +75,8 @@ int RunKeygen(const std::string& secret_path, std::ostream& out, std::ostream& e
 }
 
 int RunVerify(const std::string& bundle_path, bool show_progress, std::ostream& out,
-              std::ostream& err, size_t max_line_bytes) {
+              std::ostream& err, size_t max_line_bytes,
+              std::shared_ptr<const WitnessPolicy> witness_policy) {
   std::ifstream file(bundle_path, std::ios::binary);
   if (!file.is_open()) {
     err << "verify: cannot open " << bundle_path << ": " << std::strerror(errno)
@@ -88,6 +91,8 @@ int RunVerify(const std::string& bundle_path, bool show_progress, std::ostream& 
   }
   BundleVerifyOptions options;
   options.max_line_bytes = max_line_bytes;
+  options.witness_policy = std::move(witness_policy);
+  options.witness_time = absl::Now();
   absl::StatusOr<BundleVerdict> verdict = VerifyBundle(file, progress, options);
   if (show_progress) err << "\r\033[K" << std::flush;
   if (!verdict.ok()) {

@@ -8,9 +8,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <iosfwd>
+#include <memory>
 #include <string>
 
 #include "common/bundle.h"
+#include "common/cosignature.h"
 
 namespace microledger {
 
@@ -31,9 +33,11 @@ int RunKeygen(const std::string& secret_path, std::ostream& out, std::ostream& e
 // on `err` and nothing on `out` when the file cannot be read. With
 // `show_progress`, a progress line is rewritten on `err` while verifying. A
 // line longer than `max_line_bytes` is a FAIL at its position (SPEC §8), read
-// without being held.
+// without being held. With a `witness_policy`, every checkpoint must be
+// witnessed under it now, and one must come (SPEC §12; BundleVerifyOptions).
 int RunVerify(const std::string& bundle_path, bool show_progress, std::ostream& out,
-              std::ostream& err, size_t max_line_bytes = kDefaultMaxBundleLineBytes);
+              std::ostream& err, size_t max_line_bytes = kDefaultMaxBundleLineBytes,
+              std::shared_ptr<const WitnessPolicy> witness_policy = nullptr);
 
 // Writes a valid bundle of `blocks` blocks (genesis, application events, one
 // sealed attachment, a checkpoint) made with keys generated in this process.

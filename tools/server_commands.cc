@@ -4,11 +4,13 @@
 #include <ostream>
 #include <set>
 #include <sstream>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "common/block.h"
 #include "common/chain_validator.h"
 #include "common/checkpoint.h"
@@ -77,10 +79,10 @@ absl::Status FetchBundle(ServerReader& server, const std::string& ledger_id,
 }
 
 // Fetches and verifies the bundle: the verdict, or exit 2 already reported.
-std::optional<BundleVerdict> FetchAndVerify(const char* command, ServerReader& server,
-                                            const std::string& ledger_id,
-                                            size_t max_line_bytes, std::stringstream& bundle,
-                                            std::ostream& err) {
+std::optional<BundleVerdict> FetchAndVerify(
+    const char* command, ServerReader& server, const std::string& ledger_id,
+    size_t max_line_bytes, std::stringstream& bundle, std::ostream& err,
+    std::shared_ptr<const WitnessPolicy> witness_policy = nullptr) {
   if (absl::Status s = server.Connect(); !s.ok()) {
     ServerError(command, s, err);
     return std::nullopt;
@@ -91,6 +93,8 @@ std::optional<BundleVerdict> FetchAndVerify(const char* command, ServerReader& s
   }
   BundleVerifyOptions options;
   options.max_line_bytes = max_line_bytes;
+  options.witness_policy = std::move(witness_policy);
+  options.witness_time = absl::Now();
   absl::StatusOr<BundleVerdict> verdict = VerifyBundle(bundle, nullptr, options);
   if (!verdict.ok()) {
     err << "mlctl " << command << ": " << FailureRule(verdict.status()) << "\n";
@@ -188,10 +192,12 @@ int TailFailed(const VerifyFailure& failure, std::ostream& err) {
 }  // namespace
 
 int RunServerVerify(ServerReader& server, const std::string& ledger_id,
-                    size_t max_line_bytes, std::ostream& out, std::ostream& err) {
+                    size_t max_line_bytes, std::ostream& out, std::ostream& err,
+                    std::shared_ptr<const WitnessPolicy> witness_policy) {
   std::stringstream bundle;
   std::optional<BundleVerdict> verdict =
-      FetchAndVerify("verify", server, ledger_id, max_line_bytes, bundle, err);
+      FetchAndVerify("verify", server, ledger_id, max_line_bytes, bundle, err,
+                     std::move(witness_policy));
   if (!verdict.has_value()) return kExitUsageOrInput;
   out << verdict->Line() << "\n";
   return verdict->ok ? kExitOk : kExitVerifyFailed;

@@ -19,9 +19,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <iosfwd>
+#include <memory>
 #include <string>
 
 #include "common/bundle.h"
+#include "common/cosignature.h"
 #include "tools/server_reader.h"
 
 namespace microledger {
@@ -30,9 +32,12 @@ namespace microledger {
 // checkpoint, blocks 1..its tree size, the attachment of every seal the server
 // has one for), builds the SPEC §9 bundle in memory and verifies it exactly as
 // `mlctl verify FILE` does; prints its verdict line. A line of the bundle
-// longer than `max_line_bytes` is a FAIL at its position.
+// longer than `max_line_bytes` is a FAIL at its position. With a
+// `witness_policy`, the server's checkpoint must be witnessed under it now
+// (SPEC §12), as with `mlctl verify FILE --witness`.
 int RunServerVerify(ServerReader& server, const std::string& ledger_id,
-                    size_t max_line_bytes, std::ostream& out, std::ostream& err);
+                    size_t max_line_bytes, std::ostream& out, std::ostream& err,
+                    std::shared_ptr<const WitnessPolicy> witness_policy = nullptr);
 
 // `export LEDGER FILE --from`: the same bundle, written to `path` (atomically,
 // durably) only when it verifies; prints "exported <n> blocks to <path>".
