@@ -18,11 +18,19 @@ constexpr auto kStartTimeout = std::chrono::seconds(10);
 // Stop waits for one.
 constexpr time_t kKeepAliveSeconds = 2;
 
-// httplib matches paths as regular expressions: escape everything but the
-// characters a literal path is made of.
-std::string LiteralPattern(const std::string& path) {
+// httplib matches paths as regular expressions: a "*" segment becomes a
+// capture of one segment; everything else is escaped but the characters a
+// literal path is made of.
+std::string PathPattern(const std::string& path) {
   std::string pattern;
-  for (const char c : path) {
+  for (size_t i = 0; i < path.size(); ++i) {
+    const char c = path[i];
+    const bool whole_segment = c == '*' && i > 0 && path[i - 1] == '/' &&
+                               (i + 1 == path.size() || path[i + 1] == '/');
+    if (whole_segment) {
+      pattern += "([A-Za-z0-9_-]+)";
+      continue;
+    }
     const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                        (c >= '0' && c <= '9') || c == '/' || c == '_' || c == '-';
     if (!plain) pattern += '\\';
@@ -36,6 +44,10 @@ httplib::Server::Handler Adapt(HttpHandler handler) {
                                         httplib::Response& response) {
     HttpRequest ours;
     ours.path = request.path;
+    for (size_t i = 1; i < request.matches.size(); ++i) {
+      ours.path_parameters.push_back(request.matches[i].str());
+    }
+    ours.remote_address = request.remote_addr;
     ours.query.insert(request.params.begin(), request.params.end());
     ours.body = request.body;
     HttpResponse answer = handler(ours);
@@ -63,11 +75,11 @@ HttpServer::HttpServer(HttpServerOptions options)
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::HandleGet(const std::string& path, HttpHandler handler) {
-  server_->Get(LiteralPattern(path), Adapt(std::move(handler)));
+  server_->Get(PathPattern(path), Adapt(std::move(handler)));
 }
 
 void HttpServer::HandlePost(const std::string& path, HttpHandler handler) {
-  server_->Post(LiteralPattern(path), Adapt(std::move(handler)));
+  server_->Post(PathPattern(path), Adapt(std::move(handler)));
 }
 
 absl::Status HttpServer::Start(const std::string& listen) {

@@ -1,7 +1,10 @@
-// The one HTTP server of the Micro Ledger services: today it serves /metrics
-// (serving/metrics_http.h); the witness protocol and an HTTP read API will be
-// served by the same component, so handlers are registered by method and
-// path, not only for metrics.
+// The one HTTP server of the Micro Ledger services: it serves /metrics
+// (serving/metrics_http.h) and the witness protocol (witness/witness_http.h);
+// an HTTP read API will be served by the same component, so handlers are
+// registered by method and path, not only for metrics. A path is literal
+// except for segments written "*", each of which matches one non-empty path
+// segment of letters, digits, '_' and '-' (handed to the handler in
+// HttpRequest::path_parameters).
 //
 // Built on cpp-httplib (Debian's libcpp-httplib-dev): MIT licence, packaged by
 // Debian (nothing vendored or downloaded), small (one header and a small
@@ -27,6 +30,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 
@@ -38,6 +42,10 @@ namespace microledger {
 
 struct HttpRequest {
   std::string path;
+  // What the "*" segments of the registered path matched, in order.
+  std::vector<std::string> path_parameters;
+  // The client's IP address, without its port.
+  std::string remote_address;
   std::multimap<std::string, std::string> query;  // Decoded query parameters.
   std::string body;
 };
@@ -65,7 +73,8 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // `path` is matched exactly (no patterns). Other paths are answered 404.
+  // `path` is matched exactly but for its "*" segments (see above). Other
+  // paths are answered 404.
   void HandleGet(const std::string& path, HttpHandler handler);
   void HandlePost(const std::string& path, HttpHandler handler);
 

@@ -50,6 +50,29 @@ TEST(HttpServerTest, ServesRegisteredPathsOnly) {
   EXPECT_FALSE(client.Get("/v1/echo"));
 }
 
+TEST(HttpServerTest, StarSegmentsMatchOneSegmentAndReachTheHandler) {
+  HttpServer server;
+  server.HandleGet("/*/checkpoint", [](const HttpRequest& request) {
+    HttpResponse response;
+    response.body = request.path_parameters.size() == 1
+                        ? request.path_parameters[0] + " from " + request.remote_address
+                        : "wrong parameters";
+    return response;
+  });
+  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+  httplib::Client client("127.0.0.1", server.port());
+  httplib::Result matched = client.Get("/ab_C-9/checkpoint");
+  ASSERT_TRUE(matched);
+  EXPECT_EQ(matched->status, 200);
+  EXPECT_EQ(matched->body, "ab_C-9 from 127.0.0.1");
+  for (const char* path : {"/checkpoint", "//checkpoint", "/a/b/checkpoint", "/a.b/checkpoint",
+                           "/a/checkpoints", "/a/checkpoint/x"}) {
+    httplib::Result missing = client.Get(path);
+    ASSERT_TRUE(missing) << path;
+    EXPECT_EQ(missing->status, 404) << path;
+  }
+}
+
 TEST(HttpServerTest, RefusesBadAndBusyAddresses) {
   HttpServer unix_socket;
   EXPECT_EQ(unix_socket.Start("unix:/tmp/x.sock").code(), absl::StatusCode::kInvalidArgument);
