@@ -209,8 +209,11 @@ void WitnessSubmitter::AwaitWitnessed(const std::string& ledger_id, uint64_t min
 
 void WitnessSubmitter::Schedule(const Job& job, LedgerEntry& entry, bool after_failure) {
   Slot& slot = entry.slots[job.witness];
-  if (stopping_ || entry.frozen || slot.queued || slot.busy) return;
+  if (stopping_ || slot.queued || slot.busy || slot.settled) return;
   if (slot.cosigned_size >= entry.size) return;
+  // A frozen ledger's last checkpoint still goes to every witness once (so
+  // that each of them refuses the other history), but is not retried.
+  if (entry.frozen && after_failure) return;
   slot.queued = true;
   if (after_failure) {
     delayed_.emplace(absl::Now() + slot.backoff, job);
@@ -289,7 +292,7 @@ void WitnessSubmitter::WorkerLoop() {
       LedgerEntry& entry = ledgers_[job.ledger_id];
       Slot& slot = entry.slots[job.witness];
       slot.queued = false;
-      if (entry.frozen || slot.cosigned_size >= entry.size) continue;
+      if (slot.settled || slot.cosigned_size >= entry.size) continue;
       slot.busy = true;
       checkpoint = entry.checkpoint;
       size = entry.size;
@@ -384,6 +387,7 @@ void WitnessSubmitter::Apply(const Job& job, Attempt attempt, Finished* finished
       return;
     }
     case Attempt::Kind::kEvidence:
+      slot.settled = true;
       entry.frozen = true;
       entry.cosigned.clear();
       AnswerWaiters(job.ledger_id, entry, finished);

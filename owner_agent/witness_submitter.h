@@ -24,7 +24,9 @@
 //     the agent checked): the witness's checkpoint is read; one of that size
 //     with another root, signed by the ledger key, makes SPEC §11
 //     `checkpoints` evidence (kind "witness"), handed to the EvidenceSink
-//     (the agent freezes the ledger), and the ledger is not submitted again;
+//     (the agent freezes the ledger); no later checkpoint of the ledger is
+//     submitted, the refused one still goes to every witness once, so that
+//     each of them refuses the other history;
 //   - 422 "frozen <id>": the witness's evidence is read and each valid object
 //     for the ledger is handed to the sink (kind "reported");
 //   - anything else (unreachable, 429, 400, a proof the host would not give):
@@ -140,6 +142,7 @@ class WitnessSubmitter {
   struct Slot {
     bool queued = false;  // In ready_ or delayed_.
     bool busy = false;    // A thread is submitting.
+    bool settled = false;  // It gave evidence: nothing more to send it.
     // The size of the latest checkpoint the witness cosigned, when known.
     std::optional<uint64_t> witness_size;
     // The largest size it cosigned (for the agent) that is counted.
@@ -159,7 +162,9 @@ class WitnessSubmitter {
     std::string host_address;
     std::vector<Slot> slots;  // By witness index.
     std::map<uint64_t, Cosigned> cosigned;  // By tree size.
-    bool frozen = false;  // Evidence found: never submitted again.
+    // Evidence found: no new checkpoint is submitted (the last one still
+    // goes to each witness once).
+    bool frozen = false;
   };
   struct Job {
     std::string ledger_id;
