@@ -123,7 +123,6 @@ class HostPool;
 class RecordFlusher;
 class WitnessSubmitter;
 struct AgentWitness;
-struct EvidenceRecord;
 
 struct OwnerAgentOptions {
   // Host of new ledgers when a request names none.

@@ -192,8 +192,9 @@ void WitnessSubmitter::AwaitWitnessed(const std::string& ledger_id, uint64_t min
     std::optional<std::string> note;
     if (it != ledgers_.end()) note = WitnessedNote(it->second, min_size);
     if (note.has_value()) {
-      answer = {true, *std::move(note),
-                absl::StrCat("witnessed by a quorum of ", options_.quorum, " witnesses")};
+      answer = Witnessing{true, *std::move(note),
+                          absl::StrCat("witnessed by a quorum of ", options_.quorum,
+                                       " witnesses")};
     } else if (stopping_) {
       answer.detail = "not witnessed: the agent is stopping";
     } else if (it != ledgers_.end() && it->second.frozen) {
@@ -481,8 +482,9 @@ WitnessSubmitter::Attempt WitnessSubmitter::CheckForFork(const Job& job,
   const AgentWitness& witness = witnesses_[job.witness];
   const std::string refused = absl::StrCat("the witness refused the checkpoint (", refusal, ")");
   absl::StatusOr<std::string> served = witness.reads->LatestCheckpoint(job.ledger_id);
-  absl::StatusOr<NoteParts> theirs =
-      served.ok() ? SplitNote(*served, job.ledger_id) : served.status();
+  absl::StatusOr<NoteParts> theirs = served.ok()
+                                         ? SplitNote(*served, job.ledger_id)
+                                         : absl::StatusOr<NoteParts>(served.status());
   if (!theirs.ok()) {
     Attempt attempt = Attempt::Failed(absl::StrCat(
         refused, "; its checkpoint: ", absl::StatusCodeToString(theirs.status().code())));
@@ -528,8 +530,9 @@ WitnessSubmitter::Attempt WitnessSubmitter::CountAhead(const Job& job,
                                                        const std::string& host_address) {
   const AgentWitness& witness = witnesses_[job.witness];
   absl::StatusOr<std::string> served = witness.reads->LatestCheckpoint(job.ledger_id);
-  absl::StatusOr<NoteParts> theirs =
-      served.ok() ? SplitNote(*served, job.ledger_id) : served.status();
+  absl::StatusOr<NoteParts> theirs = served.ok()
+                                         ? SplitNote(*served, job.ledger_id)
+                                         : absl::StatusOr<NoteParts>(served.status());
   if (!theirs.ok()) {
     Attempt attempt = Attempt::Failed(absl::StrCat(
         "the witness is ahead of the agent; its checkpoint: ",
