@@ -177,8 +177,11 @@ void OwnerAgent::KeepWitnessEvidence(EvidenceRecord evidence) {
   if (options_.metrics != nullptr) options_.metrics->equivocations_detected.Increment();
   // No ledger id: the evidence id names the evidence, not the ledger.
   Log(LogLevel::kError, "equivocation",
-      absl::StrCat("EQUIVOCATION: a witness of this agent holds another history of a ledger (",
-                   evidence.kind, "); SPEC §11 evidence kept, the ledger is frozen"),
+      absl::StrCat(evidence.kind == "witness"
+                       ? "EQUIVOCATION: a witness of this agent holds another history of a ledger"
+                       : "EQUIVOCATION: a witness of this agent serves evidence that a ledger "
+                         "was forked",
+                   " (", evidence.kind, "); SPEC §11 evidence kept, the ledger is frozen"),
       {{"kind", evidence.kind},
        {"evidence_id", evidence.evidence_id},
        {"frozen", true},
