@@ -1,5 +1,8 @@
 #include "witness/witness.h"
 
+#include <algorithm>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -15,6 +18,18 @@ namespace {
 
 // "— " (U+2014 EM DASH, space) starts every signature line.
 constexpr absl::string_view kSignatureLinePrefix = "\xE2\x80\x94 ";
+// Signature lines a note may carry (SPEC §7: verifiers accept at least 16).
+// Every line of the ledger key is verified, so this bounds the work one
+// request can ask for.
+constexpr size_t kMaxSignatureLines = 64;
+
+// The number of lines after the first blank line of `note`.
+size_t SignatureLineCount(absl::string_view note) {
+  const size_t blank = note.find("\n\n");
+  if (blank == absl::string_view::npos) return 0;
+  const absl::string_view lines = note.substr(blank + 2);
+  return static_cast<size_t>(std::count(lines.begin(), lines.end(), '\n'));
+}
 
 AddCheckpointAnswer Refuse(AddCheckpointOutcome outcome, std::string reason) {
   AddCheckpointAnswer answer;
@@ -35,6 +50,30 @@ std::string FirstLedgerKeyLine(const VerifiedCheckpointNote& note,
       return absl::StrCat(kSignatureLinePrefix, line.key_name, " ",
                           EncodeBase64Std(line.payload), "\n");
     }
+  }
+  return "";
+}
+
+// Check 7 of a request whose old size is the stored size: why `checkpoint`
+// is not consistent with `stored` (none: the empty tree), or empty if it is.
+std::string InconsistencyOf(const AddCheckpointRequest& request, const Checkpoint& checkpoint,
+                            const std::optional<CosignedCheckpoint>& stored) {
+  if (checkpoint.tree_size == 0 && checkpoint.root_hash != EmptyMerkleRoot()) {
+    return "a checkpoint of size 0 must have the empty tree's root";
+  }
+  if (request.old_size == 0 && !request.proof.empty()) return "old size 0 comes with no proof";
+  if (request.old_size == checkpoint.tree_size) {
+    const MerkleHash& old_root = stored.has_value() ? stored->root : EmptyMerkleRoot();
+    if (!request.proof.empty() || checkpoint.root_hash != old_root) {
+      return "same size as the checkpoint cosigned: the proof must be empty and the roots equal";
+    }
+    return "";
+  }
+  if (request.old_size == 0) return "";
+  const absl::Status consistent = VerifyMerkleConsistency(
+      request.old_size, checkpoint.tree_size, stored->root, checkpoint.root_hash, request.proof);
+  if (!consistent.ok()) {
+    return absl::StrCat("the consistency proof does not verify: ", consistent.message());
   }
   return "";
 }
@@ -105,6 +144,9 @@ AddCheckpointAnswer Witness::AddCheckpoint(const AddCheckpointRequest& request,
     return Refuse(AddCheckpointOutcome::kUnknownOrigin, "the origin is not a ledger id");
   }
   // 3. A checkpoint with a valid line by the ledger key and no failing one.
+  if (SignatureLineCount(request.note) > kMaxSignatureLines) {
+    return Refuse(AddCheckpointOutcome::kBadSignature, "more than 64 signature lines");
+  }
   absl::StatusOr<VerifiedCheckpointNote> note = VerifyCheckpointNote(request.note, origin);
   if (!note.ok()) {
     return Refuse(AddCheckpointOutcome::kBadSignature, std::string(note.status().message()));
@@ -154,29 +196,8 @@ AddCheckpointAnswer Witness::AddCheckpoint(const AddCheckpointRequest& request,
     return answer;
   }
   // 7. Consistency with the stored checkpoint.
-  if (checkpoint.tree_size == 0 && checkpoint.root_hash != EmptyMerkleRoot()) {
-    return Refuse(AddCheckpointOutcome::kInconsistent,
-                  "a checkpoint of size 0 must have the empty tree's root");
-  }
-  if (request.old_size == 0 && !request.proof.empty()) {
-    return Refuse(AddCheckpointOutcome::kInconsistent, "old size 0 comes with no proof");
-  }
-  if (request.old_size == checkpoint.tree_size) {
-    const MerkleHash& old_root = stored.has_value() ? stored->root : EmptyMerkleRoot();
-    if (!request.proof.empty() || checkpoint.root_hash != old_root) {
-      return Refuse(AddCheckpointOutcome::kInconsistent,
-                    "same size as the checkpoint cosigned: the proof must be empty and the "
-                    "roots equal");
-    }
-  } else if (request.old_size > 0) {
-    absl::Status consistent =
-        VerifyMerkleConsistency(request.old_size, checkpoint.tree_size, stored->root,
-                                checkpoint.root_hash, request.proof);
-    if (!consistent.ok()) {
-      return Refuse(AddCheckpointOutcome::kInconsistent,
-                    absl::StrCat("the consistency proof does not verify: ",
-                                 consistent.message()));
-    }
+  if (std::string failure = InconsistencyOf(request, checkpoint, stored); !failure.empty()) {
+    return Refuse(AddCheckpointOutcome::kInconsistent, std::move(failure));
   }
 
   if (!stored.has_value() && admit_new_ledger && !admit_new_ledger()) {

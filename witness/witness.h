@@ -43,7 +43,8 @@ enum class AddCheckpointOutcome {
   kCosigned,           // 200: the body is the cosignature line.
   kMalformed,          // 400, check 1 (the edges decide it).
   kUnknownOrigin,      // 404, check 2: the origin is not a well-formed ledger id.
-  kBadSignature,       // 403, check 3: not a checkpoint signed by the ledger key.
+  kBadSignature,       // 403, check 3: not a checkpoint signed by the ledger key
+                       // (or more than 64 signature lines).
   kFrozen,             // 422, check 4: body "frozen <evidence id>\n".
   kOldAboveSize,       // 400, check 5.
   kSizeConflict,       // 409, check 6: body "<latest cosigned size>\n".

@@ -9,7 +9,7 @@
 
 #include "microledger/v1/witness.grpc.pb.h"
 #include "witness/witness.h"
-#include "witness/witness_http.h"
+#include "witness/client_limits.h"
 #include "witness/witness_metrics.h"
 
 namespace microledger {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "witness/witness_store.h"
 
 namespace microledger {
 namespace {
@@ -45,21 +46,6 @@ std::string RequestedOriginHash(const HttpRequest& request) {
 }
 
 }  // namespace
-
-AddCheckpointAnswer AddCheckpointForClient(Witness& witness, const AddCheckpointRequest& request,
-                                           const std::string& client, const ClientLimits& limits) {
-  if (limits.requests != nullptr && !limits.requests->Allow(client)) {
-    AddCheckpointAnswer answer;
-    answer.outcome = AddCheckpointOutcome::kTooManyRequests;
-    answer.reason = "too many requests from this client; try again later";
-    return answer;
-  }
-  std::function<bool()> admit_new_ledger;
-  if (limits.new_ledgers != nullptr) {
-    admit_new_ledger = [&limits, &client] { return limits.new_ledgers->Allow(client); };
-  }
-  return witness.AddCheckpoint(request, admit_new_ledger);
-}
 
 void RegisterWitnessHttp(HttpServer& server, Witness* witness, ClientLimits limits,
                          WitnessMetrics* metrics) {

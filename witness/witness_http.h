@@ -17,7 +17,7 @@
 #define MICROLEDGER_WITNESS_WITNESS_HTTP_H_
 
 #include "serving/http_server.h"
-#include "witness/client_rate_limiter.h"
+#include "witness/client_limits.h"
 #include "witness/witness.h"
 #include "witness/witness_metrics.h"
 
@@ -25,18 +25,6 @@ namespace microledger {
 
 // The 409 answer's Content-Type (C2SP tlog-witness).
 inline constexpr char kTlogSizeContentType[] = "text/x.tlog.size";
-
-// Per-client limits an edge applies to add-checkpoint; a null limiter does
-// not limit.
-struct ClientLimits {
-  ClientRateLimiter* requests = nullptr;     // Every add-checkpoint request.
-  ClientRateLimiter* new_ledgers = nullptr;  // Requests that store a ledger's first checkpoint.
-};
-
-// Checks `client`'s request limit, then asks the witness, charging the
-// new-ledger limit when the request would store a ledger's first checkpoint.
-AddCheckpointAnswer AddCheckpointForClient(Witness& witness, const AddCheckpointRequest& request,
-                                           const std::string& client, const ClientLimits& limits);
 
 // Registers the three handlers on `server` (before it starts). `metrics` may
 // be null.

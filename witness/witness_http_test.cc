@@ -10,6 +10,8 @@
 #include "httplib.h"
 #include "ledger_store/kv_store.h"
 #include "serving/metrics.h"
+#include "witness/client_limits.h"
+#include "witness/client_rate_limiter.h"
 #include "witness/witness_store.h"
 #include "witness/witness_testing.h"
 

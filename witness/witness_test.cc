@@ -76,6 +76,14 @@ TEST_F(WitnessTest, StatusCodeSequenceOfTheProtocol) {
   EXPECT_EQ(Submit(0, {}, stranger.Checkpoint(1) + "junk\n").outcome,
             AddCheckpointOutcome::kBadSignature);
 
+  // 403: more signature lines than the witness verifies (64).
+  std::string crowded = ledger.Checkpoint(3);
+  const std::string ledger_line = crowded.substr(crowded.find("\n\n") + 2);
+  for (int i = 0; i < 64; ++i) crowded += ledger_line;
+  EXPECT_EQ(Submit(0, {}, crowded).outcome, AddCheckpointOutcome::kBadSignature);
+  crowded.resize(crowded.size() - ledger_line.size());
+  EXPECT_EQ(Submit(4, {}, crowded).outcome, AddCheckpointOutcome::kOldAboveSize);
+
   // 400: old above the size.
   EXPECT_EQ(Submit(4, {}, ledger.Checkpoint(3)).outcome, AddCheckpointOutcome::kOldAboveSize);
 
@@ -217,6 +225,13 @@ TEST_F(WitnessTest, NewLedgerAdmissionIsAskedOnlyForAFirstCheckpoint) {
 }
 
 TEST_F(WitnessTest, ConcurrentRequestsWithTheSameOldSizeGetOneCosignature) {
+  // A slow cosigner widens the window between the check and the write, so
+  // that a witness without its ledger lock would cosign several.
+  witness_ = std::make_unique<Witness>(std::make_unique<WitnessStore>(NewMemoryKvStore()),
+                                       [this](absl::string_view note_text) {
+                                         absl::SleepFor(absl::Milliseconds(20));
+                                         return signer_.Cosign(note_text, 1700000000);
+                                       });
   const TestLedger ledger(40);
   ASSERT_EQ(Submit(ledger.Request(0, 8)).outcome, AddCheckpointOutcome::kCosigned);
   constexpr int kThreads = 16;
@@ -230,7 +245,8 @@ TEST_F(WitnessTest, ConcurrentRequestsWithTheSameOldSizeGetOneCosignature) {
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
       ready.fetch_add(1);
-      while (ready.load() < kThreads) std::this_thread::yield();
+      const absl::Time give_up = absl::Now() + absl::Seconds(60);
+      while (ready.load() < kThreads && absl::Now() < give_up) std::this_thread::yield();
       const AddCheckpointAnswer answer = witness_->AddCheckpoint(requests[i]);
       if (answer.outcome == AddCheckpointOutcome::kCosigned) cosigned.fetch_add(1);
       if (answer.outcome == AddCheckpointOutcome::kSizeConflict) conflicts.fetch_add(1);

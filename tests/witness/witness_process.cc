@@ -66,11 +66,31 @@ absl::StatusOr<std::unique_ptr<WitnessProcess>> WitnessProcess::Start(
     const size_t colon = http_address.rfind(':');
     process->http_host_ = http_address.substr(0, colon);
     if (!absl::SimpleAtoi(http_address.substr(colon + 1), &process->http_port_)) break;
-    const int fd = process->output_fd_;
-    process->drain_ = std::thread([fd] {
+    // Printed before the gRPC start line when --metrics_listen is given.
+    const std::string metrics_marker = "ml-witness: metrics on http://";
+    const size_t metrics_at = output.find(metrics_marker);
+    if (metrics_at != std::string::npos) {
+      const size_t slash = output.find('/', metrics_at + metrics_marker.size());
+      const std::string address =
+          output.substr(metrics_at + metrics_marker.size(),
+                        slash - metrics_at - metrics_marker.size());
+      if (!absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &process->metrics_port_)) {
+        break;
+      }
+    }
+    {
+      absl::MutexLock lock(&process->output_mu_);
+      process->output_ = output;
+    }
+    WitnessProcess* const running = process.get();
+    process->drain_ = std::thread([running] {
       char sink[4096];
       ssize_t got;
-      while ((got = read(fd, sink, sizeof sink)) > 0) (void)!write(2, sink, got);
+      while ((got = read(running->output_fd_, sink, sizeof sink)) > 0) {
+        (void)!write(2, sink, got);
+        absl::MutexLock lock(&running->output_mu_);
+        running->output_.append(sink, got);
+      }
     });
     return process;
   }
@@ -116,6 +136,11 @@ std::optional<int> WitnessProcess::WaitForExit(int seconds) {
 }
 
 WitnessProcess::~WitnessProcess() { Stop(); }
+
+std::string WitnessProcess::Output() const {
+  absl::MutexLock lock(&output_mu_);
+  return output_;
+}
 
 std::unique_ptr<v1::WitnessService::Stub> WitnessProcess::Stub() const {
   return v1::WitnessService::NewStub(

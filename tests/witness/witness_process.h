@@ -2,7 +2,7 @@
 // ml-witness in the runfiles, or $ML_WITNESS_BINARY) with its gRPC and HTTP
 // listeners on 127.0.0.1 port 0. Waits (bounded) for both start lines,
 // "ml-witness http: listening on ADDR" and "ml-witness: listening on ADDR";
-// keeps its output flowing to the test's stderr; stops it by its pid
+// keeps its output flowing to the test's stderr and keeps a copy; stops it by its pid
 // (SIGTERM, or SIGKILL for crash tests). Also writes a witness key file.
 // Not thread-safe.
 #ifndef MICROLEDGER_TESTS_WITNESS_WITNESS_PROCESS_H_
@@ -17,7 +17,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/cosignature.h"
 #include "microledger/v1/witness.grpc.pb.h"
 
@@ -39,6 +41,9 @@ class WitnessProcess {
   const std::string& grpc_address() const { return grpc_address_; }
   const std::string& http_host() const { return http_host_; }
   int http_port() const { return http_port_; }
+  // The port of "ml-witness: metrics on http://HOST:PORT/metrics", 0 without
+  // --metrics_listen.
+  int metrics_port() const { return metrics_port_; }
   pid_t pid() const { return pid_; }
 
   void Kill9();
@@ -49,6 +54,9 @@ class WitnessProcess {
 
   std::unique_ptr<v1::WitnessService::Stub> Stub() const;
 
+  // Everything the process wrote to stdout and stderr so far.
+  std::string Output() const;
+
  private:
   WitnessProcess() = default;
 
@@ -57,6 +65,9 @@ class WitnessProcess {
   std::string grpc_address_;
   std::string http_host_;
   int http_port_ = 0;
+  int metrics_port_ = 0;
+  mutable absl::Mutex output_mu_;
+  std::string output_ ABSL_GUARDED_BY(output_mu_);
   std::thread drain_;
 };
 
