@@ -332,6 +332,8 @@ int Run(const std::vector<std::string>& mirrors, const std::vector<std::string>&
       OwnerAgent::Create(*std::move(keystore), std::move(options));
   if (!agent.ok()) return Fail(agent.status());
   OwnerGrpcService service(agent->get(), *token, *limits);
+  // Appends waiting for witnesses are answered before the grace period.
+  config->on_stopping = [owner = agent->get()] { owner->StopWitnessing(); };
   std::unique_ptr<HttpServer> metrics_server;
   if (metrics != nullptr) {
     absl::StatusOr<std::unique_ptr<HttpServer>> started =

@@ -121,6 +121,10 @@ OwnerAgent::OwnerAgent(std::unique_ptr<Keystore> keystore,
                                                *flusher_, locator_.get(), pipeline);
 }
 
+void OwnerAgent::StopWitnessing() {
+  if (witnesses_ != nullptr) witnesses_->Stop();
+}
+
 OwnerAgent::~OwnerAgent() {
   // Waiters are answered "not witnessed"; later offers are ignored.
   if (witnesses_ != nullptr) witnesses_->Stop();

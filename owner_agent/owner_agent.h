@@ -182,6 +182,9 @@ class OwnerAgent {
   // Counts an AppendEvent call refused at the API edge (token, a limit) like
   // the ones AppendEventAsync answers.
   void CountRefusedAppend(const absl::Status& refusal) const;
+  // At shutdown, before calls in flight get their grace period: appends that
+  // wait for witnesses are answered "not witnessed" now, and witnessing stops.
+  void StopWitnessing();
   absl::StatusOr<v1::BlockOutcome> CloseLedger(const v1::CloseLedgerRequest& request);
   absl::StatusOr<v1::MoveLedgerResponse> MoveLedger(const v1::MoveLedgerRequest& request);
   absl::StatusOr<v1::BlockOutcome> TransferOwnership(

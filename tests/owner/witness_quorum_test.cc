@@ -7,11 +7,14 @@
 // succeeds (the host has the block) and says "not witnessed" once its
 // timeout passes; mlctl append --wait_witnessed prints the same on its second
 // line and exits 0. An agent without witnesses refuses wait_witnessed.
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -77,7 +80,9 @@ void ExpectWitnessed(const v1::BlockOutcome& outcome, const std::vector<WitnessK
   ASSERT_LT(payload, tampered.size());
   tampered[payload] = tampered[payload] == 'A' ? 'B' : 'A';
   absl::StatusOr<VerifiedCheckpointNote> tampered_note = VerifyCheckpointNote(tampered, ledger);
-  if (tampered_note.ok()) EXPECT_FALSE(policy->Count(*tampered_note, absl::Now()).ok());
+  if (tampered_note.ok()) {
+    EXPECT_FALSE(policy->Count(*tampered_note, absl::Now()).ok());
+  }
 }
 
 std::pair<int, std::string> RunMlctl(const std::vector<std::string>& args) {
@@ -151,6 +156,48 @@ TEST(WitnessQuorumTest, AQuorumOfThreeWitnessesCosignsAppendsUntilTwoAreDown) {
   status = AppendWitnessed(*plain->Stub(), ledger, R"({"event":"x"})", 1000, &outcome);
   EXPECT_EQ(status.error_code(), Code::FAILED_PRECONDITION) << Msg(status);
   EXPECT_THAT(status.error_message(), HasSubstr("--witness"));
+}
+
+// SIGTERM while an append waits for witnesses that are down: the wait is
+// answered "not witnessed" when the agent starts stopping (not after its
+// 120 s timeout), the append itself has succeeded, and the agent exits
+// within its drain and grace period.
+TEST(WitnessQuorumTest, StoppingTheAgentAnswersAnAppendWaitingForWitnesses) {
+  absl::StatusOr<std::unique_ptr<WitnessSet>> witnesses = WitnessSet::Start(2);
+  ASSERT_TRUE(witnesses.ok()) << witnesses.status();
+  DiskHost host("witness_stop_host");
+  ASSERT_TRUE(host.Start().ok());
+  std::vector<std::string> flags = (*witnesses)->AgentFlags(2);
+  flags.push_back("--shutdown_grace_seconds=5");
+  auto agent = StartOwner(NewTempDir("witness_stop_agent") + "/ks", host.address(), flags);
+  ASSERT_NE(agent, nullptr);
+  auto stub = agent->Stub();
+  std::string ledger;
+  ASSERT_TRUE(CreateLedgerWithEvents(*stub, 1, R"({"event":"before"})", &ledger).ok());
+  (*witnesses)->Stop(0);
+  (*witnesses)->Stop(1);
+
+  v1::BlockOutcome outcome;
+  grpc::Status status;
+  std::thread waiting([&] {
+    status = AppendWitnessed(*stub, ledger, R"({"event":"waits"})", 120000, &outcome);
+  });
+  // Bounded: until the block is committed (the wait for witnesses follows).
+  for (int i = 0; i < 200 && HostHead(host.address(), ledger) < 3; ++i) usleep(50 * 1000);
+  ASSERT_EQ(HostHead(host.address(), ledger), 3u);
+  const absl::Time stop_sent = absl::Now();
+  ASSERT_EQ(kill(agent->pid(), SIGTERM), 0);
+  waiting.join();
+  std::optional<int> exit_status = agent->WaitForExit(std::chrono::seconds(60));
+  ASSERT_TRUE(exit_status.has_value()) << "the agent did not exit";
+  EXPECT_EQ(*exit_status, 0);
+  // A bound on a wait, not a speed: 120 s would mean the wait was not answered.
+  EXPECT_LT(absl::Now() - stop_sent, absl::Seconds(60));
+  ASSERT_TRUE(status.ok()) << Msg(status);
+  ASSERT_TRUE(outcome.has_committed());
+  EXPECT_EQ(outcome.committed().number(), 3u);
+  EXPECT_FALSE(outcome.witnessed());
+  EXPECT_THAT(outcome.witness_detail(), HasSubstr("not witnessed"));
 }
 
 TEST(WitnessQuorumTest, BadWitnessFlagsStopTheAgentAtStart) {
