@@ -3,12 +3,13 @@
 # <!-- readme-by-hand:begin --> and <!-- readme-by-hand:end --> markers) exactly
 # as it is written: with bash -e -o pipefail, from a directory laid out like the
 # repository after `bazel build` (bazel-bin/... holding the real binaries), in a
-# fresh $HOME. The block uses the default ports 127.0.0.1:7400 and :7401, so it
+# fresh $HOME. The block uses the default ports 127.0.0.1:7400, :7401, :7600
+# and :7601, so it
 # runs in a private network namespace (unshare -rn: its loopback has every port
 # free) when the kernel allows one, else on the machine's loopback after
-# checking that both ports are free. Then checks what the block printed.
+# checking that those ports are free. Then checks what the block printed.
 # Bounded: the block gets 240 s (Bazel's medium test timeout is 300 s); its process group is killed at the end.
-# Usage: readme_by_hand_test.sh README.md ML_HOST ML_OWNER ML_MIRROR MLCTL
+# Usage: readme_by_hand_test.sh README.md ML_HOST ML_OWNER ML_MIRROR MLCTL ML_WITNESS
 set -u
 readme="$1"
 tmp="$(mktemp -d "${TEST_TMPDIR:-/tmp}/readme_by_hand.XXXXXX")"
@@ -32,11 +33,13 @@ awk '/^<!-- readme-by-hand:end -->$/ { inside = 0 }
 [ "$failures" -eq 0 ] || exit 1
 
 repo="$tmp/repo"
-for binary in host_service/ml-host owner_agent/ml-owner mirror/ml-mirror tools/mlctl; do
+for binary in host_service/ml-host owner_agent/ml-owner mirror/ml-mirror tools/mlctl \
+              witness/ml-witness; do
   mkdir -p "$repo/bazel-bin/$(dirname "$binary")"
   case "$binary" in
     */ml-host) source_binary="$2" ;; */ml-owner) source_binary="$3" ;;
     */ml-mirror) source_binary="$4" ;; */mlctl) source_binary="$5" ;;
+    */ml-witness) source_binary="$6" ;;
   esac
   ln -s "$(realpath "$source_binary")" "$repo/bazel-bin/$binary"
 done
@@ -47,13 +50,13 @@ if unshare -rn true 2>/dev/null && unshare -rn ip link set lo up 2>/dev/null; th
   echo "running the block in a private network namespace"
   runner=(unshare -rn bash -c 'ip link set lo up && exec "$@"' namespace "${runner[@]}")
 else
-  for port in 7400 7401; do
+  for port in 7400 7401 7600 7601; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "FAIL port $port is in use and no private network namespace is allowed here"
       exit 1
     fi
   done
-  echo "running the block on this machine's loopback (7400 and 7401 are free)"
+  echo "running the block on this machine's loopback (7400, 7401, 7600 and 7601 are free)"
 fi
 
 (cd "$repo" && HOME="$tmp/home" exec setsid timeout 240 "${runner[@]}") \
@@ -72,8 +75,11 @@ grep -q '^OK jlinx:u[A-Za-z0-9_-]* 5 blocks$' "$tmp/out"; check "verify printed 
 [ "$(grep -Ec '^OK jlinx:u[A-Za-z0-9_-]{43} 5 blocks$' "$tmp/out")" -ge 3 ]
 check "verify LEDGER, verify FILE and verify --from all printed OK" $?
 numbers=$(grep -Ex '[0-9]+' "$tmp/out" | tr '\n' ' ')
-[ "$numbers" = "2 3 4 4 5 6 7 2 " ]
-check "block numbers: appends 2 3 4, the retry 4 again, 5, transfer 6, reminder 7, close 2 (got: $numbers)" $?
+[ "$numbers" = "2 3 4 4 5 6 7 2 2 " ]
+check "block numbers: appends 2 3 4, the retry 4 again, 5, transfer 6, reminder 7, close 2, witnessed append 2 (got: $numbers)" $?
+grep -qx 'witnessed' "$tmp/out"; check "the append that waited for the witness says witnessed" $?
+[ -f "$tmp/home/.ml-witness.key" ] && [ "$(stat -c %a "$tmp/home/.ml-witness.key")" = 600 ]
+check "witness keygen wrote its key file mode 0600" $?
 grep -q '"event":"reminder"' "$tmp/out"; check "tail -f printed the event appended just before the move" $?
 grep -q '^status: *closed' "$tmp/out"; check "show of the moved-to ledger says closed" $?
 [ -f "$tmp/home/ml-try/invoice.jsonl" ] && [ -f "$tmp/home/ml-try/copy.jsonl" ]
