@@ -17,13 +17,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
 
-echo "== building ml-host, ml-owner, ml-mirror and mlctl (bazel build -c opt)"
-targets=(//host_service:ml-host //owner_agent:ml-owner //mirror:ml-mirror //tools:mlctl)
+echo "== building ml-host, ml-owner, ml-mirror, ml-witness and mlctl (bazel build -c opt)"
+targets=(//host_service:ml-host //owner_agent:ml-owner //mirror:ml-mirror //witness:ml-witness
+         //tools:mlctl)
 bazel build -c opt "${targets[@]}" >/dev/null 2>&1 || bazel build -c opt "${targets[@]}"
 bin="$(bazel info -c opt bazel-bin 2>/dev/null)"
 host_bin="$bin/host_service/ml-host"
 owner_bin="$bin/owner_agent/ml-owner"
 mirror_bin="$bin/mirror/ml-mirror"
+witness_bin="$bin/witness/ml-witness"
 mlctl_bin="$bin/tools/mlctl"
 
 work=$(mktemp -d)
@@ -82,13 +84,28 @@ explain "Network id $network_id is private: the nodes bootstrap only to each oth
         "127.0.0.1 and never join the public OpenDHT network. Our programs speak to a" \
         "node's REST proxy (http://127.0.0.1:$dht_proxy1 and :$dht_proxy2) and never link OpenDHT."
 
+say "starting a witness (machine 4: its own key; cosigns checkpoints consistent with the last)"
+mkdir -p "$work/witness-machine"
+witness_vkey=$("$mlctl_bin" witness keygen --name=witness.example/w1 \
+  --out="$work/witness-machine/witness.key")
+witness_http=$(free_port tcp)
+"$witness_bin" --key_file="$work/witness-machine/witness.key" \
+  --data_dir="$work/witness-machine/db" --listen=127.0.0.1:0 \
+  --http_listen="127.0.0.1:$witness_http" 2>"$work/witness-machine/ml-witness.log" &
+pids+=($!)
+wait_listening "$work/witness-machine/ml-witness.log" >/dev/null
+witness="$witness_vkey@http://127.0.0.1:$witness_http"
+explain "Witness key (C2SP vkey): $witness_vkey" \
+        "ml-witness speaks C2SP tlog-witness on http://127.0.0.1:$witness_http; it needs no list" \
+        "of ledgers (each id names its key) and keeps one cosigned note per ledger."
+
 say "starting the host service (machine 1: holds the host key, stores the ledger)"
 mkdir -p "$work/host-machine" "$work/owner-machine"
 host_port=$(free_port tcp)
 metrics_port=$(free_port tcp)
 "$host_bin" --listen="127.0.0.1:$host_port" --storage=rocksdb --data_dir="$work/host-machine/db" \
   --dht_proxy="http://127.0.0.1:$dht_proxy1" --announce_url="grpc://127.0.0.1:$host_port" \
-  --metrics_listen="127.0.0.1:$metrics_port" --log_format=json \
+  --metrics_listen="127.0.0.1:$metrics_port" --log_format=json --witness="$witness" \
   2>"$work/host-machine/ml-host.log" &
 host_pid=$!
 pids+=($host_pid)
@@ -102,7 +119,7 @@ head -c 24 /dev/urandom | base64 >"$work/owner-machine/passphrase"
 chmod 600 "$work/owner-machine/passphrase"
 "$owner_bin" --listen=127.0.0.1:0 --keystore="$work/owner-machine/keystore" \
   --passphrase_file="$work/owner-machine/passphrase" --host="$host" \
-  --dht_proxy="http://127.0.0.1:$dht_proxy2" \
+  --dht_proxy="http://127.0.0.1:$dht_proxy2" --witness="$witness" \
   2>"$work/owner-machine/ml-owner.log" &
 pids+=($!)
 agent=$(wait_listening "$work/owner-machine/ml-owner.log")
@@ -126,6 +143,18 @@ mlctl append "$ledger" '{"event":"attached pdf"}' --attach="$work/owner-machine/
 explain "Each number is a committed block. Each block carries two signatures made on two" \
         "machines: the owner's (agent) and the host's. Neither side alone can forge one." \
         "The attachment is not copied into the block: its SHA-256 digest is sealed there."
+
+say "mlctl append --wait_witnessed: the block, then the witness's cosignature"
+mlctl append "$ledger" '{"event":"reminder sent"}' --wait_witnessed
+for _ in $(seq 100); do   # the host's own submission is asynchronous: up to 20 s
+  "$mlctl_bin" verify "$ledger" --from="$host" --witness="$witness_vkey" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+"$mlctl_bin" verify "$ledger" --from="$host" --witness="$witness_vkey"
+explain "Host and agent both submit checkpoints to the witness the owner chose; the agent" \
+        "waited until this block's checkpoint carried its cosignature. A reader that trusts" \
+        "the witness (--witness=VKEY) accepts only checkpoints it cosigned: a host showing" \
+        "another history to someone else could not get it cosigned."
 
 say "mlctl show $ledger"
 mlctl show "$ledger"
@@ -191,7 +220,7 @@ explain "ml-mirror listens on $mirror for readers; its admin API (follow, unfoll
 mlctl append "$ledger" '{"event":"reminder sent"}' >/dev/null
 for _ in $(seq 200); do
   status=$("$mlctl_bin" mirror status "$ledger" --mirror="$admin" 2>/dev/null || true)
-  if grep -q "verified: *5 of 5 (lag 0)" <<<"$status"; then break; fi
+  if grep -q "verified: *6 of 6 (lag 0)" <<<"$status"; then break; fi
   sleep 0.1
 done
 "$mlctl_bin" mirror status "$ledger" --mirror="$admin"
@@ -258,5 +287,7 @@ explain "1. Two processes with separate data directories played two machines: th
         "4. A mirror with no key found the ledger by its id through the DHT, followed it," \
         "   verified it, and kept it readable while the host was down; the host came back" \
         "   at another address and was found again." \
-        "5. Closing is final: the closed ledger refused another append." \
+        "5. A witness cosigned the ledger's checkpoints, submitted by host and agent; a" \
+        "   reader trusting it verified the ledger against its cosignature." \
+        "6. Closing is final: the closed ledger refused another append." \
         "All processes are stopped now and their temporary directories removed."
