@@ -51,6 +51,9 @@ HostMetrics::HostMetrics(MetricsRegistry& registry)
                             "Duration of signing one checkpoint.", {},
                             ExponentialBuckets(0.00001, 4, 8))
               .WithLabels({})),
+      witness_submissions(registry.AddCounter(
+          "microledger_host_witness_submissions_total",
+          "Checkpoints submitted to the host's witnesses, by answer.", {"outcome"})),
       reads(MakeReadMetrics(registry, "microledger_host_")),
       appends_(registry.AddCounter("microledger_host_appends_total",
                                    "Appends answered, by outcome (committed, rejected before "

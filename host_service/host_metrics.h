@@ -34,6 +34,9 @@ class HostMetrics {
   Histogram& commit_group_appends;  // Appends per group write.
   Histogram& commit_write_seconds;  // One group write, WAL sync included.
   Histogram& checkpoint_sign_seconds;
+  // microledger_host_witness_submissions_total{outcome}: checkpoints sent to
+  // witnesses, by answer (WitnessSubmitter).
+  CounterFamily& witness_submissions;
   // Reads of the shared read side (ledger_store).
   const ReadMetrics reads;
 

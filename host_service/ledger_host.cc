@@ -120,6 +120,15 @@ void LedgerHost::AppendAsync(AppendInput input, AppendCallback done) {
       inner(std::move(result));
     };
   }
+  if (options_.witnesses != nullptr) {
+    // Committed: its newest checkpoint goes to the witnesses, later, from
+    // the submitter's threads. O(1), no I/O.
+    done = [witnesses = options_.witnesses,
+            inner = std::move(done)](absl::StatusOr<AppendResult> result) {
+      if (result.ok()) witnesses->Touch(result->ledger_id);
+      inner(std::move(result));
+    };
+  }
   absl::Status status = Prepare(input, done);
   if (!status.ok()) {
     if (options_.metrics != nullptr) options_.metrics->AppendRejected(status);

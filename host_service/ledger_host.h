@@ -59,6 +59,7 @@
 #include "host_service/group_committer.h"
 #include "host_service/host_keys.h"
 #include "host_service/host_metrics.h"
+#include "host_service/witness_submitter.h"
 #include "common/locator.h"
 #include "serving/locator_announcer.h"
 #include "ledger_store/kv_store.h"
@@ -86,6 +87,9 @@ struct HostOptions {
   // Keeps ledgers findable through the DHT (SPEC §13), or null: told of every
   // committed append (Touch), forget and kept evidence. Must outlive the host.
   LocatorAnnouncer* announcer = nullptr;
+  // Submits checkpoints to the host's witnesses (SPEC §12), or null: told of
+  // every committed append (Touch). Must outlive the host's appends.
+  WitnessSubmitter* witnesses = nullptr;
   // Counts appends, commit groups and checkpoint signing, or null. Must
   // outlive the host.
   HostMetrics* metrics = nullptr;

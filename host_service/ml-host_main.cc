@@ -9,15 +9,21 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/flags/flag.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "host_service/host_grpc_service.h"
 #include "host_service/host_keys.h"
 #include "host_service/host_metrics.h"
-#include "ledger_store/kv_store.h"
 #include "host_service/ledger_host.h"
+#include "host_service/witness_submitter.h"
+#include "ledger_store/kv_store.h"
+#include "ledger_store/ledger_lookup.h"
+#include "ledger_store/ledger_reader.h"
+#include "ledger_store/witness_cosignatures.h"
 #include "serving/dht_client.h"
 #include "serving/command_line.h"
 #include "serving/grpc_server.h"
@@ -29,6 +35,8 @@
 #include "serving/repeated_flag.h"
 #include "serving/locator_announcer.h"
 #include "serving/tls_credentials.h"
+#include "serving/witness_client.h"
+#include "serving/witness_flag.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7400",
           "HOST:PORT ([IPv6]:PORT) or unix:PATH to listen on; port 0 picks a free port "
@@ -102,6 +110,17 @@ ABSL_FLAG(std::string, announce, "active",
 ABSL_FLAG(absl::Duration, announce_active_window, absl::Hours(24),
           "--announce=active: a ledger written or read within this stays announced");
 ABSL_FLAG(int64_t, dht_timeout_ms, 2000, "deadline of each request to the DHT proxy");
+ABSL_FLAG(std::vector<std::string>, witness, {},
+          "a witness (SPEC §12) the host submits each touched ledger's newest "
+          "checkpoint to, after commits: <verifier key>@<url> (the C2SP vkey, then "
+          "the http:// or https:// prefix of its add-checkpoint endpoint); repeatable");
+ABSL_FLAG(int64_t, witness_quorum, 0,
+          "cosignatures of distinct --witness witnesses that make a checkpoint "
+          "witnessed (GetCheckpoint witnessed); 0: all of them");
+ABSL_FLAG(int64_t, witness_min_interval_ms, 1000,
+          "least time between two submissions of one ledger to the witnesses; "
+          "commits in between are coalesced into the newest checkpoint");
+ABSL_FLAG(int64_t, witness_timeout_ms, 10000, "deadline of each request to a witness");
 ABSL_FLAG(int64_t, merkle_node_cache_size, 1 << 18,
           "Merkle tree nodes cached for proofs, across ledgers (about 100 bytes "
           "each); below 32 disables the cache");
@@ -146,8 +165,53 @@ void AddStorageMetrics(MetricsRegistry& registry, const KvStore* store) {
   }
 }
 
-// `announce_urls`: every --announce_url.
-int Run(const std::vector<std::string>& announce_urls) {
+// The submitter's view of the host: checkpoints and proofs from its reader
+// (set once the host exists: until then every hook answers Unavailable), and
+// the cosignatures store.
+WitnessSubmitterHooks HostWitnessHooks(const LedgerReader* const* reader,
+                                       WitnessCosignatures* cosignatures) {
+  const auto not_ready = [] { return absl::UnavailableError("host not ready"); };
+  WitnessSubmitterHooks hooks;
+  hooks.latest = [reader, not_ready](const std::string& ledger_id)
+      -> absl::StatusOr<WitnessSubmitterHooks::LatestCheckpoint> {
+    if (*reader == nullptr) return not_ready();
+    absl::StatusOr<std::string> note = (*reader)->GetCheckpoint(ledger_id, 0);
+    if (!note.ok()) return note.status();
+    // The tree size is the note's second line.
+    const std::vector<absl::string_view> lines = absl::StrSplit(*note, absl::MaxSplits('\n', 2));
+    uint64_t tree_size = 0;
+    if (lines.size() < 3 || !absl::SimpleAtoi(lines[1], &tree_size)) {
+      return absl::DataLossError("storage: a checkpoint without a tree size");
+    }
+    return WitnessSubmitterHooks::LatestCheckpoint{tree_size, *std::move(note)};
+  };
+  hooks.consistency_proof = [reader, not_ready](const std::string& ledger_id, uint64_t old_size,
+                                                uint64_t new_size)
+      -> absl::StatusOr<std::vector<MerkleHash>> {
+    if (*reader == nullptr) return not_ready();
+    absl::StatusOr<ConsistencyProofResult> proof =
+        (*reader)->GetConsistencyProof(ledger_id, old_size, new_size);
+    if (!proof.ok()) return proof.status();
+    return std::move(proof->hashes);
+  };
+  hooks.cosigned_size = [cosignatures](const std::string& ledger_id, size_t witness)
+      -> absl::StatusOr<std::optional<uint64_t>> {
+    absl::StatusOr<std::string> ledger_key = LedgerKeyFromId(ledger_id);
+    if (!ledger_key.ok()) return ledger_key.status();
+    return cosignatures->CosignedSize(*ledger_key, witness);
+  };
+  hooks.record = [cosignatures](const std::string& ledger_id, size_t witness,
+                                uint64_t tree_size, const std::string& line) -> absl::Status {
+    absl::StatusOr<std::string> ledger_key = LedgerKeyFromId(ledger_id);
+    if (!ledger_key.ok()) return ledger_key.status();
+    return cosignatures->Record(*ledger_key, witness, tree_size, line).status();
+  };
+  return hooks;
+}
+
+// `announce_urls`: every --announce_url; `witness_flags`: every --witness.
+int Run(const std::vector<std::string>& announce_urls,
+        const std::vector<std::string>& witness_flags) {
   // Health checks answer (not ready) from now on, before storage is open.
   absl::StatusOr<std::unique_ptr<HealthPort>> health_port =
       HealthPort::StartFromFlag("ml-host", {v1::HostService::service_full_name()});
@@ -158,7 +222,7 @@ int Run(const std::vector<std::string>& announce_urls) {
       storage, data_dir, absl::GetFlag(FLAGS_sync),
       static_cast<size_t>(std::max<int64_t>(1, absl::GetFlag(FLAGS_rocksdb_cache_mb))));
   if (!store.ok()) return Fail(store.status());
-  const KvStore* const storage_engine = store->get();
+  KvStore* const storage_engine = store->get();
   // Metrics (--metrics_listen): the registry outlives everything it reads.
   const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   std::unique_ptr<MetricsRegistry> metrics;
@@ -252,8 +316,53 @@ int Run(const std::vector<std::string>& announce_urls) {
     announcer = *std::move(made);
     options.announcer = announcer.get();
   }
+  // Witnesses: the submitter reads through the host's reader, set once the
+  // host exists; it stops before the host goes.
+  const LedgerReader* witness_reader = nullptr;
+  std::unique_ptr<WitnessCosignatures> cosignatures;
+  std::unique_ptr<WitnessSubmitter> witness_submitter;
+  if (!witness_flags.empty()) {
+    absl::StatusOr<std::vector<WitnessEndpoint>> endpoints = ParseWitnessFlags(witness_flags);
+    if (!endpoints.ok()) return Fail(endpoints.status());
+    const int64_t quorum_flag = absl::GetFlag(FLAGS_witness_quorum);
+    const int64_t min_interval_ms = absl::GetFlag(FLAGS_witness_min_interval_ms);
+    const int64_t timeout_ms = absl::GetFlag(FLAGS_witness_timeout_ms);
+    if (quorum_flag < 0 || quorum_flag > static_cast<int64_t>(endpoints->size())) {
+      return Fail(absl::InvalidArgumentError(
+          "--witness_quorum must be between 1 and the number of --witness (0: all)"));
+    }
+    if (min_interval_ms < 0 || timeout_ms <= 0) {
+      return Fail(absl::InvalidArgumentError(
+          "--witness_min_interval_ms must not be negative and --witness_timeout_ms must be "
+          "positive"));
+    }
+    std::vector<WitnessKey> keys;
+    std::vector<std::unique_ptr<WitnessClient>> clients;
+    for (WitnessEndpoint& endpoint : *endpoints) {
+      keys.push_back(endpoint.key);
+      absl::StatusOr<std::unique_ptr<WitnessClient>> client =
+          NewHttpWitnessClient(std::move(endpoint), absl::Milliseconds(timeout_ms));
+      if (!client.ok()) return Fail(client.status());
+      clients.push_back(*std::move(client));
+    }
+    const size_t quorum = quorum_flag == 0 ? keys.size() : static_cast<size_t>(quorum_flag);
+    cosignatures = std::make_unique<WitnessCosignatures>(storage_engine, std::move(keys), quorum);
+    WitnessSubmitterOptions submit;
+    submit.min_interval = absl::Milliseconds(min_interval_ms);
+    if (host_metrics != nullptr) submit.submissions = &host_metrics->witness_submissions;
+    absl::StatusOr<std::unique_ptr<WitnessSubmitter>> made = WitnessSubmitter::Create(
+        std::move(clients), HostWitnessHooks(&witness_reader, cosignatures.get()),
+        std::move(submit));
+    if (!made.ok()) return Fail(made.status());
+    witness_submitter = *std::move(made);
+    options.witnesses = witness_submitter.get();
+  }
   LedgerHost host(*std::move(store), *std::move(master), options);
   signing_host = &host;
+  witness_reader = &host.reader();
+  // On every way out the submitter (whose threads read through the host)
+  // stops before the host goes.
+  absl::Cleanup stop_witnessing = [&witness_submitter] { witness_submitter.reset(); };
   // On every way out the announcer (whose thread signs through the host)
   // stops before the host goes.
   absl::Cleanup stop_announcing = [&announcer] { announcer.reset(); };
@@ -309,6 +418,15 @@ int Run(const std::vector<std::string>& announce_urls) {
     metrics->AddGaugeCallback("microledger_host_ledgers_cached",
                               "Ledgers whose state and key are cached in memory.",
                               [&host] { return static_cast<double>(host.cached_ledgers()); });
+    if (witness_submitter != nullptr) {
+      metrics->AddGaugeCallback(
+          "microledger_host_witness_ledgers_waiting",
+          "Ledgers with a checkpoint waiting for their next submission to the witnesses.",
+          [&witness_submitter]() -> std::optional<double> {
+            if (witness_submitter == nullptr) return std::nullopt;
+            return static_cast<double>(witness_submitter->waiting_ledgers());
+          });
+    }
     metrics->AddGaugeCallback(
         "microledger_host_subscriptions_open", "Subscribe streams open.",
         [&service] { return static_cast<double>(service.admission_usage().subscriptions); });
@@ -341,6 +459,8 @@ int main(int argc, char** argv) {
   // Debian's Abseil has mutex deadlock detection on; it costs 1-2 % of the
   // host's CPU on the append path.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  // Abseil keeps the last of a repeated flag: --announce_url is read from argv.
-  return microledger::Run(microledger::RepeatedFlagValues(argc, argv, "announce_url"));
+  // Abseil keeps the last of a repeated flag: --announce_url and --witness are
+  // read from argv.
+  return microledger::Run(microledger::RepeatedFlagValues(argc, argv, "announce_url"),
+                          microledger::RepeatedFlagValues(argc, argv, "witness"));
 }

@@ -67,6 +67,27 @@ absl::StatusOr<std::string> LedgerReader::GetCheckpoint(absl::string_view ledger
   return checkpoint;
 }
 
+absl::StatusOr<std::string> LedgerReader::GetWitnessedCheckpoint(
+    absl::string_view ledger_id) const {
+  absl::StatusOr<CommittedView> view = ViewCommitted(*store_, *cache_, ledger_id);
+  if (!view.ok()) return view.status();
+  absl::StatusOr<std::string> bytes = store_->Get(WitnessedKey(view->ledger_key));
+  if (absl::IsNotFound(bytes.status())) {
+    return absl::FailedPreconditionError(
+        "checkpoint: no checkpoint of this ledger is witnessed yet");
+  }
+  if (!bytes.ok()) return bytes.status();
+  absl::StatusOr<WitnessedRecord> record = DecodeWitnessedRecord(*bytes);
+  if (!record.ok()) return record.status();
+  if (record->tree_size == 0 || record->tree_size > view->head) {
+    return absl::DataLossError("storage: witnessed record past the head");
+  }
+  absl::StatusOr<std::string> note = GetCheckpoint(ledger_id, record->tree_size);
+  if (!note.ok()) return note.status();
+  for (const std::string& line : record->lines) note->append(line);
+  return note;
+}
+
 absl::StatusOr<LedgerReader::BlockRange> LedgerReader::ResolveBlockRange(
     absl::string_view ledger_id, uint64_t from, uint64_t to) const {
   // A request that can never be answered is INVALID_ARGUMENT; one past the

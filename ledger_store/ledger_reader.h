@@ -75,6 +75,11 @@ class LedgerReader {
   // tree_size 0 = the latest.
   absl::StatusOr<std::string> GetCheckpoint(absl::string_view ledger_id,
                                             uint64_t tree_size) const;
+  // The newest checkpoint that a quorum of the host's witnesses cosigned
+  // (SPEC §12; witness_cosignatures.h keeps it): the stored note with their
+  // cosignature lines appended. FailedPrecondition when no checkpoint of the
+  // ledger is witnessed (yet; a mirror never has one).
+  absl::StatusOr<std::string> GetWitnessedCheckpoint(absl::string_view ledger_id) const;
   absl::StatusOr<InclusionProofResult> GetInclusionProof(absl::string_view ledger_id,
                                                          uint64_t number,
                                                          uint64_t tree_size) const {

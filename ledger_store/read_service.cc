@@ -349,8 +349,15 @@ grpc::ServerUnaryReactor* LedgerReadService::GetLedgerEvidence(
 grpc::ServerUnaryReactor* LedgerReadService::GetCheckpoint(grpc::CallbackServerContext* context,
                                             const v1::GetCheckpointRequest* request,
                                             v1::GetCheckpointResponse* response) const {
+  if (request->witnessed() && request->tree_size() != 0) {
+    return FinishUnary(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                             "checkpoint: a witnessed checkpoint has no "
+                                             "requested tree size"));
+  }
   absl::StatusOr<std::string> checkpoint =
-      reader_->GetCheckpoint(request->ledger_id(), request->tree_size());
+      request->witnessed()
+          ? reader_->GetWitnessedCheckpoint(request->ledger_id())
+          : reader_->GetCheckpoint(request->ledger_id(), request->tree_size());
   if (!checkpoint.ok()) return FinishUnary(context, ToGrpcStatus(checkpoint.status()));
   // The tree size is the checkpoint's second line.
   size_t first = checkpoint->find('\n');

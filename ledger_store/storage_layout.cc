@@ -96,11 +96,40 @@ std::string EvidenceCountKey(absl::string_view ledger_key) {
   return EvidencePrefix(ledger_key, kEvidenceCount);
 }
 
+namespace {
+
+// Witness subspaces of a ledger (see the table in storage_layout.h).
+constexpr char kWitnessCosignatures = '\x00';
+constexpr char kWitnessWitnessed = '\x01';
+
+}  // namespace
+
+std::string CosignatureKey(absl::string_view ledger_key, absl::string_view witness_key_id,
+                           absl::string_view witness_name) {
+  std::string key = Prefixed(kWitnessTable, ledger_key);
+  key.push_back(kWitnessCosignatures);
+  key.append(witness_key_id.data(), witness_key_id.size());
+  key.append(witness_name.data(), witness_name.size());
+  return key;
+}
+
+std::pair<std::string, std::string> CosignatureKeyRange(absl::string_view ledger_key) {
+  std::string prefix = Prefixed(kWitnessTable, ledger_key);
+  prefix.push_back(kWitnessCosignatures);
+  return PrefixRange(std::move(prefix));
+}
+
+std::string WitnessedKey(absl::string_view ledger_key) {
+  std::string key = Prefixed(kWitnessTable, ledger_key);
+  key.push_back(kWitnessWitnessed);
+  return key;
+}
+
 std::vector<std::pair<std::string, std::string>> LedgerKeyRanges(
     absl::string_view ledger_key) {
   std::vector<std::pair<std::string, std::string>> ranges;
-  for (char table :
-       {kHeadTable, kBlockTable, kNodeTable, kCheckpointTable, kAttachmentTable}) {
+  for (char table : {kHeadTable, kBlockTable, kNodeTable, kCheckpointTable, kAttachmentTable,
+                     kWitnessTable}) {
     ranges.push_back(PrefixRange(Prefixed(table, ledger_key)));
   }
   return ranges;
@@ -110,6 +139,8 @@ namespace {
 
 constexpr uint8_t kHeadRecordV1 = 0x01;
 constexpr uint8_t kTombstoneV1 = 0x01;
+constexpr uint8_t kCosignatureRecordV1 = 0x01;
+constexpr uint8_t kWitnessedRecordV1 = 0x01;
 
 // The record's version byte; false if it is absent or not `version`.
 bool ReadVersion(FixedReader& in, uint8_t version) {
@@ -215,6 +246,50 @@ absl::StatusOr<Tombstone> DecodeTombstone(absl::string_view bytes) {
   tombstone.forgotten_at_millis = static_cast<int64_t>(forgotten_at);
   if (count != 0 || !in.empty()) return Corrupt("tombstone");
   return tombstone;
+}
+
+std::string EncodeCosignatureRecord(const CosignatureRecord& record) {
+  std::string out;
+  PutFixed8(out, kCosignatureRecordV1);
+  PutFixed64BE(out, record.tree_size);
+  PutLengthPrefixed(out, record.line);
+  return out;
+}
+
+absl::StatusOr<CosignatureRecord> DecodeCosignatureRecord(absl::string_view bytes) {
+  FixedReader in(bytes);
+  CosignatureRecord record;
+  if (!ReadVersion(in, kCosignatureRecordV1) || !in.ReadFixed64BE(&record.tree_size) ||
+      !in.ReadLengthPrefixed(&record.line) || !in.empty()) {
+    return Corrupt("cosignature record");
+  }
+  return record;
+}
+
+std::string EncodeWitnessedRecord(const WitnessedRecord& record) {
+  std::string out;
+  PutFixed8(out, kWitnessedRecordV1);
+  PutFixed64BE(out, record.tree_size);
+  PutFixed32BE(out, static_cast<uint32_t>(record.lines.size()));
+  for (const std::string& line : record.lines) PutLengthPrefixed(out, line);
+  return out;
+}
+
+absl::StatusOr<WitnessedRecord> DecodeWitnessedRecord(absl::string_view bytes) {
+  FixedReader in(bytes);
+  WitnessedRecord record;
+  uint32_t count = 0;
+  if (!ReadVersion(in, kWitnessedRecordV1) || !in.ReadFixed64BE(&record.tree_size) ||
+      !in.ReadFixed32BE(&count) || count > in.remaining() / 4) {
+    return Corrupt("witnessed record");
+  }
+  for (uint32_t i = 0; i < count; ++i) {
+    std::string line;
+    if (!in.ReadLengthPrefixed(&line)) return Corrupt("witnessed record");
+    record.lines.push_back(std::move(line));
+  }
+  if (!in.empty()) return Corrupt("witnessed record");
+  return record;
 }
 
 }  // namespace microledger

@@ -1,7 +1,7 @@
 // The key layout of a ledger store on the KvStore (the host's, and the
 // mirror's). Every key starts with a one-byte table prefix and the ledger's
 // 32-byte raw host public key, so one ledger's data is a contiguous range per
-// table (ForgetLedger deletes five ranges and writes the tombstone in the same
+// table (ForgetLedger deletes six ranges and writes the tombstone in the same
 // batch). Integers are fixed-width big-endian, so keys sort numerically.
 //
 //   'h' key                        -> head record (EncodeHeadRecord)
@@ -16,6 +16,13 @@
 //   'e' key 0x01 id multihash (34 B) -> empty: the evidence id is kept (the
 //                                     deduplication index)
 //   'e' key 0x02                   -> evidence objects kept: count:u64
+//   'w' key 0x00 id:4 name         -> the newest cosignature line of the witness
+//                                     with key id `id` and key name `name` on a
+//                                     checkpoint of the ledger
+//                                     (EncodeCosignatureRecord)
+//   'w' key 0x01                   -> the newest witnessed checkpoint: its tree
+//                                     size and the cosignature lines of a quorum
+//                                     (EncodeWitnessedRecord)
 //
 // The tombstone and evidence tables are outside LedgerKeyRanges, so
 // forgetting a ledger never deletes them (SPEC §11: evidence is never
@@ -44,6 +51,7 @@ inline constexpr char kCheckpointTable = 'c';
 inline constexpr char kAttachmentTable = 'a';
 inline constexpr char kTombstoneTable = 't';
 inline constexpr char kEvidenceTable = 'e';
+inline constexpr char kWitnessTable = 'w';
 
 // `ledger_key` is the ledger's 32-byte raw host public key.
 std::string HeadKey(absl::string_view ledger_key);
@@ -59,6 +67,13 @@ std::pair<std::string, std::string> EvidenceKeyRange(absl::string_view ledger_ke
 std::string EvidenceIdKey(absl::string_view ledger_key, absl::string_view id_multihash);
 // The count of a ledger's evidence objects.
 std::string EvidenceCountKey(absl::string_view ledger_key);
+// The newest cosignature of the witness whose key id (4 bytes) and key name
+// are given, and the half-open range of every witness's.
+std::string CosignatureKey(absl::string_view ledger_key, absl::string_view witness_key_id,
+                           absl::string_view witness_name);
+std::pair<std::string, std::string> CosignatureKeyRange(absl::string_view ledger_key);
+// The ledger's newest witnessed checkpoint.
+std::string WitnessedKey(absl::string_view ledger_key);
 // The half-open ranges that hold all of one ledger's keys but its tombstone
 // and its evidence.
 std::vector<std::pair<std::string, std::string>> LedgerKeyRanges(
@@ -108,6 +123,30 @@ struct Tombstone {
 // DecodeTombstone refuses versions it does not know rather than guessing.
 std::string EncodeTombstone(const Tombstone& tombstone);
 absl::StatusOr<Tombstone> DecodeTombstone(absl::string_view bytes);
+
+// A witness's cosignature line (SPEC §12, "— <name> <base64>\n", verified
+// before it is stored) on the ledger's checkpoint of `tree_size`.
+struct CosignatureRecord {
+  uint64_t tree_size = 0;
+  std::string line;
+};
+// 0x01 (format version), tree_size:u64, length-prefixed (u32) line.
+// DecodeCosignatureRecord refuses other versions, truncation and trailing
+// bytes (DataLoss).
+std::string EncodeCosignatureRecord(const CosignatureRecord& record);
+absl::StatusOr<CosignatureRecord> DecodeCosignatureRecord(absl::string_view bytes);
+
+// A checkpoint that a quorum of the host's witnesses cosigned: its tree size
+// and their lines, in the order of the host's witness list.
+struct WitnessedRecord {
+  uint64_t tree_size = 0;
+  std::vector<std::string> lines;
+};
+// 0x01 (format version), tree_size:u64, a u32 count of length-prefixed
+// lines. DecodeWitnessedRecord refuses other versions, truncation and
+// trailing bytes (DataLoss).
+std::string EncodeWitnessedRecord(const WitnessedRecord& record);
+absl::StatusOr<WitnessedRecord> DecodeWitnessedRecord(absl::string_view bytes);
 
 }  // namespace microledger
 

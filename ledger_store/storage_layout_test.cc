@@ -327,5 +327,55 @@ TEST(StorageLayoutTest, AttachmentRoundTripsAndRefusesATruncatedName) {
             absl::StatusCode::kDataLoss);
 }
 
+TEST(StorageLayoutTest, CosignatureRecordsRoundTripAndRefuseDamage) {
+  const CosignatureRecord record{42, "\xE2\x80\x94 witness.example AAAA\n"};
+  const std::string bytes = EncodeCosignatureRecord(record);
+  absl::StatusOr<CosignatureRecord> decoded = DecodeCosignatureRecord(bytes);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->tree_size, 42u);
+  EXPECT_EQ(decoded->line, record.line);
+  EXPECT_EQ(bytes[0], '\x01');
+  for (size_t length = 0; length < bytes.size(); ++length) {
+    EXPECT_EQ(DecodeCosignatureRecord(bytes.substr(0, length)).status().code(),
+              absl::StatusCode::kDataLoss);
+  }
+  EXPECT_EQ(DecodeCosignatureRecord(bytes + "x").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(DecodeCosignatureRecord("\x02" + bytes.substr(1)).status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
+TEST(StorageLayoutTest, WitnessedRecordsRoundTripAndRefuseDamage) {
+  const WitnessedRecord record{7, {"line one\n", "line two\n"}};
+  const std::string bytes = EncodeWitnessedRecord(record);
+  absl::StatusOr<WitnessedRecord> decoded = DecodeWitnessedRecord(bytes);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->tree_size, 7u);
+  EXPECT_EQ(decoded->lines, record.lines);
+  for (size_t length = 0; length < bytes.size(); ++length) {
+    EXPECT_EQ(DecodeWitnessedRecord(bytes.substr(0, length)).status().code(),
+              absl::StatusCode::kDataLoss);
+  }
+  EXPECT_EQ(DecodeWitnessedRecord(bytes + "x").status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(StorageLayoutTest, WitnessKeysAreLedgerDataThatAForgetDeletes) {
+  const std::string key(32, '\x5a');
+  const std::string deleted[] = {CosignatureKey(key, "\xff\xff\xff\xff", "w"),
+                                 CosignatureKey(key, std::string(4, '\0'), "a"),
+                                 WitnessedKey(key)};
+  for (const std::string& k : deleted) {
+    bool in_a_range = false;
+    for (const auto& [begin, end] : LedgerKeyRanges(key)) {
+      in_a_range = in_a_range || (begin <= k && k < end);
+    }
+    EXPECT_TRUE(in_a_range);
+  }
+  const auto [begin, end] = CosignatureKeyRange(key);
+  EXPECT_TRUE(begin <= deleted[0] && deleted[0] < end);
+  EXPECT_FALSE(begin <= WitnessedKey(key) && WitnessedKey(key) < end);
+  EXPECT_FALSE(begin <= CosignatureKey(std::string(32, '\x5b'), std::string(4, '\0'), "a") &&
+               CosignatureKey(std::string(32, '\x5b'), std::string(4, '\0'), "a") < end);
+}
+
 }  // namespace
 }  // namespace microledger

@@ -1,8 +1,5 @@
 #include "serving/dht_client.h"
 
-#include <curl/curl.h>
-
-#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -18,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/encoding.h"
 #include "common/error_text.h"
+#include "serving/http_client.h"
 #include "serving/listen_address.h"
 
 namespace microledger {
@@ -27,8 +25,6 @@ namespace {
 // values on the complete lines before the cut (a key flooded with junk still
 // yields the values the proxy lists first).
 constexpr size_t kMaxAnswerBytes = 16 << 20;
-// Idle connections (easy handles) kept for reuse.
-constexpr size_t kMaxIdleHandles = 8;
 // Most bytes of an error answer quoted in a status message.
 constexpr size_t kMaxQuotedAnswerBytes = 100;
 
@@ -57,33 +53,10 @@ std::optional<std::string> ValueDataOfLine(absl::string_view line) {
   return *std::move(bytes);
 }
 
-struct Answer {
-  long http_status = 0;
-  std::string body;
-  bool cut = false;  // The body was cut at kMaxAnswerBytes.
-};
-
-size_t AppendToAnswer(char* data, size_t size, size_t count, void* answer_ptr) {
-  Answer& answer = *static_cast<Answer*>(answer_ptr);
-  const size_t bytes = size * count;
-  if (answer.body.size() + bytes > kMaxAnswerBytes) {
-    answer.cut = true;
-    return 0;  // Aborts the transfer (CURLE_WRITE_ERROR).
-  }
-  answer.body.append(data, bytes);
-  return bytes;
-}
-
 class DhtProxyClient : public DhtClient {
  public:
-  DhtProxyClient(std::string base_url, absl::Duration timeout)
-      : base_url_(std::move(base_url)),
-        timeout_ms_(std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout))) {}
-
-  ~DhtProxyClient() override {
-    absl::MutexLock lock(&mu_);
-    for (CURL* handle : idle_) curl_easy_cleanup(handle);
-  }
+  DhtProxyClient(std::string base_url, std::unique_ptr<HttpClient> http)
+      : base_url_(std::move(base_url)), http_(std::move(http)) {}
 
   absl::Status Put(absl::string_view key_hex, absl::string_view value,
                    uint64_t value_id) override {
@@ -93,17 +66,17 @@ class DhtProxyClient : public DhtClient {
         {"id", absl::StrCat(value_id)},
         {"type", 0},
     };
-    absl::StatusOr<Answer> answer = Call(key_hex, request.dump());
+    absl::StatusOr<HttpAnswer> answer = Call(key_hex, request.dump());
     if (!answer.ok()) return answer.status();
-    if (answer->http_status != 200) return Refused("put", *answer);
+    if (answer->status != 200) return Refused("put", *answer);
     return absl::OkStatus();
   }
 
   absl::StatusOr<std::vector<std::string>> Get(absl::string_view key_hex) override {
     if (absl::Status status = CheckKey(key_hex); !status.ok()) return status;
-    absl::StatusOr<Answer> answer = Call(key_hex, std::nullopt);
+    absl::StatusOr<HttpAnswer> answer = Call(key_hex, std::nullopt);
     if (!answer.ok()) return answer.status();
-    if (answer->http_status != 200) return Refused("get", *answer);
+    if (answer->status != 200) return Refused("get", *answer);
     absl::string_view body = answer->body;
     if (answer->cut) body = body.substr(0, body.rfind('\n') + 1);  // npos + 1 == 0.
     std::vector<std::string> values;
@@ -116,74 +89,27 @@ class DhtProxyClient : public DhtClient {
   }
 
  private:
-  static absl::Status Refused(absl::string_view what, const Answer& answer) {
+  static absl::Status Refused(absl::string_view what, const HttpAnswer& answer) {
     return absl::UnavailableError(absl::StrCat("the DHT proxy refused the ", what, ": HTTP ",
-                                               answer.http_status, " ",
+                                               answer.status, " ",
                                                QuoteForError(answer.body, kMaxQuotedAnswerBytes)));
   }
 
   // One HTTP request for `key_hex`: a POST of `post_body`, or a GET. The
   // answer, whatever its HTTP status; Unavailable when there is none.
-  absl::StatusOr<Answer> Call(absl::string_view key_hex,
-                              const std::optional<std::string>& post_body) {
-    CURL* handle = TakeHandle();
-    if (handle == nullptr) return absl::InternalError("curl_easy_init failed");
-    const std::string url = absl::StrCat(base_url_, "/", key_hex);
-    Answer answer;
-    char error[CURL_ERROR_SIZE] = "";
-    curl_slist* headers = nullptr;
-    curl_easy_setopt(handle, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http");
-    curl_easy_setopt(handle, CURLOPT_PROXY, "");  // Ignore http_proxy & co.
-    curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms_));
-    curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout_ms_));
-    curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, &AppendToAnswer);
-    curl_easy_setopt(handle, CURLOPT_WRITEDATA, &answer);
-    curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error);
-    if (post_body.has_value()) {
-      headers = curl_slist_append(headers, "Content-Type: application/json");
-      headers = curl_slist_append(headers, "Expect:");
-      curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers);
-      curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE, static_cast<long>(post_body->size()));
-      curl_easy_setopt(handle, CURLOPT_POSTFIELDS, post_body->data());
+  absl::StatusOr<HttpAnswer> Call(absl::string_view key_hex,
+                                  const std::optional<std::string>& post_body) {
+    absl::StatusOr<HttpAnswer> answer =
+        http_->Call(absl::StrCat(base_url_, "/", key_hex), post_body, "application/json");
+    if (!answer.ok()) {
+      return absl::UnavailableError(
+          absl::StrCat("the DHT proxy did not answer: ", answer.status().message()));
     }
-    const CURLcode code = curl_easy_perform(handle);
-    curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &answer.http_status);
-    curl_slist_free_all(headers);
-    ReturnHandle(handle);
-    if (code == CURLE_OK || (code == CURLE_WRITE_ERROR && answer.cut)) return answer;
-    // The error buffer names the host and port at most, never the path (the key).
-    return absl::UnavailableError(absl::StrCat("the DHT proxy did not answer: ",
-                                               error[0] != '\0' ? error : curl_easy_strerror(code)));
-  }
-
-  CURL* TakeHandle() {
-    {
-      absl::MutexLock lock(&mu_);
-      if (!idle_.empty()) {
-        CURL* handle = idle_.back();
-        idle_.pop_back();
-        return handle;
-      }
-    }
-    return curl_easy_init();
-  }
-
-  void ReturnHandle(CURL* handle) {
-    curl_easy_reset(handle);  // Options go; the connection stays for reuse.
-    absl::MutexLock lock(&mu_);
-    if (idle_.size() < kMaxIdleHandles) {
-      idle_.push_back(handle);
-      return;
-    }
-    curl_easy_cleanup(handle);
+    return answer;
   }
 
   const std::string base_url_;
-  const int64_t timeout_ms_;
-  absl::Mutex mu_;
-  std::vector<CURL*> idle_ ABSL_GUARDED_BY(mu_);
+  const std::unique_ptr<HttpClient> http_;
 };
 
 class MemoryDht : public DhtClient {
@@ -230,12 +156,13 @@ absl::StatusOr<std::unique_ptr<DhtClient>> NewDhtProxyClient(absl::string_view p
   if (timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("the DHT proxy timeout must be positive");
   }
-  static const CURLcode curl_initialized = curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (curl_initialized != CURLE_OK) {
-    return absl::InternalError(absl::StrCat("curl_global_init: ",
-                                            curl_easy_strerror(curl_initialized)));
-  }
-  return std::make_unique<DhtProxyClient>(std::string(proxy_url), timeout);
+  HttpClientOptions http;
+  http.timeout = timeout;
+  http.max_answer_bytes = kMaxAnswerBytes;
+  http.protocols = "http";
+  absl::StatusOr<std::unique_ptr<HttpClient>> client = HttpClient::Create(std::move(http));
+  if (!client.ok()) return client.status();
+  return std::make_unique<DhtProxyClient>(std::string(proxy_url), *std::move(client));
 }
 
 std::unique_ptr<DhtClient> NewMemoryDht() { return std::make_unique<MemoryDht>(); }

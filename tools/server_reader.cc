@@ -83,9 +83,11 @@ absl::StatusOr<v1::GetLedgerResponse> ServerReader::GetLedger(const std::string&
   return response;
 }
 
-absl::StatusOr<std::string> ServerReader::GetLatestCheckpoint(const std::string& ledger_id) {
+absl::StatusOr<std::string> ServerReader::GetLatestCheckpoint(const std::string& ledger_id,
+                                                              bool witnessed) {
   v1::GetCheckpointRequest request;
   request.set_ledger_id(ledger_id);
+  request.set_witnessed(witnessed);
   v1::GetCheckpointResponse response;
   grpc::ClientContext context;
   SetDeadline(&context);

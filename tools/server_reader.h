@@ -58,8 +58,10 @@ class ServerReader {
   const std::string& address() const { return options_.address; }
 
   absl::StatusOr<v1::GetLedgerResponse> GetLedger(const std::string& ledger_id);
-  // The latest signed checkpoint note.
-  absl::StatusOr<std::string> GetLatestCheckpoint(const std::string& ledger_id);
+  // The latest signed checkpoint note; with `witnessed`, the newest one the
+  // host's witnesses cosigned (GetCheckpoint witnessed), cosignatures included.
+  absl::StatusOr<std::string> GetLatestCheckpoint(const std::string& ledger_id,
+                                                  bool witnessed = false);
   // Hands the bytes of blocks from..to (inclusive), in the order the server
   // sends them, to `visit`, asking for kBlocksPerMessage blocks per message.
   // Stops after to - from + 1 blocks (a server that sends more is cut off) or
