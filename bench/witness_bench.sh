@@ -71,10 +71,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_address() {  # LOG TEXT: prints the address ADDR of the first "TEXT ADDR" (ADDR ends at a space or /)
+wait_address() {  # LOG TEXT: prints the address ADDR of the first "TEXTADDR" (ADDR ends at a space or /)
   local addr=""
   for _ in $(seq 1 400); do
-    addr=$(sed -n "s|.*$2 \([^ /]*\).*|\1|p" "$1" | head -1)
+    addr=$(sed -n "s|.*$2\([^ /]*\).*|\1|p" "$1" | head -1)
     [[ -n "$addr" ]] && { echo "$addr"; return 0; }
     sleep 0.05
   done
@@ -98,7 +98,7 @@ for n in 1 2; do
     --http_listen=127.0.0.1:0 --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 \
     --client_requests_per_second=0 --client_new_ledgers_per_minute=0 2>"$WORK/witness$n.err" &
   WITNESS_PIDS+=("$!"); PIDS+=("$!")
-  HTTP_ADDRS+=("$(wait_address "$WORK/witness$n.err" "ml-witness http: listening on")")
+  HTTP_ADDRS+=("$(wait_address "$WORK/witness$n.err" "ml-witness http: listening on ")")
   METRICS_ADDRS+=("$(wait_address "$WORK/witness$n.err" "ml-witness: metrics on http://")")
 done
 
@@ -121,7 +121,7 @@ host_run() {  # host_run without|with RUN_NUMBER
   "$BIN/host_service/ml-host" --listen=127.0.0.1:0 --storage=rocksdb --data_dir="$WORK/db-host-$run" \
     --sync=true ${flags[@]+"${flags[@]}"} 2>"$WORK/host-$run.err" &
   local host_pid=$!; PIDS+=("$host_pid")
-  local host_addr; host_addr=$(wait_address "$WORK/host-$run.err" "ml-host: listening on")
+  local host_addr; host_addr=$(wait_address "$WORK/host-$run.err" "ml-host: listening on ")
   local load h0 w10 w20 c10 c20 json
   load=$(cut -d' ' -f1 /proc/loadavg)
   h0=$(cpu_ticks "$host_pid"); w10=$(cpu_ticks "${WITNESS_PIDS[0]}"); w20=$(cpu_ticks "${WITNESS_PIDS[1]}")

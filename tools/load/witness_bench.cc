@@ -309,7 +309,7 @@ absl::Status RunHttp(const WitnessBenchOptions& options, WitnessBenchReport& rep
       "ml-witness over HTTP",
       absl::StrCat(options.http_clients, " clients, ", options.http_ledgers, " ledgers x ",
                    options.http_rounds, " (first from 0, then +", kSizeStep,
-                   " blocks), loopback")};
+                   " blocks), loopback, ml-witness as started (RocksDB)")};
   phase.count = static_cast<uint64_t>(options.http_ledgers) * options.http_rounds;
   phase.cosigned = cosigned;
   phase.wall_s = wall_s;
@@ -410,7 +410,8 @@ std::string WitnessBenchTable(const WitnessBenchReport& report) {
     }
     const std::string setting =
         phase.proof_hashes > 0
-            ? absl::StrFormat("%s; proof %.1f hashes", phase.setting, phase.proof_hashes)
+            ? absl::StrFormat("%s; proofs of %.1f hashes on average", phase.setting,
+                              phase.proof_hashes)
             : phase.setting;
     absl::StrAppend(&table, absl::StrFormat("| %s | %s | %s | %.1f (verify + sign) | %.1f | %.2f |\n",
                                             phase.name, setting, result, floor_us, cpu_us,
