@@ -120,7 +120,9 @@ ABSL_FLAG(int64_t, witness_quorum, 0,
 ABSL_FLAG(int64_t, witness_min_interval_ms, 1000,
           "least time between two submissions of one ledger to the witnesses; "
           "commits in between are coalesced into the newest checkpoint");
-ABSL_FLAG(int64_t, witness_timeout_ms, 10000, "deadline of each request to a witness");
+ABSL_FLAG(int64_t, witness_timeout_ms, 10000,
+          "deadline of each request to a witness (stopping the host waits for the "
+          "requests in flight, so at most this long)");
 ABSL_FLAG(int64_t, merkle_node_cache_size, 1 << 18,
           "Merkle tree nodes cached for proofs, across ledgers (about 100 bytes "
           "each); below 32 disables the cache");

@@ -344,7 +344,12 @@ absl::Status HostAuditor::SyncWith(LedgerState& ledger, HostClient& server, bool
     ledger.head_block = std::move(head_block);
     record.ledger_token.clear();
   }
-  if (cp->tree_size >= record.state.head_number) record.checkpoint = info->checkpoint();
+  if (cp->tree_size >= record.state.head_number) {
+    record.checkpoint = info->checkpoint();
+    if (witnesses_ != nullptr) {
+      witnesses_->Offer(record.ledger_id, cp->tree_size, record.checkpoint, record.host_address);
+    }
+  }
   if (info->frozen()) {
     AdoptServerEvidence(ledger, server, info->evidence_id());
   } else if (!mirror) {
@@ -434,6 +439,9 @@ absl::Status HostAuditor::CheckAndAcceptReply(LedgerState& ledger, Block block,
     record.original_id = block.event.value("original id", record.ledger_id);
   }
   ledger.head_block = SerializeBlock(block);
+  if (witnesses_ != nullptr) {
+    witnesses_->Offer(record.ledger_id, cp->tree_size, record.checkpoint, record.host_address);
+  }
   *committed = ToCommittedBlock(record.ledger_id, block, ledger.head_block,
                                 response.checkpoint());
   if (block.number == 1 || !record.state.terminal_event.empty()) {

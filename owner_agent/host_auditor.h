@@ -18,6 +18,8 @@
 //     is validated and kept, and the ledger frozen; until valid evidence
 //     comes, writes are refused (FAILED_PRECONDITION with the server's
 //     evidence id) without anything saved: an unsigned claim proves nothing.
+// Every checkpoint it accepts is offered to the agent's witnesses
+// (witness_submitter.h), if it has any.
 // A mirror that is merely behind the agent (a smaller tree) is not a
 // rollback: it cannot serve the read, nothing is recorded.
 //
@@ -41,6 +43,7 @@
 #include "owner_agent/host_pool.h"
 #include "owner_agent/ledger_registry.h"
 #include "owner_agent/ledger_state.h"
+#include "owner_agent/witness_submitter.h"
 
 namespace microledger {
 
@@ -56,10 +59,17 @@ class HostAuditor {
  public:
   // `warn` gets the evidence that could not be handed to a server.
   // `metrics` (may be null) counts rejected replies, equivocations and
-  // registry write failures; it must outlive the auditor.
+  // registry write failures; `witnesses` (may be null: the agent has none)
+  // is offered every checkpoint the auditor accepts (a reply, a sync). Both
+  // must outlive the auditor.
   HostAuditor(LedgerRegistry& registry, HostPool& hosts,
-              std::function<void(absl::string_view)> warn, AgentMetrics* metrics = nullptr)
-      : registry_(registry), hosts_(hosts), warn_(std::move(warn)), metrics_(metrics) {}
+              std::function<void(absl::string_view)> warn, AgentMetrics* metrics = nullptr,
+              WitnessSubmitter* witnesses = nullptr)
+      : registry_(registry),
+        hosts_(hosts),
+        warn_(std::move(warn)),
+        metrics_(metrics),
+        witnesses_(witnesses) {}
 
   // Why the ledger takes no write now (OK when it does): FAILED_PRECONDITION
   // naming the evidence id when it is frozen (or a server says so),
@@ -140,6 +150,7 @@ class HostAuditor {
   HostPool& hosts_;
   const std::function<void(absl::string_view)> warn_;
   AgentMetrics* const metrics_;
+  WitnessSubmitter* const witnesses_;
 };
 
 }  // namespace microledger

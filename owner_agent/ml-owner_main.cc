@@ -32,6 +32,7 @@
 #include "serving/repeated_flag.h"
 #include "serving/tls_credentials.h"
 #include "serving/whole_file.h"
+#include "serving/witness_flag.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7401",
           "HOST:PORT (port 0..65535; 0 picks a free port, the start line says which; "
@@ -114,6 +115,22 @@ ABSL_FLAG(std::string, dht_proxy, "",
           "server that passes becomes the ledger's host, saved in its record and used "
           "from then on. Empty: no DHT");
 ABSL_FLAG(int64_t, dht_timeout_ms, 2000, "with --dht_proxy: deadline of each DHT lookup");
+ABSL_FLAG(std::vector<std::string>, witness, {},
+          "a witness of the agent's own policy (SPEC §12), <vkey>@<url>: its C2SP verifier "
+          "key (mlctl witness keygen prints it) and the URL prefix of its add-checkpoint "
+          "endpoint (http:// or https://, no trailing /). Repeat the flag for several. Every "
+          "checkpoint the agent verifies is submitted to each of them in the background "
+          "(never delaying an append); an append with wait_witnessed waits for a quorum of "
+          "their cosignatures; a witness that holds another history of a ledger freezes it "
+          "(SPEC §11 evidence)");
+ABSL_FLAG(int64_t, witness_quorum, 0,
+          "with --witness: how many of the witnesses must cosign a checkpoint for it to be "
+          "witnessed, 1..their number; 0 (the default): a majority");
+ABSL_FLAG(int64_t, witness_timeout_ms, 10000,
+          "with --witness: how long an append with wait_witnessed waits for the quorum when "
+          "it names no timeout (it names at most 300000); the append has succeeded either way");
+ABSL_FLAG(int64_t, witness_request_timeout_ms, 5000,
+          "with --witness: the deadline of each request to a witness");
 ABSL_FLAG(std::string, keystore_kdf, "interactive",
           "Argon2id cost of a keystore created by this start: interactive "
           "(libsodium INTERACTIVE) or min (libsodium minimum; for tests only). An "
@@ -204,7 +221,38 @@ absl::StatusOr<std::string> LoadToken() {
   return token;
 }
 
-int Run(const std::vector<std::string>& mirrors) {
+// --witness (every value), --witness_quorum and the witness timeouts.
+absl::Status LoadWitnesses(const std::vector<std::string>& values, OwnerAgentOptions* options) {
+  const int64_t quorum = absl::GetFlag(FLAGS_witness_quorum);
+  const int64_t timeout_ms = absl::GetFlag(FLAGS_witness_timeout_ms);
+  const int64_t request_timeout_ms = absl::GetFlag(FLAGS_witness_request_timeout_ms);
+  if (quorum < 0 || timeout_ms <= 0 || request_timeout_ms <= 0) {
+    return absl::InvalidArgumentError(
+        "--witness_quorum must not be negative, --witness_timeout_ms and "
+        "--witness_request_timeout_ms must be positive");
+  }
+  if (values.empty()) {
+    if (quorum > 0) return absl::InvalidArgumentError("--witness_quorum needs --witness");
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<WitnessEndpoint>> witnesses = ParseWitnessFlags(values);
+  if (!witnesses.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--witness: ", witnesses.status().message()));
+  }
+  if (static_cast<uint64_t>(quorum) > witnesses->size()) {
+    return absl::InvalidArgumentError(absl::StrCat("--witness_quorum=", quorum, " is more than the ",
+                                                   witnesses->size(), " witnesses"));
+  }
+  options->witnesses = *std::move(witnesses);
+  options->witness_quorum = static_cast<size_t>(quorum);
+  options->witness_timeout =
+      std::chrono::milliseconds(std::min<int64_t>(timeout_ms, 300000));
+  options->witness_request_timeout = std::chrono::milliseconds(request_timeout_ms);
+  return absl::OkStatus();
+}
+
+int Run(const std::vector<std::string>& mirrors, const std::vector<std::string>& witnesses) {
   // Every flag is checked before the keystore is opened or a host contacted.
   const std::string keystore_dir = absl::GetFlag(FLAGS_keystore);
   if (keystore_dir.empty()) return Fail(absl::InvalidArgumentError("--keystore is required"));
@@ -244,6 +292,9 @@ int Run(const std::vector<std::string>& mirrors) {
     }
   }
   options.mirrors = mirrors;
+  if (absl::Status loaded = LoadWitnesses(witnesses, &options); !loaded.ok()) {
+    return Fail(loaded);
+  }
   // Metrics (--metrics_listen): the registry outlives the agent.
   const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   std::unique_ptr<MetricsRegistry> metrics;
@@ -278,9 +329,11 @@ int Run(const std::vector<std::string>& mirrors) {
   sodium_memzero(passphrase->data(), passphrase->size());
   if (!keystore.ok()) return Fail(keystore.status());
   absl::StatusOr<std::unique_ptr<OwnerAgent>> agent =
-      OwnerAgent::Create(*std::move(keystore), options);
+      OwnerAgent::Create(*std::move(keystore), std::move(options));
   if (!agent.ok()) return Fail(agent.status());
   OwnerGrpcService service(agent->get(), *token, *limits);
+  // Appends waiting for witnesses are answered before the grace period.
+  config->on_stopping = [owner = agent->get()] { owner->StopWitnessing(); };
   std::unique_ptr<HttpServer> metrics_server;
   if (metrics != nullptr) {
     absl::StatusOr<std::unique_ptr<HttpServer>> started =
@@ -313,5 +366,7 @@ int main(int argc, char** argv) {
   // Debian's Abseil runs mutex deadlock detection in every build (GraphCycles
   // on each lock: ~2-3 % of the agent's CPU under load).
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  return microledger::Run(mirrors);
+  const std::vector<std::string> witnesses =
+      microledger::RepeatedFlagValues(argc, argv, "witness");
+  return microledger::Run(mirrors, witnesses);
 }

@@ -5,6 +5,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "common/chain_validator.h"
 #include "common/checkpoint.h"
 #include "common/error_text.h"
@@ -21,6 +23,8 @@
 #include "owner_agent/multisig.h"
 #include "owner_agent/proto_conversions.h"
 #include "owner_agent/record_flusher.h"
+#include "owner_agent/witness_reads.h"
+#include "owner_agent/witness_submitter.h"
 #include "owner_agent/status_prefix.h"
 #include "serving/log.h"
 
@@ -60,8 +64,28 @@ absl::StatusOr<std::unique_ptr<OwnerAgent>> OwnerAgent::Create(
     options.warn(absl::StrCat("a damaged ledger record was moved to ", q.path, " (",
                               q.reason, "); its ledger is not served until it is repaired"));
   }
-  std::unique_ptr<OwnerAgent> agent(new OwnerAgent(
-      std::move(keystore), *std::move(registry), *std::move(journal), std::move(options)));
+  std::vector<AgentWitness> witnesses;
+  if (!options.witnesses.empty()) {
+    if (options.witness_quorum == 0) options.witness_quorum = options.witnesses.size() / 2 + 1;
+    if (options.witness_quorum > options.witnesses.size()) {
+      return absl::InvalidArgumentError(absl::StrCat("witness quorum ", options.witness_quorum,
+                                                     " is more than the ",
+                                                     options.witnesses.size(), " witnesses"));
+    }
+    const absl::Duration timeout = absl::FromChrono(options.witness_request_timeout);
+    for (const WitnessEndpoint& endpoint : options.witnesses) {
+      absl::StatusOr<std::unique_ptr<WitnessClient>> client =
+          NewHttpWitnessClient(endpoint, timeout);
+      if (!client.ok()) return client.status();
+      absl::StatusOr<std::unique_ptr<WitnessReads>> reads =
+          NewHttpWitnessReads(endpoint.url, timeout);
+      if (!reads.ok()) return reads.status();
+      witnesses.push_back({*std::move(client), *std::move(reads)});
+    }
+  }
+  std::unique_ptr<OwnerAgent> agent(new OwnerAgent(std::move(keystore), *std::move(registry),
+                                                   *std::move(journal), std::move(options),
+                                                   std::move(witnesses)));
   agent->quarantined_ = std::move(loaded->quarantined);
   for (LedgerRecord& record : loaded->records) agent->AddLedger(std::move(record));
   OwnerAgent* raw = agent.get();
@@ -71,18 +95,20 @@ absl::StatusOr<std::unique_ptr<OwnerAgent>> OwnerAgent::Create(
 
 OwnerAgent::OwnerAgent(std::unique_ptr<Keystore> keystore,
                        std::unique_ptr<LedgerRegistry> registry,
-                       std::unique_ptr<RequestJournal> journal, OwnerAgentOptions options)
+                       std::unique_ptr<RequestJournal> journal, OwnerAgentOptions options,
+                       std::vector<AgentWitness> witnesses)
     : keystore_(std::move(keystore)),
       registry_(std::move(registry)),
       journal_(std::move(journal)),
       options_(std::move(options)),
       hosts_(std::make_unique<HostPool>(options_.host_client)),
+      witnesses_(MakeWitnessSubmitter(std::move(witnesses))),
       locator_(options_.dht == nullptr
                    ? nullptr
                    : std::make_unique<LedgerLocator>(options_.dht,
                                                      !options_.host_client.tls_ca_pem.empty())),
       auditor_(std::make_unique<HostAuditor>(*registry_, *hosts_, options_.warn,
-                                             options_.metrics)),
+                                             options_.metrics, witnesses_.get())),
       flusher_(std::make_unique<RecordFlusher>(*registry_, *journal_,
                                                options_.state_flush_interval, options_.warn)) {
   if (options_.metrics != nullptr) {
@@ -95,13 +121,112 @@ OwnerAgent::OwnerAgent(std::unique_ptr<Keystore> keystore,
                                                *flusher_, locator_.get(), pipeline);
 }
 
+void OwnerAgent::StopWitnessing() {
+  if (witnesses_ != nullptr) witnesses_->Stop();
+}
+
 OwnerAgent::~OwnerAgent() {
+  // Waiters are answered "not witnessed"; later offers are ignored.
+  if (witnesses_ != nullptr) witnesses_->Stop();
   hosts_->Clear();  // Ends the streams; waiting appends fail.
   {
     absl::MutexLock lock(&background_mu_);
     stopping_ = true;
   }
   if (background_.joinable()) background_.join();  // Flushes the dirty records.
+}
+
+std::unique_ptr<WitnessSubmitter> OwnerAgent::MakeWitnessSubmitter(
+    std::vector<AgentWitness> witnesses) {
+  if (witnesses.empty()) return nullptr;
+  WitnessSubmitterOptions submitter;
+  submitter.quorum = options_.witness_quorum;
+  submitter.threads = std::min<size_t>(16, 2 * witnesses.size());
+  submitter.warn = options_.warn;
+  auto proofs = [this](const std::string& ledger_id, const std::string& host_address,
+                       uint64_t old_size,
+                       uint64_t new_size) -> absl::StatusOr<HostConsistencyProof> {
+    absl::StatusOr<v1::GetConsistencyProofResponse> response =
+        hosts_->Get(host_address)->GetConsistencyProof(ledger_id, old_size, new_size);
+    if (!response.ok()) return response.status();
+    absl::StatusOr<std::vector<MerkleHash>> hashes = MerkleHashesFromBytes(response->hashes());
+    if (!hashes.ok()) return hashes.status();
+    return HostConsistencyProof{response->old_checkpoint(), *std::move(hashes)};
+  };
+  absl::StatusOr<std::unique_ptr<WitnessSubmitter>> made = WitnessSubmitter::Create(
+      std::move(witnesses), std::move(submitter), std::move(proofs),
+      [this](EvidenceRecord evidence) { KeepWitnessEvidence(std::move(evidence)); });
+  if (!made.ok()) {
+    // Create() checked the quorum: not reached.
+    options_.warn(absl::StrCat("no witness policy: ", made.status().message()));
+    return nullptr;
+  }
+  return *std::move(made);
+}
+
+void OwnerAgent::KeepWitnessEvidence(EvidenceRecord evidence) {
+  absl::StatusOr<std::shared_ptr<LedgerState>> found = FindLedger(evidence.ledger_id);
+  if (!found.ok()) return;
+  std::shared_ptr<LedgerState> ledger = *found;
+  bool known = false;
+  absl::Status stored;
+  std::string host_address;
+  {
+    absl::MutexLock lock(&ledger->mu);
+    known = ledger->record.evidence_id == evidence.evidence_id;
+    stored = auditor_->Freeze(*ledger, evidence);
+    host_address = ledger->record.host_address;
+  }
+  if (known) return;
+  if (options_.metrics != nullptr) options_.metrics->equivocations_detected.Increment();
+  // No ledger id: the evidence id names the evidence, not the ledger.
+  Log(LogLevel::kError, "equivocation",
+      absl::StrCat(evidence.kind == "witness"
+                       ? "EQUIVOCATION: a witness of this agent holds another history of a ledger"
+                       : "EQUIVOCATION: a witness of this agent serves evidence that a ledger "
+                         "was forked",
+                   " (", evidence.kind, "); SPEC §11 evidence kept, the ledger is frozen"),
+      {{"kind", evidence.kind},
+       {"evidence_id", evidence.evidence_id},
+       {"frozen", true},
+       {"evidence_stored", stored.ok()}});
+  auditor_->Report(evidence.evidence_object, evidence.evidence_id, {host_address});
+}
+
+absl::Status OwnerAgent::CheckWitnessWait(const v1::AppendEventRequest& request) const {
+  if (request.wait_witnessed() && witnesses_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "wait_witnessed: this agent has no witnesses (ml-owner --witness)");
+  }
+  return absl::OkStatus();
+}
+
+OwnerAgent::OutcomeCallback OwnerAgent::WaitWitnessedIfAsked(
+    const v1::AppendEventRequest& request, OutcomeCallback done) {
+  if (!request.wait_witnessed() || witnesses_ == nullptr) return done;
+  const std::chrono::milliseconds timeout =
+      request.witness_timeout_millis() == 0
+          ? options_.witness_timeout
+          : std::min<std::chrono::milliseconds>(
+                std::chrono::milliseconds(request.witness_timeout_millis()),
+                options_.max_witness_timeout);
+  WitnessSubmitter* witnesses = witnesses_.get();
+  return [witnesses, ledger_id = request.ledger_id(), timeout,
+          done = std::move(done)](absl::StatusOr<v1::BlockOutcome> outcome) {
+    if (!outcome.ok() || !outcome->has_committed()) {
+      done(std::move(outcome));
+      return;
+    }
+    const uint64_t number = outcome->committed().number();
+    witnesses->AwaitWitnessed(
+        ledger_id, number, absl::Now() + absl::FromChrono(timeout),
+        [done, committed = *std::move(outcome)](Witnessing witnessing) mutable {
+          committed.set_witnessed(witnessing.witnessed);
+          committed.set_witnessed_checkpoint(std::move(witnessing.checkpoint));
+          committed.set_witness_detail(std::move(witnessing.detail));
+          done(std::move(committed));
+        });
+  };
 }
 
 void OwnerAgent::BackgroundLoop() {
@@ -275,12 +400,23 @@ absl::StatusOr<v1::OwnerCreateLedgerResponse> OwnerAgent::CreateLedger(
 absl::StatusOr<v1::BlockOutcome> OwnerAgent::AppendEvent(
     const v1::AppendEventRequest& request) {
   absl::StatusOr<v1::BlockOutcome> outcome = AppendEventUncounted(request);
+  if (request.wait_witnessed()) {
+    absl::Notification answered;
+    absl::StatusOr<v1::BlockOutcome> waited;
+    WaitWitnessedIfAsked(request, [&](absl::StatusOr<v1::BlockOutcome> witnessed) {
+      waited = std::move(witnessed);
+      answered.Notify();
+    })(std::move(outcome));
+    answered.WaitForNotification();
+    outcome = std::move(waited);
+  }
   if (options_.metrics != nullptr) options_.metrics->AppendAnswered(outcome.status());
   return outcome;
 }
 
 absl::StatusOr<v1::BlockOutcome> OwnerAgent::AppendEventUncounted(
     const v1::AppendEventRequest& request) {
+  if (absl::Status s = CheckWitnessWait(request); !s.ok()) return s;
   absl::StatusOr<std::shared_ptr<LedgerState>> ledger = FindLedger(request.ledger_id());
   if (!ledger.ok()) return ledger.status();
   absl::StatusOr<EventAppend> append = EventContent(request, NowMillis());
@@ -302,6 +438,11 @@ void OwnerAgent::AppendEventAsync(const v1::AppendEventRequest& request,
       inner(std::move(outcome));
     };
   }
+  if (absl::Status s = CheckWitnessWait(request); !s.ok()) {
+    done(s);
+    return;
+  }
+  done = WaitWitnessedIfAsked(request, std::move(done));
   absl::StatusOr<std::shared_ptr<LedgerState>> ledger = FindLedger(request.ledger_id());
   if (!ledger.ok()) {
     done(ledger.status());

@@ -65,6 +65,20 @@
 // ledger refused), a larger one needs a valid consistency proof, and only
 // the blocks appended meanwhile are fetched and verified.
 //
+// Witnesses (OwnerAgentOptions::witnesses, ml-owner --witness and
+// --witness_quorum; SPEC §12): every checkpoint the agent verifies (a reply
+// to an append, a sync) is also submitted to the agent's own witnesses,
+// asynchronously (witness_submitter.h), so that a host cannot hide a fork
+// from the witnesses the owner chose. An AppendEvent with wait_witnessed
+// waits, after the block is committed and verified, until a checkpoint that
+// covers it carries cosignatures of a quorum of them, at most its timeout;
+// the outcome says witnessed (with that checkpoint) or not witnessed, and
+// the append itself has succeeded either way. A witness that holds a
+// checkpoint of the same size with another root (it answers 422 and serves
+// that checkpoint), or that says the ledger is frozen and serves valid
+// evidence, freezes the ledger here as any other evidence does (kind
+// "witness" or "reported"), and the evidence is handed to the ledger's host.
+//
 // Requests: an AppendEvent with a request id is remembered (RequestJournal)
 // as "drafted as block N with fingerprint F" before the block is sent; a
 // retry with the same id first asks the host (block N and its inclusion
@@ -98,6 +112,7 @@
 #include "owner_agent/ledger_state.h"
 #include "owner_agent/request_journal.h"
 #include "serving/dht_client.h"
+#include "serving/witness_flag.h"
 
 namespace microledger {
 
@@ -106,6 +121,8 @@ class AppendPipeline;
 class HostAuditor;
 class HostPool;
 class RecordFlusher;
+class WitnessSubmitter;
+struct AgentWitness;
 
 struct OwnerAgentOptions {
   // Host of new ledgers when a request names none.
@@ -131,6 +148,17 @@ struct OwnerAgentOptions {
   // Counts appends, rejected host replies, equivocations and registry write
   // failures, or null. Must outlive the agent.
   AgentMetrics* metrics = nullptr;
+  // The agent's witness policy (SPEC §12; "Witnesses" above): its witnesses
+  // (none: no policy) and how many of them make a checkpoint witnessed
+  // (0 = a majority).
+  std::vector<WitnessEndpoint> witnesses;
+  size_t witness_quorum = 0;
+  // The deadline of each request to a witness.
+  std::chrono::milliseconds witness_request_timeout{5000};
+  // How long an append with wait_witnessed waits for the quorum when the
+  // request names no timeout, and the most it may name.
+  std::chrono::milliseconds witness_timeout{10000};
+  std::chrono::milliseconds max_witness_timeout{300000};
 };
 
 class OwnerAgent {
@@ -154,6 +182,9 @@ class OwnerAgent {
   // Counts an AppendEvent call refused at the API edge (token, a limit) like
   // the ones AppendEventAsync answers.
   void CountRefusedAppend(const absl::Status& refusal) const;
+  // At shutdown, before calls in flight get their grace period: appends that
+  // wait for witnesses are answered "not witnessed" now, and witnessing stops.
+  void StopWitnessing();
   absl::StatusOr<v1::BlockOutcome> CloseLedger(const v1::CloseLedgerRequest& request);
   absl::StatusOr<v1::MoveLedgerResponse> MoveLedger(const v1::MoveLedgerRequest& request);
   absl::StatusOr<v1::BlockOutcome> TransferOwnership(
@@ -185,7 +216,22 @@ class OwnerAgent {
   // AppendEvent without counting it in the metrics.
   absl::StatusOr<v1::BlockOutcome> AppendEventUncounted(const v1::AppendEventRequest& request);
   OwnerAgent(std::unique_ptr<Keystore> keystore, std::unique_ptr<LedgerRegistry> registry,
-             std::unique_ptr<RequestJournal> journal, OwnerAgentOptions options);
+             std::unique_ptr<RequestJournal> journal, OwnerAgentOptions options,
+             std::vector<AgentWitness> witnesses);
+
+  // The witness submitter of `witnesses` (null when there are none), its
+  // proofs from the ledgers' hosts and its evidence kept by this agent.
+  std::unique_ptr<WitnessSubmitter> MakeWitnessSubmitter(std::vector<AgentWitness> witnesses);
+  // Evidence a witness gave (witness_submitter.h): kept, the ledger frozen,
+  // handed to its host.
+  void KeepWitnessEvidence(EvidenceRecord evidence) ABSL_LOCKS_EXCLUDED(mu_);
+  // FAILED_PRECONDITION for an AppendEventRequest with wait_witnessed when
+  // the agent has no witnesses.
+  absl::Status CheckWitnessWait(const v1::AppendEventRequest& request) const;
+  // `done` wrapped for AppendEventRequest.wait_witnessed: a committed block
+  // waits for the witnesses' quorum; anything else is answered at once.
+  OutcomeCallback WaitWitnessedIfAsked(const v1::AppendEventRequest& request,
+                                       OutcomeCallback done);
 
   // After the host failed with `host_error` (unreachable): the ledger synced
   // from the first mirror, then server named in the DHT (a host record's
@@ -232,6 +278,8 @@ class OwnerAgent {
   const OwnerAgentOptions options_;
   std::vector<LedgerRegistry::QuarantinedRecord> quarantined_;
   std::unique_ptr<HostPool> hosts_;
+  // Null without options_.witnesses.
+  std::unique_ptr<WitnessSubmitter> witnesses_;
   // Null without options_.dht.
   std::unique_ptr<LedgerLocator> locator_;
   std::unique_ptr<HostAuditor> auditor_;

@@ -7,7 +7,7 @@ set -euo pipefail
 
 # What `bazel build -c opt` of ml-host, ml-owner, ml-mirror and mlctl needs:
 # the compiler, gRPC, protobuf, libsodium, Abseil, RocksDB, nlohmann/json,
-# libcurl (the DHT proxy client) and cpp-httplib (the /metrics server).
+# libcurl (the DHT proxy and witness clients) and cpp-httplib (the /metrics server).
 build_packages=(
   bazel-bootstrap g++ pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler

@@ -186,6 +186,7 @@ struct StartedServer {
   std::optional<UnixSocketClaim> claim;
   std::string service_name;
   HealthPort* health_port = nullptr;
+  std::function<void()> on_stopping;
 
   // Readiness of the served service, here and on the health port.
   void SetReady(bool ready) const {
@@ -307,6 +308,7 @@ absl::StatusOr<StartedServer> StartServer(grpc::Service* service, const ServerCo
   builder.RegisterService(started.reflection_v1.get());
   started.service_name = config.service_name;
   started.health_port = config.health_port;
+  started.on_stopping = config.on_stopping;
   started.server = builder.BuildAndStart();
   return FinishStart(std::move(started), *address, config, selected_port, false, {});
 }
@@ -339,6 +341,9 @@ absl::Status ServeUntilStopSignal(const std::vector<ServedService>& services) {
           absl::StrCat("draining for ", drain_seconds,
                        " s: health says NOT_SERVING, calls are still served"));
       absl::SleepFor(absl::Seconds(drain_seconds));
+    }
+    for (const StartedServer& running : servers) {
+      if (running.on_stopping) running.on_stopping();
     }
     const auto deadline =
         std::chrono::system_clock::now() +

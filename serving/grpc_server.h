@@ -48,6 +48,7 @@
 #ifndef MICROLEDGER_SERVING_GRPC_SERVER_H_
 #define MICROLEDGER_SERVING_GRPC_SERVER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -84,6 +85,10 @@ struct ServerConfig {
   MetricsRegistry* metrics = nullptr;
   // When set, readiness there follows this server's (HealthPort below).
   HealthPort* health_port = nullptr;
+  // When set, called once at shutdown after the drain, just before calls in
+  // flight get their grace period: a service answers there what its calls
+  // still wait for (the agent's waits for witnesses), so they can finish.
+  std::function<void()> on_stopping;
 };
 
 // Serves `service` until a stop signal arrives. InvalidArgument for a bad

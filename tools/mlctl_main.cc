@@ -11,6 +11,7 @@
 #include <iostream>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,13 @@
 #include "tools/server_commands.h"
 #include "tools/server_reader.h"
 #include "tools/witness_commands.h"
+
+namespace {
+
+// The value a bare --wait_witnessed stands for: the agent's default timeout.
+constexpr char kAgentsTimeout[] = "agent";
+
+}  // namespace
 
 ABSL_FLAG(std::string, secret_out, "",
           "keygen: file to create (mode 0600) for the secret key seed");
@@ -101,6 +109,12 @@ ABSL_FLAG(std::string, request_id, "",
           "append: an idempotency key (up to 128 bytes, e.g. a UUID): running the same "
           "append again with the same id prints the block the first run committed "
           "instead of appending twice (also after an agent restart)");
+ABSL_FLAG(std::string, wait_witnessed, "",
+          "append: --wait_witnessed[=TIMEOUT] waits until a quorum of the agent's witnesses "
+          "(ml-owner --witness) cosigned a checkpoint covering the block, at most TIMEOUT (a "
+          "duration such as 30s; alone: the agent's --witness_timeout_ms), and prints "
+          "\"witnessed\" or \"not witnessed: <why>\" on a second line; the block is committed "
+          "either way (exit 0)");
 ABSL_FLAG(std::string, label, "", "keys create: a label for the new key");
 ABSL_FLAG(std::string, to, "",
           "evidence report: the host or mirror (HOST:PORT, [IPv6]:PORT or unix:PATH; TLS "
@@ -168,7 +182,9 @@ Offline commands (no agent, no host):
       "checkpoint: witness NAME: cosignature does not verify" when a trusted
       witness's line is invalid (the note is rejected, SPEC §7), or
       "checkpoint: none, ..." when there is none. Lines of other witnesses are
-      ignored. The same flags apply to verify LEDGER --from=ADDR.
+      ignored. The same flags apply to verify LEDGER --from=ADDR, which then
+      verifies the blocks up to the server's newest witnessed checkpoint
+      (GetCheckpoint witnessed; FAILED_PRECONDITION, exit 2, when none is).
   mlctl witness keygen --name=NAME --out=FILE
       A new witness key: writes the private key to FILE (mode 0600, never
       overwritten; one line PRIVATE+KEY+NAME+KEYID+base64(0x04 || seed), the
@@ -191,12 +207,15 @@ export and tail read through the agent unless --from names a server (below):
   mlctl ledger list
       The agent's ledgers: "<ledger id> <head number> <host>" per line.
   mlctl append LEDGER [JSON|-] [--attach=FILE,...] [--request_id=ID]
+               [--wait_witnessed[=TIMEOUT]]
       Appends an application event: a JSON object with a string member "event"
       (e.g. '{"event":"paid","amount":5}'), from the operand, or from stdin when
       the operand is "-" or missing. --attach seals files in the block. Prints
       the committed block number. With --request_id, a retry (same id, same
       ledger) prints the block the first attempt committed, never appending
-      twice.
+      twice. With --wait_witnessed, a second line says "witnessed" (a quorum
+      of the agent's witnesses cosigned a checkpoint covering the block within
+      TIMEOUT) or "not witnessed: <why>"; exit 0 either way.
   mlctl close LEDGER
       Appends "closed document" (terminal: later appends are refused). Prints
       the block number.
@@ -519,8 +538,17 @@ int main(int argc, char** argv) {
   };
   usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
   absl::SetFlagsUsageConfig(usage_config);
-  std::vector<char*> raw_args =
-      microledger::ParseCommandLineWithHelp(argc, argv, {"mlctl", kUsage, {"tools/mlctl_main.cc"}});
+  // --wait_witnessed alone takes no value (Abseil would take the next
+  // argument as one): it stands for the agent's default timeout.
+  std::vector<char*> given(argv, argv + argc);
+  std::string bare_wait = std::string("--wait_witnessed=") + kAgentsTimeout;
+  for (char*& arg : given) {
+    if (absl::string_view(arg) == "--wait_witnessed" || absl::string_view(arg) == "-wait_witnessed") {
+      arg = bare_wait.data();
+    }
+  }
+  std::vector<char*> raw_args = microledger::ParseCommandLineWithHelp(
+      argc, given.data(), {"mlctl", kUsage, {"tools/mlctl_main.cc"}});
   // Debian's Abseil runs mutex deadlock detection in every build (a graph
   // update on each lock); the verifier's work pool locks per bundle line.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
@@ -628,8 +656,18 @@ int main(int argc, char** argv) {
       json.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
       if (std::cin.bad()) return UsageError("append: cannot read standard input");
     }
+    std::optional<absl::Duration> wait_witnessed;
+    if (const std::string wait = absl::GetFlag(FLAGS_wait_witnessed); wait == kAgentsTimeout) {
+      wait_witnessed = absl::ZeroDuration();
+    } else if (!wait.empty()) {
+      absl::Duration timeout;
+      if (!absl::ParseDuration(wait, &timeout) || timeout <= absl::ZeroDuration()) {
+        return UsageError("append: --wait_witnessed=TIMEOUT needs a positive duration such as 30s");
+      }
+      wait_witnessed = timeout;
+    }
     return RunAppend(agent, sub, json, SplitList(absl::GetFlag(FLAGS_attach)), std::cout,
-                     std::cerr, absl::GetFlag(FLAGS_request_id));
+                     std::cerr, absl::GetFlag(FLAGS_request_id), wait_witnessed);
   }
   if (command == "close") return RunClose(agent, sub, std::cout, std::cerr);
   if (command == "move") {

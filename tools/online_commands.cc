@@ -229,11 +229,21 @@ int RunLedgerList(AgentClient& client, std::ostream& out, std::ostream& err) {
 int RunAppend(AgentClient& client, const std::string& ledger_id,
               const std::string& event_json,
               const std::vector<std::string>& attachment_paths, std::ostream& out,
-              std::ostream& err, const std::string& request_id) {
+              std::ostream& err, const std::string& request_id,
+              std::optional<absl::Duration> wait_witnessed) {
   v1::AppendEventRequest request;
   request.set_ledger_id(ledger_id);
   request.set_event_json(event_json);
   request.set_request_id(request_id);
+  // The agent caps its wait at 300 s; the call's deadline leaves room for it.
+  absl::Duration wait = absl::ZeroDuration();
+  if (wait_witnessed.has_value()) {
+    request.set_wait_witnessed(true);
+    request.set_witness_timeout_millis(static_cast<uint32_t>(
+        absl::ToInt64Milliseconds(std::min(*wait_witnessed, absl::Seconds(300)))));
+    wait = *wait_witnessed == absl::ZeroDuration() ? absl::Seconds(300)
+                                                   : std::min(*wait_witnessed, absl::Seconds(300));
+  }
   for (const std::string& path : attachment_paths) {
     absl::StatusOr<std::string> data = ReadWholeFile(path);
     if (!data.ok()) {
@@ -248,9 +258,20 @@ int RunAppend(AgentClient& client, const std::string& ledger_id,
   v1::BlockOutcome outcome;
   grpc::ClientContext context;
   client.Prepare(&context);
+  if (wait_witnessed.has_value()) {
+    context.set_deadline(
+        absl::ToChronoTime(absl::Now() + wait +
+                           absl::Seconds(std::max<int64_t>(1, client.options().timeout_seconds))));
+  }
   grpc::Status status = client.stub().AppendEvent(&context, request, &outcome);
   if (!status.ok()) return Refused("append", status, err);
-  return ReportOutcome("append", outcome, out, err);
+  const int reported = ReportOutcome("append", outcome, out, err);
+  if (wait_witnessed.has_value() && outcome.has_committed()) {
+    out << (outcome.witnessed() ? std::string("witnessed")
+                                : "not witnessed: " + outcome.witness_detail())
+        << "\n";
+  }
+  return reported;
 }
 
 int RunClose(AgentClient& client, const std::string& ledger_id, std::ostream& out,

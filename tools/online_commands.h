@@ -16,11 +16,13 @@
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/block.h"
 #include "grpcpp/grpcpp.h"
 #include "microledger/v1/owner.grpc.pb.h"
@@ -98,11 +100,15 @@ int RunLedgerList(AgentClient& client, std::ostream& out, std::ostream& err);
 // the block); prints the committed block number on `out`. A block that needs
 // more owner signatures (k-of-n) is not committed: exit 1, the missing keys on
 // `err`. With a `request_id`, a retry with the same id prints the block an
-// earlier attempt committed instead of appending again.
+// earlier attempt committed instead of appending again. With
+// `wait_witnessed` (zero: the agent's default timeout) the agent waits for a
+// quorum of its witnesses; a second line on `out` says "witnessed" or "not
+// witnessed: <why>", and a committed block exits 0 either way.
 int RunAppend(AgentClient& client, const std::string& ledger_id,
               const std::string& event_json,
               const std::vector<std::string>& attachment_paths, std::ostream& out,
-              std::ostream& err, const std::string& request_id = "");
+              std::ostream& err, const std::string& request_id = "",
+              std::optional<absl::Duration> wait_witnessed = std::nullopt);
 // `close`: appends "closed document"; prints the block number.
 int RunClose(AgentClient& client, const std::string& ledger_id, std::ostream& out,
              std::ostream& err);

@@ -33,12 +33,14 @@ int ServerError(const char* command, const absl::Status& status, std::ostream& e
 // The server's copy of a ledger as a SPEC §9 bundle, written to `bundle`:
 // the header, blocks 1..n of the latest checkpoint (tree size n) exactly as
 // the server sent their bytes, that checkpoint, then the attachment of every
-// seal of a parsable block that the server has one for. Nothing is checked
-// here; the bundle verifier judges it all. The error is the server's
-// (transport or gRPC status), or Unavailable when `bundle` fails.
+// seal of a parsable block that the server has one for; with `witnessed`,
+// the newest witnessed checkpoint (with its cosignatures) instead of the
+// latest. Nothing is checked here; the bundle verifier judges it all. The
+// error is the server's (transport or gRPC status), or Unavailable when
+// `bundle` fails.
 absl::Status FetchBundle(ServerReader& server, const std::string& ledger_id,
-                         std::stringstream& bundle) {
-  absl::StatusOr<std::string> checkpoint = server.GetLatestCheckpoint(ledger_id);
+                         std::stringstream& bundle, bool witnessed) {
+  absl::StatusOr<std::string> checkpoint = server.GetLatestCheckpoint(ledger_id, witnessed);
   if (!checkpoint.ok()) return checkpoint.status();
   // The blocks it covers. An invalid checkpoint covers nothing; the verifier
   // rejects it.
@@ -87,7 +89,8 @@ std::optional<BundleVerdict> FetchAndVerify(
     ServerError(command, s, err);
     return std::nullopt;
   }
-  if (absl::Status s = FetchBundle(server, ledger_id, bundle); !s.ok()) {
+  if (absl::Status s = FetchBundle(server, ledger_id, bundle, witness_policy != nullptr);
+      !s.ok()) {
     ServerError(command, s, err);
     return std::nullopt;
   }

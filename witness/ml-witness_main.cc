@@ -61,16 +61,16 @@ ABSL_FLAG(std::string, tls_client_ca, "",
 ABSL_FLAG(int64_t, max_body_bytes, 65536,
           "largest add-checkpoint request body (HTTP, answered 413 above it) or gRPC request");
 ABSL_FLAG(int64_t, http_threads, 8, "worker threads of the HTTP server");
-ABSL_FLAG(double, client_requests_per_second, 50,
+ABSL_FLAG(double, client_requests_per_second, 1000,
           "add-checkpoint requests per second allowed from one client IP address (HTTP and "
           "gRPC together); above it answered 429 (RESOURCE_EXHAUSTED); 0: unlimited");
-ABSL_FLAG(double, client_request_burst, 200,
+ABSL_FLAG(double, client_request_burst, 2000,
           "requests one client IP address may send at once before --client_requests_per_second "
           "applies");
-ABSL_FLAG(double, client_new_ledgers_per_minute, 60,
+ABSL_FLAG(double, client_new_ledgers_per_minute, 6000,
           "ledgers one client IP address may have the witness cosign for the first time per "
           "minute; above it answered 429 (RESOURCE_EXHAUSTED); 0: unlimited");
-ABSL_FLAG(double, client_new_ledger_burst, 120,
+ABSL_FLAG(double, client_new_ledger_burst, 1000,
           "new ledgers one client IP address may submit at once before "
           "--client_new_ledgers_per_minute applies");
 ABSL_FLAG(int64_t, max_tracked_clients, 100000,

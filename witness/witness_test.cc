@@ -245,7 +245,8 @@ TEST_F(WitnessTest, ConcurrentRequestsWithTheSameOldSizeGetOneCosignature) {
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
       ready.fetch_add(1);
-      while (ready.load() < kThreads) std::this_thread::yield();
+      const absl::Time give_up = absl::Now() + absl::Seconds(60);
+      while (ready.load() < kThreads && absl::Now() < give_up) std::this_thread::yield();
       const AddCheckpointAnswer answer = witness_->AddCheckpoint(requests[i]);
       if (answer.outcome == AddCheckpointOutcome::kCosigned) cosigned.fetch_add(1);
       if (answer.outcome == AddCheckpointOutcome::kSizeConflict) conflicts.fetch_add(1);

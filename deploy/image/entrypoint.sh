@@ -1,9 +1,11 @@
 #!/bin/sh
 # Entrypoint of the Micro Ledger image: PROGRAM [FLAG...], PROGRAM one of ml-host,
-# ml-owner, ml-mirror, mlctl or dhtnode (ml-host when none is given). It adds the
+# ml-owner, ml-mirror, ml-witness, mlctl or dhtnode (ml-host when none is given). It adds the
 # defaults a container needs unless the flag is given:
 #   ml-host    --data_dir=/data/host     --listen=0.0.0.0:7400
 #   ml-mirror  --data_dir=/data/mirror   --listen=0.0.0.0:7500
+#   ml-witness --data_dir=/data/witness  --listen=0.0.0.0:7600  --http_listen=0.0.0.0:7601
+#              (its --key_file must be given)
 #   ml-owner   --keystore=/data/keystore (listen stays 127.0.0.1:7401: ml-owner
 #              refuses any other address without TLS and --token_file, so run it
 #              with --network=host or give it --listen, --tls_cert/--tls_key and
@@ -44,6 +46,11 @@ case "$program" in
       export ML_HOST_MASTER_KEY
     fi
     ;;
+  ml-witness)
+    has_flag data_dir "$@" || set -- --data_dir=/data/witness "$@"
+    has_flag listen "$@" || set -- --listen=0.0.0.0:7600 "$@"
+    has_flag http_listen "$@" || set -- --http_listen=0.0.0.0:7601 "$@"
+    ;;
   ml-mirror)
     has_flag data_dir "$@" || set -- --data_dir=/data/mirror "$@"
     has_flag listen "$@" || set -- --listen=0.0.0.0:7500 "$@"
@@ -53,7 +60,7 @@ case "$program" in
     ;;
   mlctl | dhtnode) ;;
   *)
-    echo "ml-entrypoint: unknown program '$program' (ml-host, ml-owner, ml-mirror, mlctl, dhtnode)" >&2
+    echo "ml-entrypoint: unknown program '$program' (ml-host, ml-owner, ml-mirror, ml-witness, mlctl, dhtnode)" >&2
     exit 2
     ;;
 esac

@@ -3,7 +3,7 @@
 # and shutdown flags for servers) on stdout and exits 0; --helpfull lists
 # Abseil's flags too; --version prints "PROGRAM VERSION" and exits 0; nothing
 # of it goes to stderr.
-# Usage: help_version_test.sh ML_HOST ML_OWNER ML_MIRROR MLCTL
+# Usage: help_version_test.sh ML_HOST ML_OWNER ML_MIRROR MLCTL ML_WITNESS
 set -u
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
 failures=0
@@ -33,6 +33,7 @@ help_lists ml-host "$1" data_dir master_key_file listen log_format log_level dra
 help_lists ml-owner "$2" keystore passphrase_file token_file log_format drain_seconds
 help_lists ml-mirror "$3" follow admin_listen log_level shutdown_grace_seconds
 help_lists mlctl "$4" agent from secret_out
+help_lists ml-witness "$5" key_file http_listen data_dir log_format drain_seconds
 ! grep -q -- "--log_format " "$tmp/mlctl.help"; check "mlctl --help has no server flags" $?
 echo "$failures failure(s)"
 [ "$failures" -eq 0 ]
