@@ -30,7 +30,7 @@
 #
 # The witness section (bench/witness_bench.sh: cosignatures per core beside
 # the floor, bytes per ledger, the extra host CPU per append with two
-# witnesses, ~4 minutes) runs after them; --witness_only runs it alone,
+# witnesses, ~2.5 minutes) runs after them; --witness_only runs it alone,
 # --no_witness leaves it out.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"

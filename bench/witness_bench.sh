@@ -5,7 +5,7 @@
 # script's) on loopback with temporary directories, runs ml-witness-bench
 # (tools/load/witness_bench.h) against the first, then measures the extra host
 # CPU per append with two witnesses, prints one table and stops everything.
-# About 4 minutes on a 2-core machine.
+# About 2.5 minutes on a 2-core machine (3 with --host_pairs=4).
 #
 #   bench/witness_bench.sh [--no-build] [--out=DIR] [--host_total=N] [--host_pairs=K]
 #                          [ml-witness-bench flags...]
