@@ -27,6 +27,11 @@
 # loopback OpenDHT networks of 3 and 20 dhtnode processes, and appends with and
 # without announcing, ~2.5 minutes) run last; --mirror_only / --discovery_only
 # run one alone, --no_mirror / --no_discovery leave one out.
+#
+# The witness section (bench/witness_bench.sh: cosignatures per core beside
+# the floor, bytes per ledger, the extra host CPU per append with two
+# witnesses, ~2.5 minutes) runs after them; --witness_only runs it alone,
+# --no_witness leaves it out.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD=1
@@ -38,6 +43,8 @@ MIRROR_ONLY=0
 NO_MIRROR=0
 DISCOVERY_ONLY=0
 NO_DISCOVERY=0
+WITNESS_ONLY=0
+NO_WITNESS=0
 for arg in "$@"; do
   case "$arg" in
     --no-build) BUILD=0 ;;
@@ -50,7 +57,9 @@ for arg in "$@"; do
     --no_mirror) NO_MIRROR=1 ;;
     --discovery_only) DISCOVERY_ONLY=1 ;;
     --no_discovery) NO_DISCOVERY=1 ;;
-    *) echo "usage: $0 [--no-build] [--out=DIR] [--flat_blocks=N] [--flat_only] [--agent_only] [--mirror_only] [--no_mirror] [--discovery_only] [--no_discovery]"
+    --witness_only) WITNESS_ONLY=1 ;;
+    --no_witness) NO_WITNESS=1 ;;
+    *) echo "usage: $0 [--no-build] [--out=DIR] [--flat_blocks=N] [--flat_only] [--agent_only] [--mirror_only] [--no_mirror] [--discovery_only] [--no_discovery] [--witness_only] [--no_witness]"
        echo "(options: the comment at the top of $0)"; exit 2 ;;
   esac
 done
@@ -58,7 +67,7 @@ cd "$ROOT"
 if [[ $BUILD == 1 ]]; then
   bazel build -c opt //host_service:ml-host //tools/load:ml-load //tools:mlctl \
     //owner_agent:ml-owner //mirror:ml-mirror //tools/load:ml-mirror-bench \
-    //tools/load:ml-discovery-bench >&2
+    //tools/load:ml-discovery-bench //witness:ml-witness //tools/load:ml-witness-bench >&2
 fi
 BIN="$(bazel info -c opt bazel-bin 2>/dev/null)"
 ML_HOST="$BIN/host_service/ml-host"
@@ -200,6 +209,24 @@ print_discovery() {
   cat "$OUT/discovery_table.md"
 }
 
+# The witness section: its own processes (bench/witness_bench.sh) and table.
+run_witness() {
+  echo ">> witness (bench/witness_bench.sh)" >&2
+  "$ROOT/bench/witness_bench.sh" --no-build --out="$OUT" >/dev/null ||
+    echo "witness section failed" >&2
+}
+print_witness() {
+  [[ -s "$OUT/witness_table.md" ]] || return 0
+  echo
+  cat "$OUT/witness_table.md"
+}
+
+if [[ $WITNESS_ONLY == 1 ]]; then
+  run_witness
+  print_witness
+  exit 0
+fi
+
 if [[ $MIRROR_ONLY == 1 ]]; then
   run_mirror
   print_mirror
@@ -286,8 +313,10 @@ fi
 
 [[ $NO_MIRROR == 1 || $AGENT_ONLY == 1 ]] || run_mirror
 [[ $NO_DISCOVERY == 1 || $AGENT_ONLY == 1 ]] || run_discovery
+[[ $NO_WITNESS == 1 || $AGENT_ONLY == 1 ]] || run_witness
 
 python3 "$ROOT/bench/table.py" "$RESULTS" | tee "$OUT/table.md"
 print_mirror
 print_discovery
+print_witness
 echo "results: $RESULTS" >&2
