@@ -146,8 +146,11 @@ explain "Each number is a committed block. Each block carries two signatures mad
 
 say "mlctl append --wait_witnessed: the block, then the witness's cosignature"
 mlctl append "$ledger" '{"event":"reminder sent"}' --wait_witnessed
-for _ in $(seq 100); do   # the host's own submission is asynchronous: up to 20 s
-  "$mlctl_bin" verify "$ledger" --from="$host" --witness="$witness_vkey" >/dev/null 2>&1 && break
+# The host's own submissions are asynchronous (at most one a second per ledger and
+# witness): wait, up to 20 s, until its newest witnessed checkpoint covers all 5 blocks.
+for _ in $(seq 100); do
+  "$mlctl_bin" verify "$ledger" --from="$host" --witness="$witness_vkey" 2>/dev/null |
+    grep -q " 5 blocks$" && break
   sleep 0.2
 done
 "$mlctl_bin" verify "$ledger" --from="$host" --witness="$witness_vkey"

@@ -70,6 +70,10 @@ HttpServer::HttpServer(HttpServerOptions options)
   server_->set_read_timeout(options_.io_timeout_seconds, 0);
   server_->set_write_timeout(options_.io_timeout_seconds, 0);
   server_->set_keep_alive_timeout(kKeepAliveSeconds);
+  // An answer is written in two pieces (headers, body): without TCP_NODELAY the
+  // second waits for the client's delayed ACK, about 40 ms per request on a
+  // kept-alive connection.
+  server_->set_tcp_nodelay(true);
 }
 
 HttpServer::~HttpServer() { Stop(); }
