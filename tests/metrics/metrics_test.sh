@@ -10,9 +10,9 @@
 # returns the committed appends of both, those three included.
 # Installs nothing (scripts/install_deps.sh installs prometheus); bounded:
 # every wait has a timeout; stops what it starts.
-# Usage: metrics_test.sh ML_HOST ML_OWNER ML_MIRROR MLCTL
+# Usage: metrics_test.sh ML_HOST ML_OWNER ML_MIRROR MLCTL ML_WITNESS
 set -u
-host_bin="$1"; owner_bin="$2"; mirror_bin="$3"; mlctl="$4"
+host_bin="$1"; owner_bin="$2"; mirror_bin="$3"; mlctl="$4"; witness_bin="$5"
 for tool in promtool prometheus python3; do
   command -v "$tool" >/dev/null || { echo "FAIL $tool is not installed (scripts/install_deps.sh)"; exit 1; }
 done
@@ -49,8 +49,16 @@ sample() { awk -v key="$2" '$1 == key { print $2 }' "$1"; }
 positive() { awk -v v="${1:-0}" 'BEGIN { exit !(v > 0) }'; }
 
 mkdir -p "$tmp/agent"
+# A witness the host submits its checkpoints to (its metrics and the host's
+# witness metrics are checked below).
+witness_vkey=$("$mlctl" witness keygen --name=metrics.test/w1 --out="$tmp/witness.key")
+"$witness_bin" --key_file="$tmp/witness.key" --storage=memory --listen=127.0.0.1:0 \
+  --http_listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 2>"$tmp/witness.log" & pids+=($!)
+witness_http=$(wait_line "$tmp/witness.log" 's/.*http: listening on \([^ ]*\).*/\1/p') || exit 1
+witness_metrics=$(metrics_url "$tmp/witness.log") || exit 1
 "$host_bin" --listen=127.0.0.1:0 --storage=rocksdb --data_dir="$tmp/host" \
-  --metrics_listen=127.0.0.1:0 2>"$tmp/host.log" & pids+=($!)
+  --metrics_listen=127.0.0.1:0 --witness="$witness_vkey@http://$witness_http" \
+  2>"$tmp/host.log" & pids+=($!)
 host=$(listening "$tmp/host.log") || exit 1
 host_metrics=$(metrics_url "$tmp/host.log") || exit 1
 printf 'correct horse battery staple\n' >"$tmp/agent/pass"; chmod 600 "$tmp/agent/pass"
@@ -131,6 +139,23 @@ done
 check "mirror: 1 ledger followed" $?
 promtool check metrics <"$tmp/mirror.prom" >/dev/null 2>&1; check "mirror: promtool check metrics passes" $?
 ! grep -qF -- "$id_part" "$tmp/mirror.prom"; check "mirror: the ledger id appears nowhere" $?
+
+# The witness, and the host's submissions to it (asynchronous: bounded wait).
+cosigned=""
+for _ in $(seq 100); do
+  fetch "$witness_metrics" >"$tmp/witness.prom" 2>/dev/null
+  cosigned=$(sample "$tmp/witness.prom" 'microledger_witness_cosignatures_total')
+  positive "$cosigned" && break
+  sleep 0.1
+done
+positive "$cosigned"; check "witness: cosigned the host's checkpoints ($cosigned)" $?
+promtool check metrics <"$tmp/witness.prom" >/dev/null 2>&1; check "witness: promtool check metrics passes" $?
+! grep -qF -- "$id_part" "$tmp/witness.prom"; check "witness: the ledger id appears nowhere" $?
+fetch "$host_metrics" >"$tmp/host-witness.prom"
+positive "$(sample "$tmp/host-witness.prom" 'microledger_host_witness_submissions_total{outcome="cosigned"}')"
+check "host: witness submissions counted as cosigned" $?
+promtool check metrics <"$tmp/host-witness.prom" >/dev/null 2>&1
+check "host with a witness: promtool check metrics passes" $?
 
 # A real Prometheus scrapes both. Its port: a free one found by binding port
 # 0 (it cannot report a port 0 it was given); retried if taken meanwhile.
