@@ -133,7 +133,7 @@ class SubscribeReactor : public grpc::ServerWriteReactor<v1::SubscribeResponse> 
  public:
   SubscribeReactor(const LedgerReader* reader, const v1::SubscribeRequest* request,
                    AdmissionControl* admission, const std::string& peer)
-      : ledger_id_(request->ledger_id()), next_(request->from_number()) {
+      : ledger_id_(request->ledger_id()), reader_(reader), next_(request->from_number()) {
     absl::StatusOr<AdmissionControl::Ticket> ticket = admission->AdmitSubscription(peer);
     absl::StatusOr<std::shared_ptr<CommitWatch>> watch;
     if (!ticket.ok()) {
@@ -237,16 +237,26 @@ class SubscribeReactor : public grpc::ServerWriteReactor<v1::SubscribeResponse> 
     response_.set_number(next_);
     response_.set_block(std::move(block));
     response_.set_checkpoint(std::move(checkpoint));
+    // The newest checkpoint a quorum of witnesses cosigned, passed on once each
+    // time it changes (a store without witnesses has none).
+    response_.clear_witnessed_checkpoint();
+    if (absl::StatusOr<std::string> witnessed = reader_->GetWitnessedCheckpoint(ledger_id_);
+        witnessed.ok() && *witnessed != last_witnessed_) {
+      last_witnessed_ = *witnessed;
+      response_.set_witnessed_checkpoint(*std::move(witnessed));
+    }
     writing_ = true;
     StartWrite(&response_);
   }
 
   const std::string ledger_id_;
+  const LedgerReader* const reader_;
   std::atomic<int> refs_{1};
   absl::Mutex mu_;
   std::shared_ptr<CommitWatch> watch_ ABSL_GUARDED_BY(mu_);
   uint64_t next_ ABSL_GUARDED_BY(mu_);
   uint64_t head_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string last_witnessed_ ABSL_GUARDED_BY(mu_);
   uint64_t waiter_id_ ABSL_GUARDED_BY(mu_) = 0;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool waiting_ ABSL_GUARDED_BY(mu_) = false;

@@ -188,6 +188,46 @@ TEST_F(HostWitnessTest, AppendsBecomeWitnessedAndMlctlVerifiesTheCosignatures) {
   EXPECT_EQ(stranger_code, 1) << stranger_output;
 }
 
+// Subscribe passes cosigned checkpoints on: a subscriber from block 1 gets the
+// witnessed checkpoint (both cosignatures valid) with its first message once
+// one exists, then not again until it changes.
+TEST_F(HostWitnessTest, SubscribePassesWitnessedCheckpointsOn) {
+  StartHost(/*quorum=*/2, /*timeout_ms=*/10000);
+  OwnerChain chain = CreateChain(*stub_);
+  Append(chain, 2);
+  const std::string witnessed = WaitForWitnessed(chain.ledger_id(), 2, {0, 1}, 2);
+  ASSERT_FALSE(witnessed.empty());
+
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  v1::SubscribeRequest request;
+  request.set_ledger_id(chain.ledger_id());
+  request.set_from_number(1);
+  std::unique_ptr<grpc::ClientReader<v1::SubscribeResponse>> reader =
+      stub_->Subscribe(&context, request);
+  v1::SubscribeResponse message;
+  std::vector<std::string> passed_on;
+  for (uint64_t number = 1; number <= 2; ++number) {
+    ASSERT_TRUE(reader->Read(&message)) << "block " << number;
+    EXPECT_EQ(message.number(), number);
+    if (!message.witnessed_checkpoint().empty()) passed_on.push_back(message.witnessed_checkpoint());
+  }
+  context.TryCancel();
+  reader->Finish().IgnoreError();
+  ASSERT_EQ(passed_on.size(), 1u) << "passed on once, with the first message";
+  absl::StatusOr<VerifiedCheckpointNote> note =
+      VerifyCheckpointNote(passed_on[0], chain.ledger_id());
+  ASSERT_TRUE(note.ok()) << note.status();
+  std::vector<WitnessKey> keys = {*ParseWitnessVkey(VkeyOf(0)), *ParseWitnessVkey(VkeyOf(1))};
+  absl::StatusOr<WitnessPolicy> policy =
+      WitnessPolicy::Create(keys, 2, std::nullopt, absl::Minutes(10));
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  absl::StatusOr<WitnessCount> count = policy->Count(*note, absl::Now());
+  ASSERT_TRUE(count.ok()) << count.status();
+  EXPECT_TRUE(count->witnessed()) << count->Describe();
+  EXPECT_GE(note->checkpoint.tree_size, 2u);
+}
+
 TEST_F(HostWitnessTest, AWitnessRestartedEmptyIsResyncedFromIts409) {
   StartHost(/*quorum=*/2, /*timeout_ms=*/10000);
   OwnerChain chain = CreateChain(*stub_);
