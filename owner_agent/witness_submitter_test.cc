@@ -330,7 +330,17 @@ TEST_F(WitnessSubmitterTest, AWitnessHoldingAnotherRootOfTheSizeGivesEvidence) {
   EXPECT_EQ(evidence[0].kind, "witness");
   for (const EvidenceRecord& e : evidence) EXPECT_EQ(e.evidence_id, info->id);
   // The same id as the witnesses' own evidence (both notes reduced alike).
+  // The refused checkpoint reaches the other witnesses asynchronously after
+  // the first 422 froze the ledger: a bounded wait for each.
   for (const auto& state : states_) {
+    bool refused = false;
+    for (int i = 0; i < 2000 && !refused; ++i) {
+      {
+        absl::MutexLock lock(&state->mu);
+        refused = !state->evidence.empty();
+      }
+      if (!refused) absl::SleepFor(absl::Milliseconds(5));
+    }
     absl::MutexLock lock(&state->mu);
     ASSERT_FALSE(state->evidence.empty());
     EXPECT_EQ(EvidenceId(state->evidence[0]), info->id);
