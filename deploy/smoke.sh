@@ -82,6 +82,7 @@ check "image builds" podman "${runtime[@]}" build -q -f deploy/Containerfile \
   --build-arg BASE_IMAGE_SLIM="$BASE_IMAGE_SLIM" -t "$IMAGE" . >/dev/null
 check "image runs as uid 10001" test "$(podman image inspect -f '{{.Config.User}}' "$IMAGE")" = 10001:10001
 check "ml-host --help in the image" podman "${runtime[@]}" run --rm "$IMAGE" ml-host --help >/dev/null
+check "ml-witness --version in the image" podman "${runtime[@]}" run --rm "$IMAGE" ml-witness --version >/dev/null
 
 echo "== mlctl from the repository"
 (bazel build -c opt //tools:mlctl >/dev/null 2>&1) || { echo "FAIL bazel build //tools:mlctl"; exit 1; }
