@@ -130,11 +130,6 @@ ABSL_FLAG(int64_t, merkle_node_cache_size, 1 << 18,
 namespace microledger {
 namespace {
 
-int Fail(const absl::Status& status) {
-  Log(LogLevel::kError, "fatal", status.message());
-  return 1;
-}
-
 // Gauges read at scrape time from the store's RocksDB properties (absent
 // with --storage=memory). `store` must outlive the registry's scrapes.
 void AddStorageMetrics(MetricsRegistry& registry, const KvStore* store) {
@@ -217,13 +212,13 @@ int Run(const std::vector<std::string>& announce_urls,
   // Health checks answer (not ready) from now on, before storage is open.
   absl::StatusOr<std::unique_ptr<HealthPort>> health_port =
       HealthPort::StartFromFlag("ml-host", {v1::HostService::service_full_name()});
-  if (!health_port.ok()) return Fail(health_port.status());
+  if (!health_port.ok()) return LogFatal(health_port.status());
   const std::string storage = absl::GetFlag(FLAGS_storage);
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   absl::StatusOr<std::unique_ptr<KvStore>> store = OpenKvStore(
       storage, data_dir, absl::GetFlag(FLAGS_sync),
       static_cast<size_t>(std::max<int64_t>(1, absl::GetFlag(FLAGS_rocksdb_cache_mb))));
-  if (!store.ok()) return Fail(store.status());
+  if (!store.ok()) return LogFatal(store.status());
   KvStore* const storage_engine = store->get();
   // Metrics (--metrics_listen): the registry outlives everything it reads.
   const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
@@ -242,7 +237,7 @@ int Run(const std::vector<std::string>& announce_urls,
       (key_file.empty() && std::getenv(kMasterKeyEnvVar) == nullptr)
           ? MasterSecret::Generate()
           : MasterSecret::Load(key_file);
-  if (!master.ok()) return Fail(master.status());
+  if (!master.ok()) return LogFatal(master.status());
 
   const int64_t max_block_bytes = absl::GetFlag(FLAGS_max_block_bytes);
   const int64_t max_attachment_bytes = absl::GetFlag(FLAGS_max_attachment_bytes);
@@ -262,7 +257,7 @@ int Run(const std::vector<std::string>& announce_urls,
       max_inflight <= 0 || max_skew < 0 || ledger_cache_size <= 0 ||
       merkle_node_cache_size < 0 ||
       *std::min_element(std::begin(admission), std::end(admission)) <= 0) {
-    return Fail(absl::InvalidArgumentError("limits must be positive"));
+    return LogFatal(absl::InvalidArgumentError("limits must be positive"));
   }
   HostOptions options;
   options.max_block_bytes = static_cast<size_t>(max_block_bytes);
@@ -279,7 +274,7 @@ int Run(const std::vector<std::string>& announce_urls,
   AnnounceMode announce_mode = AnnounceMode::kActive;
   const std::string dht_proxy = absl::GetFlag(FLAGS_dht_proxy);
   if (dht_proxy.empty() && !announce_urls.empty()) {
-    return Fail(absl::InvalidArgumentError("--announce_url needs --dht_proxy"));
+    return LogFatal(absl::InvalidArgumentError("--announce_url needs --dht_proxy"));
   }
   if (!dht_proxy.empty()) {
     const std::string mode = absl::GetFlag(FLAGS_announce);
@@ -290,16 +285,16 @@ int Run(const std::vector<std::string>& announce_urls,
     } else if (mode == "none") {
       announce_mode = AnnounceMode::kNone;
     } else {
-      return Fail(absl::InvalidArgumentError("--announce must be active, all or none"));
+      return LogFatal(absl::InvalidArgumentError("--announce must be active, all or none"));
     }
     const std::vector<std::string>& urls = announce_urls;
     if (urls.empty() && announce_mode != AnnounceMode::kNone) {
-      return Fail(absl::InvalidArgumentError(
+      return LogFatal(absl::InvalidArgumentError(
           "--dht_proxy needs --announce_url: the URL(s) readers reach this host at"));
     }
     absl::StatusOr<std::unique_ptr<DhtClient>> dht = NewDhtProxyClient(
         dht_proxy, absl::Milliseconds(std::max<int64_t>(1, absl::GetFlag(FLAGS_dht_timeout_ms))));
-    if (!dht.ok()) return Fail(dht.status());
+    if (!dht.ok()) return LogFatal(dht.status());
     LocatorAnnouncerOptions announce;
     announce.program = "ml-host";
     announce.dht_name = absl::StrCat("DHT proxy ", dht_proxy);
@@ -314,7 +309,7 @@ int Run(const std::vector<std::string>& announce_urls,
           if (signing_host == nullptr) return absl::UnavailableError("host not ready");
           return signing_host->SignLocator(ledger_id, std::move(record));
         });
-    if (!made.ok()) return Fail(made.status());
+    if (!made.ok()) return LogFatal(made.status());
     announcer = *std::move(made);
     options.announcer = announcer.get();
   }
@@ -325,16 +320,16 @@ int Run(const std::vector<std::string>& announce_urls,
   std::unique_ptr<WitnessSubmitter> witness_submitter;
   if (!witness_flags.empty()) {
     absl::StatusOr<std::vector<WitnessEndpoint>> endpoints = ParseWitnessFlags(witness_flags);
-    if (!endpoints.ok()) return Fail(endpoints.status());
+    if (!endpoints.ok()) return LogFatal(endpoints.status());
     const int64_t quorum_flag = absl::GetFlag(FLAGS_witness_quorum);
     const int64_t min_interval_ms = absl::GetFlag(FLAGS_witness_min_interval_ms);
     const int64_t timeout_ms = absl::GetFlag(FLAGS_witness_timeout_ms);
     if (quorum_flag < 0 || quorum_flag > static_cast<int64_t>(endpoints->size())) {
-      return Fail(absl::InvalidArgumentError(
+      return LogFatal(absl::InvalidArgumentError(
           "--witness_quorum must be between 1 and the number of --witness (0: all)"));
     }
     if (min_interval_ms < 0 || timeout_ms <= 0) {
-      return Fail(absl::InvalidArgumentError(
+      return LogFatal(absl::InvalidArgumentError(
           "--witness_min_interval_ms must not be negative and --witness_timeout_ms must be "
           "positive"));
     }
@@ -344,7 +339,7 @@ int Run(const std::vector<std::string>& announce_urls,
       keys.push_back(endpoint.key);
       absl::StatusOr<std::unique_ptr<WitnessClient>> client =
           NewHttpWitnessClient(std::move(endpoint), absl::Milliseconds(timeout_ms));
-      if (!client.ok()) return Fail(client.status());
+      if (!client.ok()) return LogFatal(client.status());
       clients.push_back(*std::move(client));
     }
     const size_t quorum = quorum_flag == 0 ? keys.size() : static_cast<size_t>(quorum_flag);
@@ -355,7 +350,7 @@ int Run(const std::vector<std::string>& announce_urls,
     absl::StatusOr<std::unique_ptr<WitnessSubmitter>> made = WitnessSubmitter::Create(
         std::move(clients), HostWitnessHooks(&witness_reader, cosignatures.get()),
         std::move(submit));
-    if (!made.ok()) return Fail(made.status());
+    if (!made.ok()) return LogFatal(made.status());
     witness_submitter = *std::move(made);
     options.witnesses = witness_submitter.get();
   }
@@ -379,7 +374,7 @@ int Run(const std::vector<std::string>& announce_urls,
             announcer->Touch(ledger_id, absl::FromUnixMillis(head_time_millis));
           }
         });
-    if (!listed.ok()) return Fail(listed);
+    if (!listed.ok()) return LogFatal(listed);
   }
   AdmissionLimits limits;
   limits.max_concurrent_appends = static_cast<size_t>(admission[0]);
@@ -395,7 +390,7 @@ int Run(const std::vector<std::string>& announce_urls,
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       MakeServerCredentials({absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
                              absl::GetFlag(FLAGS_tls_client_ca)});
-  if (!credentials.ok()) return Fail(credentials.status());
+  if (!credentials.ok()) return LogFatal(credentials.status());
 
   const int64_t max_message =
       max_block_bytes + max_attachments * (max_attachment_bytes + 1024) + 65536;
@@ -409,7 +404,7 @@ int Run(const std::vector<std::string>& announce_urls,
       static_cast<int>(std::min<int64_t>(max_message, INT32_MAX));
   const int64_t max_streams = absl::GetFlag(FLAGS_max_streams_per_connection);
   if (max_streams <= 0 || max_streams > INT32_MAX) {
-    return Fail(absl::InvalidArgumentError(
+    return LogFatal(absl::InvalidArgumentError(
         "--max_streams_per_connection must be in 1..2147483647"));
   }
   config.max_concurrent_streams_per_connection = static_cast<int>(max_streams);
@@ -435,13 +430,13 @@ int Run(const std::vector<std::string>& announce_urls,
     config.metrics = metrics.get();
     absl::StatusOr<std::unique_ptr<HttpServer>> started =
         StartMetricsServer("ml-host", metrics_listen, metrics.get());
-    if (!started.ok()) return Fail(started.status());
+    if (!started.ok()) return LogFatal(started.status());
     metrics_server = *std::move(started);
   }
   absl::Status served = ServeUntilStopSignal(&service, config);
   // Scrapes read the host and the service: they stop first.
   if (metrics_server != nullptr) metrics_server->Stop();
-  if (!served.ok()) return Fail(served);
+  if (!served.ok()) return LogFatal(served);
   return 0;
 }
 

@@ -110,11 +110,6 @@ ABSL_FLAG(int64_t, merkle_node_cache_size, 1 << 18,
 namespace microledger {
 namespace {
 
-int Fail(const absl::Status& status) {
-  Log(LogLevel::kError, "fatal", status.message());
-  return 1;
-}
-
 struct FollowFlag {
   std::string ledger;
   std::string upstream;
@@ -173,17 +168,17 @@ int Run(const std::vector<std::string>& follow_flags,
   // Health checks answer (not ready) from now on, before storage is open.
   absl::StatusOr<std::unique_ptr<HealthPort>> health_port =
       HealthPort::StartFromFlag("ml-mirror", {v1::HostService::service_full_name(), v1::MirrorAdmin::service_full_name()});
-  if (!health_port.ok()) return Fail(health_port.status());
+  if (!health_port.ok()) return LogFatal(health_port.status());
   const std::string storage = absl::GetFlag(FLAGS_storage);
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   absl::StatusOr<std::unique_ptr<KvStore>> store = OpenKvStore(
       storage, data_dir, absl::GetFlag(FLAGS_sync),
       static_cast<size_t>(std::max<int64_t>(1, absl::GetFlag(FLAGS_rocksdb_cache_mb))));
-  if (!store.ok()) return Fail(store.status());
+  if (!store.ok()) return LogFatal(store.status());
   std::vector<FollowFlag> follows;
   for (const std::string& text : follow_flags) {
     absl::StatusOr<FollowFlag> follow = ParseFollow(text);
-    if (!follow.ok()) return Fail(follow.status());
+    if (!follow.ok()) return LogFatal(follow.status());
     follows.push_back(*std::move(follow));
   }
   const int64_t limits[] = {absl::GetFlag(FLAGS_poll_ms),
@@ -195,11 +190,11 @@ int Run(const std::vector<std::string>& follow_flags,
   if (*std::min_element(std::begin(limits), std::end(limits)) <= 0 ||
       absl::GetFlag(FLAGS_merkle_node_cache_size) < 0 ||
       absl::GetFlag(FLAGS_retain_idle) < absl::ZeroDuration()) {
-    return Fail(absl::InvalidArgumentError("limits must be positive"));
+    return LogFatal(absl::InvalidArgumentError("limits must be positive"));
   }
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> upstream_credentials =
       UpstreamCredentials();
-  if (!upstream_credentials.ok()) return Fail(upstream_credentials.status());
+  if (!upstream_credentials.ok()) return LogFatal(upstream_credentials.status());
 
   std::string admin_listen = absl::GetFlag(FLAGS_admin_listen);
   if (admin_listen.empty() && storage == "rocksdb") {
@@ -208,10 +203,10 @@ int Run(const std::vector<std::string>& follow_flags,
   const bool admin_mtls = !absl::GetFlag(FLAGS_admin_tls_client_ca).empty();
   if (!admin_listen.empty()) {
     if (absl::StatusOr<ListenAddress> parsed = ParseListenAddress(admin_listen); !parsed.ok()) {
-      return Fail(parsed.status());
+      return LogFatal(parsed.status());
     }
     if (!IsLocalListenAddress(admin_listen) && !admin_mtls) {
-      return Fail(absl::FailedPreconditionError(absl::StrCat(
+      return LogFatal(absl::FailedPreconditionError(absl::StrCat(
           "--admin_listen=", admin_listen,
           " may be reachable from other machines: the admin API needs unix:PATH, a "
           "loopback address, or mutual TLS (--admin_tls_cert, --admin_tls_key, "
@@ -225,11 +220,11 @@ int Run(const std::vector<std::string>& follow_flags,
   if (!dht_proxy.empty()) {
     absl::StatusOr<std::unique_ptr<DhtClient>> client = NewDhtProxyClient(
         dht_proxy, absl::Milliseconds(std::max<int64_t>(1, absl::GetFlag(FLAGS_dht_timeout_ms))));
-    if (!client.ok()) return Fail(client.status());
+    if (!client.ok()) return LogFatal(client.status());
     dht = *std::move(client);
   }
   if (!announce_urls.empty() && dht == nullptr) {
-    return Fail(absl::InvalidArgumentError("--announce_url needs --dht_proxy"));
+    return LogFatal(absl::InvalidArgumentError("--announce_url needs --dht_proxy"));
   }
   Mirror* signing_mirror = nullptr;
   std::unique_ptr<LocatorAnnouncer> announcer;
@@ -238,7 +233,7 @@ int Run(const std::vector<std::string>& follow_flags,
     if (key_file.empty() && !data_dir.empty()) key_file = data_dir + "/mirror.key";
     absl::StatusOr<SigningKey> loaded =
         key_file.empty() ? SigningKey::Generate() : LoadOrCreateMirrorKey(key_file);
-    if (!loaded.ok()) return Fail(loaded.status());
+    if (!loaded.ok()) return LogFatal(loaded.status());
     auto mirror_key = std::make_shared<SigningKey>(*std::move(loaded));
     LocatorAnnouncerOptions announce;
     announce.program = "ml-mirror";
@@ -258,7 +253,7 @@ int Run(const std::vector<std::string>& follow_flags,
           if (!held.ok()) return held.status();
           return SignLocatorRecord(std::move(record), *mirror_key);
         });
-    if (!made.ok()) return Fail(made.status());
+    if (!made.ok()) return LogFatal(made.status());
     announcer = *std::move(made);
   }
 
@@ -298,7 +293,7 @@ int Run(const std::vector<std::string>& follow_flags,
     mirror.StopFollowers();
     announcer.reset();
   };
-  if (absl::Status started = mirror.Start(); !started.ok()) return Fail(started);
+  if (absl::Status started = mirror.Start(); !started.ok()) return LogFatal(started);
   for (size_t i = 0; i < follows.size(); ++i) {
     const FollowFlag& follow = follows[i];
     absl::StatusOr<MirroredLedgerView> followed =
@@ -316,7 +311,7 @@ int Run(const std::vector<std::string>& follow_flags,
       continue;
     }
     if (!followed.ok()) {
-      return Fail(absl::Status(followed.status().code(),
+      return LogFatal(absl::Status(followed.status().code(),
                                absl::StrCat("--follow #", i + 1, ": ", why)));
     }
   }
@@ -332,10 +327,10 @@ int Run(const std::vector<std::string>& follow_flags,
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       MakeServerCredentials({absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
                              absl::GetFlag(FLAGS_tls_client_ca)});
-  if (!credentials.ok()) return Fail(credentials.status());
+  if (!credentials.ok()) return LogFatal(credentials.status());
   const int64_t max_streams = absl::GetFlag(FLAGS_max_streams_per_connection);
   if (max_streams <= 0 || max_streams > INT32_MAX) {
-    return Fail(absl::InvalidArgumentError(
+    return LogFatal(absl::InvalidArgumentError(
         "--max_streams_per_connection must be in 1..2147483647"));
   }
   std::vector<ServedService> served;
@@ -356,7 +351,7 @@ int Run(const std::vector<std::string>& follow_flags,
         MakeServerCredentials({absl::GetFlag(FLAGS_admin_tls_cert),
                                absl::GetFlag(FLAGS_admin_tls_key),
                                absl::GetFlag(FLAGS_admin_tls_client_ca)});
-    if (!admin_credentials.ok()) return Fail(admin_credentials.status());
+    if (!admin_credentials.ok()) return LogFatal(admin_credentials.status());
     ServerConfig admin_config;
     admin_config.program = "ml-mirror admin";
     admin_config.service_name = v1::MirrorAdmin::service_full_name();
@@ -374,13 +369,13 @@ int Run(const std::vector<std::string>& follow_flags,
                               [&mirror] { return static_cast<double>(mirror.followed_ledgers()); });
     absl::StatusOr<std::unique_ptr<HttpServer>> started =
         StartMetricsServer("ml-mirror", metrics_listen, metrics.get());
-    if (!started.ok()) return Fail(started.status());
+    if (!started.ok()) return LogFatal(started.status());
     metrics_server = *std::move(started);
   }
   absl::Status status = ServeUntilStopSignal(served);
   // Scrapes read the mirror: they stop first.
   if (metrics_server != nullptr) metrics_server->Stop();
-  if (!status.ok()) return Fail(status);
+  if (!status.ok()) return LogFatal(status);
   return 0;
 }
 

@@ -139,11 +139,6 @@ ABSL_FLAG(std::string, keystore_kdf, "interactive",
 namespace microledger {
 namespace {
 
-int Fail(const absl::Status& status) {
-  Log(LogLevel::kError, "fatal", status.message());
-  return 1;
-}
-
 // The agent->host TLS settings from --host_tls_ca, --host_tls_cert and
 // --host_tls_key.
 absl::Status LoadHostTls(HostClientOptions* options) {
@@ -255,22 +250,22 @@ absl::Status LoadWitnesses(const std::vector<std::string>& values, OwnerAgentOpt
 int Run(const std::vector<std::string>& mirrors, const std::vector<std::string>& witnesses) {
   // Every flag is checked before the keystore is opened or a host contacted.
   const std::string keystore_dir = absl::GetFlag(FLAGS_keystore);
-  if (keystore_dir.empty()) return Fail(absl::InvalidArgumentError("--keystore is required"));
+  if (keystore_dir.empty()) return LogFatal(absl::InvalidArgumentError("--keystore is required"));
   KeystoreOptions keystore_options;
   const std::string kdf = absl::GetFlag(FLAGS_keystore_kdf);
   if (kdf == "min") {
     keystore_options.argon2id_opslimit = crypto_pwhash_argon2id_OPSLIMIT_MIN;
     keystore_options.argon2id_memlimit = crypto_pwhash_argon2id_MEMLIMIT_MIN;
   } else if (kdf != "interactive") {
-    return Fail(absl::InvalidArgumentError("--keystore_kdf must be interactive or min"));
+    return LogFatal(absl::InvalidArgumentError("--keystore_kdf must be interactive or min"));
   }
   absl::StatusOr<std::string> token = LoadToken();
-  if (!token.ok()) return Fail(token.status());
+  if (!token.ok()) return LogFatal(token.status());
   absl::StatusOr<ServerConfig> config = LoadServerConfig(*token);
-  if (!config.ok()) return Fail(config.status());
+  if (!config.ok()) return LogFatal(config.status());
   config->detail = absl::StrCat("keystore=", keystore_dir);
   absl::StatusOr<OwnerServiceLimits> limits = LoadServiceLimits();
-  if (!limits.ok()) return Fail(limits.status());
+  if (!limits.ok()) return LogFatal(limits.status());
   OwnerAgentOptions options;
   options.default_host = absl::GetFlag(FLAGS_host);
   options.append_timeout =
@@ -278,22 +273,22 @@ int Run(const std::vector<std::string>& mirrors, const std::vector<std::string>&
   options.state_flush_interval =
       std::chrono::milliseconds(std::max<int64_t>(0, absl::GetFlag(FLAGS_state_flush_ms)));
   if (absl::GetFlag(FLAGS_max_remembered_requests) <= 0) {
-    return Fail(absl::InvalidArgumentError("--max_remembered_requests must be positive"));
+    return LogFatal(absl::InvalidArgumentError("--max_remembered_requests must be positive"));
   }
   options.max_remembered_requests =
       static_cast<size_t>(absl::GetFlag(FLAGS_max_remembered_requests));
   if (absl::Status host_tls = LoadHostTls(&options.host_client); !host_tls.ok()) {
-    return Fail(host_tls);
+    return LogFatal(host_tls);
   }
   for (const std::string& mirror : mirrors) {
     if (mirror.empty() || mirror.find(':') == std::string::npos) {
-      return Fail(absl::InvalidArgumentError(absl::StrCat(
+      return LogFatal(absl::InvalidArgumentError(absl::StrCat(
           "--mirror: \"", mirror.substr(0, 200), "\" is not HOST:PORT")));
     }
   }
   options.mirrors = mirrors;
   if (absl::Status loaded = LoadWitnesses(witnesses, &options); !loaded.ok()) {
-    return Fail(loaded);
+    return LogFatal(loaded);
   }
   // Metrics (--metrics_listen): the registry outlives the agent.
   const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
@@ -310,7 +305,7 @@ int Run(const std::vector<std::string>& mirrors, const std::vector<std::string>&
     absl::StatusOr<std::unique_ptr<DhtClient>> dht = NewDhtProxyClient(
         proxy, absl::Milliseconds(std::max<int64_t>(1, absl::GetFlag(FLAGS_dht_timeout_ms))));
     if (!dht.ok()) {
-      return Fail(absl::InvalidArgumentError(absl::StrCat("--dht_proxy: ", dht.status().message())));
+      return LogFatal(absl::InvalidArgumentError(absl::StrCat("--dht_proxy: ", dht.status().message())));
     }
     options.dht = *std::move(dht);
   }
@@ -318,19 +313,19 @@ int Run(const std::vector<std::string>& mirrors, const std::vector<std::string>&
   // Health checks answer (not ready) from now on, before storage is open.
   absl::StatusOr<std::unique_ptr<HealthPort>> health_port =
       HealthPort::StartFromFlag("ml-owner", {v1::OwnerAgentService::service_full_name()});
-  if (!health_port.ok()) return Fail(health_port.status());
+  if (!health_port.ok()) return LogFatal(health_port.status());
   config->health_port = health_port->get();
 
   absl::StatusOr<std::string> passphrase =
       LoadPassphrase(absl::GetFlag(FLAGS_passphrase_file));
-  if (!passphrase.ok()) return Fail(passphrase.status());
+  if (!passphrase.ok()) return LogFatal(passphrase.status());
   absl::StatusOr<std::unique_ptr<Keystore>> keystore =
       Keystore::Open(keystore_dir, *passphrase, keystore_options);
   sodium_memzero(passphrase->data(), passphrase->size());
-  if (!keystore.ok()) return Fail(keystore.status());
+  if (!keystore.ok()) return LogFatal(keystore.status());
   absl::StatusOr<std::unique_ptr<OwnerAgent>> agent =
       OwnerAgent::Create(*std::move(keystore), std::move(options));
-  if (!agent.ok()) return Fail(agent.status());
+  if (!agent.ok()) return LogFatal(agent.status());
   OwnerGrpcService service(agent->get(), *token, *limits);
   // Appends waiting for witnesses are answered before the grace period.
   config->on_stopping = [owner = agent->get()] { owner->StopWitnessing(); };
@@ -338,12 +333,12 @@ int Run(const std::vector<std::string>& mirrors, const std::vector<std::string>&
   if (metrics != nullptr) {
     absl::StatusOr<std::unique_ptr<HttpServer>> started =
         StartMetricsServer("ml-owner", metrics_listen, metrics.get());
-    if (!started.ok()) return Fail(started.status());
+    if (!started.ok()) return LogFatal(started.status());
     metrics_server = *std::move(started);
   }
   absl::Status served = ServeUntilStopSignal(&service, *config);
   if (metrics_server != nullptr) metrics_server->Stop();
-  if (!served.ok()) return Fail(served);
+  if (!served.ok()) return LogFatal(served);
   return 0;
 }
 

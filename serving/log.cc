@@ -197,6 +197,11 @@ void Log(LogLevel level, absl::string_view event, absl::string_view message,
   WriteLine(line);
 }
 
+int LogFatal(const absl::Status& status) {
+  Log(LogLevel::kError, "fatal", status.message());
+  return 1;
+}
+
 void WritePlainLine(absl::string_view line) { WriteLine(absl::StrCat(line, "\n")); }
 
 void LogStartLine(absl::string_view line, absl::string_view server, absl::string_view address,

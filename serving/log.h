@@ -73,6 +73,10 @@ LogFormat CurrentLogFormat();
 void Log(LogLevel level, absl::string_view event, absl::string_view message,
          absl::Span<const LogField> fields = {});
 
+// For a server's main: logs `status` as the event "fatal" (error level; its
+// message is the status message) and returns 1, the exit status to end with.
+int LogFatal(const absl::Status& status);
+
 // Writes `line` and a newline to stderr as it is, whatever the format and
 // level: the start line "PROGRAM: listening on ADDRESS (DETAIL)" that tests
 // and scripts parse in both formats.

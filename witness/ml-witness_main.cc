@@ -80,22 +80,17 @@ ABSL_FLAG(int64_t, max_tracked_clients, 100000,
 namespace microledger {
 namespace {
 
-int Fail(const absl::Status& status) {
-  Log(LogLevel::kError, "fatal", status.message());
-  return 1;
-}
-
 int Run() {
   absl::StatusOr<std::unique_ptr<HealthPort>> health_port =
       HealthPort::StartFromFlag("ml-witness", {v1::WitnessService::service_full_name()});
-  if (!health_port.ok()) return Fail(health_port.status());
+  if (!health_port.ok()) return LogFatal(health_port.status());
   const std::string key_file = absl::GetFlag(FLAGS_key_file);
   if (key_file.empty()) {
-    return Fail(absl::InvalidArgumentError(
+    return LogFatal(absl::InvalidArgumentError(
         "--key_file is required (make one with `mlctl witness keygen --name=NAME --out=FILE`)"));
   }
   absl::StatusOr<WitnessSigner> signer = LoadWitnessKey(key_file);
-  if (!signer.ok()) return Fail(signer.status());
+  if (!signer.ok()) return LogFatal(signer.status());
 
   const int64_t max_body_bytes = absl::GetFlag(FLAGS_max_body_bytes);
   const int64_t http_threads = absl::GetFlag(FLAGS_http_threads);
@@ -104,7 +99,7 @@ int Run() {
   const double new_ledgers_per_minute = absl::GetFlag(FLAGS_client_new_ledgers_per_minute);
   if (max_body_bytes <= 0 || max_body_bytes > INT32_MAX || http_threads <= 0 ||
       max_tracked_clients <= 0 || requests_per_second < 0 || new_ledgers_per_minute < 0) {
-    return Fail(absl::InvalidArgumentError("limits must be positive"));
+    return LogFatal(absl::InvalidArgumentError("limits must be positive"));
   }
 
   const std::string storage = absl::GetFlag(FLAGS_storage);
@@ -112,7 +107,7 @@ int Run() {
   absl::StatusOr<std::unique_ptr<KvStore>> store = OpenKvStore(
       storage, data_dir, /*sync=*/true,
       static_cast<size_t>(std::max<int64_t>(1, absl::GetFlag(FLAGS_rocksdb_cache_mb))));
-  if (!store.ok()) return Fail(store.status());
+  if (!store.ok()) return LogFatal(store.status());
 
   const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   std::unique_ptr<MetricsRegistry> metrics;
@@ -150,7 +145,7 @@ int Run() {
   HttpServer http(http_options);
   RegisterWitnessHttp(http, &witness, limits, witness_metrics.get());
   if (absl::Status started = http.Start(absl::GetFlag(FLAGS_http_listen)); !started.ok()) {
-    return Fail(absl::Status(started.code(), absl::StrCat("--http_listen: ", started.message())));
+    return LogFatal(absl::Status(started.code(), absl::StrCat("--http_listen: ", started.message())));
   }
   LogStartLine(absl::StrCat("ml-witness http: listening on ", http.bound_address(),
                             " (C2SP tlog-witness)"),
@@ -160,7 +155,7 @@ int Run() {
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       MakeServerCredentials({absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
                              absl::GetFlag(FLAGS_tls_client_ca)});
-  if (!credentials.ok()) return Fail(credentials.status());
+  if (!credentials.ok()) return LogFatal(credentials.status());
   ServerConfig config;
   config.program = "ml-witness";
   config.service_name = v1::WitnessService::service_full_name();
@@ -175,14 +170,14 @@ int Run() {
     config.metrics = metrics.get();
     absl::StatusOr<std::unique_ptr<HttpServer>> started =
         StartMetricsServer("ml-witness", metrics_listen, metrics.get());
-    if (!started.ok()) return Fail(started.status());
+    if (!started.ok()) return LogFatal(started.status());
     metrics_server = *std::move(started);
   }
   absl::Status served = ServeUntilStopSignal(&service, config);
   // The HTTP edges read the witness: they stop before it goes.
   http.Stop();
   if (metrics_server != nullptr) metrics_server->Stop();
-  if (!served.ok()) return Fail(served);
+  if (!served.ok()) return LogFatal(served);
   return 0;
 }
 
