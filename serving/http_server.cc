@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "httplib.h"
 #include "serving/listen_address.h"
@@ -18,9 +19,16 @@ constexpr auto kStartTimeout = std::chrono::seconds(10);
 // Stop waits for one.
 constexpr time_t kKeepAliveSeconds = 2;
 
-// httplib matches paths as regular expressions: a "*" segment becomes a
-// capture of one segment; everything else is escaped but the characters a
-// literal path is made of.
+// httplib matches paths as regular expressions: a literal character is
+// escaped unless it is one a literal path is made of.
+void AppendLiteral(char c, std::string& pattern) {
+  const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                     (c >= '0' && c <= '9') || c == '/' || c == '_' || c == '-';
+  if (!plain) pattern += '\\';
+  pattern += c;
+}
+
+// A "*" segment becomes a capture of one segment; the rest is literal.
 std::string PathPattern(const std::string& path) {
   std::string pattern;
   for (size_t i = 0; i < path.size(); ++i) {
@@ -29,12 +37,9 @@ std::string PathPattern(const std::string& path) {
                                (i + 1 == path.size() || path[i + 1] == '/');
     if (whole_segment) {
       pattern += "([A-Za-z0-9_-]+)";
-      continue;
+    } else {
+      AppendLiteral(c, pattern);
     }
-    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                       (c >= '0' && c <= '9') || c == '/' || c == '_' || c == '-';
-    if (!plain) pattern += '\\';
-    pattern += c;
   }
   return pattern;
 }
@@ -49,14 +54,23 @@ httplib::Server::Handler Adapt(HttpHandler handler) {
     }
     ours.remote_address = request.remote_addr;
     ours.query.insert(request.params.begin(), request.params.end());
+    for (const auto& [name, value] : request.headers) {
+      ours.headers.emplace(absl::AsciiStrToLower(name), value);
+    }
     ours.body = request.body;
     HttpResponse answer = handler(ours);
     response.status = answer.status;
+    for (auto& [name, value] : answer.headers) response.set_header(name, value);
     response.set_content(std::move(answer.body), answer.content_type.c_str());
   };
 }
 
 }  // namespace
+
+std::string HttpRequest::Header(const std::string& lower_case_name) const {
+  auto found = headers.find(lower_case_name);
+  return found == headers.end() ? std::string() : found->second;
+}
 
 HttpServer::HttpServer(HttpServerOptions options)
     : options_(options), server_(std::make_unique<httplib::Server>()) {
@@ -84,6 +98,12 @@ void HttpServer::HandleGet(const std::string& path, HttpHandler handler) {
 
 void HttpServer::HandlePost(const std::string& path, HttpHandler handler) {
   server_->Post(PathPattern(path), Adapt(std::move(handler)));
+}
+
+void HttpServer::HandleGetUnder(const std::string& prefix, HttpHandler handler) {
+  std::string pattern;
+  for (const char c : prefix) AppendLiteral(c, pattern);
+  server_->Get(pattern + ".*", Adapt(std::move(handler)));
 }
 
 absl::Status HttpServer::Start(const std::string& listen) {

@@ -1,10 +1,12 @@
 // The one HTTP server of the Micro Ledger services: it serves /metrics
-// (serving/metrics_http.h) and the witness protocol (witness/witness_http.h);
-// an HTTP read API will be served by the same component, so handlers are
-// registered by method and path, not only for metrics. A path is literal
-// except for segments written "*", each of which matches one non-empty path
-// segment of letters, digits, '_' and '-' (handed to the handler in
-// HttpRequest::path_parameters).
+// (serving/metrics_http.h), the witness protocol (witness/witness_http.h) and
+// the HTTP read API with its web page (ledger_store/http_read_api.h), so
+// handlers are registered by method and path. A path is literal except for
+// segments written "*", each of which matches one non-empty path segment of
+// letters, digits, '_' and '-' (handed to the handler in
+// HttpRequest::path_parameters); HandleGetUnder matches every path under a
+// prefix. Handlers are tried in the order they were registered. A GET handler
+// also answers HEAD (the same headers, no body).
 //
 // Built on cpp-httplib (Debian's libcpp-httplib-dev): MIT licence, packaged by
 // Debian (nothing vendored or downloaded), small (one header and a small
@@ -30,6 +32,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -47,13 +50,20 @@ struct HttpRequest {
   // The client's IP address, without its port.
   std::string remote_address;
   std::multimap<std::string, std::string> query;  // Decoded query parameters.
+  // Request headers, names in lower case.
+  std::multimap<std::string, std::string> headers;
   std::string body;
+
+  // The first value of header `lower_case_name`; empty when absent.
+  std::string Header(const std::string& lower_case_name) const;
 };
 
 struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  // Further response headers (Content-Type is set from content_type).
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
@@ -77,6 +87,9 @@ class HttpServer {
   // paths are answered 404.
   void HandleGet(const std::string& path, HttpHandler handler);
   void HandlePost(const std::string& path, HttpHandler handler);
+  // Every GET path that starts with `prefix` (literal, e.g. "/") and that no
+  // handler registered before matches.
+  void HandleGetUnder(const std::string& prefix, HttpHandler handler);
 
   // Binds `listen` and serves on the worker threads until Stop.
   // InvalidArgument for a bad or unix: address, Unavailable when it cannot be

@@ -50,6 +50,35 @@ TEST(HttpServerTest, ServesRegisteredPathsOnly) {
   EXPECT_FALSE(client.Get("/v1/echo"));
 }
 
+TEST(HttpServerTest, PrefixHandlerTakesWhatEarlierHandlersDoNotAndSeesHeaders) {
+  HttpServer server;
+  server.HandleGet("/", [](const HttpRequest&) { return HttpResponse{200, "text/html", "page"}; });
+  server.HandleGetUnder("/", [](const HttpRequest& request) {
+    HttpResponse response;
+    response.body = request.path + " " + request.Header("if-none-match");
+    response.headers.emplace_back("ETag", "\"e1\"");
+    response.headers.emplace_back("Access-Control-Allow-Origin", "*");
+    return response;
+  });
+  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+  httplib::Client client("127.0.0.1", server.port());
+  httplib::Result page = client.Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->body, "page");
+  EXPECT_EQ(page->get_header_value("Content-Type"), "text/html");
+  httplib::Result deep = client.Get("/jlinx:uAB/tile/0/x001/002.p/5", {{"If-None-Match", "\"e0\""}});
+  ASSERT_TRUE(deep);
+  EXPECT_EQ(deep->status, 200);
+  EXPECT_EQ(deep->body, "/jlinx:uAB/tile/0/x001/002.p/5 \"e0\"");
+  EXPECT_EQ(deep->get_header_value("ETag"), "\"e1\"");
+  EXPECT_EQ(deep->get_header_value("Access-Control-Allow-Origin"), "*");
+  httplib::Result head = client.Head("/anything");
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->get_header_value("ETag"), "\"e1\"");
+  EXPECT_TRUE(head->body.empty());
+}
+
 TEST(HttpServerTest, StarSegmentsMatchOneSegmentAndReachTheHandler) {
   HttpServer server;
   server.HandleGet("/*/checkpoint", [](const HttpRequest& request) {

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "witness/add_checkpoint_request.h"
-#include "witness/client_rate_limiter.h"
+#include "serving/client_rate_limiter.h"
 #include "witness/witness.h"
 
 namespace microledger {

@@ -27,7 +27,7 @@
 #include "serving/tls_credentials.h"
 #include "serving/witness_key_file.h"
 #include "witness/client_limits.h"
-#include "witness/client_rate_limiter.h"
+#include "serving/client_rate_limiter.h"
 #include "witness/witness.h"
 #include "witness/witness_grpc_service.h"
 #include "witness/witness_http.h"

@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
 #include "serving/grpc_status.h"
-#include "witness/client_rate_limiter.h"
+#include "serving/client_rate_limiter.h"
 #include "witness/witness_store.h"
 
 namespace microledger {

@@ -11,7 +11,7 @@
 #include "ledger_store/kv_store.h"
 #include "serving/metrics.h"
 #include "witness/client_limits.h"
-#include "witness/client_rate_limiter.h"
+#include "serving/client_rate_limiter.h"
 #include "witness/witness_store.h"
 #include "witness/witness_testing.h"
 

@@ -1,7 +1,8 @@
-// Token buckets per client (an IP address), for ml-witness's limits on
-// add-checkpoint requests and on new ledgers per client (an extension: SPEC
-// §12 says nothing of rate limits; a refused request is answered 429 over
-// HTTP, RESOURCE_EXHAUSTED over gRPC).
+// Token buckets per client (an IP address): ml-witness's limits on
+// add-checkpoint requests and on new ledgers per client, and the request
+// limit of the HTTP read API (ledger_store/http_read_api.h). Neither is in the
+// SPEC; a refused request is answered 429 over HTTP, RESOURCE_EXHAUSTED over
+// gRPC.
 //
 // Each client has a bucket of `burst` tokens refilled at `per_second`; a
 // request takes one token or is refused. At most `max_clients` buckets are
@@ -11,8 +12,8 @@
 // table without bound).
 //
 // Thread safety: thread-safe (one mutex).
-#ifndef MICROLEDGER_WITNESS_CLIENT_RATE_LIMITER_H_
-#define MICROLEDGER_WITNESS_CLIENT_RATE_LIMITER_H_
+#ifndef MICROLEDGER_SERVING_CLIENT_RATE_LIMITER_H_
+#define MICROLEDGER_SERVING_CLIENT_RATE_LIMITER_H_
 
 #include <cstddef>
 #include <functional>
@@ -60,4 +61,4 @@ std::string ClientAddressOfGrpcPeer(absl::string_view peer);
 
 }  // namespace microledger
 
-#endif  // MICROLEDGER_WITNESS_CLIENT_RATE_LIMITER_H_
+#endif  // MICROLEDGER_SERVING_CLIENT_RATE_LIMITER_H_

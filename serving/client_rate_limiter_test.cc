@@ -1,4 +1,4 @@
-#include "witness/client_rate_limiter.h"
+#include "serving/client_rate_limiter.h"
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
