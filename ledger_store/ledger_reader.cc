@@ -132,6 +132,36 @@ absl::StatusOr<std::vector<std::string>> LedgerReader::ReadBlocks(
   return blocks;
 }
 
+absl::StatusOr<std::string> LedgerReader::ReadTile(absl::string_view ledger_id, int level,
+                                                  const TileIndex& tile) const {
+  absl::StatusOr<CommittedView> view = ViewCommitted(*store_, *cache_, ledger_id);
+  if (!view.ok()) return view.status();
+  if (!TreeHoldsTile(view->head, level, tile)) {
+    return absl::OutOfRangeError(absl::StrCat("tile: ", TilePath(level, tile),
+                                              " is not in the tree of ", view->head,
+                                              " blocks"));
+  }
+  const int height = level * kTileHeight;
+  const uint64_t first = tile.index * kTileWidth;
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> nodes =
+      store_->Scan(NodeKey(view->ledger_key, height, first),
+                   NodeKey(view->ledger_key, height, first + tile.width), tile.width);
+  if (!nodes.ok()) return nodes.status();
+  // Committed nodes are never deleted but by a forget, which removes all.
+  if (nodes->size() != static_cast<size_t>(tile.width)) {
+    return MissingLedger(*store_, view->ledger_key, ledger_id);
+  }
+  std::string hashes;
+  hashes.reserve(nodes->size() * sizeof(MerkleHash));
+  for (const auto& node : *nodes) {
+    if (node.second.size() != sizeof(MerkleHash)) {
+      return absl::DataLossError("storage: corrupt Merkle node");
+    }
+    hashes += node.second;
+  }
+  return hashes;
+}
+
 absl::StatusOr<StoredAttachment> LedgerReader::GetAttachment(absl::string_view ledger_id,
                                                            absl::string_view seal) const {
   absl::StatusOr<std::string> key = LedgerKeyFromId(ledger_id);

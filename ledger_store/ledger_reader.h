@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/chain_validator.h"
+#include "common/tile_path.h"
 #include "ledger_store/commit_watch.h"
 #include "ledger_store/evidence_store.h"
 #include "ledger_store/kv_store.h"
@@ -90,6 +91,12 @@ class LedgerReader {
                                                              uint64_t new_size) const {
     return proofs_.GetConsistencyProof(ledger_id, old_size, new_size);
   }
+  // Tile `tile` of tile level `level` (C2SP tlog-tiles, common/tile_path.h):
+  // the concatenated 32-byte hashes of the tree nodes of height level*8 with
+  // indices tile.index*256 .. tile.index*256 + tile.width - 1. OutOfRange
+  // when the committed tree does not hold it (yet).
+  absl::StatusOr<std::string> ReadTile(absl::string_view ledger_id, int level,
+                                       const TileIndex& tile) const;
   absl::StatusOr<StoredAttachment> GetAttachment(absl::string_view ledger_id,
                                                  absl::string_view seal) const;
   // The evidence objects kept for the ledger (evidence_store.h), first

@@ -1,0 +1,224 @@
+#include "ledger_store/http_read_api.h"
+
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "common/encoding.h"
+#include "common/tile_path.h"
+
+namespace microledger {
+namespace {
+
+constexpr absl::string_view kImmutable = "public, max-age=31536000, immutable";
+constexpr absl::string_view kShortLived = "public, max-age=2";
+constexpr absl::string_view kRevalidate = "no-cache";
+constexpr absl::string_view kNotStored = "no-store";
+constexpr absl::string_view kPageSecurityPolicy =
+    "default-src 'self'; connect-src *; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+// A strong validator of `body`: 128 bits of its SHA-256.
+std::string EntityTag(absl::string_view body) {
+  return absl::StrCat("\"", EncodeBase64Url(Sha256(body).substr(0, 16)), "\"");
+}
+
+// Whether an If-None-Match header value names `tag` (or is "*").
+bool Matches(absl::string_view if_none_match, absl::string_view tag) {
+  for (absl::string_view candidate : absl::StrSplit(if_none_match, ',')) {
+    candidate = absl::StripAsciiWhitespace(candidate);
+    if (absl::StartsWith(candidate, "W/")) candidate.remove_prefix(2);
+    if (candidate == "*" || candidate == tag) return true;
+  }
+  return false;
+}
+
+HttpResponse Error(int status, absl::string_view message) {
+  HttpResponse response;
+  response.status = status;
+  response.body = absl::StrCat(message, "\n");
+  response.headers.emplace_back("Cache-Control", std::string(kNotStored));
+  return response;
+}
+
+HttpResponse ErrorOf(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kOutOfRange:
+      return Error(404, status.message());
+    case absl::StatusCode::kInvalidArgument:
+      return Error(400, status.message());
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kResourceExhausted:
+      return Error(503, "the store is unavailable, try again");
+    default:
+      return Error(500, "internal error");
+  }
+}
+
+// A 200 of `body`, cached as `cache_control`, or a 304 when the client's
+// copy is current.
+HttpResponse Found(const HttpRequest& request, std::string body,
+                   absl::string_view content_type, absl::string_view cache_control) {
+  HttpResponse response;
+  const std::string tag = EntityTag(body);
+  if (Matches(request.Header("if-none-match"), tag)) {
+    response.status = 304;
+  } else {
+    response.body = std::move(body);
+  }
+  response.content_type = std::string(content_type);
+  response.headers.emplace_back("ETag", tag);
+  response.headers.emplace_back("Cache-Control", std::string(cache_control));
+  return response;
+}
+
+// RFC 8187 ext-value of a UTF-8 file name: every byte but unreserved ones
+// percent-encoded, so no header can be forged through a name.
+std::string ContentDisposition(absl::string_view name) {
+  std::string encoded;
+  for (const unsigned char c : name) {
+    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      encoded += static_cast<char>(c);
+    } else {
+      absl::StrAppendFormat(&encoded, "%%%02X", c);
+    }
+  }
+  return absl::StrCat("attachment; filename*=UTF-8''", encoded);
+}
+
+const char* ResourceLabel(int resource) {
+  static const char* const kLabels[] = {"page", "checkpoint", "tile", "blocks", "attachment",
+                                        "other"};
+  return kLabels[resource];
+}
+
+}  // namespace
+
+HttpReadApi::HttpReadApi(const LedgerReader* reader, std::vector<StaticFile> page_files,
+                         HttpReadApiOptions options, MetricsRegistry* registry,
+                         const std::string& metrics_prefix)
+    : reader_(reader),
+      page_files_(std::move(page_files)),
+      options_(options),
+      limiter_(options.client_requests.per_second > 0
+                   ? std::make_unique<ClientRateLimiter>(options.client_requests)
+                   : nullptr),
+      reads_(registry == nullptr
+                 ? nullptr
+                 : &registry->AddCounter(metrics_prefix + "http_reads_total",
+                                         "HTTP read API requests answered, by resource "
+                                         "(page, checkpoint, tile, blocks, attachment, "
+                                         "other) and HTTP status code.",
+                                         {"resource", "code"})) {}
+
+void HttpReadApi::Register(HttpServer& server) {
+  server.HandleGetUnder("/", [this](const HttpRequest& request) { return Answer(request); });
+}
+
+void HttpReadApi::Count(Resource resource, int status) const {
+  if (reads_ == nullptr) return;
+  reads_->WithLabels({ResourceLabel(static_cast<int>(resource)), absl::StrCat(status)})
+      .Increment();
+}
+
+HttpResponse HttpReadApi::Answer(const HttpRequest& request) const {
+  Resource resource = Resource::kOther;
+  HttpResponse response;
+  if (request.path.size() > options_.max_path_bytes) {
+    response = Error(414, "the path is too long");
+  } else if (limiter_ != nullptr && !limiter_->Allow(request.remote_address)) {
+    response = Error(429, "too many requests from this address, slow down");
+    response.headers.emplace_back("Retry-After", "1");
+  } else {
+    response = AnswerLedgerPath(request, resource);
+  }
+  response.headers.emplace_back("Access-Control-Allow-Origin", "*");
+  response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  Count(resource, response.status);
+  return response;
+}
+
+HttpResponse HttpReadApi::AnswerLedgerPath(const HttpRequest& request,
+                                           Resource& resource) const {
+  for (size_t i = 0; i < page_files_.size(); ++i) {
+    const StaticFile& file = page_files_[i];
+    if (request.path == file.path || (i == 0 && request.path == "/")) {
+      resource = Resource::kPage;
+      HttpResponse response = Found(request, file.body, file.content_type, kRevalidate);
+      if (absl::StartsWith(file.content_type, "text/html")) {
+        response.headers.emplace_back("Content-Security-Policy",
+                                      std::string(kPageSecurityPolicy));
+      }
+      return response;
+    }
+  }
+  // "/<ledger id>/<resource path>"
+  absl::string_view path = request.path;
+  if (!absl::ConsumePrefix(&path, "/")) return Error(404, "not found");
+  const size_t slash = path.find('/');
+  if (slash == absl::string_view::npos) return Error(404, "not found");
+  const absl::string_view ledger_id = path.substr(0, slash);
+  absl::string_view rest = path.substr(slash + 1);
+
+  if (rest == "checkpoint") {
+    resource = Resource::kCheckpoint;
+    absl::StatusOr<std::string> latest = reader_->GetCheckpoint(ledger_id, 0);
+    if (!latest.ok()) return ErrorOf(latest.status());
+    absl::StatusOr<std::string> witnessed = reader_->GetWitnessedCheckpoint(ledger_id);
+    // Cosigned lines only when they are on the latest checkpoint itself.
+    std::string note = witnessed.ok() && absl::StartsWith(*witnessed, *latest)
+                           ? *std::move(witnessed)
+                           : *std::move(latest);
+    return Found(request, std::move(note), "text/plain; charset=utf-8", kShortLived);
+  }
+  if (absl::ConsumePrefix(&rest, "tile/")) {
+    resource = Resource::kTile;
+    const size_t level_end = rest.find('/');
+    if (level_end == absl::string_view::npos) return Error(404, "not a tile path");
+    std::optional<int> level = ParseTileLevel(rest.substr(0, level_end));
+    std::optional<TileIndex> tile = ParseTileIndex(rest.substr(level_end + 1));
+    if (!level.has_value() || !tile.has_value()) return Error(404, "not a tile path");
+    absl::StatusOr<std::string> hashes = reader_->ReadTile(ledger_id, *level, *tile);
+    if (!hashes.ok()) return ErrorOf(hashes.status());
+    return Found(request, *std::move(hashes), "application/octet-stream",
+                 tile->partial() ? kShortLived : kImmutable);
+  }
+  if (absl::ConsumePrefix(&rest, "blocks/")) {
+    resource = Resource::kBlocks;
+    std::optional<TileIndex> bundle = ParseTileIndex(rest);
+    if (!bundle.has_value()) return Error(404, "not a block bundle path");
+    if (!TreeHoldsTile(UINT64_MAX, 0, *bundle)) return Error(404, "no such block bundle");
+    const uint64_t first = bundle->index * kTileWidth + 1;
+    const uint64_t last = first + bundle->width - 1;
+    absl::StatusOr<LedgerReader::BlockRange> range =
+        reader_->ResolveBlockRange(ledger_id, first, last);
+    if (!range.ok()) return ErrorOf(range.status());
+    absl::StatusOr<std::vector<std::string>> blocks =
+        reader_->ReadBlocks(ledger_id, *range, first, bundle->width);
+    if (!blocks.ok()) return ErrorOf(blocks.status());
+    std::string lines;
+    for (const std::string& block : *blocks) absl::StrAppend(&lines, "{\"block\":", block, "}\n");
+    return Found(request, std::move(lines), "application/jsonl",
+                 bundle->partial() ? kShortLived : kImmutable);
+  }
+  if (absl::ConsumePrefix(&rest, "attachment/")) {
+    resource = Resource::kAttachment;
+    absl::StatusOr<StoredAttachment> attachment = reader_->GetAttachment(ledger_id, rest);
+    if (!attachment.ok()) return ErrorOf(attachment.status());
+    HttpResponse response =
+        Found(request, std::move(attachment->data), "application/octet-stream", kImmutable);
+    if (!attachment->name.empty()) {
+      response.headers.emplace_back("Content-Disposition",
+                                    ContentDisposition(attachment->name));
+    }
+    return response;
+  }
+  return Error(404, "not found");
+}
+
+}  // namespace microledger
