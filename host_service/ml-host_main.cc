@@ -27,6 +27,7 @@
 #include "serving/dht_client.h"
 #include "serving/command_line.h"
 #include "serving/grpc_server.h"
+#include "ledger_store/http_read_flags.h"
 #include "serving/log.h"
 #include "serving/http_server.h"
 #include "serving/metrics.h"
@@ -433,7 +434,12 @@ int Run(const std::vector<std::string>& announce_urls,
     if (!started.ok()) return LogFatal(started.status());
     metrics_server = *std::move(started);
   }
+  // The HTTP read API (--http_listen) reads host: it stops before it goes.
+  absl::StatusOr<std::optional<HttpReadServer>> http_reads =
+      StartHttpReadServerFromFlags("ml-host", &host.reader(), metrics.get(), "microledger_host_");
+  if (!http_reads.ok()) return LogFatal(http_reads.status());
   absl::Status served = ServeUntilStopSignal(&service, config);
+  if (http_reads->has_value()) (*http_reads)->server->Stop();
   // Scrapes read the host and the service: they stop first.
   if (metrics_server != nullptr) metrics_server->Stop();
   if (!served.ok()) return LogFatal(served);

@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "common/encoding.h"
 #include "common/tile_path.h"
+#include "serving/log.h"
 
 namespace microledger {
 namespace {
@@ -219,6 +220,27 @@ HttpResponse HttpReadApi::AnswerLedgerPath(const HttpRequest& request,
     return response;
   }
   return Error(404, "not found");
+}
+
+absl::StatusOr<HttpReadServer> StartHttpReadServer(
+    const std::string& program, const std::string& listen, int threads,
+    const LedgerReader* reader, std::vector<StaticFile> page_files,
+    HttpReadApiOptions options, MetricsRegistry* registry, const std::string& metrics_prefix) {
+  HttpReadServer started;
+  started.api = std::make_unique<HttpReadApi>(reader, std::move(page_files), options, registry,
+                                              metrics_prefix);
+  HttpServerOptions server_options;
+  server_options.worker_threads = threads;
+  server_options.max_request_body_bytes = 4096;  // GETs carry no body.
+  started.server = std::make_unique<HttpServer>(server_options);
+  started.api->Register(*started.server);
+  if (absl::Status status = started.server->Start(listen); !status.ok()) {
+    return absl::Status(status.code(), absl::StrCat("--http_listen: ", status.message()));
+  }
+  const std::string url = absl::StrCat("http://", started.server->bound_address(), "/");
+  LogStartLine(absl::StrCat(program, ": HTTP read API on ", url), program,
+               started.server->bound_address(), "HTTP read API");
+  return started;
 }
 
 }  // namespace microledger

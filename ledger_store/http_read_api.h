@@ -89,6 +89,22 @@ class HttpReadApi {
   CounterFamily* const reads_;                  // Null: not counted.
 };
 
+// The HTTP read API on its own listener, for the --http_listen flag of
+// ml-host and ml-mirror.
+struct HttpReadServer {
+  std::unique_ptr<HttpReadApi> api;
+  std::unique_ptr<HttpServer> server;
+};
+
+// Starts serving `reader` on `listen` with `threads` worker threads and
+// prints one start line on stderr, "PROGRAM: HTTP read API on
+// http://HOST:PORT/" (port 0 resolved), which tests and scripts parse.
+// Errors as HttpServer::Start, the message prefixed with the flag name.
+absl::StatusOr<HttpReadServer> StartHttpReadServer(
+    const std::string& program, const std::string& listen, int threads,
+    const LedgerReader* reader, std::vector<StaticFile> page_files,
+    HttpReadApiOptions options, MetricsRegistry* registry, const std::string& metrics_prefix);
+
 }  // namespace microledger
 
 #endif  // MICROLEDGER_LEDGER_STORE_HTTP_READ_API_H_

@@ -28,6 +28,7 @@
 #include "serving/locator_announcer.h"
 #include "serving/command_line.h"
 #include "serving/grpc_server.h"
+#include "ledger_store/http_read_flags.h"
 #include "serving/log.h"
 #include "serving/http_server.h"
 #include "serving/metrics.h"
@@ -372,7 +373,12 @@ int Run(const std::vector<std::string>& follow_flags,
     if (!started.ok()) return LogFatal(started.status());
     metrics_server = *std::move(started);
   }
+  // The HTTP read API (--http_listen) reads mirror: it stops before it goes.
+  absl::StatusOr<std::optional<HttpReadServer>> http_reads =
+      StartHttpReadServerFromFlags("ml-mirror", &mirror.reader(), metrics.get(), "microledger_mirror_");
+  if (!http_reads.ok()) return LogFatal(http_reads.status());
   absl::Status status = ServeUntilStopSignal(served);
+  if (http_reads->has_value()) (*http_reads)->server->Stop();
   // Scrapes read the mirror: they stop first.
   if (metrics_server != nullptr) metrics_server->Stop();
   if (!status.ok()) return LogFatal(status);
