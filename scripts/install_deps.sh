@@ -29,13 +29,16 @@ packages=(
   # tests/readme runs the README's commands in a private network namespace
   # (unshare from util-linux, ip from iproute2 to bring its loopback up).
   iproute2
+  # tests/browser: the web page (web/) in headless Chromium.
+  chromium
   # The libFuzzer targets (fuzz/, --config=fuzz): clang, its sanitizer and
   # libFuzzer runtimes, LLVM tools (llvm-ar, llvm-symbolizer for reports), lld.
   clang-14 libclang-rt-14-dev llvm-14 lld-14
 )
-# The manifests stage of .ci/run: kubectl's built-in kustomize, and node + npm
-# for the offline schema validator (deploy/validate/), each only when no such
-# command is installed already (from another source).
+# kubectl's built-in kustomize for the manifests stage of .ci/run; node for the
+# JavaScript verifier's tests (tests/web) and, with npm, the manifests' offline
+# schema validator (deploy/validate/); each only when no such command is
+# installed already (from another source).
 command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)

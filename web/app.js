@@ -281,6 +281,11 @@
       showError('verifier.js did not load');
       return;
     }
+    if (!globalThis.crypto || !crypto.subtle) {
+      showError('This page needs a secure context for WebCrypto: open it over https://, ' +
+        'from localhost or 127.0.0.1, or as a local file (file://).');
+      return;
+    }
     const params = new URLSearchParams(location.search);
     const served = location.protocol === 'http:' || location.protocol === 'https:';
     $('from').value = params.get('from') || (served ? location.origin : '');
