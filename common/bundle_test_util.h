@@ -5,7 +5,9 @@
 #define MICROLEDGER_COMMON_BUNDLE_TEST_UTIL_H_
 
 #include "common/bundle.h"
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <streambuf>
@@ -77,9 +79,29 @@ inline std::string VerifyWith(const std::string& text, const BundleVerifyOptions
   return verdict.ok() ? verdict->Line() : "";
 }
 
+// Test-only corpus hook: when the environment variable ML_BUNDLE_CORPUS_DIR
+// names a directory, Verify writes each bundle it is given there, named by the
+// lowercase hex SHA-256 of its bytes (so a bundle is written once however often
+// it is verified). tests/web/verifier_agreement_test collects the bundles of
+// every bundle test this way and compares the JavaScript verifier's verdict
+// with `mlctl verify` on each.
+inline void SaveToCorpus(const std::string& text) {
+  const char* dir = std::getenv("ML_BUNDLE_CORPUS_DIR");
+  if (dir == nullptr || *dir == '\0') return;
+  const std::string digest = Sha256(text);
+  std::string name;
+  for (const char byte : digest) {
+    absl::StrAppend(&name, absl::Hex(static_cast<unsigned char>(byte), absl::kZeroPad2));
+  }
+  std::ofstream out(absl::StrCat(dir, "/", name), std::ios::binary);
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  EXPECT_TRUE(out.good()) << "cannot write the bundle corpus file " << name;
+}
+
 // The verdict line of the bundle `text`, serially; every parallel mode must
 // give the same line.
 inline std::string Verify(const std::string& text) {
+  SaveToCorpus(text);
   const std::string serial = VerifyWith(text, Workers(1));
   for (const BundleVerifyOptions& options : AllModes()) {
     EXPECT_EQ(VerifyWith(text, options), serial)
