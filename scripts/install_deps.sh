@@ -34,7 +34,8 @@ packages=(
   clang-14 libclang-rt-14-dev llvm-14 lld-14
 )
 # The manifests stage of .ci/run: kubectl's built-in kustomize, and node + npm
-# for the offline schema validator (deploy/validate/), each only when no such
+# for the offline schema validator (deploy/validate/) and the JavaScript
+# verifier's agreement test (tests/web/), each only when no such
 # command is installed already (from another source).
 command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
