@@ -43,7 +43,6 @@ const MAX_LINE_DEPTH = MAX_JSON_DEPTH + 1;
 const MAX_QUOTED_INPUT_BYTES = 200;
 const TOO_LONG_KEPT_BYTES = 16;
 const BUNDLE_FORMAT = 'microledger-bundle-v1';
-const BLOCK_LINE_PREFIX = utf8('{"block":');
 const SIGNED_MESSAGE_PREFIX = 'microledger-block-v1 ';
 const MAX_BLOCK_NUMBER = 2 ** 53;
 const WINDOW_LINES = 256;
@@ -51,6 +50,7 @@ const PROGRESS_LINES = 1000;
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
+const BLOCK_LINE_PREFIX = utf8('{"block":');
 
 function utf8(text) {
   return textEncoder.encode(text);
