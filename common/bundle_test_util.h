@@ -71,16 +71,8 @@ inline const std::vector<BundleVerifyOptions>& AllModes() {
   return *modes;
 }
 
-// The verdict line of the bundle `text` with `options`.
-inline std::string VerifyWith(const std::string& text, const BundleVerifyOptions& options) {
-  std::istringstream in(text);
-  absl::StatusOr<BundleVerdict> verdict = VerifyBundle(in, nullptr, options);
-  EXPECT_TRUE(verdict.ok()) << verdict.status();
-  return verdict.ok() ? verdict->Line() : "";
-}
-
 // Test-only corpus hook: when the environment variable ML_BUNDLE_CORPUS_DIR
-// names a directory, Verify writes each bundle it is given there, named by the
+// names a directory, VerifyWith (with mlctl verify's options) writes each bundle it is given there, named by the
 // lowercase hex SHA-256 of its bytes (so a bundle is written once however often
 // it is verified). tests/web/verifier_agreement_test collects the bundles of
 // every bundle test this way and compares the JavaScript verifier's verdict
@@ -98,10 +90,22 @@ inline void SaveToCorpus(const std::string& text) {
   EXPECT_TRUE(out.good()) << "cannot write the bundle corpus file " << name;
 }
 
+// The verdict line of the bundle `text` with `options`.
+inline std::string VerifyWith(const std::string& text, const BundleVerifyOptions& options) {
+  // What `mlctl verify FILE` does (it sets no witness policy by default).
+  if (options.max_line_bytes == kDefaultMaxBundleLineBytes &&
+      options.witness_policy == nullptr) {
+    SaveToCorpus(text);
+  }
+  std::istringstream in(text);
+  absl::StatusOr<BundleVerdict> verdict = VerifyBundle(in, nullptr, options);
+  EXPECT_TRUE(verdict.ok()) << verdict.status();
+  return verdict.ok() ? verdict->Line() : "";
+}
+
 // The verdict line of the bundle `text`, serially; every parallel mode must
 // give the same line.
 inline std::string Verify(const std::string& text) {
-  SaveToCorpus(text);
   const std::string serial = VerifyWith(text, Workers(1));
   for (const BundleVerifyOptions& options : AllModes()) {
     EXPECT_EQ(VerifyWith(text, options), serial)
