@@ -147,6 +147,9 @@ function quoteForError(input, maxBytes = MAX_QUOTED_INPUT_BYTES) {
 
 // The byte order of UTF-8 strings (what std::map orders member names by).
 function compareCodePoints(a, b) {
+  if (!/[\ud800-\udfff]/.test(a) && !/[\ud800-\udfff]/.test(b)) {
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
   const left = utf8(a);
   const right = utf8(b);
   const length = Math.min(left.length, right.length);
@@ -221,8 +224,13 @@ function sha256Multihash(bytes) {
 
 const STD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const STD_VALUES = new Map([...STD_ALPHABET].map((c, i) => [c, i]));
-const URL_VALUES = new Map([...URL_ALPHABET].map((c, i) => [c, i]));
+function alphabetValues(alphabet) {
+  const values = new Int8Array(128).fill(-1);
+  for (let i = 0; i < alphabet.length; i++) values[alphabet.charCodeAt(i)] = i;
+  return values;
+}
+const STD_VALUES = alphabetValues(STD_ALPHABET);
+const URL_VALUES = alphabetValues(URL_ALPHABET);
 
 // libsodium's sodium_base642bin with no ignored characters, after the
 // alphabet check of common/encoding.cc: canonical base64 only (zero unused
@@ -230,21 +238,23 @@ const URL_VALUES = new Map([...URL_ALPHABET].map((c, i) => [c, i]));
 // null when `text` is not canonical.
 function decodeBase64(text, url) {
   const values = url ? URL_VALUES : STD_VALUES;
-  for (const c of text) {
-    if (!values.has(c) && !(!url && c === '=')) return null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || (values[c] < 0 && (url || c !== 0x3d))) return null;
   }
-  const out = [];
+  const out = new Uint8Array(Math.floor(text.length / 4) * 3 + 3);
+  let length = 0;
   let acc = 0;
   let accLength = 0;
   let pos = 0;
   while (pos < text.length) {
-    const value = values.get(text[pos]);
-    if (value === undefined) break;
+    const value = values[text.charCodeAt(pos)];
+    if (value < 0) break;
     acc = ((acc << 6) | value) & 0xfff;
     accLength += 6;
     if (accLength >= 8) {
       accLength -= 8;
-      out.push((acc >> accLength) & 0xff);
+      out[length++] = (acc >> accLength) & 0xff;
     }
     pos++;
   }
@@ -256,7 +266,7 @@ function decodeBase64(text, url) {
     }
   }
   if (pos !== text.length) return null;
-  return Uint8Array.from(out);
+  return out.slice(0, length);
 }
 
 function encodeBase64(bytes, url) {
@@ -421,6 +431,8 @@ async function verifyEd25519(publicKey, message, signature) {
 const CONTROL_NAMES = ['NUL', 'SOH', 'STX', 'ETX', 'EOT', 'ENQ', 'ACK', 'BEL', 'BS', 'HT',
   'LF', 'VT', 'FF', 'CR', 'SO', 'SI', 'DLE', 'DC1', 'DC2', 'DC3', 'DC4', 'NAK', 'SYN',
   'ETB', 'CAN', 'EM', 'SUB', 'ESC', 'FS', 'GS', 'RS', 'US'];
+const STRING_ESCAPES = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 0x08, 0x66: 0x0c, 0x6e: 0x0a,
+  0x72: 0x0d, 0x74: 0x09 };
 const CONTROL_SHORT_ESCAPES = { 8: 'b', 9: 't', 10: 'n', 12: 'f', 13: 'r' };
 
 const T = {
@@ -443,8 +455,13 @@ class JsonParser {
     this.current = -1;
     this.nextUnget = false;
     this.charsRead = 0;
-    this.tokenString = [];
-    this.tokenBuffer = [];
+    // The token string (nlohmann's raw text of the current token, for error
+    // messages) is always the input bytes from tokenStart to the read
+    // position, less a character read again after unget().
+    this.tokenStart = 0;
+    this.tokenBuffer = new Uint8Array(bytes.length);
+    this.tokenLength = 0;
+    this.tokenAscii = true;
     this.errorMessage = '';
     this.numberValue = 0;
     this.lastToken = 'uninitialized';
@@ -457,24 +474,24 @@ class JsonParser {
     } else {
       this.current = this.pos < this.bytes.length ? this.bytes[this.pos++] : -1;
     }
-    if (this.current !== -1) this.tokenString.push(this.current);
     return this.current;
   }
 
   unget() {
     this.nextUnget = true;
     this.charsRead--;
-    if (this.current !== -1) this.tokenString.pop();
   }
 
   reset() {
-    this.tokenBuffer = [];
-    this.tokenString = [this.current];
+    this.tokenLength = 0;
+    this.tokenAscii = true;
+    this.tokenStart = this.pos - 1;
   }
 
   tokenText() {
+    const end = this.pos - (this.nextUnget && this.current !== -1 ? 1 : 0);
     let text = '';
-    for (const byte of this.tokenString) {
+    for (const byte of this.bytes.subarray(this.tokenStart, end)) {
       text += byte <= 0x1f ? `<U+${byte.toString(16).toUpperCase().padStart(4, '0')}>`
         : String.fromCharCode(byte);
     }
@@ -528,12 +545,17 @@ class JsonParser {
     return type;
   }
 
+  add(byte) {
+    this.tokenBuffer[this.tokenLength++] = byte;
+  }
+
   nextByteInRange(ranges) {
-    this.tokenBuffer.push(this.current);
+    this.tokenAscii = false;
+    this.add(this.current);
     for (let i = 0; i < ranges.length; i += 2) {
       this.get();
       if (ranges[i] <= this.current && this.current <= ranges[i + 1]) {
-        this.tokenBuffer.push(this.current);
+        this.add(this.current);
       } else {
         this.errorMessage = 'invalid string: ill-formed UTF-8 byte';
         return false;
@@ -555,24 +577,28 @@ class JsonParser {
   }
 
   addCodepoint(codepoint) {
-    const buffer = this.tokenBuffer;
     if (codepoint < 0x80) {
-      buffer.push(codepoint);
-    } else if (codepoint <= 0x7ff) {
-      buffer.push(0xc0 | (codepoint >> 6), 0x80 | (codepoint & 0x3f));
-    } else if (codepoint <= 0xffff) {
-      buffer.push(0xe0 | (codepoint >> 12), 0x80 | ((codepoint >> 6) & 0x3f),
-        0x80 | (codepoint & 0x3f));
-    } else {
-      buffer.push(0xf0 | (codepoint >> 18), 0x80 | ((codepoint >> 12) & 0x3f),
-        0x80 | ((codepoint >> 6) & 0x3f), 0x80 | (codepoint & 0x3f));
+      this.add(codepoint);
+      return;
     }
+    this.tokenAscii = false;
+    if (codepoint <= 0x7ff) {
+      this.add(0xc0 | (codepoint >> 6));
+    } else {
+      if (codepoint <= 0xffff) {
+        this.add(0xe0 | (codepoint >> 12));
+      } else {
+        this.add(0xf0 | (codepoint >> 18));
+        this.add(0x80 | ((codepoint >> 12) & 0x3f));
+      }
+      this.add(0x80 | ((codepoint >> 6) & 0x3f));
+    }
+    this.add(0x80 | (codepoint & 0x3f));
   }
 
   scanString() {
     this.reset();
-    const escapes = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 0x08, 0x66: 0x0c, 0x6e: 0x0a,
-      0x72: 0x0d, 0x74: 0x09 };
+    const escapes = STRING_ESCAPES;
     for (;;) {
       const c = this.get();
       if (c === -1) return this.fail('invalid string: missing closing quote');
@@ -580,7 +606,7 @@ class JsonParser {
       if (c === 0x5c) {
         const e = this.get();
         if (e in escapes) {
-          this.tokenBuffer.push(escapes[e]);
+          this.add(escapes[e]);
           continue;
         }
         if (e !== 0x75) return this.fail('invalid string: forbidden character after backslash');
@@ -616,7 +642,7 @@ class JsonParser {
           `must be escaped to \\u${code}${short === undefined ? '' : ` or \\${short}`}`);
       }
       if (c < 0x80) {
-        this.tokenBuffer.push(c);
+        this.add(c);
         continue;
       }
       let ranges;
@@ -745,7 +771,11 @@ class JsonParser {
       open.push([container, isArray]);
       return null;
     };
-    const takeString = () => textDecoder.decode(Uint8Array.from(this.tokenBuffer));
+    const takeString = () => {
+      const bytes = this.tokenBuffer.subarray(0, this.tokenLength);
+      if (this.tokenAscii && bytes.length < 4096) return String.fromCharCode.apply(null, bytes);
+      return textDecoder.decode(bytes);
+    };
     const key = () => {
       const name = takeString();
       const members = open[open.length - 1][0];
@@ -907,6 +937,21 @@ export function jcsCanonicalize(value) {
   const entries = isObject(value) ? [...value.entries()] : Object.entries(value);
   entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return `{${entries.map(([name, member]) => `${JSON.stringify(name)}:${jcsCanonicalize(member)}`).join(',')}}`;
+}
+
+// The JCS of an object, whole and without the members named in `omitted`,
+// from one pass (CanonicalJsonWithout of common/json.cc).
+function jcsSplit(object, omitted) {
+  const entries = [...object.entries()];
+  entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const whole = [];
+  const without = [];
+  for (const [name, member] of entries) {
+    const text = `${JSON.stringify(name)}:${jcsCanonicalize(member)}`;
+    whole.push(text);
+    if (!omitted.includes(name)) without.push(text);
+  }
+  return { whole: `{${whole.join(',')}}`, without: `{${without.join(',')}}` };
 }
 
 function toPlain(value) {
@@ -1414,21 +1459,21 @@ function prepareLine(text, maxLineBytes) {
     const wrapper = parseJson(text, MAX_LINE_DEPTH);
     if (wrapper instanceof RuleError) throw broke('json', wrapper.message);
     line.wrapper = wrapper;
-    if (!bytesEqual(utf8(jcsCanonicalize(wrapper)), text)) {
+    // A block line's JCS is its name, then the block's JCS, which comes with
+    // the JCS of the block's body.
+    const blockLine = isObject(wrapper) && wrapper.size === 1 && wrapper.has('block');
+    const block = blockLine ? wrapper.get('block') : null;
+    const split = isObject(block) ? jcsSplit(block, ['fingerprint', 'signatures']) : null;
+    const canonical = split === null ? jcsCanonicalize(wrapper) : `{"block":${split.whole}}`;
+    if (!bytesEqual(utf8(canonical), text)) {
       throw broke('canonical form', 'the line is not the JCS serialisation of its object');
     }
     if (!isObject(wrapper) || wrapper.size !== 1) {
       throw broke('bundle line', 'must be an object with exactly one member, naming its kind');
     }
     if (line.isBlock) {
-      const value = wrapper.get('block');
-      let body = value;
-      if (isObject(value)) {
-        body = new Map(value);
-        body.delete('fingerprint');
-        body.delete('signatures');
-      }
-      line.block = blockFromJson(value, utf8(jcsCanonicalize(body)));
+      const bodyJcs = split === null ? jcsCanonicalize(block) : split.without;
+      line.block = blockFromJson(block, utf8(bodyJcs));
     }
   } catch (error) {
     if (!(error instanceof RuleError)) throw error;
