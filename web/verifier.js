@@ -49,7 +49,8 @@ const WINDOW_LINES = 256;
 const PROGRESS_LINES = 1000;
 
 const textEncoder = new TextEncoder();
-const textDecoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a string that starts with U+FEFF keeps it.
+const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const BLOCK_LINE_PREFIX = utf8('{"block":');
 
 function utf8(text) {
