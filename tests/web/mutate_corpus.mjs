@@ -32,8 +32,33 @@ const FRAGMENTS = [
 ];
 const SPECIAL_BYTES = [0x00, 0x0d, 0x80, 0xbf, 0xc0, 0xc2, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff];
 
+// Edits of a checkpoint's note text (SPEC §7), written back as a canonical
+// line, so that the note rules are reached past the JSON ones.
+const NOTE_FRAGMENTS = [
+  '\n', '\n\n', '\u2014 ', ' ', '+', '0', '=', 'A', '\u00a0', '\u2003', '\u0085', '\u007f',
+  '\u2014 w.example/w1 AAAAAAA=\n', '\u2014 w.example/w1 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n',
+  '\u2014 \n', '\u2014 a+b AAAAAAA=\n', '\u2014 name AAAA\n', 'extension\n',
+  '18446744073709551615', '18446744073709551616', '\u2014 ',
+];
+
+function mutateNote(line) {
+  const note = JSON.parse(new TextDecoder().decode(line)).checkpoint;
+  if (typeof note !== 'string') return line;
+  const at = random(note.length + 1);
+  let changed;
+  if (random(3) === 0) {
+    changed = note.slice(0, at) + note.slice(at + 1 + random(8));
+  } else {
+    changed = note.slice(0, at) + NOTE_FRAGMENTS[random(NOTE_FRAGMENTS.length)] + note.slice(at);
+  }
+  return new TextEncoder().encode(`{"checkpoint":${JSON.stringify(changed)}}`);
+}
+
 function mutateLine(line) {
   const at = random(line.length + 1);
+  if (new TextDecoder().decode(line.subarray(0, 14)) === '{"checkpoint":' && random(2) === 0) {
+    return mutateNote(line);
+  }
   switch (random(6)) {
     case 0: {  // flip one byte
       if (line.length === 0) return line;
