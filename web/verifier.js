@@ -1122,8 +1122,9 @@ function parseSignature(value) {
 }
 
 // BlockFromJson of common/block.cc with SignatureStage::kComplete: the block,
-// or throws a RuleError.
-function blockFromJson(value, bodyJcs) {
+// or throws a RuleError. A block whose form is right but whose fingerprint is
+// not its body's digest is also kept in `formed.block`, for the report.
+function blockFromJson(value, bodyJcs, formed) {
   if (!isObject(value)) throw broke('members', 'a block is a JSON object');
   checkMemberSet(value, ['ledger', 'number', 'previous', 'time', 'controllers', 'seals', 'event',
     'fingerprint', 'signatures'], 'members', 'the block');
@@ -1175,6 +1176,7 @@ function blockFromJson(value, bodyJcs) {
   });
   if (block.signatures.length === 0) throw broke('signatures', 'the host signature is missing');
 
+  formed.block = block;
   if (!bytesEqual(sha256Multihash(bodyJcs), leaf)) {
     throw broke('fingerprint', "is not the sha2-256 digest of the block body's JCS bytes");
   }
@@ -1449,7 +1451,7 @@ function splitLines(bytes) {
 // wrapper object (non-block lines) or its prepared block (block lines), or
 // the RuleError that stops it.
 function prepareLine(text, maxLineBytes) {
-  const line = { isBlock: startsWithBytes(text, BLOCK_LINE_PREFIX) };
+  const line = { isBlock: startsWithBytes(text, BLOCK_LINE_PREFIX), formed: {} };
   try {
     if (text.length > maxLineBytes) {
       throw broke('line', `is longer than ${maxLineBytes} bytes, the longest this verifier ` +
@@ -1474,7 +1476,7 @@ function prepareLine(text, maxLineBytes) {
     }
     if (line.isBlock) {
       const bodyJcs = split === null ? jcsCanonicalize(block) : split.without;
-      line.block = blockFromJson(block, utf8(bodyJcs));
+      line.block = blockFromJson(block, utf8(bodyJcs), line.formed);
     }
   } catch (error) {
     if (!(error instanceof RuleError)) throw error;
@@ -1547,7 +1549,12 @@ class BundleVerification {
       return this.fail(0, broke('line order', 'a block after an attachment'), lineNumber);
     }
     const position = this.leafHashes.length + 1;
-    if (line.error !== undefined) return this.fail(position, line.error, lineNumber);
+    if (line.error !== undefined) {
+      if (line.formed.block !== undefined) {
+        this.report.blocks.push(blockReport(line.formed.block, position, false));
+      }
+      return this.fail(position, line.error, lineNumber);
+    }
     const outcomes = await line.outcomes;
     try {
       checkNextBlock(this.state, line.block, outcomes);
@@ -1669,14 +1676,18 @@ export function formatVerdict(report) {
   return `FAIL block ${report.failure.block}: ${report.failure.rule}`;
 }
 
-// After a failure, the remaining block lines that parse are listed, unverified.
-function listRemainingBlocks(report, lines, from, maxLineBytes) {
-  let position = report.blocks.length;
+// After a failure, the remaining block lines whose form is right are listed,
+// unverified, numbered on from the failing block (or from the blocks verified
+// when the failure is not in a block line).
+function listRemainingBlocks(report, lines, from, maxLineBytes, failedPosition) {
+  let position = failedPosition > 0 ? failedPosition
+    : report.blocks.filter((block) => block.verified).length;
   for (let i = from; i < lines.length; i++) {
     const line = prepareLine(lines[i], maxLineBytes);
     if (!line.isBlock) continue;
     position++;
-    if (line.block !== undefined) report.blocks.push(blockReport(line.block, position, false));
+    const block = line.block ?? line.formed.block;
+    if (block !== undefined) report.blocks.push(blockReport(block, position, false));
   }
 }
 
@@ -1701,7 +1712,8 @@ export async function verifyBundle(input, options = {}) {
     for (let i = 0; i < window.length; i++) {
       const lineNumber = start + i + 1;
       if (!(await verification.checkLine(window[i], lineNumber))) {
-        listRemainingBlocks(report, lines, lineNumber, maxLineBytes);
+        listRemainingBlocks(report, lines, lineNumber, maxLineBytes,
+          verification.failure.block);
         break;
       }
       if (onProgress && lineNumber - lastProgress >= PROGRESS_LINES) {
