@@ -5,8 +5,13 @@
 // "FAIL block <k>: <rule>") on stdout and exits 0 when it holds, 1 when it
 // does not, and 2 with one line on stderr (nothing on stdout) when FILE cannot
 // be read. Single-threaded; one run per process.
+import { webcrypto } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { verifyBundle } from './verifier.js';
+
+// Node 18 has WebCrypto only under node:crypto unless run with
+// --experimental-global-webcrypto; verifier.js uses globalThis.crypto.
+globalThis.crypto ??= webcrypto;
 
 const EXIT_OK = 0;
 const EXIT_VERIFY_FAILED = 1;

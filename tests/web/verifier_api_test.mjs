@@ -11,6 +11,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { webcrypto } from 'node:crypto';
+
+// Node 18: WebCrypto is under node:crypto only (verifier.js uses globalThis.crypto).
+globalThis.crypto ??= webcrypto;
 
 const [verifierPath, mlctl] = process.argv.slice(2);
 const {

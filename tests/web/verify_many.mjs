@@ -8,6 +8,10 @@
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
+import { webcrypto } from 'node:crypto';
+
+// Node 18: WebCrypto is under node:crypto only (verifier.js uses globalThis.crypto).
+globalThis.crypto ??= webcrypto;
 
 const [verifierPath, ...files] = process.argv.slice(2);
 const { verifyBundle } = await import(pathToFileURL(resolve(verifierPath)).href);
