@@ -41,7 +41,6 @@ const MAX_LINE_BYTES = 16 * 1024 * 1024;
 const MAX_JSON_DEPTH = 32;
 const MAX_LINE_DEPTH = MAX_JSON_DEPTH + 1;
 const MAX_QUOTED_INPUT_BYTES = 200;
-const TOO_LONG_KEPT_BYTES = 16;
 const BUNDLE_FORMAT = 'microledger-bundle-v1';
 const SIGNED_MESSAGE_PREFIX = 'microledger-block-v1 ';
 const MAX_BLOCK_NUMBER = 2 ** 53;
@@ -918,10 +917,6 @@ function parseJson(bytes, maxDepth) {
 
 function isObject(value) {
   return value instanceof Map;
-}
-
-function memberCount(value) {
-  return isObject(value) ? value.size : Array.isArray(value) ? value.length : 1;
 }
 
 // RFC 8785 (JCS) text of a value parsed here (Maps for objects) or of plain
