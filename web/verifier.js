@@ -531,7 +531,7 @@ class JsonParser {
       case 0x2d: case 0x30: case 0x31: case 0x32: case 0x33: case 0x34: case 0x35:
       case 0x36: case 0x37: case 0x38: case 0x39:
         return this.scanNumber();
-      case 0x00: case -1:
+      case -1:
         return 'end';
       default:
         return this.fail('invalid literal');
