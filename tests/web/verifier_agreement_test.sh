@@ -31,8 +31,12 @@ trap 'rm -rf "$work"' EXIT
 corpus=$work/corpus
 mkdir -p "$corpus"
 
-# Every bundle the C++ bundle tests verify; they must pass as usual.
-if ! ML_BUNDLE_CORPUS_DIR=$corpus timeout 300 "$bundle_test" > "$work/bundle_test.log" 2>&1; then
+# Every bundle the C++ bundle tests verify; they must pass as usual. The
+# 20,000-block bundle of VerifiesLargeBundleWithProgress is left out: it costs
+# both verifiers seconds and breaks no rule (the 300-block sample below crosses
+# the JavaScript verifier's window of lines).
+if ! ML_BUNDLE_CORPUS_DIR=$corpus timeout 300 "$bundle_test" \
+    --gtest_filter=-BundleTest.VerifiesLargeBundleWithProgress > "$work/bundle_test.log" 2>&1; then
   tail -n 40 "$work/bundle_test.log"
   echo "FAIL: $bundle_test failed while collecting the corpus"
   exit 1
