@@ -2,6 +2,9 @@
 // reported at that block's position, in every worker mode.
 #include "common/bundle_test_util.h"
 
+#include <functional>
+#include <utility>
+
 namespace microledger {
 namespace bundle_test {
 namespace {
@@ -302,6 +305,134 @@ TEST(BundleTest, WrapperIsNotCountedInTheDepthLimit) {
 }
 
 // Failures outside block lines are reported at block 0.
+
+// Every event, form and authority rule of SPEC §2-§5 that a correctly sealed
+// and signed block can break fails at its block, with its rule's name (these
+// bundles also feed tests/web:verifier_agreement_test's corpus).
+TEST(BundleTest, EveryBlockRuleFailsAtItsBlock) {
+  struct Case {
+    std::function<Block(TestChain&)> make;  // The block after genesis + 1.
+    std::string verdict_prefix;
+  };
+  const auto later = [](Json event) {
+    return [event](TestChain& chain) { return chain.Reseal(chain.Make(event)); };
+  };
+  const std::string moved_key = TestChain().owner(0).public_key_text();
+  const std::vector<Case> cases = {
+      {later({{"event", "opened document"}, {"document type", "x"}}),
+       "FAIL block 3: event opened document: only the genesis block may carry it"},
+      {later({{"event", "transferred ownership"}}),
+       "FAIL block 3: event transferred ownership: the block must carry the new controllers"},
+      {later({{"event", "closed document"}, {"why", "done"}}),
+       "FAIL block 3: event closed document: carries no member but \"event\""},
+      {later({{"event", "moved document"}, {"new id", "jlinx:u"}}),
+       "FAIL block 3: event moved document: has exactly the members"},
+      {later({{"event", "moved document"}, {"new id", "jlinx:u"},
+              {"new cryptographic signing key", moved_key}}),
+       "FAIL block 3: event moved document: member \"new id\" must be a ledger id"},
+      {later({{"event", "x"}, {"signature", "u"}}),
+       "FAIL block 3: event: no event may carry a top-level member \"signature\""},
+      {[](TestChain& chain) {
+         return chain.Reseal(chain.Make({{"event", "x"}}, chain.all_owners(1)));
+       },
+       "FAIL block 3: controllers: only a \"transferred ownership\" block may carry"},
+      {[](TestChain& chain) {
+         Block block = chain.Make({{"event", "x"}});
+         block.time = "2026-02-29T10:00:00.000Z";
+         return chain.Reseal(block);
+       },
+       "FAIL block 3: time: time \"2026-02-29T10:00:00.000Z\" is not a calendar date"},
+      {[](TestChain& chain) {
+         Block block = chain.Make({{"event", "x"}});
+         block.time = "2026-02-28T24:00:00.000Z";
+         return chain.Reseal(block);
+       },
+       "FAIL block 3: time: time \"2026-02-28T24:00:00.000Z\" is not a time of day"},
+      {[](TestChain& chain) {
+         Block block = chain.Make({{"event", "x"}});
+         block.time = "2026-02-28 10:00:00.000Z";
+         return chain.Reseal(block);
+       },
+       "FAIL block 3: time: time \"2026-02-28 10:00:00.000Z\" is not in the required form"},
+      {[](TestChain& chain) {
+         Controllers twice = chain.all_owners(1);
+         twice.keys.push_back(twice.keys[0]);
+         return chain.Reseal(chain.Make({{"event", "transferred ownership"}}, twice));
+       },
+       "FAIL block 3: controllers: keys must be distinct"},
+      {[](TestChain& chain) {
+         return chain.Reseal(
+             chain.Make({{"event", "transferred ownership"}}, chain.all_owners(2)));
+       },
+       "FAIL block 3: controllers: threshold must be a whole number from 1 to the "
+       "number of keys"},
+      {[](TestChain& chain) {
+         const std::string seal = DigestText("a");
+         return chain.Reseal(chain.Make({{"event", "x"}}, std::nullopt,
+                                        std::vector<std::string>{seal, seal}));
+       },
+       "FAIL block 3: seals: seals must be distinct"},
+      {[](TestChain& chain) {
+         Block block = chain.Reseal(chain.Make({{"event", "x"}}));
+         std::swap(block.signatures.front(), block.signatures.back());
+         return block;
+       },
+       "FAIL block 3: signatures: owner signatures first, then exactly one host "
+       "signature, last"},
+      {[](TestChain& chain) {
+         Block block = chain.Reseal(chain.Make({{"event", "x"}}));
+         block.signatures.back().key = block.signatures.front().key;
+         return block;
+       },
+       "FAIL block 3: host signature: is not by the ledger's host key"},
+      {[](TestChain& chain) {
+         Block block = chain.Reseal(chain.Make({{"event", "x"}}));
+         block.signatures.clear();
+         return block;
+       },
+       "FAIL block 3: signatures: the host signature is missing"},
+  };
+  for (const Case& test_case : cases) {
+    TestChain chain;
+    chain.AppendEvents(1);
+    std::vector<Block> blocks = chain.blocks();
+    blocks.push_back(test_case.make(chain));
+    EXPECT_THAT(Verify(WriteBundle(chain.ledger_id(), blocks)),
+                StartsWith(test_case.verdict_prefix));
+  }
+}
+
+// The genesis event's rules (SPEC §3) fail at block 1.
+TEST(BundleTest, EveryGenesisRuleFailsAtBlockOne) {
+  const std::vector<std::pair<std::function<void(Block&, TestChain&)>, std::string>> cases = {
+      {[](Block& block, TestChain&) { block.event = {{"event", "x"}}; },
+       "FAIL block 1: genesis event: the genesis event must be \"opened document\" or "
+       "\"became document\""},
+      {[](Block& block, TestChain&) { block.controllers.reset(); },
+       "FAIL block 1: controllers: the genesis block must carry controllers"},
+      {[](Block& block, TestChain&) { block.event.erase("document type"); },
+       "FAIL block 1: event opened document: member \"document type\" is required"},
+      {[](Block& block, TestChain&) { block.event["document type"] = 7; },
+       "FAIL block 1: event opened document: member \"document type\" must be a string"},
+      {[](Block& block, TestChain&) { block.event["cryptographic signing key"] = "u"; },
+       "FAIL block 1: event opened document: member \"cryptographic signing key\" must "
+       "be an Ed25519 key"},
+      {[](Block& block, TestChain& chain) {
+         block.event["cryptographic signing key"] = chain.stranger(0).public_key_text();
+       },
+       "FAIL block 1: event opened document: \"cryptographic signing key\" must be one of "
+       "controllers.keys"},
+      {[](Block& block, TestChain&) { block.event["event"] = "became document"; },
+       "FAIL block 1: event became document: member \"original id\" is required"},
+  };
+  for (const auto& [change, verdict_prefix] : cases) {
+    TestChain chain;
+    Block genesis = chain.MakeGenesis();
+    change(genesis, chain);
+    EXPECT_THAT(Verify(WriteBundle(chain.ledger_id(), {chain.Reseal(genesis)})),
+                StartsWith(verdict_prefix));
+  }
+}
 
 }  // namespace
 }  // namespace bundle_test

@@ -5,7 +5,9 @@
 #define MICROLEDGER_COMMON_BUNDLE_TEST_UTIL_H_
 
 #include "common/bundle.h"
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <streambuf>
@@ -69,8 +71,32 @@ inline const std::vector<BundleVerifyOptions>& AllModes() {
   return *modes;
 }
 
+// Test-only corpus hook: when the environment variable ML_BUNDLE_CORPUS_DIR
+// names a directory, VerifyWith (with mlctl verify's options) writes each bundle it is given there, named by the
+// lowercase hex SHA-256 of its bytes (so a bundle is written once however often
+// it is verified). tests/web/verifier_agreement_test collects the bundles of
+// every bundle test this way and compares the JavaScript verifier's verdict
+// with `mlctl verify` on each.
+inline void SaveToCorpus(const std::string& text) {
+  const char* dir = std::getenv("ML_BUNDLE_CORPUS_DIR");
+  if (dir == nullptr || *dir == '\0') return;
+  const std::string digest = Sha256(text);
+  std::string name;
+  for (const char byte : digest) {
+    absl::StrAppend(&name, absl::Hex(static_cast<unsigned char>(byte), absl::kZeroPad2));
+  }
+  std::ofstream out(absl::StrCat(dir, "/", name), std::ios::binary);
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  EXPECT_TRUE(out.good()) << "cannot write the bundle corpus file " << name;
+}
+
 // The verdict line of the bundle `text` with `options`.
 inline std::string VerifyWith(const std::string& text, const BundleVerifyOptions& options) {
+  // What `mlctl verify FILE` does (it sets no witness policy by default).
+  if (options.max_line_bytes == kDefaultMaxBundleLineBytes &&
+      options.witness_policy == nullptr) {
+    SaveToCorpus(text);
+  }
   std::istringstream in(text);
   absl::StatusOr<BundleVerdict> verdict = VerifyBundle(in, nullptr, options);
   EXPECT_TRUE(verdict.ok()) << verdict.status();

@@ -458,7 +458,7 @@ int main(int argc, char** argv) {
        "Holds the host keys, checks every SPEC rule, countersigns, stores blocks in "
        "RocksDB and publishes signed checkpoints.\n"
        "Usage: ml-host --data_dir=DIR [--listen=HOST:PORT] [flags]",
-       {"host_service/ml-host_main.cc"}});
+       {"host_service/ml-host_main.cc", "ledger_store/http_read_flags.cc"}});
   // Debian's Abseil has mutex deadlock detection on; it costs 1-2 % of the
   // host's CPU on the append path.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);

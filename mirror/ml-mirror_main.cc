@@ -399,7 +399,7 @@ int main(int argc, char** argv) {
        "checkpoint, stores them and serves the same read API. Holds no ledger key.\n"
        "Usage: ml-mirror --data_dir=DIR [--listen=HOST:PORT] [--follow=LEDGER@HOST:PORT] "
        "[flags]",
-       {"mirror/ml-mirror_main.cc"},
+       {"mirror/ml-mirror_main.cc", "ledger_store/http_read_flags.cc"},
        {"follow"}});
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   // Abseil keeps the last of a repeated flag: these are read from argv.
