@@ -7,11 +7,12 @@
 // be read. Single-threaded; one run per process.
 import { webcrypto } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { verifyBundle } from './verifier.js';
+import { createRequire } from 'node:module';
 
 // Node 18 has WebCrypto only under node:crypto unless run with
 // --experimental-global-webcrypto; verifier.js uses globalThis.crypto.
 globalThis.crypto ??= webcrypto;
+const { verifyBundle } = createRequire(import.meta.url)('./verifier.js');
 
 const EXIT_OK = 0;
 const EXIT_VERIFY_FAILED = 1;

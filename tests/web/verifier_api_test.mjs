@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
 import { webcrypto } from 'node:crypto';
 
 // Node 18: WebCrypto is under node:crypto only (verifier.js uses globalThis.crypto).
@@ -19,7 +19,7 @@ globalThis.crypto ??= webcrypto;
 const [verifierPath, mlctl] = process.argv.slice(2);
 const {
   verifyBundle, formatVerdict, jcsCanonicalize, merkleRoot, decodeMultibase, sha256,
-} = await import(pathToFileURL(resolve(verifierPath)).href);
+} = createRequire(import.meta.url)(resolve(verifierPath));
 
 const hex = (bytes) => Buffer.from(bytes).toString('hex');
 const bytesOf = (text) => new TextEncoder().encode(text);

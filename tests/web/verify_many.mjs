@@ -6,7 +6,7 @@
 //
 // Usage: node verify_many.mjs VERIFIER_JS FILE...
 import { readFile } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { webcrypto } from 'node:crypto';
 
@@ -14,7 +14,7 @@ import { webcrypto } from 'node:crypto';
 globalThis.crypto ??= webcrypto;
 
 const [verifierPath, ...files] = process.argv.slice(2);
-const { verifyBundle } = await import(pathToFileURL(resolve(verifierPath)).href);
+const { verifyBundle } = createRequire(import.meta.url)(resolve(verifierPath));
 for (const file of files) {
   let bytes;
   try {
