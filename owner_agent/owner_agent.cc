@@ -425,6 +425,8 @@ absl::StatusOr<v1::BlockOutcome> OwnerAgent::AppendEventUncounted(
                               request.request_id());
 }
 
+void OwnerAgent::FlushState() { flusher_->Flush(); }
+
 void OwnerAgent::CountRefusedAppend(const absl::Status& refusal) const {
   if (options_.metrics != nullptr) options_.metrics->AppendAnswered(refusal);
 }

@@ -179,6 +179,10 @@ class OwnerAgent {
   // verified. `done` must not block.
   using OutcomeCallback = std::function<void(absl::StatusOr<v1::BlockOutcome>)>;
   void AppendEventAsync(const v1::AppendEventRequest& request, OutcomeCallback done);
+  // Saves with fsync every verified head written since the last flush, and
+  // the request journal (what the background thread does every
+  // state_flush_interval); failures are warned about.
+  void FlushState();
   // Counts an AppendEvent call refused at the API edge (token, a limit) like
   // the ones AppendEventAsync answers.
   void CountRefusedAppend(const absl::Status& refusal) const;

@@ -16,6 +16,7 @@ absl::Status RecordFlusher::SaveHead(const std::shared_ptr<LedgerState>& ledger)
 }
 
 void RecordFlusher::Flush() {
+  absl::MutexLock flushing(&flush_mu_);
   absl::StatusOr<uint64_t> rotation = registry_.RotateHeadLog();
   if (!rotation.ok()) {
     warn_(absl::StrCat("cannot rotate the head log: ", rotation.status().message()));
