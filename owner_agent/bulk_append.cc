@@ -34,9 +34,12 @@ bool BulkAppend::Add(v1::BulkEvent event) {
   request.set_event_json(std::move(*event.mutable_event_json()));
   request.mutable_attachments()->Swap(event.mutable_attachments());
   request.set_request_id(std::move(*event.mutable_request_id()));
-  agent_.AppendEventAsync(request, [this, index](absl::StatusOr<v1::BlockOutcome> outcome) {
-    Record(index, std::move(outcome));
-  });
+  agent_.AppendEventAsync(
+      request,
+      [this, index](absl::StatusOr<v1::BlockOutcome> outcome) {
+        Record(index, std::move(outcome));
+      },
+      HeadSave::kAtFlush);
   return true;
 }
 

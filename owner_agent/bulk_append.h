@@ -2,7 +2,9 @@
 // ledger are submitted in stream order through OwnerAgent::AppendEventAsync,
 // so each block is drafted, signed and checked under the ledger's lock on the
 // drafted head and pipelined on the host's AppendStream, and every host reply
-// is verified exactly as for AppendEvent. At most `max_in_flight` events are
+// is verified exactly as for AppendEvent. Verified heads are not written per
+// block (HeadSave::kAtFlush): the summary is reported only after Finish's
+// flush, and an agent killed before it re-synchronises with the host. At most `max_in_flight` events are
 // unanswered at a time (Add waits for room). The first failed event stops the
 // stream: Add refuses every later event. Finish waits for every outcome,
 // saves the agent's state with fsync (one flush for the whole stream) and

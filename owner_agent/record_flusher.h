@@ -41,6 +41,9 @@ class RecordFlusher {
   // The ledger's verified head changed by an ordinary block.
   absl::Status SaveHead(const std::shared_ptr<LedgerState>& ledger)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger->mu) ABSL_LOCKS_EXCLUDED(dirty_mu_);
+  // The same for a head that only needs to reach the disk at the next Flush
+  // (HeadSave::kAtFlush): marked dirty, nothing written now.
+  void MarkDirty(const std::shared_ptr<LedgerState>& ledger) ABSL_LOCKS_EXCLUDED(dirty_mu_);
 
   // Failures are warned about; records that could not be saved stay dirty
   // and are tried again at the next flush. Flushes run one at a time.
