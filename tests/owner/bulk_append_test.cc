@@ -2,11 +2,14 @@
 // through real ml-host and ml-owner processes on loopback. Consecutive
 // blocks that verify; a refused event in the middle (the blocks before it
 // stay, none after it is appended); AppendEvent calls on the same ledger
-// during the stream (one valid chain); kill -9 of the agent during a stream
+// during the stream (one valid chain); a stream the client cancels; kill -9 of the agent during a stream
 // (its state matches the host after the restart, nothing it acknowledged is
 // lost); a host whose countersignature of one block is wrong (detected, the
 // stream stops there).
+#include <unistd.h>
+
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -233,6 +236,47 @@ TEST_F(BulkAppendTest, KilledAgentMidStreamMatchesTheHostAfterRestart) {
   const v1::VerifyLedgerResponse verdict = Verify(*stub_, ledger);
   EXPECT_TRUE(verdict.ok()) << verdict.verdict();
   EXPECT_EQ(verdict.blocks(), host_head + 10);
+}
+
+TEST_F(BulkAppendTest, ACancelledStreamStopsAndLeavesOneValidChain) {
+  const std::string ledger = NewLedger();
+  grpc::ClientContext context;
+  v1::AppendEventsSummary summary;
+  std::unique_ptr<grpc::ClientWriter<v1::AppendEventsRequest>> writer =
+      stub_->AppendEvents(&context, &summary);
+  const std::vector<std::string> events = NumberedEvents(64);
+  v1::AppendEventsRequest request;
+  request.set_ledger_id(ledger);
+  for (const std::string& event : events) request.add_events()->set_event_json(event);
+  // Messages until the host has 300 blocks (at most 2,000 messages or 60 s).
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (int i = 0; i < 2000 && std::chrono::steady_clock::now() < give_up &&
+                  HostHead(host_->address(), ledger) < 300;
+       ++i) {
+    ASSERT_TRUE(writer->Write(request));
+    request.clear_ledger_id();
+  }
+  context.TryCancel();
+  EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  // The agent stops signing soon after: the host's head stops moving (it is
+  // read until it stays put for 300 ms, at most 10 s), short of the events
+  // sent, and the ledger takes the next event right after it.
+  uint64_t host_head = HostHead(host_->address(), ledger);
+  for (int i = 0; i < 33; ++i) {
+    usleep(300 * 1000);
+    const uint64_t now = HostHead(host_->address(), ledger);
+    if (now == host_head) break;
+    host_head = now;
+  }
+  EXPECT_GE(host_head, 301u);
+  EXPECT_LT(host_head, 2000u * 64u);
+  v1::BlockOutcome outcome;
+  ASSERT_TRUE(Append(*stub_, ledger, R"({"event":"after"})", &outcome).ok());
+  EXPECT_EQ(outcome.committed().number(), host_head + 1);
+  ++host_head;
+  const v1::VerifyLedgerResponse verdict = Verify(*stub_, ledger);
+  EXPECT_TRUE(verdict.ok()) << verdict.verdict();
+  EXPECT_EQ(verdict.blocks(), host_head);
 }
 
 // A HostService in front of a real ml-host that forwards every call, but
