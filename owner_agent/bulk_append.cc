@@ -1,8 +1,8 @@
 #include "owner_agent/bulk_append.h"
 
+#include <string>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 
 namespace microledger {
 namespace {
