@@ -90,9 +90,11 @@ absl::Status AppendPipeline::Prepare(LedgerState& ledger) {
 
 std::shared_ptr<PendingAppend> AppendPipeline::Submit(
     const std::shared_ptr<LedgerState>& ledger, Block block, std::string bytes,
-    const std::vector<v1::Attachment>& attachments, CommittedCallback on_done) {
+    const std::vector<v1::Attachment>& attachments, CommittedCallback on_done,
+    HeadSave head_save) {
   auto pending = std::make_shared<PendingAppend>();
   pending->host = hosts_.Get(ledger->record.host_address);
+  pending->head_save = head_save;
   const bool async = on_done != nullptr;
   if (async) {
     absl::MutexLock lock(&pending->mu);
@@ -134,7 +136,9 @@ void AppendPipeline::Finish(const std::shared_ptr<LedgerState>& ledger, uint64_t
       status = auditor_.AcceptReply(*ledger, std::move(block), response, &committed,
                                     &save_later);
     }
-    if (status.ok() && save_later) {
+    if (status.ok() && save_later && pending->head_save == HeadSave::kAtFlush) {
+      flusher_.MarkDirty(ledger);
+    } else if (status.ok() && save_later) {
       // The head is promised to survive a killed agent once reported.
       if (absl::Status saved = flusher_.SaveHead(ledger); !saved.ok()) {
         status = absl::InternalError(absl::StrCat(
@@ -286,7 +290,7 @@ absl::StatusOr<std::optional<v1::CommittedBlock>> AppendPipeline::CommittedAttem
 std::shared_ptr<PendingAppend> AppendPipeline::DraftAndSubmit(
     const std::shared_ptr<LedgerState>& ledger, BlockContent content,
     const std::vector<v1::Attachment>& attachments, const std::string& request_id,
-    absl::StatusOr<v1::BlockOutcome>& outcome, CommittedCallback on_done) {
+    absl::StatusOr<v1::BlockOutcome>& outcome, CommittedCallback on_done, HeadSave head_save) {
   if (absl::Status s = Prepare(*ledger); !s.ok()) {
     outcome = s;
     return nullptr;
@@ -370,7 +374,8 @@ std::shared_ptr<PendingAppend> AppendPipeline::DraftAndSubmit(
       return nullptr;
     }
   }
-  return Submit(ledger, std::move(block), std::move(bytes), attachments, std::move(on_done));
+  return Submit(ledger, std::move(block), std::move(bytes), attachments, std::move(on_done),
+                head_save);
 }
 
 absl::StatusOr<v1::BlockOutcome> AppendPipeline::MakeBlock(
@@ -381,7 +386,7 @@ absl::StatusOr<v1::BlockOutcome> AppendPipeline::MakeBlock(
   {
     absl::MutexLock lock(&ledger->mu);
     pending = DraftAndSubmit(ledger, std::move(content), attachments, request_id, outcome,
-                             nullptr);
+                             nullptr, HeadSave::kBeforeReport);
   }
   if (pending == nullptr) return outcome;
   absl::StatusOr<v1::CommittedBlock> committed = Wait(pending);
@@ -392,7 +397,8 @@ absl::StatusOr<v1::BlockOutcome> AppendPipeline::MakeBlock(
 void AppendPipeline::MakeBlockAsync(const std::shared_ptr<LedgerState>& ledger,
                                     BlockContent content,
                                     const std::vector<v1::Attachment>& attachments,
-                                    const std::string& request_id, OutcomeCallback done) {
+                                    const std::string& request_id, OutcomeCallback done,
+                                    HeadSave head_save) {
   std::shared_ptr<PendingAppend> pending;
   absl::StatusOr<v1::BlockOutcome> outcome;
   {
@@ -404,7 +410,8 @@ void AppendPipeline::MakeBlockAsync(const std::shared_ptr<LedgerState>& ledger,
                                  return;
                                }
                                done(CommittedOutcome(*std::move(committed)));
-                             });
+                             },
+                             head_save);
   }
   if (pending == nullptr) done(std::move(outcome));
 }

@@ -108,7 +108,8 @@ class AppendPipeline {
   std::shared_ptr<PendingAppend> Submit(const std::shared_ptr<LedgerState>& ledger,
                                         Block block, std::string bytes,
                                         const std::vector<v1::Attachment>& attachments,
-                                        CommittedCallback on_done)
+                                        CommittedCallback on_done,
+                                        HeadSave head_save = HeadSave::kBeforeReport)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger->mu);
   absl::StatusOr<v1::CommittedBlock> Wait(const std::shared_ptr<PendingAppend>& pending);
 
@@ -124,7 +125,8 @@ class AppendPipeline {
   // of a remembered request id waits for the host's answer before `done`.
   void MakeBlockAsync(const std::shared_ptr<LedgerState>& ledger, BlockContent content,
                       const std::vector<v1::Attachment>& attachments,
-                      const std::string& request_id, OutcomeCallback done)
+                      const std::string& request_id, OutcomeCallback done,
+                      HeadSave head_save = HeadSave::kBeforeReport)
       ABSL_LOCKS_EXCLUDED(ledger->mu);
 
   // Fails the async appends past their deadline (cancels their host stream).
@@ -138,7 +140,7 @@ class AppendPipeline {
                                                 const std::vector<v1::Attachment>& attachments,
                                                 const std::string& request_id,
                                                 absl::StatusOr<v1::BlockOutcome>& outcome,
-                                                CommittedCallback on_done)
+                                                CommittedCallback on_done, HeadSave head_save)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger->mu);
   // SyncIdle, then RelocateHost when the recorded host is unreachable.
   absl::Status SyncHost(LedgerState& ledger) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);

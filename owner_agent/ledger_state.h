@@ -58,6 +58,15 @@ inline bool NoneInflight(LedgerState* ledger) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledg
 using CommittedCallback = std::function<void(absl::StatusOr<v1::CommittedBlock>)>;
 
 // One block sent to a host and not answered yet.
+// When the verified head after an ordinary block goes to disk.
+enum class HeadSave {
+  // Before the append is reported (RecordFlusher::SaveHead).
+  kBeforeReport,
+  // At the next RecordFlusher::Flush, which the caller runs before it
+  // reports the append (AppendEvents: one flush per stream).
+  kAtFlush,
+};
+
 struct PendingAppend {
   absl::Mutex mu;
   bool done ABSL_GUARDED_BY(mu) = false;
@@ -70,6 +79,7 @@ struct PendingAppend {
   std::chrono::steady_clock::time_point deadline ABSL_GUARDED_BY(mu);
   // Set before the block is submitted, constant afterwards.
   std::shared_ptr<HostClient> host;
+  HeadSave head_save = HeadSave::kBeforeReport;
 };
 
 }  // namespace microledger

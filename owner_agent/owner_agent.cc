@@ -425,12 +425,14 @@ absl::StatusOr<v1::BlockOutcome> OwnerAgent::AppendEventUncounted(
                               request.request_id());
 }
 
+void OwnerAgent::FlushState() { flusher_->Flush(); }
+
 void OwnerAgent::CountRefusedAppend(const absl::Status& refusal) const {
   if (options_.metrics != nullptr) options_.metrics->AppendAnswered(refusal);
 }
 
 void OwnerAgent::AppendEventAsync(const v1::AppendEventRequest& request,
-                                  OutcomeCallback done) {
+                                  OutcomeCallback done, HeadSave head_save) {
   if (options_.metrics != nullptr) {
     done = [metrics = options_.metrics,
             inner = std::move(done)](absl::StatusOr<v1::BlockOutcome> outcome) {
@@ -454,7 +456,7 @@ void OwnerAgent::AppendEventAsync(const v1::AppendEventRequest& request,
     return;
   }
   pipeline_->MakeBlockAsync(*ledger, std::move(append->content), append->attachments,
-                            request.request_id(), std::move(done));
+                            request.request_id(), std::move(done), head_save);
 }
 
 absl::StatusOr<v1::BlockOutcome> OwnerAgent::CloseLedger(

@@ -59,7 +59,9 @@
 // (one write, no fsync) before the append is reported, so a killed agent
 // loses nothing it reported; the background thread saves those records with
 // fsync and drops the log every `state_flush_interval` (and at destruction),
-// so a machine crash can lose at most that interval of them.
+// so a machine crash can lose at most that interval of them. An AppendEvents
+// stream writes no record per block: its ledger is marked dirty and saved
+// by one flush (fsync) before the stream's summary is sent.
 // A restarted agent checks each host against the saved checkpoint before the
 // next write: a smaller or different tree is a rollback or fork (evidence,
 // ledger refused), a larger one needs a valid consistency proof, and only
@@ -177,8 +179,16 @@ class OwnerAgent {
   // this call (errors found before the block is sent) or from the host
   // stream's reader thread (or the timeout watchdog) once the reply is
   // verified. `done` must not block.
+  // With HeadSave::kAtFlush the verified head is saved at the next
+  // FlushState only: the caller must call it before it reports the outcome
+  // (AppendEvents, one flush for a whole stream).
   using OutcomeCallback = std::function<void(absl::StatusOr<v1::BlockOutcome>)>;
-  void AppendEventAsync(const v1::AppendEventRequest& request, OutcomeCallback done);
+  void AppendEventAsync(const v1::AppendEventRequest& request, OutcomeCallback done,
+                        HeadSave head_save = HeadSave::kBeforeReport);
+  // Saves with fsync every verified head written since the last flush, and
+  // the request journal (what the background thread does every
+  // state_flush_interval); failures are warned about.
+  void FlushState();
   // Counts an AppendEvent call refused at the API edge (token, a limit) like
   // the ones AppendEventAsync answers.
   void CountRefusedAppend(const absl::Status& refusal) const;

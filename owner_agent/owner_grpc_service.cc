@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "owner_agent/bulk_append.h"
 #include "serving/grpc_status.h"
 
 namespace microledger {
@@ -118,6 +119,60 @@ grpc::ServerUnaryReactor* OwnerGrpcService::AppendEvent(grpc::CallbackServerCont
         reactor->Finish(r.ok() ? grpc::Status::OK : ToGrpcStatus(r.status()));
       });
   return reactor;
+}
+
+grpc::Status OwnerGrpcService::AppendEvents(grpc::ServerContext* context,
+                                            grpc::ServerReader<v1::AppendEventsRequest>* reader,
+                                            v1::AppendEventsSummary* response) {
+  if (grpc::Status auth = Authorize(context); !auth.ok()) {
+    agent_->CountRefusedAppend(
+        absl::Status(static_cast<absl::StatusCode>(auth.error_code()), auth.error_message()));
+    return auth;
+  }
+  const CountSlot slot = CountSlot::Acquire(&appends_in_progress_, limits_.max_concurrent_appends);
+  if (!slot.acquired()) {
+    const grpc::Status refused = LimitReached("AppendEvent calls are", "--max_concurrent_appends",
+                                              limits_.max_concurrent_appends);
+    agent_->CountRefusedAppend(absl::ResourceExhaustedError(refused.error_message()));
+    return refused;
+  }
+  v1::AppendEventsRequest request;
+  if (!reader->Read(&request)) {
+    return context->IsCancelled()
+               ? grpc::Status(grpc::StatusCode::CANCELLED, "the client cancelled the stream")
+               : grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                              "ledger_id: the stream sent no message");
+  }
+  if (request.ledger_id().empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "ledger_id: required in the first message of the stream");
+  }
+  const std::string ledger_id = request.ledger_id();
+  BulkAppend bulk(*agent_, ledger_id);
+  bool more = true;
+  bool refused_id = false;
+  while (more) {
+    if (!request.ledger_id().empty() && request.ledger_id() != ledger_id) {
+      refused_id = true;
+      break;
+    }
+    for (v1::BulkEvent& event : *request.mutable_events()) {
+      if (context->IsCancelled() || !bulk.Add(std::move(event))) {
+        more = false;
+        break;
+      }
+    }
+    more = more && reader->Read(&request);
+  }
+  *response = bulk.Finish();
+  if (context->IsCancelled()) {
+    return grpc::Status(grpc::StatusCode::CANCELLED, "the client cancelled the stream");
+  }
+  if (refused_id) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "ledger_id: a later message names another ledger than the first");
+  }
+  return grpc::Status::OK;
 }
 
 grpc::Status OwnerGrpcService::CloseLedger(grpc::ServerContext* context,

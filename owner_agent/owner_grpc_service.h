@@ -3,7 +3,8 @@
 // one is configured. AppendEvent, the hot path, uses the gRPC callback API:
 // an append waiting for the host's reply holds no thread (the reply is
 // verified and the call finished on the host stream's reader thread); the
-// other methods are synchronous. It bounds the AppendEvent calls in progress
+// other methods are synchronous (AppendEvents holds a server thread for its
+// stream while it reads events and waits for room in its pipeline). It bounds the AppendEvent calls in progress
 // and the ExportLedger streams open, over all connections; a call above a
 // bound is answered RESOURCE_EXHAUSTED naming the ml-owner flag that sets it,
 // before it costs anything. Thread-safe.
@@ -20,7 +21,8 @@
 namespace microledger {
 
 struct OwnerServiceLimits {
-  // AppendEvent calls accepted and not yet answered (--max_concurrent_appends).
+  // AppendEvent calls and AppendEvents streams accepted and not yet answered
+  // (--max_concurrent_appends).
   int64_t max_concurrent_appends = 1024;
   // ExportLedger streams open at once (--max_concurrent_exports); each holds a
   // server thread while it reads the ledger from its host.
@@ -45,6 +47,9 @@ class OwnerGrpcService final
   grpc::ServerUnaryReactor* AppendEvent(grpc::CallbackServerContext* context,
                                         const v1::AppendEventRequest* request,
                                         v1::BlockOutcome* response) override;
+  grpc::Status AppendEvents(grpc::ServerContext* context,
+                            grpc::ServerReader<v1::AppendEventsRequest>* reader,
+                            v1::AppendEventsSummary* response) override;
   grpc::Status CloseLedger(grpc::ServerContext* context, const v1::CloseLedgerRequest* request,
                            v1::BlockOutcome* response) override;
   grpc::Status MoveLedger(grpc::ServerContext* context, const v1::MoveLedgerRequest* request,

@@ -15,7 +15,13 @@ absl::Status RecordFlusher::SaveHead(const std::shared_ptr<LedgerState>& ledger)
   return registry_.AppendHead(ledger->record, /*sync=*/false);
 }
 
+void RecordFlusher::MarkDirty(const std::shared_ptr<LedgerState>& ledger) {
+  absl::MutexLock lock(&dirty_mu_);
+  dirty_.emplace(ledger.get(), ledger);
+}
+
 void RecordFlusher::Flush() {
+  absl::MutexLock flushing(&flush_mu_);
   absl::StatusOr<uint64_t> rotation = registry_.RotateHeadLog();
   if (!rotation.ok()) {
     warn_(absl::StrCat("cannot rotate the head log: ", rotation.status().message()));

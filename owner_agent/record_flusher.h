@@ -8,7 +8,8 @@
 //
 // Thread-safe. SaveHead needs the ledger's mutex; Flush takes each dirty
 // ledger's mutex in turn (so an older copy of a record never overwrites a
-// newer one) and must be called without any.
+// newer one) and must be called without any; it may be called from several
+// threads (the background thread, the end of an AppendEvents stream).
 #ifndef MICROLEDGER_OWNER_AGENT_RECORD_FLUSHER_H_
 #define MICROLEDGER_OWNER_AGENT_RECORD_FLUSHER_H_
 
@@ -40,16 +41,22 @@ class RecordFlusher {
   // The ledger's verified head changed by an ordinary block.
   absl::Status SaveHead(const std::shared_ptr<LedgerState>& ledger)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger->mu) ABSL_LOCKS_EXCLUDED(dirty_mu_);
+  // The same for a head that only needs to reach the disk at the next Flush
+  // (HeadSave::kAtFlush): marked dirty, nothing written now.
+  void MarkDirty(const std::shared_ptr<LedgerState>& ledger) ABSL_LOCKS_EXCLUDED(dirty_mu_);
 
   // Failures are warned about; records that could not be saved stay dirty
-  // and are tried again at the next flush.
-  void Flush() ABSL_LOCKS_EXCLUDED(dirty_mu_);
+  // and are tried again at the next flush. Flushes run one at a time.
+  void Flush() ABSL_LOCKS_EXCLUDED(flush_mu_, dirty_mu_);
 
  private:
   LedgerRegistry& registry_;
   RequestJournal& journal_;
   const std::chrono::milliseconds flush_interval_;
   const std::function<void(absl::string_view)> warn_;
+  // Held by a Flush: a second one must not drop head logs whose ledgers the
+  // first has not saved yet.
+  absl::Mutex flush_mu_ ABSL_ACQUIRED_BEFORE(dirty_mu_);
   // Ledgers whose verified head is newer than their saved record.
   absl::Mutex dirty_mu_;
   absl::flat_hash_map<LedgerState*, std::shared_ptr<LedgerState>> dirty_

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <memory>
@@ -115,6 +116,10 @@ ABSL_FLAG(std::string, wait_witnessed, "",
           "duration such as 30s; alone: the agent's --witness_timeout_ms), and prints "
           "\"witnessed\" or \"not witnessed: <why>\" on a second line; the block is committed "
           "either way (exit 0)");
+ABSL_FLAG(std::string, from_file, "",
+          "append: EVENTS.jsonl (or - for stdin), one event per line, appended as "
+          "consecutive blocks through one stream; every line is checked before anything "
+          "is sent");
 ABSL_FLAG(std::string, label, "", "keys create: a label for the new key");
 ABSL_FLAG(std::string, to, "",
           "evidence report: the host or mirror (HOST:PORT, [IPv6]:PORT or unix:PATH; TLS "
@@ -216,6 +221,16 @@ export and tail read through the agent unless --from names a server (below):
       twice. With --wait_witnessed, a second line says "witnessed" (a quorum
       of the agent's witnesses cosigned a checkpoint covering the block within
       TIMEOUT) or "not witnessed: <why>"; exit 0 either way.
+  mlctl append LEDGER --from-file=EVENTS.jsonl|-
+      Appends one event per line (the JSON above; blank lines skipped) as
+      consecutive blocks, streamed to the agent (AppendEvents), every block
+      signed by both keys and verified. The whole file is read and each line
+      checked first: a malformed line is reported as "line N: ..." (exit 2)
+      and nothing is sent. Progress "SENT/TOTAL blocks" on stderr when it is
+      a terminal. Prints "appended N blocks FIRST..LAST, head FINGERPRINT". An
+      event the agent refuses (e.g. a reserved event name) stops the stream:
+      the blocks before it stay appended (the summary counts them), none
+      after it is sent, stderr names its line; exit 1.
   mlctl close LEDGER
       Appends "closed document" (terminal: later appends are refused). Prints
       the block number.
@@ -540,11 +555,18 @@ int main(int argc, char** argv) {
   absl::SetFlagsUsageConfig(usage_config);
   // --wait_witnessed alone takes no value (Abseil would take the next
   // argument as one): it stands for the agent's default timeout.
+  // --from-file (as the help spells it) is the flag --from_file.
   std::vector<char*> given(argv, argv + argc);
   std::string bare_wait = std::string("--wait_witnessed=") + kAgentsTimeout;
+  std::vector<std::string> from_file_args;
+  from_file_args.reserve(argc);
   for (char*& arg : given) {
-    if (absl::string_view(arg) == "--wait_witnessed" || absl::string_view(arg) == "-wait_witnessed") {
+    const absl::string_view view(arg);
+    if (view == "--wait_witnessed" || view == "-wait_witnessed") {
       arg = bare_wait.data();
+    } else if (absl::StartsWith(view, "--from-file")) {
+      from_file_args.push_back(absl::StrCat("--from_file", view.substr(11)));
+      arg = from_file_args.back().data();
     }
   }
   std::vector<char*> raw_args = microledger::ParseCommandLineWithHelp(
@@ -648,6 +670,22 @@ int main(int argc, char** argv) {
     return RunKeysCreate(agent, absl::GetFlag(FLAGS_label), std::cout, std::cerr);
   }
   if (command == "keys") return RunKeysList(agent, std::cout, std::cerr);
+  if (command == "append" && !absl::GetFlag(FLAGS_from_file).empty()) {
+    if (operands != 1 || !absl::GetFlag(FLAGS_attach).empty() ||
+        !absl::GetFlag(FLAGS_request_id).empty() || !absl::GetFlag(FLAGS_wait_witnessed).empty()) {
+      return UsageError(
+          "append LEDGER --from-file=FILE takes no event operand, --attach, --request_id or "
+          "--wait_witnessed");
+    }
+    const std::string path = absl::GetFlag(FLAGS_from_file);
+    const bool progress = isatty(STDERR_FILENO) == 1;
+    if (path == "-") {
+      return RunAppendFromFile(agent, sub, std::cin, "-", progress, std::cout, std::cerr);
+    }
+    std::ifstream file(path, std::ios::binary);
+    if (!file) return UsageError("append: --from-file: cannot open " + path);
+    return RunAppendFromFile(agent, sub, file, path, progress, std::cout, std::cerr);
+  }
   if (command == "append") {
     std::string json;
     if (operands == 2 && args[3] != "-") {

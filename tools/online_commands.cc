@@ -274,6 +274,99 @@ int RunAppend(AgentClient& client, const std::string& ledger_id,
   return reported;
 }
 
+namespace {
+
+// The events of an `append --from-file` input, with the line each came from.
+struct EventLines {
+  std::vector<std::string> events;
+  std::vector<uint64_t> line_numbers;
+};
+
+// Every non-blank line, checked to be a JSON object with a string "event".
+absl::StatusOr<EventLines> ReadEventLines(std::istream& in) {
+  EventLines lines;
+  std::string line;
+  uint64_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    absl::StatusOr<Json> event = ParseJson(line);
+    if (!event.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("line ", number, ": not JSON: ", event.status().message()));
+    }
+    auto name = event->is_object() ? event->find("event") : event->end();
+    if (!event->is_object() || name == event->end() || !name->is_string()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "line ", number, ": not a JSON object with a string member \"event\""));
+    }
+    lines.events.push_back(std::move(line));
+    lines.line_numbers.push_back(number);
+  }
+  if (in.bad()) return absl::InvalidArgumentError("read error");
+  return lines;
+}
+
+}  // namespace
+
+int RunAppendFromFile(AgentClient& client, const std::string& ledger_id, std::istream& events,
+                      const std::string& source, bool progress, std::ostream& out,
+                      std::ostream& err) {
+  absl::StatusOr<EventLines> lines = ReadEventLines(events);
+  if (!lines.ok()) {
+    err << "mlctl append: " << source << ": " << lines.status().message()
+        << " (nothing was sent)\n";
+    return kExitUsageOrInput;
+  }
+  if (!Connected(client, "append", err)) return kExitUsageOrInput;
+  // Messages of at most this many bytes of events (the agent takes 64 MiB).
+  constexpr size_t kMessageBytes = 256 << 10;
+  const size_t total = lines->events.size();
+  grpc::ClientContext context;
+  client.Prepare(&context, /*streaming_without_deadline=*/true);
+  v1::AppendEventsSummary summary;
+  std::unique_ptr<grpc::ClientWriter<v1::AppendEventsRequest>> writer =
+      client.stub().AppendEvents(&context, &summary);
+  auto last_progress = std::chrono::steady_clock::now();
+  size_t sent = 0;
+  bool first = true;
+  while (sent < total || first) {
+    v1::AppendEventsRequest request;
+    if (first) request.set_ledger_id(ledger_id);
+    first = false;
+    size_t bytes = 0;
+    while (sent < total && (bytes == 0 || bytes + lines->events[sent].size() <= kMessageBytes)) {
+      bytes += lines->events[sent].size();
+      request.add_events()->set_event_json(std::move(lines->events[sent]));
+      ++sent;
+    }
+    if (!writer->Write(request)) break;
+    const auto now = std::chrono::steady_clock::now();
+    if (progress && now - last_progress >= std::chrono::milliseconds(250)) {
+      err << "\r" << sent << "/" << total << " blocks" << std::flush;
+      last_progress = now;
+    }
+  }
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  if (progress) err << "\r" << sent << "/" << total << " blocks\n" << std::flush;
+  if (!status.ok()) return Refused("append", status, err);
+  out << "appended " << summary.appended() << " blocks";
+  if (summary.appended() > 0) {
+    out << " " << summary.first_number() << ".." << summary.last_number() << ", head "
+        << summary.last_fingerprint();
+  }
+  out << "\n";
+  if (summary.error_code() == 0) return kExitOk;
+  const uint64_t failed = summary.failed_event();
+  err << "mlctl append: " << source << ": line "
+      << (failed < lines->line_numbers.size() ? lines->line_numbers[failed] : 0) << ": "
+      << StatusCodeName(static_cast<grpc::StatusCode>(summary.error_code())) << ": "
+      << summary.error_message() << "; the events before it were appended, none after it\n";
+  return kExitVerifyFailed;
+}
+
 int RunClose(AgentClient& client, const std::string& ledger_id, std::ostream& out,
              std::ostream& err) {
   if (!Connected(client, "close", err)) return kExitUsageOrInput;

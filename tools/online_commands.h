@@ -109,6 +109,20 @@ int RunAppend(AgentClient& client, const std::string& ledger_id,
               const std::vector<std::string>& attachment_paths, std::ostream& out,
               std::ostream& err, const std::string& request_id = "",
               std::optional<absl::Duration> wait_witnessed = std::nullopt);
+// `append --from-file`: one event per line of `events` (the JSON `append`
+// takes; blank lines are skipped), streamed to the agent's AppendEvents as
+// consecutive blocks of the ledger. The whole input is read and every line
+// checked (a JSON object with a string member "event") before anything is
+// sent: a malformed line is exit 2, "line <n>: <why>" on `err`, nothing
+// appended. With `progress` (stderr is a terminal), "\r<sent>/<total> blocks"
+// on `err` a few times a second. Prints one line on `out`: "appended <n>
+// blocks" and, when n > 0, " <first>..<last>, head <fingerprint>". An event
+// the agent refuses ends the stream: the blocks before it stay, the summary
+// is still printed, "line <n>: <CODE>: <message>" goes to `err`, exit 1.
+// `source` names the input in messages ("-" for stdin).
+int RunAppendFromFile(AgentClient& client, const std::string& ledger_id, std::istream& events,
+                      const std::string& source, bool progress, std::ostream& out,
+                      std::ostream& err);
 // `close`: appends "closed document"; prints the block number.
 int RunClose(AgentClient& client, const std::string& ledger_id, std::ostream& out,
              std::ostream& err);

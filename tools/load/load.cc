@@ -44,7 +44,9 @@ absl::StatusOr<LoadReport> RunLoad(const LoadOptions& options) {
       }
       break;
     case Scenario::kAgentAppend:
-      status = RunAgentAppend(options, report);
+    case Scenario::kAgentBulk:
+      status = options.scenario == Scenario::kAgentAppend ? RunAgentAppend(options, report)
+                                                          : RunAgentBulk(options, report);
       report.floor_us_per_block = floor.sign_us + floor.verify_us;
       if (report.host_cpu_us_per_block.has_value() && *report.host_cpu_us_per_block > 0) {
         report.ratio = *report.floor_us_per_block / *report.host_cpu_us_per_block;

@@ -12,7 +12,8 @@
 #include "tools/load/load.h"
 
 ABSL_FLAG(std::string, scenario, "host-append",
-          "host-append | host-append-stream | agent-append | read-range | proof | verify");
+          "host-append | host-append-stream | agent-append | agent-bulk | read-range | proof | "
+          "verify");
 ABSL_FLAG(std::string, addr, "",
           "HOST:PORT of ml-host (agent-append: of ml-owner; not needed for verify)");
 ABSL_FLAG(int, concurrency, 8,
@@ -36,7 +37,7 @@ ABSL_FLAG(uint32_t, blocks_per_message, 1,
 ABSL_FLAG(int, host_pid, 0,
           "pid of ml-host: report host CPU per block (utime+stime from /proc/PID/stat)");
 ABSL_FLAG(int, agent_pid, 0,
-          "agent-append: pid of ml-owner: report the agent's CPU per block too");
+          "agent-append, agent-bulk: pid of ml-owner: report the agent's CPU per block too");
 ABSL_FLAG(int, windows, 1,
           "appends with --host_pid: also report host CPU per block for each 1/N of the run");
 ABSL_FLAG(int, draft_threads, 2, "threads that draft and owner-sign blocks (untimed)");
@@ -58,6 +59,8 @@ ABSL_FLAG(std::string, tls_ca, "", "PEM CA bundle to trust (implies --tls)");
 ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate for mutual TLS (implies --tls)");
 ABSL_FLAG(std::string, tls_key, "", "PEM client private key for mutual TLS");
 ABSL_FLAG(std::string, tls_server_name, "", "override the TLS server name to check");
+ABSL_FLAG(uint32_t, events_per_message, 256,
+          "agent-bulk: events per AppendEvents message");
 ABSL_FLAG(std::string, format, "text", "text | json (one JSON object on stdout)");
 
 int main(int argc, char** argv) {
@@ -67,6 +70,8 @@ int main(int argc, char** argv) {
       "--concurrency=64 --total=20000 --host_pid=PID\n"
       "  ml-load --scenario=agent-append --addr=AGENT:PORT --ledgers=64 "
       "--concurrency=64 --total=20000 --host_pid=PID --agent_pid=PID\n"
+      "  ml-load --scenario=agent-bulk --addr=AGENT:PORT --concurrency=1 --total=100000 "
+      "--host_pid=PID --agent_pid=PID   (one ledger, one AppendEvents stream)\n"
       "  ml-load --scenario=host-append --addr=127.0.0.1:7400 --ledgers=1 --concurrency=1 "
       "--sample_sizes=1000,10000,100000 --sample_window=5000 --host_pid=PID\n"
       "Set-up (ledgers, pre-signed blocks, stored ranges) is untimed; the run ends "
@@ -100,6 +105,7 @@ int main(int argc, char** argv) {
   options.blocks_per_message = absl::GetFlag(FLAGS_blocks_per_message);
   options.host_pid = absl::GetFlag(FLAGS_host_pid);
   options.agent_pid = absl::GetFlag(FLAGS_agent_pid);
+  options.events_per_message = absl::GetFlag(FLAGS_events_per_message);
   options.windows = absl::GetFlag(FLAGS_windows);
   options.draft_threads = absl::GetFlag(FLAGS_draft_threads);
   for (const std::string& size : absl::GetFlag(FLAGS_sample_sizes)) {

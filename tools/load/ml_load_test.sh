@@ -120,6 +120,18 @@ python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['blocks']==400 
 out=$("$ML_LOAD" --scenario=agent-append --addr="$AGENT_ADDR" --format=json --ledgers=2 \
       --concurrency=6 --duration=0.5 --agent_pid="$AGENT_PID")
 check agent-append "$out" scenario total errors rps p50_ms p99_ms agent_cpu_us_per_block
+# One ledger, bulk: one AppendEvents stream of 600 events, in messages of 64.
+out=$("$ML_LOAD" --scenario=agent-bulk --addr="$AGENT_ADDR" --format=json --concurrency=1 \
+      --total=600 --events_per_message=64 --host_pid="$HOST_PID" --agent_pid="$AGENT_PID")
+# (No per-block latency: one answer per stream.)
+python3 -c "
+import json, sys
+r = json.loads(sys.argv[1])
+assert r['scenario'] == 'agent-bulk' and r['blocks'] == 600 and r['total'] == 600, r
+assert r['errors'] == 0 and r['status_codes'] == {'OK': 600} and r['ledgers'] == 1, r
+assert r['blocks_per_s'] > 0 and r['agent_cpu_us_per_block'] is not None, r
+assert r['host_cpu_us_per_block'] is not None and r['e2e_cpu_us_per_block'] is not None, r
+" "$out"
 
 out=$("$ML_LOAD" --scenario=read-range "${COMMON[@]}" --ledgers=2 --concurrency=2 \
       --blocks_per_ledger=20 --total=50)

@@ -9,12 +9,13 @@ absl::StatusOr<Scenario> ParseScenario(absl::string_view name) {
   if (name == "host-append") return Scenario::kHostAppend;
   if (name == "host-append-stream") return Scenario::kHostAppendStream;
   if (name == "agent-append") return Scenario::kAgentAppend;
+  if (name == "agent-bulk") return Scenario::kAgentBulk;
   if (name == "read-range") return Scenario::kReadRange;
   if (name == "proof") return Scenario::kProof;
   if (name == "verify") return Scenario::kVerify;
   return absl::InvalidArgumentError(absl::StrCat(
       "unknown --scenario=", name,
-      " (host-append|host-append-stream|agent-append|read-range|proof|verify)"));
+      " (host-append|host-append-stream|agent-append|agent-bulk|read-range|proof|verify)"));
 }
 
 std::string ScenarioName(Scenario scenario) {
@@ -22,6 +23,7 @@ std::string ScenarioName(Scenario scenario) {
     case Scenario::kHostAppend: return "host-append";
     case Scenario::kHostAppendStream: return "host-append-stream";
     case Scenario::kAgentAppend: return "agent-append";
+    case Scenario::kAgentBulk: return "agent-bulk";
     case Scenario::kReadRange: return "read-range";
     case Scenario::kProof: return "proof";
     case Scenario::kVerify: return "verify";
@@ -31,7 +33,7 @@ std::string ScenarioName(Scenario scenario) {
 
 bool IsAppend(Scenario scenario) {
   return scenario == Scenario::kHostAppend || scenario == Scenario::kHostAppendStream ||
-         scenario == Scenario::kAgentAppend;
+         scenario == Scenario::kAgentAppend || scenario == Scenario::kAgentBulk;
 }
 
 std::string AppendMode(Scenario scenario, int concurrency, int window) {
@@ -43,6 +45,10 @@ std::string AppendMode(Scenario scenario, int concurrency, int window) {
                           ", window ", window);
     case Scenario::kAgentAppend:
       return absl::StrCat("agent AppendEvent, ", concurrency, " in flight");
+    case Scenario::kAgentBulk:
+      return absl::StrCat("agent AppendEvents, ", concurrency,
+                          concurrency == 1 ? " stream" : " streams", ", ", window,
+                          " events per message");
     default:
       return "";
   }

@@ -21,6 +21,7 @@ enum class Scenario {
   kHostAppend,
   kHostAppendStream,
   kAgentAppend,
+  kAgentBulk,
   kReadRange,
   kProof,
   kVerify,
@@ -44,7 +45,8 @@ struct LoadOptions {
   uint64_t range = 0;                  // read-range: blocks per GetBlocks (0 = all).
   uint32_t blocks_per_message = 1;     // read-range: GetBlocks max_blocks_per_message.
   int host_pid = 0;        // When > 0: host CPU per block from /proc/PID/stat.
-  int agent_pid = 0;       // agent-append: when > 0, ml-owner CPU per block too.
+  int agent_pid = 0;       // agent-append, agent-bulk: when > 0, ml-owner CPU per block too.
+  uint32_t events_per_message = 256;   // agent-bulk: events per AppendEvents message.
   int windows = 1;         // Appends: also report host CPU per block per 1/windows.
   int draft_threads = 2;   // Threads that draft and owner-sign blocks up front.
   // Size series (one ledger): ledger sizes in blocks, increasing, each at
@@ -60,6 +62,7 @@ struct LoadOptions {
 };
 
 // How an append run's blocks are sent, for the report.
+// (agent-bulk: `window` is the events per message.)
 std::string AppendMode(Scenario scenario, int concurrency, int window);
 
 }  // namespace load

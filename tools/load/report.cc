@@ -25,7 +25,8 @@ void Summarise(std::vector<WorkerStats>& stats, LoadReport& report) {
       report.note = absl::StrCat("first error: ", s.first_error);
     }
   }
-  report.total = all.size();
+  report.total = 0;
+  for (const auto& [code, count] : report.status_codes) report.total += count;
   report.errors = report.total - (report.status_codes.count("OK")
                                       ? report.status_codes["OK"]
                                       : 0);
@@ -149,7 +150,7 @@ std::string FormatJson(const LoadReport& r) {
   auto optional = [](const std::optional<double>& v) {
     return v ? nlohmann::json(*v) : nlohmann::json();
   };
-  if (r.scenario == "agent-append") {
+  if (r.scenario == "agent-append" || r.scenario == "agent-bulk") {
     j["agent_cpu_us_per_block"] = optional(r.agent_cpu_us_per_block);
     j["agent_cpu_cores"] = optional(r.agent_cpu_cores);
     j["e2e_cpu_us_per_block"] = optional(r.e2e_cpu_us_per_block);

@@ -67,10 +67,12 @@ absl::Status RunAppend(const LoadOptions& options, LoadReport& report) {
   return absl::OkStatus();
 }
 
-absl::Status RunAgentAppend(const LoadOptions& options, LoadReport& report) {
-  absl::StatusOr<Channels> channels = Channels::Open(options);
-  if (!channels.ok()) return channels.status();
-  const Clock::time_point setup_start = Clock::now();
+namespace {
+
+// `count` ledgers created through the agent's CreateLedger, all with one new
+// agent key.
+absl::StatusOr<std::vector<std::string>> CreateAgentLedgers(const LoadOptions& options,
+                                                            Channels& channels, int count) {
   std::string key;
   {
     grpc::ClientContext context;
@@ -78,25 +80,25 @@ absl::Status RunAgentAppend(const LoadOptions& options, LoadReport& report) {
     v1::CreateKeyRequest request;
     request.set_label("ml-load");
     v1::CreateKeyResponse response;
-    grpc::Status status = channels->agent_stub(0).CreateKey(&context, request, &response);
+    grpc::Status status = channels.agent_stub(0).CreateKey(&context, request, &response);
     if (!status.ok()) {
       return absl::UnavailableError(absl::StrCat("CreateKey at the agent ", options.addr,
                                                  ": ", status.error_message()));
     }
     key = response.key();
   }
-  std::vector<std::string> ledger_ids(options.ledgers);
+  std::vector<std::string> ledger_ids(count);
   std::atomic<int> failures{0};
   std::string failure;
   std::mutex failure_mu;
-  ParallelFor(options.ledgers, std::min(8, options.concurrency), [&](int i) {
+  ParallelFor(count, std::min(8, std::max(1, options.concurrency)), [&](int i) {
     grpc::ClientContext context;
     SetDeadline(context, options.deadline_ms);
     v1::OwnerCreateLedgerRequest request;
     request.set_document_type("ml-load");
     request.set_key(key);
     v1::OwnerCreateLedgerResponse response;
-    grpc::Status status = channels->agent_stub(i).CreateLedger(&context, request, &response);
+    grpc::Status status = channels.agent_stub(i).CreateLedger(&context, request, &response);
     if (!status.ok() || !response.genesis().has_committed()) {
       ++failures;
       std::lock_guard<std::mutex> lock(failure_mu);
@@ -108,6 +110,19 @@ absl::Status RunAgentAppend(const LoadOptions& options, LoadReport& report) {
   if (failures > 0) {
     return absl::InternalError(absl::StrCat("CreateLedger through the agent failed: ", failure));
   }
+  return ledger_ids;
+}
+
+}  // namespace
+
+absl::Status RunAgentAppend(const LoadOptions& options, LoadReport& report) {
+  absl::StatusOr<Channels> channels = Channels::Open(options);
+  if (!channels.ok()) return channels.status();
+  const Clock::time_point setup_start = Clock::now();
+  absl::StatusOr<std::vector<std::string>> created =
+      CreateAgentLedgers(options, *channels, options.ledgers);
+  if (!created.ok()) return created.status();
+  const std::vector<std::string>& ledger_ids = *created;
   report.setup_s = Seconds(Clock::now() - setup_start);
   RunControl control;
   control.total = options.total;
@@ -145,6 +160,73 @@ absl::Status RunAgentAppend(const LoadOptions& options, LoadReport& report) {
   for (WindowSample& sample : report.series) {
     sample.mode = AppendMode(options.scenario, options.concurrency, options.window);
   }
+  return absl::OkStatus();
+}
+
+absl::Status RunAgentBulk(const LoadOptions& options, LoadReport& report) {
+  if (options.total == 0 || options.duration_s > 0) {
+    return absl::InvalidArgumentError("agent-bulk needs --total=BLOCKS (and no --duration)");
+  }
+  if (options.events_per_message == 0) {
+    return absl::InvalidArgumentError("--events_per_message must be at least 1");
+  }
+  absl::StatusOr<Channels> channels = Channels::Open(options);
+  if (!channels.ok()) return channels.status();
+  const Clock::time_point setup_start = Clock::now();
+  absl::StatusOr<std::vector<std::string>> ledger_ids =
+      CreateAgentLedgers(options, *channels, options.concurrency);
+  if (!ledger_ids.ok()) return ledger_ids.status();
+  // Every stream's messages, made before the clock starts.
+  const std::vector<uint64_t> per_stream = SpreadBlocks(options.total, options.concurrency);
+  std::vector<std::vector<v1::AppendEventsRequest>> messages(options.concurrency);
+  for (int w = 0; w < options.concurrency; ++w) {
+    for (uint64_t n = 0; n < per_stream[w]; ++n) {
+      if (n % options.events_per_message == 0) {
+        messages[w].emplace_back();
+        if (n == 0) messages[w].back().set_ledger_id((*ledger_ids)[w]);
+      }
+      messages[w].back().add_events()->set_event_json(
+          absl::StrCat(R"({"event":"updated","worker":)", w, R"(,"n":)", n, "}"));
+    }
+  }
+  report.ledgers = options.concurrency;
+  report.setup_s = Seconds(Clock::now() - setup_start);
+  RunControl control;
+  control.total = options.total;
+  TimedRun(
+      options, control, options.total,
+      [&](int w, WorkerStats& stats) {
+        stats.keep_latencies = false;
+        grpc::ClientContext context;
+        v1::AppendEventsSummary summary;
+        std::unique_ptr<grpc::ClientWriter<v1::AppendEventsRequest>> writer =
+            channels->agent_stub(w).AppendEvents(&context, &summary);
+        for (const v1::AppendEventsRequest& message : messages[w]) {
+          if (!writer->Write(message)) break;
+        }
+        writer->WritesDone();
+        const grpc::Status status = writer->Finish();
+        if (!status.ok()) {
+          stats.Record(Clock::duration::zero(), status.error_code(), status.error_message());
+          return;
+        }
+        for (uint64_t n = 0; n < summary.appended(); ++n) {
+          stats.Record(Clock::duration::zero(), 0, "");
+        }
+        if (summary.error_code() != 0) {
+          stats.Record(Clock::duration::zero(), summary.error_code(), summary.error_message());
+        }
+        stats.blocks += summary.appended();
+        control.done.fetch_add(summary.appended(), std::memory_order_relaxed);
+      },
+      report);
+  for (WindowSample& sample : report.series) {
+    sample.mode = AppendMode(options.scenario, options.concurrency,
+                             static_cast<int>(options.events_per_message));
+  }
+  absl::StrAppend(&report.note,
+                  "one answer per stream: no per-block latency; windows end when a stream's "
+                  "summary arrives; ");
   return absl::OkStatus();
 }
 

@@ -25,6 +25,14 @@ absl::Status RunAppend(const LoadOptions& options, LoadReport& report);
 // agent orders and pipelines their blocks).
 absl::Status RunAgentAppend(const LoadOptions& options, LoadReport& report);
 
+// One ledger (per worker), bulk: each worker creates a ledger through the
+// agent (untimed) and streams --total / --concurrency events into it through
+// one AppendEvents call, --events_per_message per message; the clock runs
+// until every stream's summary is in. Blocks/s counts the blocks the
+// summaries report appended; there is no per-block latency (one answer per
+// stream).
+absl::Status RunAgentBulk(const LoadOptions& options, LoadReport& report);
+
 // read-range, proof: GetBlocks over stored ranges, or GetInclusionProof of
 // random blocks, of ledgers filled before the clock starts.
 absl::Status RunRead(const LoadOptions& options, LoadReport& report);
