@@ -144,7 +144,7 @@ def page_result(browser, url, timeout=120):
 def screenshot(browser, name):
     for directory in SHOTS:
         os.makedirs(directory, exist_ok=True)
-        browser.screenshot(os.path.join(directory, name))
+        browser.screenshot(os.path.join(directory, name), full_page=False)
 
 
 def main():
