@@ -7,7 +7,8 @@
 # loopback as separate processes with separate temporary data directories
 # (separate "machines"), and drives them with mlctl: create a ledger, append
 # events (one with an attachment), show it, follow it, verify it, export the
-# bundle and verify it offline, show that a tampered copy fails; start a mirror
+# bundle and verify it offline, show that a tampered copy fails, verify it in
+# headless Chromium from the host's HTTP read API and web page; start a mirror
 # that finds the ledger's host through the DHT, resolve the ledger, stop the
 # host and read the ledger from the mirror, bring the host back at another
 # address (found again through the DHT), close the ledger and show that a
@@ -103,9 +104,11 @@ say "starting the host service (machine 1: holds the host key, stores the ledger
 mkdir -p "$work/host-machine" "$work/owner-machine"
 host_port=$(free_port tcp)
 metrics_port=$(free_port tcp)
+http_port=$(free_port tcp)
 "$host_bin" --listen="127.0.0.1:$host_port" --storage=rocksdb --data_dir="$work/host-machine/db" \
   --dht_proxy="http://127.0.0.1:$dht_proxy1" --announce_url="grpc://127.0.0.1:$host_port" \
   --metrics_listen="127.0.0.1:$metrics_port" --log_format=json --witness="$witness" \
+  --http_listen="127.0.0.1:$http_port" \
   2>"$work/host-machine/ml-host.log" &
 host_pid=$!
 pids+=($host_pid)
@@ -206,6 +209,31 @@ if "$mlctl_bin" verify "$work/tampered.jsonl"; then
 fi
 explain "The changed block no longer matches its fingerprint and signatures: caught."
 
+say "a browser: the host's HTTP read API, and its page verifying the ledger in headless Chromium"
+page="http://127.0.0.1:$http_port/?ledger=$ledger"
+/usr/bin/python3 - "$PWD/tests/browser" "$page" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import cdp
+with cdp.Browser() as browser:
+    browser.open_page()
+    browser.navigate(sys.argv[2])
+    shown = browser.wait_for(
+        "document.body && document.body.dataset.state === 'done' && "
+        "(document.getElementById('verdict').textContent || "
+        "'error: ' + document.getElementById('error').textContent)", timeout=60)
+    events = browser.evaluate(
+        "[...document.querySelectorAll('#timeline .event')].map(e => e.textContent).join(', ')")
+print("the page says: " + shown)
+print("its timeline:  " + events)
+sys.exit(0 if shown.startswith("OK ") else 1)
+PY
+explain "ml-host --http_listen serves each ledger as cacheable files (checkpoint, C2SP" \
+        "tlog-tiles Merkle tiles, bundles of 256 blocks, attachments; docs/HTTP.md) and, at" \
+        "/, a page that fetches them and verifies every block, signature and the checkpoint" \
+        "in the browser (web/verifier.js), printing the same line as mlctl verify." \
+        "Open $page in a browser to see it."
+
 say "starting a mirror (machine 3: no key at all) that finds the ledger's host by its id"
 mkdir -p "$work/mirror-machine"
 chmod 700 "$work/mirror-machine"
@@ -292,5 +320,6 @@ explain "1. Two processes with separate data directories played two machines: th
         "   at another address and was found again." \
         "5. A witness cosigned the ledger's checkpoints, submitted by host and agent; a" \
         "   reader trusting it verified the ledger against its cosignature." \
-        "6. Closing is final: the closed ledger refused another append." \
+        "6. A browser read the ledger over plain HTTP and verified it with the same verdict." \
+        "7. Closing is final: the closed ledger refused another append." \
         "All processes are stopped now and their temporary directories removed."

@@ -27,8 +27,9 @@ packages=(
   prometheus
   python3 python3-grpcio python3-grpc-tools python3-cryptography openssl
   # tests/readme runs the README's commands in a private network namespace
-  # (unshare from util-linux, ip from iproute2 to bring its loopback up).
-  iproute2
+  # (unshare from util-linux, ip from iproute2 to bring its loopback up; curl
+  # is one of the commands).
+  iproute2 curl
   # tests/browser: the web page (web/) in headless Chromium.
   chromium
   # The libFuzzer targets (fuzz/, --config=fuzz): clang, its sanitizer and

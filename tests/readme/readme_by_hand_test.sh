@@ -78,6 +78,8 @@ numbers=$(grep -Ex '[0-9]+' "$tmp/out" | tr '\n' ' ')
 [ "$numbers" = "2 3 4 4 5 6 7 2 2 " ]
 check "block numbers: appends 2 3 4, the retry 4 again, 5, transfer 6, reminder 7, close 2, witnessed append 2 (got: $numbers)" $?
 grep -qx 'witnessed' "$tmp/out"; check "the append that waited for the witness says witnessed" $?
+grep -q '^appended 3 blocks 3\.\.5, head u' "$tmp/out"; check "append --from-file appended blocks 3..5" $?
+grep -q '^{"block":{"controllers":' "$tmp/out"; check "the HTTP read API served the ledger's blocks" $?
 [ -f "$tmp/home/.ml-witness.key" ] && [ "$(stat -c %a "$tmp/home/.ml-witness.key")" = 600 ]
 check "witness keygen wrote its key file mode 0600" $?
 grep -q '"event":"reminder"' "$tmp/out"; check "tail -f printed the event appended just before the move" $?
