@@ -360,6 +360,43 @@ TEST_P(HttpReadApiTest, AttachmentsAreServedByTheirSeal) {
   EXPECT_EQ(Get(prefix + "attachment/not-a-digest")->status, 400);
 }
 
+// Full tiles, bundles and attachments are kept in memory once read; a
+// forgotten ledger's are never served again.
+TEST_P(HttpReadApiTest, KeptAnswersAreNotServedAfterAForget) {
+  StartApi();
+  OwnerChain chain = NewChain();
+  const std::string prefix = "/" + chain.ledger_id() + "/";
+  Grow(chain, 300);
+  const std::string data = "kept attachment";
+  const std::string seal = DigestText(data);
+  ASSERT_TRUE(Send(chain, chain.Next(nullptr, std::vector<std::string>{seal}),
+                   {AttachmentInput{"a.txt", data}})
+                  .ok());
+  const std::vector<std::string> kept = {"tile/0/000", "blocks/000", "attachment/" + seal};
+  for (const std::string& path : kept) {
+    httplib::Result first = Get(prefix + path);
+    httplib::Result again = Get(prefix + path);
+    ASSERT_TRUE(first && again);
+    EXPECT_EQ(first->status, 200) << path;
+    EXPECT_EQ(again->body, first->body) << path;
+    EXPECT_EQ(again->get_header_value("ETag"), first->get_header_value("ETag")) << path;
+    EXPECT_EQ(again->get_header_value("Content-Disposition"),
+              first->get_header_value("Content-Disposition"))
+        << path;
+    EXPECT_EQ(Get(prefix + path, {{"If-None-Match", first->get_header_value("ETag")}})->status,
+              304)
+        << path;
+  }
+  ASSERT_TRUE(
+      host_->Forget(chain.ledger_id(), chain.state().head_fingerprint, chain.SignForget()).ok());
+  for (const std::string& path : kept) {
+    httplib::Result gone = Get(prefix + path);
+    ASSERT_TRUE(gone);
+    EXPECT_EQ(gone->status, 404) << path;
+    EXPECT_EQ(gone->body.find("block"), std::string::npos) << path;
+  }
+}
+
 TEST_P(HttpReadApiTest, LongPathsAndFastClientsAreRefused) {
   HttpReadApiOptions options;
   options.client_requests = RateLimit{/*per_second=*/0.001, /*burst=*/2};

@@ -61,21 +61,30 @@ HttpResponse ErrorOf(const absl::Status& status) {
   }
 }
 
-// A 200 of `body`, cached as `cache_control`, or a 304 when the client's
+// A 200 of `answer`, cached as `cache_control`, or a 304 when the client's
 // copy is current.
-HttpResponse Found(const HttpRequest& request, std::string body,
+HttpResponse Found(const HttpRequest& request, const ImmutableAnswer& answer,
                    absl::string_view content_type, absl::string_view cache_control) {
   HttpResponse response;
-  const std::string tag = EntityTag(body);
-  if (Matches(request.Header("if-none-match"), tag)) {
+  if (Matches(request.Header("if-none-match"), answer.entity_tag)) {
     response.status = 304;
   } else {
-    response.body = std::move(body);
+    response.body = answer.body;
   }
   response.content_type = std::string(content_type);
-  response.headers.emplace_back("ETag", tag);
+  response.headers = answer.headers;
+  response.headers.emplace_back("ETag", answer.entity_tag);
   response.headers.emplace_back("Cache-Control", std::string(cache_control));
   return response;
+}
+
+std::shared_ptr<const ImmutableAnswer> AnswerOf(
+    std::string body, std::vector<std::pair<std::string, std::string>> headers = {}) {
+  auto answer = std::make_shared<ImmutableAnswer>();
+  answer->entity_tag = EntityTag(body);
+  answer->body = std::move(body);
+  answer->headers = std::move(headers);
+  return answer;
 }
 
 // RFC 8187 ext-value of a UTF-8 file name: every byte but unreserved ones
@@ -109,13 +118,16 @@ HttpReadApi::HttpReadApi(const LedgerReader* reader, std::vector<StaticFile> pag
       limiter_(options.client_requests.per_second > 0
                    ? std::make_unique<ClientRateLimiter>(options.client_requests)
                    : nullptr),
+      cache_(options.cache_bytes),
       reads_(registry == nullptr
                  ? nullptr
                  : &registry->AddCounter(metrics_prefix + "http_reads_total",
                                          "HTTP read API requests answered, by resource "
                                          "(page, checkpoint, tile, blocks, attachment, "
                                          "other) and HTTP status code.",
-                                         {"resource", "code"})) {}
+                                         {"resource", "code"})) {
+  for (const StaticFile& file : page_files_) page_answers_.push_back(AnswerOf(file.body));
+}
 
 void HttpReadApi::Register(HttpServer& server) {
   server.HandleGetUnder("/", [this](const HttpRequest& request) { return Answer(request); });
@@ -144,13 +156,32 @@ HttpResponse HttpReadApi::Answer(const HttpRequest& request) const {
   return response;
 }
 
+HttpResponse HttpReadApi::Immutable(const HttpRequest& request, absl::string_view ledger_id,
+                                    absl::string_view key, bool complete,
+                                    absl::string_view content_type,
+                                    const AnswerReader& read) const {
+  if (complete) {
+    if (std::shared_ptr<const ImmutableAnswer> kept = cache_.Find(key)) {
+      // Kept answers change only by being deleted with their ledger.
+      absl::StatusOr<uint64_t> head = reader_->CommittedHead(ledger_id);
+      if (!head.ok()) return ErrorOf(head.status());
+      return Found(request, *kept, content_type, kImmutable);
+    }
+  }
+  absl::StatusOr<std::shared_ptr<const ImmutableAnswer>> answer = read();
+  if (!answer.ok()) return ErrorOf(answer.status());
+  if (complete) cache_.Insert(key, *answer);
+  return Found(request, **answer, content_type, complete ? kImmutable : kShortLived);
+}
+
 HttpResponse HttpReadApi::AnswerLedgerPath(const HttpRequest& request,
                                            Resource& resource) const {
   for (size_t i = 0; i < page_files_.size(); ++i) {
     const StaticFile& file = page_files_[i];
     if (request.path == file.path || (i == 0 && request.path == "/")) {
       resource = Resource::kPage;
-      HttpResponse response = Found(request, file.body, file.content_type, kRevalidate);
+      HttpResponse response =
+          Found(request, *page_answers_[i], file.content_type, kRevalidate);
       if (absl::StartsWith(file.content_type, "text/html")) {
         response.headers.emplace_back("Content-Security-Policy",
                                       std::string(kPageSecurityPolicy));
@@ -175,7 +206,8 @@ HttpResponse HttpReadApi::AnswerLedgerPath(const HttpRequest& request,
     std::string note = witnessed.ok() && absl::StartsWith(*witnessed, *latest)
                            ? *std::move(witnessed)
                            : *std::move(latest);
-    return Found(request, std::move(note), "text/plain; charset=utf-8", kShortLived);
+    return Found(request, *AnswerOf(std::move(note)), "text/plain; charset=utf-8",
+                 kShortLived);
   }
   if (absl::ConsumePrefix(&rest, "tile/")) {
     resource = Resource::kTile;
@@ -184,40 +216,50 @@ HttpResponse HttpReadApi::AnswerLedgerPath(const HttpRequest& request,
     std::optional<int> level = ParseTileLevel(rest.substr(0, level_end));
     std::optional<TileIndex> tile = ParseTileIndex(rest.substr(level_end + 1));
     if (!level.has_value() || !tile.has_value()) return Error(404, "not a tile path");
-    absl::StatusOr<std::string> hashes = reader_->ReadTile(ledger_id, *level, *tile);
-    if (!hashes.ok()) return ErrorOf(hashes.status());
-    return Found(request, *std::move(hashes), "application/octet-stream",
-                 tile->partial() ? kShortLived : kImmutable);
+    return Immutable(request, ledger_id, path, !tile->partial(), "application/octet-stream",
+                     [&]() -> absl::StatusOr<std::shared_ptr<const ImmutableAnswer>> {
+                       absl::StatusOr<std::string> hashes =
+                           reader_->ReadTile(ledger_id, *level, *tile);
+                       if (!hashes.ok()) return hashes.status();
+                       return AnswerOf(*std::move(hashes));
+                     });
   }
   if (absl::ConsumePrefix(&rest, "blocks/")) {
     resource = Resource::kBlocks;
     std::optional<TileIndex> bundle = ParseTileIndex(rest);
     if (!bundle.has_value()) return Error(404, "not a block bundle path");
     if (!TreeHoldsTile(UINT64_MAX, 0, *bundle)) return Error(404, "no such block bundle");
-    const uint64_t first = bundle->index * kTileWidth + 1;
-    const uint64_t last = first + bundle->width - 1;
-    absl::StatusOr<LedgerReader::BlockRange> range =
-        reader_->ResolveBlockRange(ledger_id, first, last);
-    if (!range.ok()) return ErrorOf(range.status());
-    absl::StatusOr<std::vector<std::string>> blocks =
-        reader_->ReadBlocks(ledger_id, *range, first, bundle->width);
-    if (!blocks.ok()) return ErrorOf(blocks.status());
-    std::string lines;
-    for (const std::string& block : *blocks) absl::StrAppend(&lines, "{\"block\":", block, "}\n");
-    return Found(request, std::move(lines), "application/jsonl",
-                 bundle->partial() ? kShortLived : kImmutable);
+    return Immutable(request, ledger_id, path, !bundle->partial(), "application/jsonl",
+                     [&]() -> absl::StatusOr<std::shared_ptr<const ImmutableAnswer>> {
+                       const uint64_t first = bundle->index * kTileWidth + 1;
+                       const uint64_t last = first + bundle->width - 1;
+                       absl::StatusOr<LedgerReader::BlockRange> range =
+                           reader_->ResolveBlockRange(ledger_id, first, last);
+                       if (!range.ok()) return range.status();
+                       absl::StatusOr<std::vector<std::string>> blocks =
+                           reader_->ReadBlocks(ledger_id, *range, first, bundle->width);
+                       if (!blocks.ok()) return blocks.status();
+                       std::string lines;
+                       for (const std::string& block : *blocks) {
+                         absl::StrAppend(&lines, "{\"block\":", block, "}\n");
+                       }
+                       return AnswerOf(std::move(lines));
+                     });
   }
   if (absl::ConsumePrefix(&rest, "attachment/")) {
     resource = Resource::kAttachment;
-    absl::StatusOr<StoredAttachment> attachment = reader_->GetAttachment(ledger_id, rest);
-    if (!attachment.ok()) return ErrorOf(attachment.status());
-    HttpResponse response =
-        Found(request, std::move(attachment->data), "application/octet-stream", kImmutable);
-    if (!attachment->name.empty()) {
-      response.headers.emplace_back("Content-Disposition",
-                                    ContentDisposition(attachment->name));
-    }
-    return response;
+    return Immutable(request, ledger_id, path, true, "application/octet-stream",
+                     [&]() -> absl::StatusOr<std::shared_ptr<const ImmutableAnswer>> {
+                       absl::StatusOr<StoredAttachment> attachment =
+                           reader_->GetAttachment(ledger_id, rest);
+                       if (!attachment.ok()) return attachment.status();
+                       std::vector<std::pair<std::string, std::string>> headers;
+                       if (!attachment->name.empty()) {
+                         headers.emplace_back("Content-Disposition",
+                                              ContentDisposition(attachment->name));
+                       }
+                       return AnswerOf(std::move(attachment->data), std::move(headers));
+                     });
   }
   return Error(404, "not found");
 }

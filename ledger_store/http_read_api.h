@@ -31,6 +31,9 @@
 // "X-Content-Type-Options: nosniff"; the page's HTML a Content-Security-Policy
 // that lets it fetch from any origin and run only its own scripts.
 //
+// Answers that never change are kept in memory (immutable_answer_cache.h),
+// served after checking that their ledger is still there.
+//
 // Limits: a path longer than max_path_bytes is answered 414; each client IP
 // address has a token bucket of requests (429 with Retry-After when empty).
 //
@@ -40,10 +43,12 @@
 #define MICROLEDGER_LEDGER_STORE_HTTP_READ_API_H_
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "ledger_store/immutable_answer_cache.h"
 #include "ledger_store/ledger_reader.h"
 #include "serving/client_rate_limiter.h"
 #include "serving/http_server.h"
@@ -56,6 +61,8 @@ struct HttpReadApiOptions {
   size_t max_path_bytes = 512;
   // Per client IP address; per_second 0 = unlimited.
   RateLimit client_requests{/*per_second=*/500, /*burst=*/1000};
+  // Memory for answers that never change (immutable_answer_cache.h).
+  size_t cache_bytes = size_t{32} << 20;
 };
 
 class HttpReadApi {
@@ -79,13 +86,23 @@ class HttpReadApi {
   // What a request read, for the metric's `resource` label.
   enum class Resource { kPage, kCheckpoint, kTile, kBlocks, kAttachment, kOther };
 
+  using AnswerReader = std::function<absl::StatusOr<std::shared_ptr<const ImmutableAnswer>>()>;
+
   HttpResponse AnswerLedgerPath(const HttpRequest& request, Resource& resource) const;
+  // The answer at `key` ("<ledger id>/<resource path>"): from the cache when
+  // `complete` (the resource never changes) and kept, else from `read` (and
+  // then kept when complete).
+  HttpResponse Immutable(const HttpRequest& request, absl::string_view ledger_id,
+                         absl::string_view key, bool complete, absl::string_view content_type,
+                         const AnswerReader& read) const;
   void Count(Resource resource, int status) const;
 
   const LedgerReader* const reader_;
   const std::vector<StaticFile> page_files_;
+  std::vector<std::shared_ptr<const ImmutableAnswer>> page_answers_;  // ETags computed once.
   const HttpReadApiOptions options_;
   std::unique_ptr<ClientRateLimiter> limiter_;  // Null: unlimited.
+  mutable ImmutableAnswerCache cache_;
   CounterFamily* const reads_;                  // Null: not counted.
 };
 

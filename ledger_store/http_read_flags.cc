@@ -13,6 +13,9 @@ ABSL_FLAG(std::string, http_listen, "",
           "in the browser (docs/HTTP.md); port 0 picks a free port (the log line says "
           "which); empty: no HTTP read API");
 ABSL_FLAG(int32_t, http_threads, 4, "worker threads of the HTTP read API");
+ABSL_FLAG(int32_t, http_cache_mb, 32,
+          "memory for the HTTP read API's answers that never change (full tiles, full "
+          "block bundles, attachments), least recently used out first; 0: none");
 ABSL_FLAG(double, http_rate_limit, 500,
           "requests per second each client IP address may make to the HTTP read API, in "
           "bursts of up to twice as many (more are answered 429); 0: unlimited");
@@ -30,9 +33,12 @@ absl::StatusOr<std::optional<HttpReadServer>> StartHttpReadServerFromFlags(
     return absl::InvalidArgumentError("--http_threads must be in 1..256");
   }
   if (!(rate >= 0)) return absl::InvalidArgumentError("--http_rate_limit must be 0 or more");
+  const int32_t cache_mb = absl::GetFlag(FLAGS_http_cache_mb);
+  if (cache_mb < 0) return absl::InvalidArgumentError("--http_cache_mb must be 0 or more");
   HttpReadApiOptions options;
   options.client_requests.per_second = rate;
   options.client_requests.burst = rate * 2 < 1 ? 1 : rate * 2;
+  options.cache_bytes = static_cast<size_t>(cache_mb) << 20;
   absl::StatusOr<HttpReadServer> started = StartHttpReadServer(
       program, listen, threads, reader, WebPageFiles(), options, registry, metrics_prefix);
   if (!started.ok()) return started.status();

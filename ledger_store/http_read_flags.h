@@ -2,6 +2,7 @@
 // shared by ml-host and ml-mirror so both say and do the same:
 //   --http_listen=HOST:PORT   serve it there (empty, the default: not at all)
 //   --http_threads=N          worker threads (default 4)
+//   --http_cache_mb=M         memory for answers that never change (default 32)
 //   --http_rate_limit=R       requests per second per client IP address
 //                             (bursts of 2R; 0: unlimited; default 500)
 //

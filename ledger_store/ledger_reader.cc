@@ -132,6 +132,12 @@ absl::StatusOr<std::vector<std::string>> LedgerReader::ReadBlocks(
   return blocks;
 }
 
+absl::StatusOr<uint64_t> LedgerReader::CommittedHead(absl::string_view ledger_id) const {
+  absl::StatusOr<CommittedView> view = ViewCommitted(*store_, *cache_, ledger_id);
+  if (!view.ok()) return view.status();
+  return view->head;
+}
+
 absl::StatusOr<std::string> LedgerReader::ReadTile(absl::string_view ledger_id, int level,
                                                   const TileIndex& tile) const {
   absl::StatusOr<CommittedView> view = ViewCommitted(*store_, *cache_, ledger_id);

@@ -73,6 +73,9 @@ class LedgerReader {
       absl::string_view ledger_id) const;
 
   absl::StatusOr<LedgerInfo> GetLedger(absl::string_view ledger_id) const;
+  // The committed head (block number = tree size); NotFound if the ledger is
+  // unknown or forgotten. No I/O when the ledger is cached.
+  absl::StatusOr<uint64_t> CommittedHead(absl::string_view ledger_id) const;
   // tree_size 0 = the latest.
   absl::StatusOr<std::string> GetCheckpoint(absl::string_view ledger_id,
                                             uint64_t tree_size) const;
