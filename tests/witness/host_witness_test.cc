@@ -21,7 +21,9 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/host/grpc_client.h"
+#include "httplib.h"
 #include "tests/host/host_process.h"
+#include "tests/owner/owner_test_util.h"
 #include "tests/process/server_process.h"
 #include "tests/witness/witness_process.h"
 
@@ -67,8 +69,10 @@ class HostWitnessTest : public ::testing::Test {
   }
 
   void StartHost(int quorum, int timeout_ms) {
+    http_port_ = FreePort();
     absl::StatusOr<std::unique_ptr<HostProcess>> started = HostProcess::Start(
         {"--storage=memory", WitnessFlag(0), WitnessFlag(1),
+         absl::StrCat("--http_listen=127.0.0.1:", http_port_),
          absl::StrCat("--witness_quorum=", quorum), "--witness_min_interval_ms=20",
          absl::StrCat("--witness_timeout_ms=", timeout_ms)});
     ASSERT_TRUE(started.ok()) << started.status();
@@ -136,6 +140,7 @@ class HostWitnessTest : public ::testing::Test {
   std::string key_flags_[2];
   std::unique_ptr<WitnessProcess> witnesses_[2];
   std::unique_ptr<HostProcess> host_;
+  int http_port_ = 0;
   std::unique_ptr<HostStub> stub_;
 };
 
@@ -156,6 +161,13 @@ TEST_F(HostWitnessTest, AppendsBecomeWitnessedAndMlctlVerifiesTheCosignatures) {
   const std::string note = WaitForWitnessed(chain.ledger_id(), 3, {0, 1}, 2);
   ASSERT_FALSE(note.empty());
   EXPECT_TRUE(absl::StartsWith(note, absl::StrCat(chain.ledger_id(), "\n3\n")));
+  // The HTTP read API's checkpoint is the latest, with the quorum's
+  // cosignature lines once that very checkpoint is witnessed.
+  httplib::Client http("127.0.0.1", http_port_);
+  httplib::Result served = http.Get("/" + chain.ledger_id() + "/checkpoint");
+  ASSERT_TRUE(served);
+  EXPECT_EQ(served->status, 200);
+  EXPECT_EQ(served->body, note);
 
   // A tree size with `witnessed` is refused.
   {
