@@ -220,7 +220,9 @@
     setStatus(`Verifying ${size} blocks…`);
     const text = '{"bundle":{"format":"microledger-bundle-v1","ledger":' + JSON.stringify(ledger) +
       '}}\n' + bundles.join('') + '{"checkpoint":' + JSON.stringify(note) + '}\n';
-    const report = await Verifier.verifyBundle(text);
+    const report = await Verifier.verifyBundle(text, {
+      onProgress: (lines) => setStatus(`Verifying: ${Math.min(lines, size)} of ${size} blocks…`),
+    });
     setStatus('');
     addSummary('Ledger', ledger);
     addSummary('Read from', base);
@@ -244,7 +246,9 @@
     clearResult();
     const started = performance.now();
     setStatus(`Verifying ${file.name}…`);
-    const report = await Verifier.verifyBundle(new Uint8Array(await file.arrayBuffer()));
+    const report = await Verifier.verifyBundle(new Uint8Array(await file.arrayBuffer()), {
+      onProgress: (lines) => setStatus(`Verifying ${file.name}: ${lines} lines…`),
+    });
     setStatus('');
     if (report.ledger) addSummary('Ledger', report.ledger);
     addSummary('File', `${file.name} (${file.size} bytes)`);
