@@ -323,25 +323,24 @@ TEST_P(LedgerHostEvidenceTest, TheFreezeSurvivesCacheEviction) {
 }
 
 // Appends pipelined while the report runs: each either committed before the
-// report returned or is refused as frozen; none commits after.
-TEST_P(LedgerHostEvidenceTest, AppendsRacingTheReportCommitBeforeItOrAreRefused) {
-  OwnerChain chain = NewChain();
-  const Fork fork = MakeFork(chain);
-  const std::string blocks = BlocksEvidence(fork);
-  constexpr int kBlocks = 300;
-  const std::vector<Block> drafts = chain.DraftAhead(kBlocks);
+// report returned or is refused as frozen; none commits after. Returns how
+// many of the `count` appends committed (all of them when every append was
+// committed before the report took the ledger: no race that time).
+int AppendsRacingAReport(LedgerHost& host, OwnerChain& chain, const std::string& ledger_id,
+                         const std::string& evidence, int count) {
+  const std::vector<Block> drafts = chain.DraftAhead(count);
   absl::Mutex mu;
-  std::vector<absl::StatusOr<AppendResult>> results(kBlocks);
+  std::vector<absl::StatusOr<AppendResult>> results(count);
   int answered = 0, committed = 0;
   std::thread appender([&] {
-    for (int i = 0; i < kBlocks; ++i) {
-      host_->AppendAsync(AppendInput{OwnerChain::Bytes(drafts[i]), {}, ""},
-                         [&, i](absl::StatusOr<AppendResult> result) {
-                           absl::MutexLock lock(&mu);
-                           if (result.ok()) ++committed;
-                           results[i] = std::move(result);
-                           ++answered;
-                         });
+    for (int i = 0; i < count; ++i) {
+      host.AppendAsync(AppendInput{OwnerChain::Bytes(drafts[i]), {}, ""},
+                       [&, i](absl::StatusOr<AppendResult> result) {
+                         absl::MutexLock lock(&mu);
+                         if (result.ok()) ++committed;
+                         results[i] = std::move(result);
+                         ++answered;
+                       });
     }
   });
   {
@@ -349,18 +348,25 @@ TEST_P(LedgerHostEvidenceTest, AppendsRacingTheReportCommitBeforeItOrAreRefused)
     mu.Await(absl::Condition(
         +[](int* n) { return *n >= 5; }, &committed));
   }
-  absl::StatusOr<EvidenceReport> report = host_->ReportEquivocation(blocks);
-  ASSERT_TRUE(report.ok()) << report.status();
-  const uint64_t head_at_report = HeadOf(fork.ledger_id);
+  absl::StatusOr<EvidenceReport> report = host.ReportEquivocation(evidence);
+  EXPECT_TRUE(report.ok()) << report.status();
+  absl::StatusOr<LedgerInfo> at_report = host.reader().GetLedger(ledger_id);
   appender.join();
   {
+    struct AllAnswered {
+      const int* answered;
+      int count;
+      bool Done() const { return *answered == count; }
+    } all_answered{&answered, count};
     absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(
-        +[](int* n) { return *n == kBlocks; }, &answered));
+    mu.Await(absl::Condition(&all_answered, &AllAnswered::Done));
   }
-  EXPECT_EQ(HeadOf(fork.ledger_id), head_at_report);
+  absl::StatusOr<LedgerInfo> after = host.reader().GetLedger(ledger_id);
+  EXPECT_TRUE(at_report.ok() && after.ok());
+  if (!report.ok() || !at_report.ok() || !after.ok()) return count;
+  EXPECT_EQ(after->state.head_number, at_report->state.head_number);
   int ok = 0;
-  for (int i = 0; i < kBlocks; ++i) {
+  for (int i = 0; i < count; ++i) {
     if (i == ok && results[i].ok()) {
       ++ok;
       continue;
@@ -371,8 +377,22 @@ TEST_P(LedgerHostEvidenceTest, AppendsRacingTheReportCommitBeforeItOrAreRefused)
         << i;
   }
   EXPECT_GE(ok, 5);
-  EXPECT_LT(ok, kBlocks);
-  EXPECT_EQ(head_at_report, 4u + ok);
+  EXPECT_EQ(at_report->state.head_number, 4u + ok);
+  return ok;
+}
+
+// On a fast store all appends may commit before the report takes the ledger;
+// new ledgers are tried (at most 10) until one races, which must happen.
+TEST_P(LedgerHostEvidenceTest, AppendsRacingTheReportCommitBeforeItOrAreRefused) {
+  constexpr int kBlocks = 300;
+  bool raced = false;
+  for (int attempt = 0; attempt < 10 && !raced && !HasFailure(); ++attempt) {
+    OwnerChain chain = NewChain();
+    const Fork fork = MakeFork(chain);
+    raced = AppendsRacingAReport(*host_, chain, fork.ledger_id, BlocksEvidence(fork),
+                                 kBlocks) < kBlocks;
+  }
+  EXPECT_TRUE(raced) << "no attempt had appends left when the report came";
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, LedgerHostEvidenceTest,
