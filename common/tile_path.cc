@@ -33,7 +33,11 @@ std::string EncodeTileIndex(uint64_t index) {
   } while (index > 0);
   std::string path;
   for (size_t i = groups.size(); i-- > 0;) {
-    absl::StrAppendFormat(&path, i > 0 ? "x%03d/" : "%03d", groups[i]);
+    if (i > 0) {
+      absl::StrAppendFormat(&path, "x%03d/", groups[i]);
+    } else {
+      absl::StrAppendFormat(&path, "%03d", groups[i]);
+    }
   }
   return path;
 }
