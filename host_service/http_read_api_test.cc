@@ -284,6 +284,43 @@ TEST_P(HttpReadApiTest, BlockBundlesHoldTheStoredBlocksAsBundleLines) {
   EXPECT_EQ(Get(prefix + "blocks/02")->status, 404);
 }
 
+// Bundles are offered gzip-encoded (tlog-tiles: entry bundles should be
+// compressed): a separate representation with its own entity tag.
+TEST_P(HttpReadApiTest, BlockBundlesAreGzippedForClientsThatAcceptIt) {
+  StartApi();
+  OwnerChain chain = NewChain();
+  const std::string prefix = "/" + chain.ledger_id() + "/";
+  Grow(chain, 300);
+  for (const std::string path : {"blocks/000", "blocks/001.p/44"}) {
+    const std::string plain = RawGet(server_->port(), prefix + path);
+    EXPECT_EQ(plain.find("Content-Encoding"), std::string::npos) << path;
+    EXPECT_NE(plain.find("\r\nVary: Accept-Encoding\r\n"), std::string::npos) << path;
+    EXPECT_NE(plain.find("{\"block\":"), std::string::npos) << path;
+
+    client_->set_decompress(false);
+    httplib::Result gzipped = Get(prefix + path, {{"Accept-Encoding", "gzip"}});
+    client_->set_decompress(true);
+    ASSERT_TRUE(gzipped);
+    EXPECT_EQ(gzipped->get_header_value("Content-Encoding"), "gzip") << path;
+    ASSERT_GE(gzipped->body.size(), 2u);
+    EXPECT_EQ(static_cast<unsigned char>(gzipped->body[0]), 0x1f) << path;
+    const std::string tag = gzipped->get_header_value("ETag");
+    EXPECT_NE(tag.find("-gzip\""), std::string::npos) << tag;
+
+    httplib::Result decoded = Get(prefix + path, {{"Accept-Encoding", "gzip"}});
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(decoded->body, plain.substr(plain.find("\r\n\r\n") + 4)) << path;
+    EXPECT_LT(gzipped->body.size(), decoded->body.size() / 2) << path;
+    EXPECT_EQ(Get(prefix + path, {{"Accept-Encoding", "gzip"}, {"If-None-Match", tag}})->status,
+              304);
+    client_->set_decompress(false);
+    EXPECT_EQ(Get(prefix + path, {{"Accept-Encoding", "identity"}, {"If-None-Match", tag}})
+                  ->status,
+              200);
+    client_->set_decompress(true);
+  }
+}
+
 TEST_P(HttpReadApiTest, CachingCorsAndEntityTags) {
   StartApi();
   OwnerChain chain = NewChain();

@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "common/encoding.h"
 #include "common/tile_path.h"
+#include "serving/gzip.h"
 #include "serving/log.h"
 
 namespace microledger {
@@ -63,17 +64,27 @@ HttpResponse ErrorOf(const absl::Status& status) {
 
 // A 200 of `answer`, cached as `cache_control`, or a 304 when the client's
 // copy is current.
+// An answer offered gzip-encoded is two representations, each with its own
+// entity tag ("…-gzip" for the encoded one).
 HttpResponse Found(const HttpRequest& request, const ImmutableAnswer& answer,
                    absl::string_view content_type, absl::string_view cache_control) {
   HttpResponse response;
-  if (Matches(request.Header("if-none-match"), answer.entity_tag)) {
+  response.headers = answer.headers;
+  const bool gzip = !answer.gzip_body.empty() && AcceptsGzip(request.Header("accept-encoding"));
+  const std::string tag =
+      gzip ? absl::StrCat(absl::string_view(answer.entity_tag).substr(
+                              0, answer.entity_tag.size() - 1),
+                          "-gzip\"")
+           : answer.entity_tag;
+  if (Matches(request.Header("if-none-match"), tag)) {
     response.status = 304;
   } else {
-    response.body = answer.body;
+    response.body = gzip ? answer.gzip_body : answer.body;
   }
+  if (!answer.gzip_body.empty()) response.headers.emplace_back("Vary", "Accept-Encoding");
+  if (gzip) response.headers.emplace_back("Content-Encoding", "gzip");
   response.content_type = std::string(content_type);
-  response.headers = answer.headers;
-  response.headers.emplace_back("ETag", answer.entity_tag);
+  response.headers.emplace_back("ETag", tag);
   response.headers.emplace_back("Cache-Control", std::string(cache_control));
   return response;
 }
@@ -243,7 +254,11 @@ HttpResponse HttpReadApi::AnswerLedgerPath(const HttpRequest& request,
                        for (const std::string& block : *blocks) {
                          absl::StrAppend(&lines, "{\"block\":", block, "}\n");
                        }
-                       return AnswerOf(std::move(lines));
+                       absl::StatusOr<std::string> gzip = GzipEncode(lines);
+                       if (!gzip.ok()) return gzip.status();
+                       auto answer = std::make_shared<ImmutableAnswer>(*AnswerOf(std::move(lines)));
+                       answer->gzip_body = *std::move(gzip);
+                       return std::shared_ptr<const ImmutableAnswer>(std::move(answer));
                      });
   }
   if (absl::ConsumePrefix(&rest, "attachment/")) {

@@ -13,7 +13,9 @@
 //   blocks/<N>[.p/<W>]         the blocks N*256+1 .. N*256+W (W = 256 when
 //                              full) as SPEC §9 block lines ({"block":<JCS>}
 //                              + "\n"), aligned like tlog-tiles entry
-//                              bundles; application/jsonl
+//                              bundles; application/jsonl, gzip-encoded for
+//                              clients that accept it (tlog-tiles: bundles
+//                              should be compressed)
 //   attachment/<seal>          an attachment's bytes (SPEC §6);
 //                              application/octet-stream
 //

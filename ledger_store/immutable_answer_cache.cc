@@ -21,7 +21,7 @@ std::shared_ptr<const ImmutableAnswer> ImmutableAnswerCache::Find(absl::string_v
 void ImmutableAnswerCache::Insert(absl::string_view key,
                                   std::shared_ptr<const ImmutableAnswer> answer) {
   size_t bytes = 2 * key.size() + answer->body.size() + answer->entity_tag.size() +
-                 kEntryOverheadBytes;
+                 answer->gzip_body.size() + kEntryOverheadBytes;
   for (const auto& [name, value] : answer->headers) bytes += name.size() + value.size();
   if (bytes > capacity_bytes_) return;
   absl::MutexLock lock(&mu_);

@@ -31,6 +31,9 @@ namespace microledger {
 struct ImmutableAnswer {
   std::string body;
   std::string entity_tag;
+  // The body gzip-encoded, for clients that accept it; empty when the answer
+  // is not offered compressed.
+  std::string gzip_body;
   // Headers of the answer besides the ones every answer of its kind has.
   std::vector<std::pair<std::string, std::string>> headers;
 };
