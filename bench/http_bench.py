@@ -26,7 +26,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 
@@ -39,35 +38,11 @@ for argument in sys.argv[3:]:
     OPTIONS[name] = type(OPTIONS[name])(value)
 sys.path.insert(0, os.path.join(ROOT, "tests", "browser"))
 import cdp  # noqa: E402
+from services import Services  # noqa: E402
 
 WORK = tempfile.mkdtemp(prefix="ml-http-bench-")
-PROCESSES = []
+SERVICES = Services()
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def start(args, patterns):
-    """Starts a service; returns it and the first group of each pattern, once
-    each has matched a line of its stderr (a thread keeps draining it)."""
-    process = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                               stdin=subprocess.DEVNULL, text=True)
-    PROCESSES.append(process)
-    found = {}
-    ready = threading.Event()
-
-    def drain():
-        for line in process.stderr:
-            for pattern in patterns:
-                match = re.search(pattern, line)
-                if match and pattern not in found:
-                    found[pattern] = match.group(1)
-            if len(found) == len(patterns):
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=drain, daemon=True).start()
-    if not ready.wait(60) or len(found) != len(patterns):
-        raise RuntimeError(f"{args[0]} did not start")
-    return process, [found[pattern] for pattern in patterns]
 
 
 def cpu_seconds(pid):
@@ -123,7 +98,7 @@ def timed(args):
 
 def main():
     blocks = OPTIONS["blocks"]
-    host, (grpc, http_base) = start(
+    host, (grpc, http_base) = SERVICES.start(
         [f"{BIN}/host_service/ml-host", "--data_dir=" + os.path.join(WORK, "host"),
          "--listen=127.0.0.1:0", "--http_listen=127.0.0.1:0", "--http_rate_limit=0",
          "--sync=true"],
@@ -132,10 +107,9 @@ def main():
     with open(passphrase, "w") as out:
         out.write("bench passphrase\n")
     os.chmod(passphrase, 0o600)
-    _, agent = start([f"{BIN}/owner_agent/ml-owner", "--keystore=" + os.path.join(WORK, "ks"),
+    _, (agent,) = SERVICES.start([f"{BIN}/owner_agent/ml-owner", "--keystore=" + os.path.join(WORK, "ks"),
                       "--passphrase_file=" + passphrase, "--host=" + grpc,
                       "--listen=127.0.0.1:0"], [r"listening on (\S+) "])
-    agent = agent[0]
     mlctl = f"{BIN}/tools/mlctl"
     ledger = subprocess.run([mlctl, "--agent=" + agent, "ledger", "create", "--type=bench"],
                             capture_output=True, text=True, check=True).stdout.strip()
@@ -232,11 +206,5 @@ def main():
 try:
     main()
 finally:
-    for process in PROCESSES:
-        process.terminate()
-    for process in PROCESSES:
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    SERVICES.stop_all()
     shutil.rmtree(WORK, ignore_errors=True)

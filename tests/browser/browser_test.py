@@ -20,7 +20,6 @@ Usage: browser_test.py ML_HOST ML_OWNER ML_MIRROR MLCTL WEB_INDEX_HTML
 import http.server
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -31,12 +30,13 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cdp  # noqa: E402
+from services import Services  # noqa: E402
 
 ML_HOST, ML_OWNER, ML_MIRROR, MLCTL, WEB_INDEX = [os.path.abspath(p) for p in sys.argv[1:6]]
 WORK = tempfile.mkdtemp(prefix="ml-browser-", dir=os.environ.get("TEST_TMPDIR"))
 SHOTS = [d for d in (os.environ.get("TEST_UNDECLARED_OUTPUTS_DIR"),
                      os.environ.get("ML_SCREENSHOT_DIR")) if d]
-PROCESSES = []
+SERVICES = Services()
 failures = []
 
 
@@ -44,33 +44,6 @@ def check(condition, what):
     print(("PASS " if condition else "FAIL ") + what, flush=True)
     if not condition:
         failures.append(what)
-
-
-def start(args, ready_patterns, timeout=60):
-    """Starts a service; returns (process, {pattern: first group}) once every
-    pattern has matched a line of its stderr, which a thread keeps draining."""
-    process = subprocess.Popen(args, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, text=True)
-    PROCESSES.append(process)
-    found = {}
-    seen = threading.Event()
-    log = []
-
-    def drain():
-        for line in process.stderr:
-            log.append(line)
-            for pattern in ready_patterns:
-                match = re.search(pattern, line)
-                if match and pattern not in found:
-                    found[pattern] = match.group(1)
-            if len(found) == len(ready_patterns):
-                seen.set()
-        seen.set()
-
-    threading.Thread(target=drain, daemon=True).start()
-    if not seen.wait(timeout) or len(found) != len(ready_patterns):
-        raise RuntimeError(f"{args[0]} did not start: {''.join(log[-20:])}")
-    return process, found
 
 
 def mlctl(agent, *args, check_exit=True):
@@ -148,22 +121,19 @@ def screenshot(browser, name):
 
 
 def main():
-    host, host_found = start(
+    _, (host_http, host_grpc) = SERVICES.start(
         [ML_HOST, "--storage=memory", "--listen=127.0.0.1:0", "--http_listen=127.0.0.1:0",
          "--http_rate_limit=0"],
         [r"HTTP read API on (http://\S+)/", r"listening on (\S+) "])
-    host_http = host_found[r"HTTP read API on (http://\S+)/"]
-    host_grpc = host_found[r"listening on (\S+) "]
     passphrase = os.path.join(WORK, "passphrase")
     with open(passphrase, "w") as out:
         out.write("browser test passphrase\n")
     os.chmod(passphrase, 0o600)
-    _, owner_found = start(
+    _, (agent,) = SERVICES.start(
         [ML_OWNER, "--keystore=" + os.path.join(WORK, "keystore"),
          "--passphrase_file=" + passphrase, "--host=" + host_grpc, "--listen=127.0.0.1:0",
          "--keystore_kdf=interactive"],
         [r"listening on (\S+) "])
-    agent = owner_found[r"listening on (\S+) "]
 
     ledger = mlctl(agent, "ledger", "create", "--type=invoice")
     mlctl(agent, "append", ledger, '{"event":"issued","amount":1200,"currency":"EUR"}')
@@ -236,11 +206,10 @@ def main():
         check(result["failed"] == ["2"], "local page highlights the tampered block")
 
         # 4. The same page and ledger from a mirror.
-        _, mirror_found = start(
+        _, (mirror_http,) = SERVICES.start(
             [ML_MIRROR, "--storage=memory", "--listen=127.0.0.1:0",
              "--http_listen=127.0.0.1:0", f"--follow={ledger}@{host_grpc}"],
             [r"HTTP read API on (http://\S+)/"])
-        mirror_http = mirror_found[r"HTTP read API on (http://\S+)/"]
         host_checkpoint = get(f"{host_http}/{ledger}/checkpoint")
         deadline = time.monotonic() + 60
         mirrored = b""
@@ -263,13 +232,7 @@ except Exception as error:  # noqa: BLE001 - reported as a failure below
     failures.append(f"{type(error).__name__}: {error}")
     print("FAIL", failures[-1], flush=True)
 finally:
-    for process in PROCESSES:
-        process.terminate()
-    for process in PROCESSES:
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    SERVICES.stop_all()
     shutil.rmtree(WORK, ignore_errors=True)
 
 print(f"browser test: {len(failures)} failure(s)")
