@@ -1,5 +1,10 @@
 #include "common/encoding.h"
 
+#include <sodium.h>
+
+#include <random>
+#include <string>
+
 #include "gtest/gtest.h"
 
 namespace microledger {
@@ -43,6 +48,48 @@ TEST(Base64UrlTest, RejectsBytesOutsideTheAlphabet) {
   EXPECT_FALSE(DecodeBase64Std("Zm9v\xff===").ok());
   EXPECT_FALSE(DecodeBase64Std("Zm9-").ok());
   EXPECT_FALSE(DecodeMultibase("u\xc3\xbf" "8").ok());
+}
+
+// The decoder agrees with libsodium's strict decoder (whole text consumed) on
+// every text over the alphabet and '=': same verdict, same bytes.
+TEST(Base64Test, AgreesWithLibsodiumOnRandomTexts) {
+  ASSERT_GE(sodium_init(), 0);
+  std::mt19937 random(16);
+  for (const int variant :
+       {sodium_base64_VARIANT_URLSAFE_NO_PADDING, sodium_base64_VARIANT_ORIGINAL}) {
+    const std::string alphabet =
+        variant == sodium_base64_VARIANT_ORIGINAL
+            ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+            : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=";
+    // Few distinct digits near the end, so that padding and trailing-bit
+    // cases come up often.
+    const std::string ends = "AQgw=";
+    int accepted = 0;
+    for (int i = 0; i < 20000; ++i) {
+      std::string text(random() % 11, 'A');
+      for (size_t k = 0; k < text.size(); ++k) {
+        const std::string& from = k + 3 >= text.size() ? ends : alphabet;
+        text[k] = from[random() % from.size()];
+      }
+      std::string expected(text.size() + 3, '\0');
+      size_t length = 0;
+      const char* end = nullptr;
+      const bool sodium_ok =
+          sodium_base642bin(reinterpret_cast<unsigned char*>(expected.data()), expected.size(),
+                            text.data(), text.size(), nullptr, &length, &end, variant) == 0 &&
+          end == text.data() + text.size();
+      expected.resize(length);
+      const absl::StatusOr<std::string> decoded =
+          variant == sodium_base64_VARIANT_ORIGINAL ? DecodeBase64Std(text)
+                                                    : DecodeBase64Url(text);
+      ASSERT_EQ(decoded.ok(), sodium_ok) << text;
+      if (sodium_ok) {
+        EXPECT_EQ(*decoded, expected) << text;
+        ++accepted;
+      }
+    }
+    EXPECT_GT(accepted, 1000);
+  }
 }
 
 TEST(Base64UrlTest, RejectsImpossibleLength) { EXPECT_FALSE(DecodeBase64Url("Z").ok()); }

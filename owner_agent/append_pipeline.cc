@@ -102,7 +102,7 @@ std::shared_ptr<PendingAppend> AppendPipeline::Submit(
     pending->deadline = std::chrono::steady_clock::now() + options_.append_timeout;
   }
   v1::AppendRequest request;
-  request.set_block(std::move(bytes));
+  request.set_block(bytes);
   for (const v1::Attachment& a : attachments) *request.add_attachments() = a;
   if (block.number == 1) request.set_ledger_token(ledger->record.ledger_token);
   const uint64_t draft_epoch = ledger->draft_epoch;
@@ -114,15 +114,16 @@ std::shared_ptr<PendingAppend> AppendPipeline::Submit(
   }
   pending->host->Submit(
       std::move(request),
-      [this, ledger, draft_epoch, block = std::move(block), pending](
+      [this, ledger, draft_epoch, block = std::move(block), bytes = std::move(bytes), pending](
           absl::Status status, const v1::AppendResponse& response) mutable {
-        Finish(ledger, draft_epoch, std::move(block), std::move(status), response, pending);
+        Finish(ledger, draft_epoch, std::move(block), bytes, std::move(status), response,
+               pending);
       });
   return pending;
 }
 
 void AppendPipeline::Finish(const std::shared_ptr<LedgerState>& ledger, uint64_t draft_epoch,
-                            Block block, absl::Status status,
+                            Block block, absl::string_view owner_signed, absl::Status status,
                             const v1::AppendResponse& response,
                             const std::shared_ptr<PendingAppend>& pending) {
   const uint64_t number = block.number;
@@ -133,8 +134,8 @@ void AppendPipeline::Finish(const std::shared_ptr<LedgerState>& ledger, uint64_t
     ledger->inflight--;
     bool save_later = false;
     if (status.ok()) {
-      status = auditor_.AcceptReply(*ledger, std::move(block), response, &committed,
-                                    &save_later);
+      status = auditor_.AcceptReply(*ledger, std::move(block), owner_signed, response,
+                                    &committed, &save_later);
     }
     if (status.ok() && save_later && pending->head_save == HeadSave::kAtFlush) {
       flusher_.MarkDirty(ledger);

@@ -150,8 +150,10 @@ class AppendPipeline {
       LedgerState& ledger, const std::string& request_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
   // The host's reply to a submitted block, on the stream's reader thread.
+  // `owner_signed`: the bytes sent to the host.
   void Finish(const std::shared_ptr<LedgerState>& ledger, uint64_t draft_epoch, Block block,
-              absl::Status status, const v1::AppendResponse& response,
+              absl::string_view owner_signed, absl::Status status,
+              const v1::AppendResponse& response,
               const std::shared_ptr<PendingAppend>& pending)
       ABSL_LOCKS_EXCLUDED(ledger->mu, pending->mu);
 

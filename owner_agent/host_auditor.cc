@@ -366,10 +366,11 @@ absl::Status HostAuditor::SyncWith(LedgerState& ledger, HostClient& server, bool
 }
 
 absl::Status HostAuditor::AcceptReply(LedgerState& ledger, Block block,
+                                      absl::string_view owner_signed,
                                       const v1::AppendResponse& response,
                                       v1::CommittedBlock* committed, bool* save_later) {
-  absl::Status accepted =
-      CheckAndAcceptReply(ledger, std::move(block), response, committed, save_later);
+  absl::Status accepted = CheckAndAcceptReply(ledger, std::move(block), owner_signed, response,
+                                              committed, save_later);
   // DATA_LOSS is the auditor's verdict on the reply (a storage error is not).
   if (metrics_ != nullptr && accepted.code() == absl::StatusCode::kDataLoss) {
     metrics_->host_replies_rejected.Increment();
@@ -378,6 +379,7 @@ absl::Status HostAuditor::AcceptReply(LedgerState& ledger, Block block,
 }
 
 absl::Status HostAuditor::CheckAndAcceptReply(LedgerState& ledger, Block block,
+                                              absl::string_view owner_signed,
                                               const v1::AppendResponse& response,
                                               v1::CommittedBlock* committed,
                                               bool* save_later) {
@@ -390,6 +392,11 @@ absl::Status HostAuditor::CheckAndAcceptReply(LedgerState& ledger, Block block,
     return absl::DataLossError(absl::StrCat(where, "the host's reply names another block"));
   }
   const v1::Signature& s = response.host_signature();
+  if (s.role() != kHostRole || s.alg() != kEd25519Alg) {
+    return absl::DataLossError(absl::StrCat(
+        where, "the host's signature is not a host Ed25519 signature (role \"",
+        QuoteForError(s.role()), "\", alg \"", QuoteForError(s.alg()), "\")"));
+  }
   block.signatures.push_back({s.role(), s.alg(), s.key(), s.sig()});
   // A block that follows the verified head (same number and previous as when
   // it was drafted) passed every block rule and owner-signature check against
@@ -438,7 +445,10 @@ absl::Status HostAuditor::CheckAndAcceptReply(LedgerState& ledger, Block block,
     record.document_type = block.event.value("document type", "");
     record.original_id = block.event.value("original id", record.ledger_id);
   }
-  ledger.head_block = SerializeBlock(block);
+  // The signature's members passed the checks above (role, alg, the ledger's
+  // key, canonical base64): spliced verbatim they keep the bytes canonical.
+  ledger.head_block = SpliceHostSignature(owner_signed, block.signatures.back());
+  if (ledger.head_block.empty()) ledger.head_block = SerializeBlock(block);
   if (witnesses_ != nullptr) {
     witnesses_->Offer(record.ledger_id, cp->tree_size, record.checkpoint, record.host_address);
   }

@@ -128,13 +128,16 @@ class HostAuditor {
   // *save_later is set and the caller saves it. Makes no network call (it
   // runs on a stream's reader thread): a checkpoint that does not extend
   // the tree is recorded without a SPEC §11 object.
-  absl::Status AcceptReply(LedgerState& ledger, Block block,
+  // `owner_signed` is the block's bytes as sent to the host: the committed
+  // bytes are those with the verified host signature spliced in.
+  absl::Status AcceptReply(LedgerState& ledger, Block block, absl::string_view owner_signed,
                            const v1::AppendResponse& response, v1::CommittedBlock* committed,
                            bool* save_later) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
 
  private:
   // AcceptReply without counting a rejected reply.
   absl::Status CheckAndAcceptReply(LedgerState& ledger, Block block,
+                                   absl::string_view owner_signed,
                                    const v1::AppendResponse& response,
                                    v1::CommittedBlock* committed, bool* save_later)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
