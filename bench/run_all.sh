@@ -6,7 +6,7 @@
 # ml-host. About 4 minutes on a 2-core machine.
 #
 #   bench/run_all.sh [--no-build] [--out=DIR] [--flat_blocks=N] [--flat_only] [--agent_only]
-#                    [--million [--million_ledgers=N]]
+#                    [--million [--million_ledgers=N]] [--agent_start [--agent_ledgers=N]]
 #
 # --agent_only: only the end-to-end agent row, host-append unary (same
 # settings, for comparison) and the Hypercore reference (~2 minutes).
@@ -40,6 +40,11 @@
 # (bench/million_table.py). ~600-1000 ledgers/s on a loaded 2-core machine:
 # N=1000000 takes 20-30 minutes and ~2 GB of disk (/tmp).
 #
+# --agent_start: only the owner agent's start with many ledgers
+# (bench/agent_start.sh; --agent_ledgers=N, default 100000; never part of the
+# default run): N ledgers created through ml-owner, then its start time
+# (until it listens, until its first call is answered) and RSS, ~5-8 minutes.
+#
 # The witness section (bench/witness_bench.sh: cosignatures per core beside
 # the floor, bytes per ledger, the extra host CPU per append with two
 # witnesses, ~2.5 minutes) runs after them; --witness_only runs it alone,
@@ -59,6 +64,8 @@ WITNESS_ONLY=0
 NO_WITNESS=0
 MILLION=0
 MILLION_LEDGERS=1000000
+AGENT_START=0
+AGENT_LEDGERS=100000
 for arg in "$@"; do
   case "$arg" in
     --no-build) BUILD=0 ;;
@@ -75,7 +82,9 @@ for arg in "$@"; do
     --no_witness) NO_WITNESS=1 ;;
     --million) MILLION=1 ;;
     --million_ledgers=*) MILLION_LEDGERS="${arg#--million_ledgers=}" ;;
-    *) echo "usage: $0 [--no-build] [--out=DIR] [--flat_blocks=N] [--flat_only] [--agent_only] [--mirror_only] [--no_mirror] [--discovery_only] [--no_discovery] [--witness_only] [--no_witness] [--million [--million_ledgers=N]]"
+    --agent_start) AGENT_START=1 ;;
+    --agent_ledgers=*) AGENT_LEDGERS="${arg#--agent_ledgers=}" ;;
+    *) echo "usage: $0 [--no-build] [--out=DIR] [--flat_blocks=N] [--flat_only] [--agent_only] [--mirror_only] [--no_mirror] [--discovery_only] [--no_discovery] [--witness_only] [--no_witness] [--million [--million_ledgers=N]] [--agent_start [--agent_ledgers=N]]"
        echo "(options: the comment at the top of $0)"; exit 2 ;;
   esac
 done
@@ -254,6 +263,11 @@ run_million() {
   echo "{\"label\": \"million ledgers, stopped\", \"disk_bytes\": $(du -sb "$WORK/db-million" | cut -f1), \"ledgers\": $MILLION_LEDGERS, \"seconds\": $((SECONDS - started))}" >>"$RESULTS"
   rm -rf "$WORK/db-million"
 }
+
+if [[ $AGENT_START == 1 ]]; then
+  "$ROOT/bench/agent_start.sh" --no-build --ledgers="$AGENT_LEDGERS" --out="$OUT"
+  exit 0
+fi
 
 if [[ $MILLION == 1 ]]; then
   run_million
