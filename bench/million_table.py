@@ -14,8 +14,8 @@ def main(path):
         print("no many-ledgers result in", path)
         return 1
     print("| ledgers | fill ledgers/s | host CPU µs/ledger (fill) | idle host CPU s / s "
-          "| append p50 ms | append p99 ms | host RSS MiB (peak) | disk bytes/ledger |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| append p50 ms | append p99 ms | host RSS MiB (peak) | disk bytes/ledger | load avg |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     counts = run.get("ledger_counts", [])
     for c in counts:
         disk = c.get("disk_bytes_per_ledger")
@@ -24,7 +24,8 @@ def main(path):
               f"| {c['idle_host_cpu_s']:.2f} / {c['idle_seconds']:.0f} "
               f"| {c['p50_ms']:.2f} | {c['p99_ms']:.2f} "
               f"| {c['host_rss_mib']:.0f} ({c['host_peak_rss_mib']:.0f}) "
-              f"| {'' if disk is None else f'{disk:.0f}'} |")
+              f"| {'' if disk is None else f'{disk:.0f}'} "
+              f"| {c.get('load_average', float('nan')):.1f} |")
     if stopped:
         print(f"\nAfter the host stopped: {stopped['disk_bytes'] / stopped['ledgers']:.0f} bytes "
               f"per ledger on disk ({stopped['disk_bytes'] / 2**20:.0f} MiB); whole run "

@@ -230,6 +230,7 @@ absl::Status Measure(const LoadOptions& options, Channels& channels,
   const ProcessMemory memory = ReadProcessMemory(options.host_pid).value_or(ProcessMemory());
   sample.host_rss_mib = memory.rss_mib;
   sample.host_peak_rss_mib = memory.peak_rss_mib;
+  sample.load_average = LoadAverage();
   if (!options.host_data_dir.empty()) sample.disk_bytes = DirectoryBytes(options.host_data_dir);
 
   LoadReport summary;

@@ -99,6 +99,13 @@ absl::StatusOr<ProcessMemory> ReadProcessMemory(int pid) {
   return memory;
 }
 
+double LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  double load = 0;
+  in >> load;
+  return load;
+}
+
 bool WaitForIdle(int pid) {
   const Clock::time_point limit = Clock::now() + kSettleLimit;
   double cpu = ProcessCpuSeconds(pid).value_or(0);

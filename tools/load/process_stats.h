@@ -52,6 +52,9 @@ bool WaitForIdle(int pid);
 // The bytes of the regular files under `dir`, recursively (0 if it cannot be read).
 uint64_t DirectoryBytes(const std::string& dir);
 
+// The machine's 1-minute load average (0 if /proc/loadavg cannot be read).
+double LoadAverage();
+
 // ml-load's own CPU seconds so far (user + system, all threads).
 double OwnCpuSeconds();
 

@@ -54,6 +54,7 @@ struct LedgerCountSample {
   uint64_t append_errors = 0;
   double p50_ms = 0, p99_ms = 0, max_ms = 0;
   double host_rss_mib = 0, host_peak_rss_mib = 0;  // After the appends.
+  double load_average = 0;  // The machine's 1-minute load average then.
   std::optional<uint64_t> disk_bytes;              // With host_data_dir.
 };
 
