@@ -14,8 +14,9 @@ def main(path):
         print("no many-ledgers result in", path)
         return 1
     print("| ledgers | fill ledgers/s | host CPU µs/ledger (fill) | idle host CPU s / s "
-          "| append p50 ms | append p99 ms | host RSS MiB (peak) | disk bytes/ledger | load avg |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| append p50 ms | append p99 ms | hot ledger p50 / p99 ms | host RSS MiB (peak) "
+          "| disk bytes/ledger | load avg |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     counts = run.get("ledger_counts", [])
     for c in counts:
         disk = c.get("disk_bytes_per_ledger")
@@ -23,6 +24,7 @@ def main(path):
               f"| {c['fill_host_cpu_us_per_ledger']:.0f} "
               f"| {c['idle_host_cpu_s']:.2f} / {c['idle_seconds']:.0f} "
               f"| {c['p50_ms']:.2f} | {c['p99_ms']:.2f} "
+              f"| {c.get('hot_p50_ms', float('nan')):.2f} / {c.get('hot_p99_ms', float('nan')):.2f} "
               f"| {c['host_rss_mib']:.0f} ({c['host_peak_rss_mib']:.0f}) "
               f"| {'' if disk is None else f'{disk:.0f}'} "
               f"| {c.get('load_average', float('nan')):.1f} |")
@@ -39,6 +41,14 @@ def main(path):
               f"{last['p50_ms'] / first['p50_ms']:.2f}× and p99 "
               f"{last['p99_ms'] / first['p99_ms']:.2f}× at {last['ledgers']:,} vs "
               f"{first['ledgers']:,} ledgers (≤ 1.2×).")
+        if first.get("hot_p50_ms") and last.get("hot_p50_ms"):
+            def rel(c, q):
+                return c[q + "_ms"] / c["hot_" + q + "_ms"]
+            print(f"Against the hot ledger of the same moment (the machine's load cancels): "
+                  f"p50 {rel(first, 'p50'):.2f}× at {first['ledgers']:,} and "
+                  f"{rel(last, 'p50'):.2f}× at {last['ledgers']:,} ledgers "
+                  f"({rel(last, 'p50') / rel(first, 'p50'):.2f}×); p99 {rel(first, 'p99'):.2f}× "
+                  f"and {rel(last, 'p99'):.2f}× ({rel(last, 'p99') / rel(first, 'p99'):.2f}×).")
     if run.get("note"):
         print(f"\nml-load: {run['note']}")
     return 0

@@ -30,6 +30,8 @@ namespace {
 constexpr auto kProgressInterval = std::chrono::seconds(30);
 // The sampled ledgers are drawn with this seed, so runs are comparable.
 constexpr uint64_t kSampleSeed = 16;
+// The hot ledger: the first one, appended to after each sampled append.
+constexpr uint64_t kHotLedger = 0;
 
 // The ledger counts measured at: --sample_sizes, then --ledgers.
 std::vector<uint64_t> LedgerCounts(const LoadOptions& options) {
@@ -191,8 +193,9 @@ absl::Status Fill(const LoadOptions& options, Channels& channels, uint64_t first
 
 // With the host holding `sample.ledgers` ledgers: waits until it is idle,
 // measures its CPU over options.idle_seconds, then appends one more block to
-// each of `indices` (unary, one in flight; drafted before the clock), then
-// reads its memory and bytes on disk. The appends' latencies go to `stats`.
+// each of `indices` (unary, one in flight; drafted before the clock), each
+// followed by one to the hot ledger, then reads its memory and bytes on disk.
+// The sampled appends' latencies go to `stats`.
 absl::Status Measure(const LoadOptions& options, Channels& channels,
                      const std::vector<uint64_t>& indices, SampledLedgers& sampled,
                      LedgerCountSample& sample, WorkerStats& stats, double& append_seconds) {
@@ -205,7 +208,10 @@ absl::Status Measure(const LoadOptions& options, Channels& channels,
   sample.idle_seconds = Seconds(Clock::now() - idle_start);
   sample.idle_host_cpu_s = ProcessCpuSeconds(options.host_pid).value_or(0) - idle_cpu_before;
 
+  ChainDrafter* hot = sampled.Find(kHotLedger);
+  if (hot == nullptr) return absl::InternalError("no chain kept for the hot ledger");
   std::vector<v1::AppendRequest> requests;
+  std::vector<v1::AppendRequest> hot_requests;
   requests.reserve(indices.size());
   for (uint64_t index : indices) {
     ChainDrafter* drafter = sampled.Find(index);
@@ -214,17 +220,25 @@ absl::Status Measure(const LoadOptions& options, Channels& channels,
     }
     requests.emplace_back().set_block(drafter->Next(1, 1).front());
   }
+  for (std::string& block : hot->NextMany(indices.size(), 1)) {
+    hot_requests.emplace_back().set_block(std::move(block));
+  }
   WorkerStats window;
+  WorkerStats hot_window;
   HostStub& stub = channels.stub(0);
   v1::AppendResponse response;
-  const Clock::time_point start = Clock::now();
-  for (const v1::AppendRequest& request : requests) {
+  auto append = [&](const v1::AppendRequest& request, WorkerStats& into) {
     grpc::ClientContext context;
     SetDeadline(context, options.deadline_ms);
     const Clock::time_point sent = Clock::now();
     grpc::Status status = stub.Append(&context, request, &response);
-    window.Record(Clock::now() - sent, status.error_code(), status.error_message());
-    if (status.ok()) ++window.blocks;
+    into.Record(Clock::now() - sent, status.error_code(), status.error_message());
+    if (status.ok()) ++into.blocks;
+  };
+  const Clock::time_point start = Clock::now();
+  for (size_t i = 0; i < requests.size(); ++i) {
+    append(requests[i], window);
+    append(hot_requests[i], hot_window);
   }
   append_seconds += Seconds(Clock::now() - start);
   const ProcessMemory memory = ReadProcessMemory(options.host_pid).value_or(ProcessMemory());
@@ -242,6 +256,13 @@ absl::Status Measure(const LoadOptions& options, Channels& channels,
   sample.p50_ms = summary.p50_ms;
   sample.p99_ms = summary.p99_ms;
   sample.max_ms = summary.max_ms;
+  LoadReport hot_summary;
+  std::vector<WorkerStats> hot_one;
+  hot_one.push_back(std::move(hot_window));
+  Summarise(hot_one, hot_summary);
+  sample.hot_p50_ms = hot_summary.p50_ms;
+  sample.hot_p99_ms = hot_summary.p99_ms;
+  sample.append_errors += hot_summary.errors;
   stats.latencies_us.insert(stats.latencies_us.end(), window.latencies_us.begin(),
                             window.latencies_us.end());
   for (const auto& [code, count] : window.codes) stats.codes[code] += count;
@@ -283,6 +304,7 @@ absl::Status RunManyLedgers(const LoadOptions& options, LoadReport& report) {
     indices.push_back(DistinctRandom(std::min(options.sample_window, count), count, random));
     wanted.insert(indices.back().begin(), indices.back().end());
   }
+  wanted.insert(kHotLedger);
   SampledLedgers sampled(std::move(wanted));
   WorkerStats stats;
   double append_seconds = 0;
@@ -327,8 +349,9 @@ absl::Status RunManyLedgers(const LoadOptions& options, LoadReport& report) {
       std::max(1, options.window), "; at each count, once the host is idle (under ",
       kIdleCores, " cores over ", Seconds(kSettleInterval), " s), its CPU over ",
       options.idle_seconds, " s with no request, then up to ", options.sample_window,
-      " unary appends (one in flight) to distinct random ledgers; counts and latencies above "
-      "cover those appends, set-up covers the fills and idle periods; ");
+      " unary appends (one in flight) to distinct random ledgers, each followed by one to a "
+      "hot ledger (ledger 0, always cached: the reference of the same moment); counts and "
+      "latencies above cover the random ledgers' appends, set-up covers the fills and idle periods; ");
   return absl::OkStatus();
 }
 

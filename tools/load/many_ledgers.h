@@ -6,8 +6,10 @@
 // ledger count of --sample_sizes (and at --ledgers), once the host is idle:
 // the host's CPU over --idle_seconds with no request, then --sample_window
 // unary appends (one in flight) of one more block to distinct random ledgers
-// (so the host's ledger cache misses as in real life) with their p50/p99, the
-// host's RSS (VmRSS, VmHWM) and, with --host_data_dir, its bytes on disk.
+// (so the host's ledger cache misses as in real life), each followed by one
+// to a hot ledger (always cached: the same moment's reference, so the
+// machine's load cancels out of the ratio), with their p50/p99, the host's
+// RSS (VmRSS, VmHWM) and, with --host_data_dir, its bytes on disk.
 //
 // Thread-safety: RunManyLedgers is called from one thread; it starts
 // --concurrency stream threads per fill and joins them before returning.

@@ -113,6 +113,7 @@ assert [c["ledgers"] for c in counts] == [50, 120], counts
 assert [c["appends"] for c in counts] == [30, 30] and r["blocks"] == 60, counts
 for c in counts:
     assert c["append_errors"] == 0 and 0 < c["p50_ms"] <= c["p99_ms"] <= c["max_ms"], c
+    assert 0 < c["hot_p50_ms"] <= c["hot_p99_ms"], c
     assert c["host_rss_mib"] > 0 and c["host_peak_rss_mib"] >= c["host_rss_mib"], c
     assert c["disk_bytes"] > 0 and c["idle_seconds"] >= 0.2 and c["fill_ledgers_per_s"] > 0, c
 PY

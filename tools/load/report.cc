@@ -117,10 +117,12 @@ std::string FormatText(const LoadReport& r) {
       absl::StrAppendFormat(
           &out,
           "  %d ledgers: fill %.0f ledgers/s (host %.1f us/ledger); idle %.1f s: host CPU "
-          "%.3f s; %d appends to random ledgers: p50 %.3f ms p99 %.3f ms; host RSS %.0f MiB "
+          "%.3f s; %d appends to random ledgers: p50 %.3f ms p99 %.3f ms (hot ledger: p50 "
+          "%.3f ms p99 %.3f ms); host RSS %.0f MiB "
           "(peak %.0f), load average %.1f",
           s.ledgers, s.fill_ledgers_per_s, s.fill_host_cpu_us_per_ledger, s.idle_seconds,
-          s.idle_host_cpu_s, s.appends, s.p50_ms, s.p99_ms, s.host_rss_mib,
+          s.idle_host_cpu_s, s.appends, s.p50_ms, s.p99_ms, s.hot_p50_ms, s.hot_p99_ms,
+          s.host_rss_mib,
           s.host_peak_rss_mib, s.load_average);
       if (s.disk_bytes) {
         absl::StrAppendFormat(&out, "; disk %.0f bytes/ledger",
@@ -210,6 +212,8 @@ std::string FormatJson(const LoadReport& r) {
                                {"p50_ms", s.p50_ms},
                                {"p99_ms", s.p99_ms},
                                {"max_ms", s.max_ms},
+                               {"hot_p50_ms", s.hot_p50_ms},
+                               {"hot_p99_ms", s.hot_p99_ms},
                                {"host_rss_mib", s.host_rss_mib},
                                {"host_peak_rss_mib", s.host_peak_rss_mib},
                                {"load_average", s.load_average}};

@@ -49,10 +49,13 @@ struct LedgerCountSample {
   bool settled = true;         // False: still busy after kSettleLimit.
   double idle_seconds = 0;     // Then this long with no request:
   double idle_host_cpu_s = 0;  // the host's CPU seconds over it.
-  // Then unary appends (one in flight) of one more block to random ledgers.
+  // Then unary appends (one in flight) of one more block to random ledgers,
+  // each followed by an append to one hot ledger (always cached: the same
+  // moment's reference, so the machine's load cancels out of the ratio).
   uint64_t appends = 0;
   uint64_t append_errors = 0;
   double p50_ms = 0, p99_ms = 0, max_ms = 0;
+  double hot_p50_ms = 0, hot_p99_ms = 0;
   double host_rss_mib = 0, host_peak_rss_mib = 0;  // After the appends.
   double load_average = 0;  // The machine's 1-minute load average then.
   std::optional<uint64_t> disk_bytes;              // With host_data_dir.
