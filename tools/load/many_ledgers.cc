@@ -30,7 +30,8 @@ namespace {
 constexpr auto kProgressInterval = std::chrono::seconds(30);
 // The sampled ledgers are drawn with this seed, so runs are comparable.
 constexpr uint64_t kSampleSeed = 16;
-// The hot ledger: the first one, appended to after each sampled append.
+// The hot ledger: the first one, appended to after each sampled append
+// (never sampled itself).
 constexpr uint64_t kHotLedger = 0;
 
 // The ledger counts measured at: --sample_sizes, then --ledgers.
@@ -275,16 +276,17 @@ absl::Status Measure(const LoadOptions& options, Channels& channels,
 
 absl::Status CheckManyLedgers(const LoadOptions& options) {
   if (options.host_pid <= 0 || options.total > 0 || options.duration_s > 0 ||
-      options.sample_window < 1 || options.idle_seconds < 0) {
+      options.ledgers < 2 || options.sample_window < 1 || options.idle_seconds < 0) {
     return absl::InvalidArgumentError(
-        "many-ledgers needs --host_pid, --sample_window >= 1 and --idle_seconds >= 0, and no "
-        "--total or --duration (--ledgers and --sample_sizes set the run's length)");
+        "many-ledgers needs --host_pid, --ledgers >= 2, --sample_window >= 1 and "
+        "--idle_seconds >= 0, and no --total or --duration (--ledgers and --sample_sizes set "
+        "the run's length)");
   }
-  uint64_t previous = 0;
+  uint64_t previous = 1;  // At least the hot ledger and one other.
   for (uint64_t count : options.sample_sizes) {
     if (count <= previous || count > static_cast<uint64_t>(options.ledgers)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "many-ledgers: --sample_sizes are ledger counts, increasing, at most --ledgers=",
+          "many-ledgers: --sample_sizes are ledger counts, increasing from 2, at most --ledgers=",
           options.ledgers, ": ", count));
     }
     previous = count;
@@ -301,8 +303,12 @@ absl::Status RunManyLedgers(const LoadOptions& options, LoadReport& report) {
   std::vector<std::vector<uint64_t>> indices;
   absl::flat_hash_set<uint64_t> wanted;
   for (uint64_t count : counts) {
-    indices.push_back(DistinctRandom(std::min(options.sample_window, count), count, random));
-    wanted.insert(indices.back().begin(), indices.back().end());
+    // Of every ledger but the hot one.
+    std::vector<uint64_t> drawn =
+        DistinctRandom(std::min(options.sample_window, count - 1), count - 1, random);
+    for (uint64_t& index : drawn) index += kHotLedger + 1;
+    wanted.insert(drawn.begin(), drawn.end());
+    indices.push_back(std::move(drawn));
   }
   wanted.insert(kHotLedger);
   SampledLedgers sampled(std::move(wanted));
