@@ -13,8 +13,8 @@
 #
 #   bench/agent_start.sh [--no-build] [--ledgers=N] [--starts=K] [--out=DIR]
 #
-# N defaults to 100000 (the fill runs at ~300-600 ledgers/s on a loaded
-# 2-core machine: 3-6 minutes).
+# N defaults to 100000 (the fill runs at ~200-400 ledgers/s on a loaded
+# 2-core machine: 4-8 minutes).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD=1

@@ -37,13 +37,13 @@
 # the host is idle: its CPU over 10 s with no request, p50/p99 of 1000 unary
 # appends to distinct random ledgers, its RSS (now and peak), and its bytes on
 # disk per ledger (again after it stops). Then prints its table
-# (bench/million_table.py). ~600-1000 ledgers/s on a loaded 2-core machine:
-# N=1000000 takes 20-30 minutes and ~2 GB of disk (/tmp).
+# (bench/million_table.py). ~1200-2000 ledgers/s on a loaded 2-core machine:
+# N=1000000 takes 12-15 minutes and ~1.7 GB of disk (/tmp).
 #
 # --agent_start: only the owner agent's start with many ledgers
 # (bench/agent_start.sh; --agent_ledgers=N, default 100000; never part of the
 # default run): N ledgers created through ml-owner, then its start time
-# (until it listens, until its first call is answered) and RSS, ~5-8 minutes.
+# (until it listens, until its first call is answered) and RSS, ~8 minutes.
 #
 # The witness section (bench/witness_bench.sh: cosignatures per core beside
 # the floor, bytes per ledger, the extra host CPU per append with two
