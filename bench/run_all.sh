@@ -6,6 +6,7 @@
 # ml-host. About 4 minutes on a 2-core machine.
 #
 #   bench/run_all.sh [--no-build] [--out=DIR] [--flat_blocks=N] [--flat_only] [--agent_only]
+#                    [--million [--million_ledgers=N]] [--agent_start [--agent_ledgers=N]]
 #
 # --agent_only: only the end-to-end agent row, host-append unary (same
 # settings, for comparison) and the Hypercore reference (~2 minutes).
@@ -28,6 +29,22 @@
 # without announcing, ~2.5 minutes) run last; --mirror_only / --discovery_only
 # run one alone, --no_mirror / --no_discovery leave one out.
 #
+# --million: only the "million ledgers per host" row (issue #16; never part
+# of the default run): ml-load --scenario=many-ledgers creates N ledgers
+# (--million_ledgers=N, default 1000000) on one ml-host (--sync=true
+# --rocksdb_cache_mb=64, ledger cache 10000) and writes genesis + one block to
+# each over 8 AppendStreams; at 1000, 10000, 100000, ... and N ledgers, once
+# the host is idle: its CPU over 10 s with no request, p50/p99 of 1000 unary
+# appends to distinct random ledgers, its RSS (now and peak), and its bytes on
+# disk per ledger (again after it stops). Then prints its table
+# (bench/million_table.py). ~1200-2000 ledgers/s on a loaded 2-core machine:
+# N=1000000 takes 12-15 minutes and ~1.7 GB of disk (/tmp).
+#
+# --agent_start: only the owner agent's start with many ledgers
+# (bench/agent_start.sh; --agent_ledgers=N, default 100000; never part of the
+# default run): N ledgers created through ml-owner, then its start time
+# (until it listens, until its first call is answered) and RSS, ~8 minutes.
+#
 # The witness section (bench/witness_bench.sh: cosignatures per core beside
 # the floor, bytes per ledger, the extra host CPU per append with two
 # witnesses, ~2.5 minutes) runs after them; --witness_only runs it alone,
@@ -45,6 +62,10 @@ DISCOVERY_ONLY=0
 NO_DISCOVERY=0
 WITNESS_ONLY=0
 NO_WITNESS=0
+MILLION=0
+MILLION_LEDGERS=1000000
+AGENT_START=0
+AGENT_LEDGERS=100000
 for arg in "$@"; do
   case "$arg" in
     --no-build) BUILD=0 ;;
@@ -59,7 +80,11 @@ for arg in "$@"; do
     --no_discovery) NO_DISCOVERY=1 ;;
     --witness_only) WITNESS_ONLY=1 ;;
     --no_witness) NO_WITNESS=1 ;;
-    *) echo "usage: $0 [--no-build] [--out=DIR] [--flat_blocks=N] [--flat_only] [--agent_only] [--mirror_only] [--no_mirror] [--discovery_only] [--no_discovery] [--witness_only] [--no_witness]"
+    --million) MILLION=1 ;;
+    --million_ledgers=*) MILLION_LEDGERS="${arg#--million_ledgers=}" ;;
+    --agent_start) AGENT_START=1 ;;
+    --agent_ledgers=*) AGENT_LEDGERS="${arg#--agent_ledgers=}" ;;
+    *) echo "usage: $0 [--no-build] [--out=DIR] [--flat_blocks=N] [--flat_only] [--agent_only] [--mirror_only] [--no_mirror] [--discovery_only] [--no_discovery] [--witness_only] [--no_witness] [--million [--million_ledgers=N]] [--agent_start [--agent_ledgers=N]]"
        echo "(options: the comment at the top of $0)"; exit 2 ;;
   esac
 done
@@ -220,6 +245,36 @@ print_witness() {
   echo
   cat "$OUT/witness_table.md"
 }
+
+# A million ledgers per host (--million only): ml-load many-ledgers.
+run_million() {
+  local sizes
+  sizes=$(python3 -c 'import sys; n=int(sys.argv[1]); print(",".join(str(10**k) for k in range(3, 13) if 10**k < n))' "$MILLION_LEDGERS")
+  start_host million --storage=rocksdb --data_dir="$WORK/db-million" --sync=true \
+    --rocksdb_cache_mb=64 --ledger_cache_size=10000
+  local started=$SECONDS
+  run "million ledgers" "sync=true, RocksDB cache 64 MiB, ledger cache 10000, $MILLION_LEDGERS ledgers x 2 blocks" \
+    --scenario=many-ledgers --addr="$HOST_ADDR" --ledgers="$MILLION_LEDGERS" \
+    ${sizes:+--sample_sizes="$sizes"} --sample_window=1000 --idle_seconds=10 \
+    --concurrency=8 --window=64 --host_pid="$HOST_PID" --host_data_dir="$WORK/db-million"
+  echo ">> million ledgers: $((SECONDS - started)) s; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+  stop_host
+  HOST_PID=""
+  echo "{\"label\": \"million ledgers, stopped\", \"disk_bytes\": $(du -sb "$WORK/db-million" | cut -f1), \"ledgers\": $MILLION_LEDGERS, \"seconds\": $((SECONDS - started))}" >>"$RESULTS"
+  rm -rf "$WORK/db-million"
+}
+
+if [[ $AGENT_START == 1 ]]; then
+  "$ROOT/bench/agent_start.sh" --no-build --ledgers="$AGENT_LEDGERS" --out="$OUT"
+  exit 0
+fi
+
+if [[ $MILLION == 1 ]]; then
+  run_million
+  python3 "$ROOT/bench/million_table.py" "$RESULTS" | tee "$OUT/million_table.md"
+  echo "results: $RESULTS" >&2
+  exit 0
+fi
 
 if [[ $WITNESS_ONLY == 1 ]]; then
   run_witness

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -156,6 +158,38 @@ TEST(LedgerRegistryTest, DamagedRecordsAreQuarantined) {
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->records.size(), 2u);
   EXPECT_TRUE(again->quarantined.empty());
+}
+
+// Many records, read on several threads: every good one is loaded once,
+// with its own contents, and every damaged one among them is quarantined.
+TEST(LedgerRegistryTest, ManyRecordsLoadWithTheDamagedOnesQuarantined) {
+  const std::string dir = TempDir("many");
+  std::filesystem::remove_all(dir);
+  auto registry = LedgerRegistry::Open(dir);
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  constexpr int kRecords = 500;
+  for (int i = 0; i < kRecords; ++i) {
+    LedgerRecord record = SampleRecord();
+    record.ledger_id = "jlinx:u" + std::to_string(i);
+    record.state.head_number = i;
+    ASSERT_TRUE((*registry)->Save(record, false).ok());
+  }
+  for (int i = 0; i < 7; ++i) {
+    std::ofstream(dir + "/ledgers/damaged-" + std::to_string(i) + ".json") << "{\"format\": 1";
+  }
+  auto loaded = (*registry)->LoadAll();
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_EQ(loaded->records.size(), static_cast<size_t>(kRecords));
+  std::vector<bool> seen(kRecords, false);
+  for (const LedgerRecord& record : loaded->records) {
+    const int i = std::stoi(record.ledger_id.substr(std::string("jlinx:u").size()));
+    ASSERT_TRUE(i >= 0 && i < kRecords) << record.ledger_id;
+    EXPECT_FALSE(seen[i]) << record.ledger_id << " loaded twice";
+    seen[i] = true;
+    EXPECT_EQ(record.state.head_number, static_cast<uint64_t>(i));
+  }
+  EXPECT_EQ(loaded->quarantined.size(), 7u);
+  for (const auto& q : loaded->quarantined) EXPECT_TRUE(std::filesystem::exists(q.path));
 }
 
 // Heads appended to the log win over older saved records at the next

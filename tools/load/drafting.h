@@ -26,12 +26,17 @@
 namespace microledger {
 namespace load {
 
-// Runs `fn(i)` for i in [0, n) on `threads` threads.
+// Runs `fn(i)` for i in [0, n) on `threads` threads (on the calling thread
+// when `threads` <= 1).
 template <typename Fn>
 void ParallelFor(int n, int threads, Fn fn) {
+  if (threads <= 1) {
+    for (int i = 0; i < n; ++i) fn(i);
+    return;
+  }
   std::atomic<int> next{0};
   std::vector<std::thread> pool;
-  for (int t = 0; t < std::max(1, threads); ++t) {
+  for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&] {
       for (int i = next++; i < n; i = next++) fn(i);
     });

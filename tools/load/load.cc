@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "tools/load/many_ledgers.h"
 #include "tools/load/scenarios.h"
 #include "tools/load/size_series.h"
 
@@ -23,10 +24,12 @@ absl::StatusOr<LoadReport> RunLoad(const LoadOptions& options) {
     return absl::InvalidArgumentError("--addr=HOST:PORT is required");
   }
   if (options.total == 0 && options.duration_s <= 0 && options.sample_sizes.empty() &&
-      options.scenario != Scenario::kVerify) {
+      options.scenario != Scenario::kVerify && options.scenario != Scenario::kManyLedgers) {
     return absl::InvalidArgumentError("give --total or --duration");
   }
-  if (!options.sample_sizes.empty()) {
+  if (options.scenario == Scenario::kManyLedgers) {
+    if (absl::Status s = CheckManyLedgers(options); !s.ok()) return s;
+  } else if (!options.sample_sizes.empty()) {
     if (absl::Status s = CheckSizeSeries(options); !s.ok()) return s;
   }
   const Floor floor = MeasureFloor();
@@ -60,6 +63,9 @@ absl::StatusOr<LoadReport> RunLoad(const LoadOptions& options) {
     case Scenario::kReadRange:
     case Scenario::kProof:
       status = RunRead(options, report);
+      break;
+    case Scenario::kManyLedgers:
+      status = RunManyLedgers(options, report);
       break;
     case Scenario::kVerify: {
       status = RunVerify(options, report);

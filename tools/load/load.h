@@ -15,6 +15,10 @@
 //   read-range          GetBlocks over stored ranges (blocks/s)
 //   proof               GetInclusionProof of random blocks
 //   verify              in-process VerifyBundle of a large bundle (mlctl verify)
+//   many-ledgers        --ledgers ledgers of two blocks each on one host; at each
+//                       count of --sample_sizes: idle host CPU, unary append
+//                       latency to random ledgers, host RSS, bytes on disk
+//                       (many_ledgers.h)
 //
 // Append cost vs ledger size (host-append / host-append-stream with
 // --sample_sizes): one ledger is filled through AppendStream to each of the

@@ -13,7 +13,7 @@
 
 ABSL_FLAG(std::string, scenario, "host-append",
           "host-append | host-append-stream | agent-append | agent-bulk | read-range | proof | "
-          "verify");
+          "verify | many-ledgers");
 ABSL_FLAG(std::string, addr, "",
           "HOST:PORT of ml-host (agent-append: of ml-owner; not needed for verify)");
 ABSL_FLAG(int, concurrency, 8,
@@ -48,9 +48,16 @@ ABSL_FLAG(std::vector<std::string>, sample_sizes, {},
           "(each at least --sample_window past the one before), and at each, once the "
           "host is idle, measures --sample_window blocks appended in the scenario's "
           "mode: host CPU per block (and its RocksDB background part), blocks/s, host "
-          "RSS. Replaces --total and --duration");
+          "RSS. Replaces --total and --duration. many-ledgers: the ledger counts "
+          "(increasing, at most --ledgers) measured at before --ledgers");
 ABSL_FLAG(uint64_t, sample_window, 5000,
-          "with --sample_sizes: blocks measured at each size (drafted before its clock)");
+          "with --sample_sizes: blocks measured at each size (drafted before its clock); "
+          "many-ledgers: unary appends to distinct random ledgers at each ledger count");
+ABSL_FLAG(double, idle_seconds, 10,
+          "many-ledgers: seconds with no request over which the host's CPU is measured "
+          "at each ledger count");
+ABSL_FLAG(std::string, host_data_dir, "",
+          "many-ledgers: ml-host's --data_dir, to report its bytes on disk per ledger");
 ABSL_FLAG(std::string, bundle, "", "verify: bundle file (default: generate one, untimed)");
 ABSL_FLAG(uint64_t, bundle_blocks, 100000, "verify: blocks of the generated bundle");
 ABSL_FLAG(int64_t, deadline_ms, 30000, "deadline of each call");
@@ -74,6 +81,9 @@ int main(int argc, char** argv) {
       "--host_pid=PID --agent_pid=PID   (one ledger, one AppendEvents stream)\n"
       "  ml-load --scenario=host-append --addr=127.0.0.1:7400 --ledgers=1 --concurrency=1 "
       "--sample_sizes=1000,10000,100000 --sample_window=5000 --host_pid=PID\n"
+      "  ml-load --scenario=many-ledgers --addr=127.0.0.1:7400 --ledgers=1000000 "
+      "--sample_sizes=1000,10000,100000 --sample_window=1000 --host_pid=PID "
+      "--host_data_dir=DIR\n"
       "Set-up (ledgers, pre-signed blocks, stored ranges) is untimed; the run ends "
       "after --total requests or --duration seconds (with --sample_sizes: after the "
       "window at the last size).");
@@ -118,6 +128,8 @@ int main(int argc, char** argv) {
     options.sample_sizes.push_back(blocks);
   }
   options.sample_window = absl::GetFlag(FLAGS_sample_window);
+  options.idle_seconds = absl::GetFlag(FLAGS_idle_seconds);
+  options.host_data_dir = absl::GetFlag(FLAGS_host_data_dir);
   options.bundle = absl::GetFlag(FLAGS_bundle);
   options.bundle_blocks = absl::GetFlag(FLAGS_bundle_blocks);
   options.deadline_ms = absl::GetFlag(FLAGS_deadline_ms);

@@ -100,6 +100,28 @@ out=$("$ML_LOAD" --scenario=host-append "${COMMON[@]}" --ledgers=2 --concurrency
       --total=400 --windows=2 --host_pid="$HOST_PID")
 python3 -c "import json,sys; r=json.loads(sys.argv[1]); s=r['series']; assert len(s)==2 and sum(w['blocks'] for w in s)==400 and s[0]['mode']=='unary, 2 in flight' and s[0]['host_rss_mib']>0, r" "$out"
 
+# Many ledgers: 120 ledgers of two blocks each, measured at 50 and 120.
+out=$("$ML_LOAD" --scenario=many-ledgers "${COMMON[@]}" --ledgers=120 --sample_sizes=50 \
+      --sample_window=30 --idle_seconds=0.2 --concurrency=3 --window=8 \
+      --host_pid="$HOST_PID" --host_data_dir="$TMP/db")
+check many-ledgers "$out" scenario total errors rps p50_ms p99_ms ledger_counts
+python3 - "$out" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+counts = r["ledger_counts"]
+assert [c["ledgers"] for c in counts] == [50, 120], counts
+assert [c["appends"] for c in counts] == [30, 30] and r["blocks"] == 60, counts
+for c in counts:
+    assert c["append_errors"] == 0 and 0 < c["p50_ms"] <= c["p99_ms"] <= c["max_ms"], c
+    assert 0 < c["hot_p50_ms"] <= c["hot_p99_ms"], c
+    assert c["host_rss_mib"] > 0 and c["host_peak_rss_mib"] >= c["host_rss_mib"], c
+    assert c["disk_bytes"] > 0 and c["idle_seconds"] >= 0.2 and c["fill_ledgers_per_s"] > 0, c
+PY
+if "$ML_LOAD" --scenario=many-ledgers --addr="$ADDR" --ledgers=10 --sample_sizes=20 \
+     --host_pid="$HOST_PID" 2>/dev/null; then
+  echo "FAIL: a ledger count above --ledgers accepted"; exit 1
+fi
+
 # End to end through the owner agent (ledgers created through the agent).
 : >"$TMP/owner.err"
 ML_PASSPHRASE="ml-load test passphrase" "$ML_OWNER" --keystore="$TMP/keystore" \

@@ -13,9 +13,11 @@ absl::StatusOr<Scenario> ParseScenario(absl::string_view name) {
   if (name == "read-range") return Scenario::kReadRange;
   if (name == "proof") return Scenario::kProof;
   if (name == "verify") return Scenario::kVerify;
+  if (name == "many-ledgers") return Scenario::kManyLedgers;
   return absl::InvalidArgumentError(absl::StrCat(
       "unknown --scenario=", name,
-      " (host-append|host-append-stream|agent-append|agent-bulk|read-range|proof|verify)"));
+      " (host-append|host-append-stream|agent-append|agent-bulk|read-range|proof|verify|"
+      "many-ledgers)"));
 }
 
 std::string ScenarioName(Scenario scenario) {
@@ -27,6 +29,7 @@ std::string ScenarioName(Scenario scenario) {
     case Scenario::kReadRange: return "read-range";
     case Scenario::kProof: return "proof";
     case Scenario::kVerify: return "verify";
+    case Scenario::kManyLedgers: return "many-ledgers";
   }
   return "?";
 }

@@ -25,6 +25,7 @@ enum class Scenario {
   kReadRange,
   kProof,
   kVerify,
+  kManyLedgers,
 };
 
 absl::StatusOr<Scenario> ParseScenario(absl::string_view name);
@@ -51,8 +52,11 @@ struct LoadOptions {
   int draft_threads = 2;   // Threads that draft and owner-sign blocks up front.
   // Size series (one ledger): ledger sizes in blocks, increasing, each at
   // least the previous plus `sample_window`; empty = a plain run.
+  // many-ledgers: the ledger counts measured at (the last one --ledgers).
   std::vector<uint64_t> sample_sizes;
   uint64_t sample_window = 5000;  // Blocks measured at each sample size.
+  double idle_seconds = 10;  // many-ledgers: host CPU measured this long with no request.
+  std::string host_data_dir;  // many-ledgers: ml-host's --data_dir, for bytes on disk.
   std::string bundle;      // verify: bundle file; empty = generate one (untimed).
   uint64_t bundle_blocks = 100000;
   int64_t deadline_ms = 30000;  // Per call.

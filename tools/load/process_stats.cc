@@ -8,6 +8,7 @@
 #include <iterator>
 #include <sstream>
 #include <system_error>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -96,6 +97,39 @@ absl::StatusOr<ProcessMemory> ReadProcessMemory(int pid) {
     if (name == "VmHWM:") memory.peak_rss_mib = kib / 1024;
   }
   return memory;
+}
+
+double LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  double load = 0;
+  in >> load;
+  return load;
+}
+
+bool WaitForIdle(int pid) {
+  const Clock::time_point limit = Clock::now() + kSettleLimit;
+  double cpu = ProcessCpuSeconds(pid).value_or(0);
+  while (Clock::now() < limit) {
+    std::this_thread::sleep_for(kSettleInterval);
+    const double now = ProcessCpuSeconds(pid).value_or(0);
+    if (now - cpu < kIdleCores * Seconds(kSettleInterval)) return true;
+    cpu = now;
+  }
+  return false;
+}
+
+uint64_t DirectoryBytes(const std::string& dir) {
+  uint64_t bytes = 0;
+  std::error_code error;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, error);
+       !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
+    std::error_code size_error;
+    if (it->is_regular_file(size_error)) {
+      const uintmax_t size = it->file_size(size_error);
+      if (!size_error) bytes += size;
+    }
+  }
+  return bytes;
 }
 
 }  // namespace load

@@ -1,13 +1,15 @@
 // Measurements of processes for ml-load's reports: a process's CPU time (or
 // that of some of its threads) and memory from /proc, ml-load's own CPU and
-// peak memory from getrusage, and the steady clock every phase is timed with.
+// peak memory from getrusage, the bytes a directory holds, waiting until a
+// process is idle, and the steady clock every phase is timed with.
 //
 // Thread-safety: every function may be called from any thread; each reads
-// /proc or getrusage afresh and keeps no state.
+// /proc, the file system or getrusage afresh and keeps no state.
 #ifndef MICROLEDGER_TOOLS_LOAD_PROCESS_STATS_H_
 #define MICROLEDGER_TOOLS_LOAD_PROCESS_STATS_H_
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -36,6 +38,22 @@ struct ProcessMemory {
   double peak_rss_mib = 0;
 };
 absl::StatusOr<ProcessMemory> ReadProcessMemory(int pid);
+
+// A process counts as idle below kIdleCores over kSettleInterval; WaitForIdle
+// gives up after kSettleLimit.
+constexpr double kIdleCores = 0.05;
+constexpr std::chrono::milliseconds kSettleInterval{500};
+constexpr std::chrono::seconds kSettleLimit{120};
+
+// Waits until process `pid` is idle (e.g. a host's RocksDB flushes and
+// compactions are done); false if it is still busy after kSettleLimit.
+bool WaitForIdle(int pid);
+
+// The bytes of the regular files under `dir`, recursively (0 if it cannot be read).
+uint64_t DirectoryBytes(const std::string& dir);
+
+// The machine's 1-minute load average (0 if /proc/loadavg cannot be read).
+double LoadAverage();
 
 // ml-load's own CPU seconds so far (user + system, all threads).
 double OwnCpuSeconds();

@@ -111,6 +111,26 @@ std::string FormatText(const LoadReport& r) {
       absl::StrAppendFormat(&out, "  window %d: %s\n", i + 1, sample_text(r.series[i]));
     }
   }
+  if (!r.ledger_counts.empty()) {
+    absl::StrAppendFormat(&out, "\nHost vs ledger count (two blocks per ledger):\n");
+    for (const LedgerCountSample& s : r.ledger_counts) {
+      absl::StrAppendFormat(
+          &out,
+          "  %d ledgers: fill %.0f ledgers/s (host %.1f us/ledger); idle %.1f s: host CPU "
+          "%.3f s; %d appends to random ledgers: p50 %.3f ms p99 %.3f ms (hot ledger: p50 "
+          "%.3f ms p99 %.3f ms); host RSS %.0f MiB "
+          "(peak %.0f), load average %.1f",
+          s.ledgers, s.fill_ledgers_per_s, s.fill_host_cpu_us_per_ledger, s.idle_seconds,
+          s.idle_host_cpu_s, s.appends, s.p50_ms, s.p99_ms, s.hot_p50_ms, s.hot_p99_ms,
+          s.host_rss_mib,
+          s.host_peak_rss_mib, s.load_average);
+      if (s.disk_bytes) {
+        absl::StrAppendFormat(&out, "; disk %.0f bytes/ledger",
+                              static_cast<double>(*s.disk_bytes) / s.ledgers);
+      }
+      absl::StrAppendFormat(&out, "\n");
+    }
+  }
   absl::StrAppendFormat(&out, "\nStatus code distribution:\n");
   for (const auto& [code, count] : r.status_codes) {
     absl::StrAppendFormat(&out, "  [%s]  %d responses\n", code, count);
@@ -176,6 +196,35 @@ std::string FormatJson(const LoadReport& r) {
   };
   j["series"] = samples(r.series);
   j["fill"] = samples(r.fill);
+  if (!r.ledger_counts.empty()) {
+    nlohmann::json counts = nlohmann::json::array();
+    for (const LedgerCountSample& s : r.ledger_counts) {
+      nlohmann::json sample = {{"ledgers", s.ledgers},
+                               {"fill_seconds", s.fill_seconds},
+                               {"fill_ledgers_per_s", s.fill_ledgers_per_s},
+                               {"fill_host_cpu_us_per_ledger", s.fill_host_cpu_us_per_ledger},
+                               {"settle_seconds", s.settle_seconds},
+                               {"settled", s.settled},
+                               {"idle_seconds", s.idle_seconds},
+                               {"idle_host_cpu_s", s.idle_host_cpu_s},
+                               {"appends", s.appends},
+                               {"append_errors", s.append_errors},
+                               {"p50_ms", s.p50_ms},
+                               {"p99_ms", s.p99_ms},
+                               {"max_ms", s.max_ms},
+                               {"hot_p50_ms", s.hot_p50_ms},
+                               {"hot_p99_ms", s.hot_p99_ms},
+                               {"host_rss_mib", s.host_rss_mib},
+                               {"host_peak_rss_mib", s.host_peak_rss_mib},
+                               {"load_average", s.load_average}};
+      if (s.disk_bytes) {
+        sample["disk_bytes"] = *s.disk_bytes;
+        sample["disk_bytes_per_ledger"] = static_cast<double>(*s.disk_bytes) / s.ledgers;
+      }
+      counts.push_back(sample);
+    }
+    j["ledger_counts"] = counts;
+  }
   j["note"] = r.note;
   return j.dump();
 }

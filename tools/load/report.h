@@ -36,6 +36,31 @@ struct WindowSample {
   std::optional<double> host_peak_rss_mib;
 };
 
+// many-ledgers: the host once it holds `ledgers` ledgers (two blocks each).
+struct LedgerCountSample {
+  uint64_t ledgers = 0;
+  // The fill from the previous count: ledgers created and written per second
+  // (CreateLedger, then genesis + one block through AppendStream), and the
+  // host's CPU per ledger.
+  double fill_seconds = 0;
+  double fill_ledgers_per_s = 0;
+  double fill_host_cpu_us_per_ledger = 0;
+  double settle_seconds = 0;   // Until the host was idle after the fill.
+  bool settled = true;         // False: still busy after kSettleLimit.
+  double idle_seconds = 0;     // Then this long with no request:
+  double idle_host_cpu_s = 0;  // the host's CPU seconds over it.
+  // Then unary appends (one in flight) of one more block to random ledgers,
+  // each followed by an append to one hot ledger (always cached: the same
+  // moment's reference, so the machine's load cancels out of the ratio).
+  uint64_t appends = 0;
+  uint64_t append_errors = 0;
+  double p50_ms = 0, p99_ms = 0, max_ms = 0;
+  double hot_p50_ms = 0, hot_p99_ms = 0;
+  double host_rss_mib = 0, host_peak_rss_mib = 0;  // After the appends.
+  double load_average = 0;  // The machine's 1-minute load average then.
+  std::optional<uint64_t> disk_bytes;              // With host_data_dir.
+};
+
 struct LoadReport {
   std::string scenario;
   std::string addr;
@@ -66,6 +91,7 @@ struct LoadReport {
   // latencies and CPU then cover these windows only).
   std::vector<WindowSample> series;
   std::vector<WindowSample> fill;         // Size series: the fills between windows.
+  std::vector<LedgerCountSample> ledger_counts;  // many-ledgers.
   std::string note;
 };
 

@@ -65,27 +65,6 @@ class HostProbe {
   const Clock::time_point start_;
 };
 
-// Before each window: the host counts as idle below kIdleHostCores over
-// kSettleInterval; the wait gives up after kSettleLimit.
-constexpr double kIdleHostCores = 0.05;
-constexpr auto kSettleInterval = std::chrono::milliseconds(500);
-constexpr auto kSettleLimit = std::chrono::seconds(120);
-
-// Waits until the host is idle, i.e. the background work the fill left
-// (RocksDB flushes and compactions) is done, so that every window starts from
-// the same state; false if the host is still busy after kSettleLimit.
-bool WaitForIdleHost(int host_pid) {
-  const Clock::time_point limit = Clock::now() + kSettleLimit;
-  double cpu = ProcessCpuSeconds(host_pid).value_or(0);
-  while (Clock::now() < limit) {
-    std::this_thread::sleep_for(kSettleInterval);
-    const double now = ProcessCpuSeconds(host_pid).value_or(0);
-    if (now - cpu < kIdleHostCores * Seconds(kSettleInterval)) return true;
-    cpu = now;
-  }
-  return false;
-}
-
 // Chunks drafted ahead of a fill's stream.
 constexpr size_t kFillChunksAhead = 4;
 constexpr auto kFillProgressInterval = std::chrono::seconds(30);
@@ -235,7 +214,7 @@ absl::Status RunSizeSeries(const LoadOptions& options, LoadReport& report) {
       PrintProgress("filled", *fill);
       ledger_blocks = size;
     }
-    if (!WaitForIdleHost(options.host_pid)) {
+    if (!WaitForIdle(options.host_pid)) {
       absl::StrAppend(&report.note, "the host was still busy ",
                       Seconds(kSettleLimit), " s after the fill to ", ledger_blocks,
                       " blocks: that window started anyway; ");
@@ -275,7 +254,7 @@ absl::Status RunSizeSeries(const LoadOptions& options, LoadReport& report) {
     report.host_cpu_cores = host_cpu_s / report.duration_s;
   }
   absl::StrAppend(&report.note, "size series: at each ledger size, once the host is idle "
-                  "(under ", kIdleHostCores, " cores over ", Seconds(kSettleInterval),
+                  "(under ", kIdleCores, " cores over ", Seconds(kSettleInterval),
                   " s: the fill's flushes and compactions done), a window of ",
                   options.sample_window, " blocks (drafted before its clock starts) appended ",
                   mode, "; fills between windows (their cost includes that background work) ",

@@ -100,6 +100,19 @@ void UnaryAppendWorker(int worker, const LoadOptions& options, Channels& channel
 
 void StreamAppend(HostStub& stub, size_t window, int64_t deadline_ms, RunControl& control,
                   WorkerStats& stats, const std::function<const std::string*()>& next_block) {
+  v1::AppendRequest request;
+  StreamAppendRequests(stub, window, deadline_ms, control, stats,
+                       [&]() -> const v1::AppendRequest* {
+                         const std::string* block = next_block();
+                         if (block == nullptr) return nullptr;
+                         request.set_block(*block);
+                         return &request;
+                       });
+}
+
+void StreamAppendRequests(HostStub& stub, size_t window, int64_t deadline_ms,
+                          RunControl& control, WorkerStats& stats,
+                          const std::function<const v1::AppendRequest*()>& next_request) {
   grpc::ClientContext context;
   auto stream = stub.AppendStream(&context);
   std::mutex mu;
@@ -129,21 +142,19 @@ void StreamAppend(HostStub& stub, size_t window, int64_t deadline_ms, RunControl
     cv.notify_all();
   });
 
-  v1::AppendRequest request;
   while (true) {
     {
       std::unique_lock<std::mutex> lock(mu);
       cv.wait(lock, [&] { return sent.size() < window || broken; });
       if (broken) break;
     }
-    const std::string* block = next_block();
-    if (block == nullptr) break;
-    request.set_block(*block);
+    const v1::AppendRequest* request = next_request();
+    if (request == nullptr) break;
     {
       std::lock_guard<std::mutex> lock(mu);
       sent.push_back(Clock::now());
     }
-    if (!stream->Write(request)) {
+    if (!stream->Write(*request)) {
       std::lock_guard<std::mutex> lock(mu);
       sent.pop_back();
       broken = true;

@@ -55,6 +55,13 @@ void UnaryAppendWorker(int worker, const LoadOptions& options, Channels& channel
 void StreamAppend(HostStub& stub, size_t window, int64_t deadline_ms, RunControl& control,
                   WorkerStats& stats, const std::function<const std::string*()>& next_block);
 
+// As StreamAppend, for whole requests (a genesis block carries its ledger
+// token): sends the requests `next_request` returns (nullptr: no more); each
+// needs to stay valid only until the next call.
+void StreamAppendRequests(HostStub& stub, size_t window, int64_t deadline_ms,
+                          RunControl& control, WorkerStats& stats,
+                          const std::function<const v1::AppendRequest*()>& next_request);
+
 // Streaming appends: worker w owns its OwnedLedgers, sends their
 // blocks round-robin on one AppendStream with at most `window` unanswered.
 void StreamAppendWorker(int worker, const LoadOptions& options, Channels& channels,
