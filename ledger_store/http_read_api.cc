@@ -81,7 +81,7 @@ HttpResponse Found(const HttpRequest& request, const ImmutableAnswer& answer,
   } else {
     response.body = gzip ? answer.gzip_body : answer.body;
   }
-  if (!answer.gzip_body.empty()) response.headers.emplace_back("Vary", "Accept-Encoding");
+  if (answer.varies_by_encoding) response.headers.emplace_back("Vary", "Accept-Encoding");
   if (gzip) response.headers.emplace_back("Content-Encoding", "gzip");
   response.content_type = std::string(content_type);
   response.headers.emplace_back("ETag", tag);
@@ -254,10 +254,15 @@ HttpResponse HttpReadApi::AnswerLedgerPath(const HttpRequest& request,
                        for (const std::string& block : *blocks) {
                          absl::StrAppend(&lines, "{\"block\":", block, "}\n");
                        }
-                       absl::StatusOr<std::string> gzip = GzipEncode(lines);
-                       if (!gzip.ok()) return gzip.status();
                        auto answer = std::make_shared<ImmutableAnswer>(*AnswerOf(std::move(lines)));
-                       answer->gzip_body = *std::move(gzip);
+                       answer->varies_by_encoding = true;
+                       // Kept answers are compressed once for every later
+                       // client; a partial one only for a client that takes it.
+                       if (!bundle->partial() || AcceptsGzip(request.Header("accept-encoding"))) {
+                         absl::StatusOr<std::string> gzip = GzipEncode(answer->body);
+                         if (!gzip.ok()) return gzip.status();
+                         answer->gzip_body = *std::move(gzip);
+                       }
                        return std::shared_ptr<const ImmutableAnswer>(std::move(answer));
                      });
   }

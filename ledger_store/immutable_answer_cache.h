@@ -31,9 +31,11 @@ namespace microledger {
 struct ImmutableAnswer {
   std::string body;
   std::string entity_tag;
-  // The body gzip-encoded, for clients that accept it; empty when the answer
-  // is not offered compressed.
+  // The body gzip-encoded, for clients that accept it; empty when it is not
+  // offered compressed (to this client).
   std::string gzip_body;
+  // Whether the answer depends on the request's Accept-Encoding (Vary).
+  bool varies_by_encoding = false;
   // Headers of the answer besides the ones every answer of its kind has.
   std::vector<std::pair<std::string, std::string>> headers;
 };
