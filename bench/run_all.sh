@@ -49,6 +49,12 @@
 # the floor, bytes per ledger, the extra host CPU per append with two
 # witnesses, ~2.5 minutes) runs after them; --witness_only runs it alone,
 # --no_witness leaves it out.
+#
+# The HTTP section (bench/http_bench.sh: tiles and bundles served per second
+# and host CPU per request beside a page-file floor, bytes per block, the web
+# page verifying a 10,000-block ledger in headless Chromium beside mlctl and
+# node, ~2 minutes) runs last; --http_only runs it alone, --no_http leaves it
+# out.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD=1
@@ -62,6 +68,8 @@ DISCOVERY_ONLY=0
 NO_DISCOVERY=0
 WITNESS_ONLY=0
 NO_WITNESS=0
+HTTP_ONLY=0
+NO_HTTP=0
 MILLION=0
 MILLION_LEDGERS=1000000
 AGENT_START=0
@@ -80,11 +88,13 @@ for arg in "$@"; do
     --no_discovery) NO_DISCOVERY=1 ;;
     --witness_only) WITNESS_ONLY=1 ;;
     --no_witness) NO_WITNESS=1 ;;
+    --http_only) HTTP_ONLY=1 ;;
+    --no_http) NO_HTTP=1 ;;
     --million) MILLION=1 ;;
     --million_ledgers=*) MILLION_LEDGERS="${arg#--million_ledgers=}" ;;
     --agent_start) AGENT_START=1 ;;
     --agent_ledgers=*) AGENT_LEDGERS="${arg#--agent_ledgers=}" ;;
-    *) echo "usage: $0 [--no-build] [--out=DIR] [--flat_blocks=N] [--flat_only] [--agent_only] [--mirror_only] [--no_mirror] [--discovery_only] [--no_discovery] [--witness_only] [--no_witness] [--million [--million_ledgers=N]] [--agent_start [--agent_ledgers=N]]"
+    *) echo "usage: $0 [--no-build] [--out=DIR] [--flat_blocks=N] [--flat_only] [--agent_only] [--mirror_only] [--no_mirror] [--discovery_only] [--no_discovery] [--witness_only] [--no_witness] [--http_only] [--no_http] [--million [--million_ledgers=N]] [--agent_start [--agent_ledgers=N]]"
        echo "(options: the comment at the top of $0)"; exit 2 ;;
   esac
 done
@@ -246,6 +256,18 @@ print_witness() {
   cat "$OUT/witness_table.md"
 }
 
+# The HTTP section: its own processes (bench/http_bench.sh) and table.
+run_http() {
+  echo ">> HTTP read API and web page (bench/http_bench.sh)" >&2
+  "$ROOT/bench/http_bench.sh" --no-build --out="$OUT" >/dev/null ||
+    echo "HTTP section failed" >&2
+}
+print_http() {
+  [[ -s "$OUT/http_table.md" ]] || return 0
+  echo
+  cat "$OUT/http_table.md"
+}
+
 # A million ledgers per host (--million only): ml-load many-ledgers.
 run_million() {
   local sizes
@@ -273,6 +295,12 @@ if [[ $MILLION == 1 ]]; then
   run_million
   python3 "$ROOT/bench/million_table.py" "$RESULTS" | tee "$OUT/million_table.md"
   echo "results: $RESULTS" >&2
+  exit 0
+fi
+
+if [[ $HTTP_ONLY == 1 ]]; then
+  run_http
+  print_http
   exit 0
 fi
 
@@ -369,9 +397,11 @@ fi
 [[ $NO_MIRROR == 1 || $AGENT_ONLY == 1 ]] || run_mirror
 [[ $NO_DISCOVERY == 1 || $AGENT_ONLY == 1 ]] || run_discovery
 [[ $NO_WITNESS == 1 || $AGENT_ONLY == 1 ]] || run_witness
+[[ $NO_HTTP == 1 || $AGENT_ONLY == 1 ]] || run_http
 
 python3 "$ROOT/bench/table.py" "$RESULTS" | tee "$OUT/table.md"
 print_mirror
 print_discovery
 print_witness
+print_http
 echo "results: $RESULTS" >&2
