@@ -89,7 +89,7 @@ HttpResponse Found(const HttpRequest& request, const ImmutableAnswer& answer,
   return response;
 }
 
-std::shared_ptr<const ImmutableAnswer> AnswerOf(
+std::shared_ptr<ImmutableAnswer> AnswerOf(
     std::string body, std::vector<std::pair<std::string, std::string>> headers = {}) {
   auto answer = std::make_shared<ImmutableAnswer>();
   answer->entity_tag = EntityTag(body);
@@ -254,7 +254,7 @@ HttpResponse HttpReadApi::AnswerLedgerPath(const HttpRequest& request,
                        for (const std::string& block : *blocks) {
                          absl::StrAppend(&lines, "{\"block\":", block, "}\n");
                        }
-                       auto answer = std::make_shared<ImmutableAnswer>(*AnswerOf(std::move(lines)));
+                       std::shared_ptr<ImmutableAnswer> answer = AnswerOf(std::move(lines));
                        answer->varies_by_encoding = true;
                        // Kept answers are compressed once for every later
                        // client; a partial one only for a client that takes it.
