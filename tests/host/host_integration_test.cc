@@ -1,7 +1,13 @@
 // The real ml-host binary on 127.0.0.1 (port 0), talked to over gRPC.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/checkpoint.h"
 #include "common/encoding.h"
@@ -425,6 +431,37 @@ TEST_F(HostIntegrationTest, NegativeOrZeroLimitsAreRefused) {
       {"--storage=memory", "--listen=127.0.0.1:0", "--max_streams_per_connection=0"});
   EXPECT_EQ(code, 1);
   EXPECT_THAT(output, HasSubstr("--max_streams_per_connection must be in 1..2147483647"));
+}
+
+TEST_F(HostIntegrationTest, BadHttpReadApiFlagsAreRefused) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"--http_threads=0", "--http_threads must be in 1..256"},
+      {"--http_rate_limit=-1", "--http_rate_limit must be 0 or more"},
+      {"--http_cache_mb=-1", "--http_cache_mb must be 0 or more"},
+      {"--http_listen=unix:/tmp/x.sock", "--http_listen: HTTP listen address"},
+  };
+  for (const auto& [flag, message] : cases) {
+    std::vector<std::string> flags = {"--storage=memory", "--listen=127.0.0.1:0", flag};
+    if (!absl::StartsWith(flag, "--http_listen")) flags.push_back("--http_listen=127.0.0.1:0");
+    auto [code, output] = HostProcess::RunToExit(flags);
+    EXPECT_EQ(code, 1) << flag;
+    EXPECT_THAT(output, HasSubstr(message)) << flag;
+  }
+  // A busy port is refused, not shared.
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(listen(fd, 1), 0);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  auto [code, output] = HostProcess::RunToExit(
+      {"--storage=memory", "--listen=127.0.0.1:0",
+       absl::StrCat("--http_listen=127.0.0.1:", ntohs(address.sin_port))});
+  close(fd);
+  EXPECT_EQ(code, 1);
+  EXPECT_THAT(output, HasSubstr("--http_listen: cannot listen on"));
 }
 
 }  // namespace
