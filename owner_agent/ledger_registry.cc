@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
+#include "common/error_text.h"
 #include "common/json.h"
 #include "common/timestamp.h"
 #include "serving/durable_file.h"
@@ -248,7 +249,7 @@ absl::Status LedgerRegistry::DropHeadLogs(uint64_t rotation) {
   return SyncDirectory(dir_);
 }
 
-absl::Status LedgerRegistry::ReplayHeadLogs(Loaded& loaded) {
+absl::Status LedgerRegistry::ReplayHeadLogs(Recovered& recovered) {
   // Rotated logs (oldest first), then the current one: a line is a whole
   // record, newer than the saved record when its head is higher.
   std::vector<std::pair<uint64_t, std::string>> logs;
@@ -264,33 +265,29 @@ absl::Status LedgerRegistry::ReplayHeadLogs(Loaded& loaded) {
   }
   if (error) return absl::InternalError(absl::StrCat("cannot list ", dir_));
   std::sort(logs.begin(), logs.end());
-  absl::flat_hash_map<std::string, size_t> index;
-  for (size_t i = 0; i < loaded.records.size(); ++i) {
-    index[loaded.records[i].ledger_id] = i;
-  }
-  absl::flat_hash_map<std::string, size_t> replayed;  // Ledger id -> record index.
+  // Per ledger, the log line with the highest head (the first of equals).
+  absl::flat_hash_map<std::string, LedgerRecord> newest;
   for (const auto& [rotation, path] : logs) {
     absl::StatusOr<std::string> text = ReadWholeFile(path);
     if (!text.ok()) return text.status();
     for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipEmpty())) {
       absl::StatusOr<LedgerRecord> record = LedgerRecordFromJson(std::string(line));
       if (!record.ok()) {  // Torn by a crash, or of another format.
-        ++loaded.unreadable_head_lines;
+        ++recovered.unreadable_head_lines;
         continue;
       }
-      auto it = index.find(record->ledger_id);
-      if (it == index.end()) {
-        index[record->ledger_id] = loaded.records.size();
-        replayed[record->ledger_id] = loaded.records.size();
-        loaded.records.push_back(*std::move(record));
-      } else if (record->state.head_number > loaded.records[it->second].state.head_number) {
-        replayed[record->ledger_id] = it->second;
-        loaded.records[it->second] = *std::move(record);
+      auto [it, inserted] = newest.try_emplace(record->ledger_id);
+      if (inserted || record->state.head_number > it->second.state.head_number) {
+        it->second = *std::move(record);
       }
     }
   }
-  for (const auto& [id, i] : replayed) {
-    if (absl::Status s = Save(loaded.records[i], /*sync=*/true); !s.ok()) return s;
+  for (const auto& [id, logged] : newest) {
+    absl::StatusOr<LedgerRecord> saved = Load(id);
+    if (!saved.ok() && !absl::IsNotFound(saved.status())) return saved.status();
+    if (saved.ok() && saved->state.head_number >= logged.state.head_number) continue;
+    if (absl::Status s = Save(logged, /*sync=*/true); !s.ok()) return s;
+    if (!saved.ok()) ++recovered.records;
   }
   for (const auto& [rotation, path] : logs) ::unlink(path.c_str());
   if (absl::Status s = SyncDirectory(dir_); !s.ok()) return s;
@@ -309,41 +306,56 @@ int LoadThreads() {
   return std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, 8);
 }
 
-// One record file as read at start: its record, or why it is damaged
-// (`record`); `read_error` when the file could not be read at all.
-struct RecordFile {
-  fs::path path;
+bool IsRecordFileName(const std::string& name) {
+  return absl::EndsWith(name, ".json") && !absl::StrContains(name, ".json.tmp");
+}
+
+// A record file's contents: its record, or why it is damaged. NotFound
+// (from ReadWholeFile) or another error of the file system when the file
+// cannot be read at all, which is not damage.
+struct ReadRecord {
   absl::Status read_error;
   absl::StatusOr<LedgerRecord> record = absl::UnknownError("not read");
 };
 
-void ReadRecordFile(RecordFile& file) {
-  absl::StatusOr<std::string> text = ReadWholeFile(file.path.string());
+ReadRecord ReadRecordFile(const fs::path& path) {
+  ReadRecord read;
+  absl::StatusOr<std::string> text = ReadWholeFile(path.string());
   if (!text.ok()) {
-    file.read_error = text.status();
-    return;
+    read.read_error = text.status();
+    return read;
   }
-  file.record = LedgerRecordFromJson(*text);
-  if (file.record.ok() && file.path.filename().string() !=
-                              absl::StrCat(Hex(Sha256(file.record->ledger_id)), ".json")) {
-    file.record = absl::DataLossError("ledger record: stored under another ledger's name");
+  read.record = LedgerRecordFromJson(*text);
+  if (read.record.ok() && path.filename().string() !=
+                              absl::StrCat(Hex(Sha256(read.record->ledger_id)), ".json")) {
+    read.record = absl::DataLossError("ledger record: stored under another ledger's name");
   }
+  return read;
 }
+
+// One record file as checked at start: only why it cannot be used (the
+// record itself is not kept).
+struct CheckedFile {
+  fs::path path;
+  absl::Status read_error;
+  absl::Status damage;
+};
 
 }  // namespace
 
-absl::StatusOr<LedgerRegistry::Loaded> LedgerRegistry::LoadAll() {
-  Loaded loaded;
+absl::StatusOr<LedgerRegistry::Recovered> LedgerRegistry::Recover() {
+  Recovered recovered;
   std::vector<std::string> leftovers;
-  std::vector<RecordFile> files;
+  std::vector<CheckedFile> files;
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(dir_ + "/ledgers", error)) {
-    const std::string path = entry.path().string();
-    if (absl::StrContains(entry.path().filename().string(), ".json.tmp")) {
-      leftovers.push_back(path);  // A write cut short by a crash; the record is intact.
+    const std::string name = entry.path().filename().string();
+    if (absl::StrContains(name, ".json.tmp")) {
+      // A write cut short by a crash; the record is intact.
+      leftovers.push_back(entry.path().string());
       continue;
     }
-    if (!absl::EndsWith(path, ".json")) continue;
+    if (!IsRecordFileName(name)) continue;
     files.emplace_back().path = entry.path();
   }
   if (error) return absl::InternalError(absl::StrCat("cannot list ", dir_, "/ledgers"));
@@ -351,39 +363,79 @@ absl::StatusOr<LedgerRegistry::Loaded> LedgerRegistry::LoadAll() {
   std::vector<std::thread> readers;
   for (int t = 0; t < LoadThreads(); ++t) {
     readers.emplace_back([&] {
-      for (size_t i = next++; i < files.size(); i = next++) ReadRecordFile(files[i]);
+      for (size_t i = next++; i < files.size(); i = next++) {
+        ReadRecord read = ReadRecordFile(files[i].path);
+        files[i].read_error = std::move(read.read_error);
+        files[i].damage = read.record.status();
+      }
     });
   }
   for (std::thread& reader : readers) reader.join();
-  loaded.records.reserve(files.size());
-  for (RecordFile& file : files) {
+  for (CheckedFile& file : files) {
     // A file that cannot be read (permissions, I/O) stops the start: only a
     // file that reads but does not parse is damaged and quarantined.
     if (!file.read_error.ok()) return file.read_error;
-    if (file.record.ok()) {
-      loaded.records.push_back(*std::move(file.record));
+    if (file.damage.ok()) {
+      ++recovered.records;
       continue;
     }
     const std::string path = file.path.string();
     const std::string moved_to =
         absl::StrCat(dir_, "/quarantine/", file.path.filename().string(), ".", NowMillis());
     if (::rename(path.c_str(), moved_to.c_str()) != 0) {
-      return absl::DataLossError(absl::StrCat(path, ": ", file.record.status().message(),
+      return absl::DataLossError(absl::StrCat(path, ": ", file.damage.message(),
                                               "; cannot move it to quarantine: ",
                                               strerror(errno)));
     }
-    loaded.quarantined.push_back(
-        QuarantinedRecord{moved_to, std::string(file.record.status().message())});
+    recovered.quarantined.push_back(
+        QuarantinedRecord{moved_to, std::string(file.damage.message())});
   }
   files.clear();
   files.shrink_to_fit();
   for (const std::string& path : leftovers) ::unlink(path.c_str());
-  if (!loaded.quarantined.empty()) {
+  if (!recovered.quarantined.empty()) {
     if (absl::Status s = SyncDirectory(dir_ + "/ledgers"); !s.ok()) return s;
     if (absl::Status s = SyncDirectory(dir_ + "/quarantine"); !s.ok()) return s;
   }
-  if (absl::Status s = ReplayHeadLogs(loaded); !s.ok()) return s;
-  return loaded;
+  if (absl::Status s = ReplayHeadLogs(recovered); !s.ok()) return s;
+  return recovered;
+}
+
+absl::StatusOr<LedgerRecord> LedgerRegistry::Load(const std::string& ledger_id) const {
+  const std::string path = RecordPath(ledger_id);
+  struct stat info;
+  if (::stat(path.c_str(), &info) != 0 && errno == ENOENT) {
+    return absl::NotFoundError(absl::StrCat("no record of ", QuoteForError(ledger_id)));
+  }
+  ReadRecord read = ReadRecordFile(path);
+  if (!read.read_error.ok()) return read.read_error;
+  if (!read.record.ok()) {
+    return absl::DataLossError(absl::StrCat(path, ": ", read.record.status().message()));
+  }
+  return read.record;
+}
+
+bool LedgerRegistry::Contains(const std::string& ledger_id) const {
+  struct stat info;
+  return ::stat(RecordPath(ledger_id).c_str(), &info) == 0;
+}
+
+absl::StatusOr<size_t> LedgerRegistry::ForEachRecord(
+    const std::function<void(LedgerRecord)>& visit) const {
+  size_t unreadable = 0;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(dir_ + "/ledgers", error)) {
+    if (!IsRecordFileName(entry.path().filename().string())) continue;
+    ReadRecord read = ReadRecordFile(entry.path());
+    if (!read.read_error.ok() && absl::IsNotFound(read.read_error)) continue;  // Removed.
+    if (!read.read_error.ok() || !read.record.ok()) {
+      ++unreadable;
+      continue;
+    }
+    visit(*std::move(read.record));
+  }
+  if (error) return absl::InternalError(absl::StrCat("cannot list ", dir_, "/ledgers"));
+  return unreadable;
 }
 
 absl::Status LedgerRegistry::AddEvidence(const EvidenceRecord& evidence) {

@@ -17,15 +17,16 @@
 // no rename, no fsync) instead of rewriting its file: cheap enough to do
 // before every append is reported. The owner agent checkpoints the log now
 // and then: RotateHeadLog, Save (with sync) every record written since,
-// DropHeadLogs. LoadAll replays whatever logs are left (a line whose head is
+// DropHeadLogs. Recover replays whatever logs are left (a line whose head is
 // higher than its saved record's wins), saves the result and starts a new
-// log.
+// log. Records are read one at a time (Load) when the agent needs them: the
+// registry keeps none in memory.
 // Files are written through a temporary file and rename (serving/durable_file.h);
 // with `sync` the file and its directory are fsynced before Save returns.
 // A record that cannot be parsed (or is stored under another ledger's name)
-// is moved to quarantine/ by LoadAll and reported, so one damaged file never
+// is moved to quarantine/ by Recover and reported, so one damaged file never
 // stops the agent from starting.
-// Thread-safe (each call writes or reads whole files). LoadAll reads and
+// Thread-safe (each call writes or reads whole files). Recover reads and
 // parses the record files on up to 8 threads of its own (one per core) and
 // joins them before it returns.
 #ifndef MICROLEDGER_OWNER_AGENT_LEDGER_REGISTRY_H_
@@ -33,6 +34,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -105,20 +107,32 @@ class LedgerRegistry {
     std::string path;    // Where the damaged file now is.
     std::string reason;  // Why it could not be loaded.
   };
-  struct Loaded {
-    std::vector<LedgerRecord> records;
+  struct Recovered {
+    // Readable records now saved (after quarantine and the head logs).
+    size_t records = 0;
     std::vector<QuarantinedRecord> quarantined;
     // Head-log lines skipped: torn by a crash or of another format version.
     size_t unreadable_head_lines = 0;
   };
-  // Every readable record, updated from the head logs; damaged ones are
-  // moved to quarantine/ (and listed) and leftover temporary files removed.
-  // Opens a new head log. Fails when the directory or a record cannot be
-  // read (an I/O or permission error is not damage), when it cannot be
-  // written, or when a damaged file cannot be moved.
-  absl::StatusOr<Loaded> LoadAll();
+  // Run once at start, before anything else: checks every record file
+  // (parsing them on up to 8 threads; no record is kept in memory), moves
+  // the damaged ones to quarantine/ (and lists them), removes leftover
+  // temporary files, saves the newer heads the head logs hold, and opens a
+  // new head log. Fails when the directory or a record cannot be read (an
+  // I/O or permission error is not damage), when it cannot be written, or
+  // when a damaged file cannot be moved.
+  absl::StatusOr<Recovered> Recover();
 
-  // Appends the record to the head log (fdatasync with `sync`). Needs LoadAll.
+  // The saved record of `ledger_id`: NotFound when there is none, DataLoss
+  // when its file does not parse (it is quarantined at the next start).
+  absl::StatusOr<LedgerRecord> Load(const std::string& ledger_id) const;
+  // Whether a record of `ledger_id` is saved.
+  bool Contains(const std::string& ledger_id) const;
+  // Calls `visit` with every saved record (in no order); returns how many
+  // files could not be read or parsed (skipped).
+  absl::StatusOr<size_t> ForEachRecord(const std::function<void(LedgerRecord)>& visit) const;
+
+  // Appends the record to the head log (fdatasync with `sync`). Needs Recover.
   absl::Status AppendHead(const LedgerRecord& record, bool sync);
   // Later AppendHead calls go to a new log; returns the number of the log
   // just closed, to pass to DropHeadLogs once every record appended so far
@@ -149,15 +163,15 @@ class LedgerRegistry {
   // heads.log for 0, else heads.<rotation>.log.
   std::string HeadLogPath(uint64_t rotation) const;
   absl::Status OpenHeadLogLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(head_log_mu_);
-  absl::Status ReplayHeadLogs(Loaded& loaded);
+  absl::Status ReplayHeadLogs(Recovered& recovered);
   const std::string dir_;
   std::atomic<Counter*> write_failures_{nullptr};
   absl::Mutex evidence_mu_;
   int evidence_counter_ ABSL_GUARDED_BY(evidence_mu_) = 0;
   absl::Mutex head_log_mu_;
-  // Set by LoadAll; from then on a closed log is reopened when needed.
+  // Set by Recover; from then on a closed log is reopened when needed.
   bool head_log_started_ ABSL_GUARDED_BY(head_log_mu_) = false;
-  // Open once LoadAll has run (null after a failed reopen, tried again later).
+  // Open once Recover has run (null after a failed reopen, tried again later).
   std::unique_ptr<AppendOnlyFile> head_log_ ABSL_GUARDED_BY(head_log_mu_);
   uint64_t head_log_lines_ ABSL_GUARDED_BY(head_log_mu_) = 0;
   uint64_t head_log_rotation_ ABSL_GUARDED_BY(head_log_mu_) = 0;

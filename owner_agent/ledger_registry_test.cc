@@ -18,6 +18,27 @@ std::string TempDir(const std::string& name) {
   return std::string(base ? base : "/tmp") + "/" + name;
 }
 
+// What a starting agent finds: Recover's report, then every saved record.
+struct Started {
+  LedgerRegistry::Recovered recovered;
+  std::vector<LedgerRecord> records;
+};
+
+absl::StatusOr<Started> Start(LedgerRegistry& registry) {
+  Started started;
+  absl::StatusOr<LedgerRegistry::Recovered> recovered = registry.Recover();
+  if (!recovered.ok()) return recovered.status();
+  started.recovered = *std::move(recovered);
+  absl::StatusOr<size_t> unreadable = registry.ForEachRecord(
+      [&started](LedgerRecord record) { started.records.push_back(std::move(record)); });
+  if (!unreadable.ok()) return unreadable.status();
+  if (*unreadable != 0) return absl::DataLossError("unreadable records after Recover");
+  if (started.records.size() != started.recovered.records) {
+    return absl::InternalError("Recover counted another number of records");
+  }
+  return started;
+}
+
 LedgerRecord SampleRecord() {
   LedgerRecord r;
   r.ledger_id = "jlinx:uAAAA";
@@ -94,11 +115,11 @@ TEST(LedgerRegistryTest, SaveLoadAndEvidence) {
   ASSERT_TRUE((*registry)->Save(r, true).ok());
   r.state.head_number = 8;
   ASSERT_TRUE((*registry)->Save(r, false).ok());
-  auto all = (*registry)->LoadAll();
+  auto all = Start(**registry);
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->records.size(), 1u);
   EXPECT_EQ(all->records[0].state.head_number, 8u);
-  EXPECT_TRUE(all->quarantined.empty());
+  EXPECT_TRUE(all->recovered.quarantined.empty());
 
   EvidenceRecord e{r.ledger_id, "h", "fork", "a", "b", "detail", 5};
   ASSERT_TRUE((*registry)->AddEvidence(e).ok());
@@ -145,19 +166,19 @@ TEST(LedgerRegistryTest, DamagedRecordsAreQuarantined) {
   write("torn.json", text.substr(0, text.size() / 2));
   write("renamed.json", text);
   write("leftover.json.tmp", "{");
-  auto loaded = (*registry)->LoadAll();
+  auto loaded = Start(**registry);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   ASSERT_EQ(loaded->records.size(), 2u);
-  ASSERT_EQ(loaded->quarantined.size(), 3u);
-  for (const auto& q : loaded->quarantined) {
+  ASSERT_EQ(loaded->recovered.quarantined.size(), 3u);
+  for (const auto& q : loaded->recovered.quarantined) {
     EXPECT_TRUE(std::filesystem::exists(q.path)) << q.path;
     EXPECT_FALSE(q.reason.empty());
   }
   EXPECT_FALSE(std::filesystem::exists(dir + "/ledgers/leftover.json.tmp"));
-  auto again = (*registry)->LoadAll();
+  auto again = Start(**registry);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->records.size(), 2u);
-  EXPECT_TRUE(again->quarantined.empty());
+  EXPECT_TRUE(again->recovered.quarantined.empty());
 }
 
 // Many records, read on several threads: every good one is loaded once,
@@ -177,7 +198,7 @@ TEST(LedgerRegistryTest, ManyRecordsLoadWithTheDamagedOnesQuarantined) {
   for (int i = 0; i < 7; ++i) {
     std::ofstream(dir + "/ledgers/damaged-" + std::to_string(i) + ".json") << "{\"format\": 1";
   }
-  auto loaded = (*registry)->LoadAll();
+  auto loaded = Start(**registry);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   ASSERT_EQ(loaded->records.size(), static_cast<size_t>(kRecords));
   std::vector<bool> seen(kRecords, false);
@@ -188,12 +209,12 @@ TEST(LedgerRegistryTest, ManyRecordsLoadWithTheDamagedOnesQuarantined) {
     seen[i] = true;
     EXPECT_EQ(record.state.head_number, static_cast<uint64_t>(i));
   }
-  EXPECT_EQ(loaded->quarantined.size(), 7u);
-  for (const auto& q : loaded->quarantined) EXPECT_TRUE(std::filesystem::exists(q.path));
+  EXPECT_EQ(loaded->recovered.quarantined.size(), 7u);
+  for (const auto& q : loaded->recovered.quarantined) EXPECT_TRUE(std::filesystem::exists(q.path));
 }
 
 // Heads appended to the log win over older saved records at the next
-// LoadAll (a killed agent), also from a rotated log that was never dropped;
+// Recover (a killed agent), also from a rotated log that was never dropped;
 // a torn last line is ignored; after DropHeadLogs the saved records alone
 // carry the state.
 TEST(LedgerRegistryTest, HeadLogIsReplayedAfterAKill) {
@@ -204,7 +225,7 @@ TEST(LedgerRegistryTest, HeadLogIsReplayedAfterAKill) {
     auto registry = LedgerRegistry::Open(dir);
     ASSERT_TRUE(registry.ok()) << registry.status();
     ASSERT_TRUE((*registry)->Save(record, true).ok());
-    ASSERT_TRUE((*registry)->LoadAll().ok());
+    ASSERT_TRUE(Start(**registry).ok());
     record.state.head_number = 11;
     ASSERT_TRUE((*registry)->AppendHead(record, false).ok());
     ASSERT_TRUE((*registry)->RotateHeadLog().ok());  // A flush that never finished.
@@ -219,7 +240,7 @@ TEST(LedgerRegistryTest, HeadLogIsReplayedAfterAKill) {
   {
     auto registry = LedgerRegistry::Open(dir);
     ASSERT_TRUE(registry.ok());
-    auto loaded = (*registry)->LoadAll();
+    auto loaded = Start(**registry);
     ASSERT_TRUE(loaded.ok()) << loaded.status();
     ASSERT_EQ(loaded->records.size(), 2u);
     for (const LedgerRecord& r : loaded->records) {
@@ -236,11 +257,44 @@ TEST(LedgerRegistryTest, HeadLogIsReplayedAfterAKill) {
     EXPECT_FALSE(std::filesystem::exists(dir + "/heads.1.log"));
   }
   auto registry = LedgerRegistry::Open(dir);
-  auto loaded = (*registry)->LoadAll();
+  auto loaded = Start(**registry);
   ASSERT_TRUE(loaded.ok());
   for (const LedgerRecord& r : loaded->records) {
     EXPECT_EQ(r.state.head_number, r.ledger_id == "jlinx:uNEW" ? 3u : 13u);
   }
+}
+
+// One record is read when the agent needs it: NotFound without a record,
+// DataLoss (naming the file) for a record damaged after the start.
+TEST(LedgerRegistryTest, LoadReadsOneRecord) {
+  const std::string dir = TempDir("load-one");
+  std::filesystem::remove_all(dir);
+  auto registry = LedgerRegistry::Open(dir);
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  ASSERT_TRUE((*registry)->Recover().ok());
+  EXPECT_FALSE((*registry)->Contains(SampleRecord().ledger_id));
+  absl::StatusOr<LedgerRecord> missing = (*registry)->Load(SampleRecord().ledger_id);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound) << missing.status();
+
+  ASSERT_TRUE((*registry)->Save(SampleRecord(), true).ok());
+  EXPECT_TRUE((*registry)->Contains(SampleRecord().ledger_id));
+  absl::StatusOr<LedgerRecord> loaded = (*registry)->Load(SampleRecord().ledger_id);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(LedgerRecordToJson(*loaded), LedgerRecordToJson(SampleRecord()));
+
+  // Damaged after the start: Load says so and ForEachRecord skips it.
+  for (const auto& entry : std::filesystem::directory_iterator(dir + "/ledgers")) {
+    std::ofstream(entry.path(), std::ios::trunc) << "{\"format\": 1";
+  }
+  absl::StatusOr<LedgerRecord> damaged = (*registry)->Load(SampleRecord().ledger_id);
+  EXPECT_EQ(damaged.status().code(), absl::StatusCode::kDataLoss) << damaged.status();
+  EXPECT_THAT(std::string(damaged.status().message()), testing::HasSubstr("/ledgers/"));
+  int visited = 0;
+  absl::StatusOr<size_t> unreadable =
+      (*registry)->ForEachRecord([&visited](LedgerRecord) { ++visited; });
+  ASSERT_TRUE(unreadable.ok()) << unreadable.status();
+  EXPECT_EQ(*unreadable, 1u);
+  EXPECT_EQ(visited, 0);
 }
 
 TEST(LedgerRegistryTest, RemoveDeletesTheRecord) {
@@ -249,7 +303,7 @@ TEST(LedgerRegistryTest, RemoveDeletesTheRecord) {
   ASSERT_TRUE((*registry)->Save(SampleRecord(), true).ok());
   ASSERT_TRUE((*registry)->Remove(SampleRecord().ledger_id).ok());
   ASSERT_TRUE((*registry)->Remove(SampleRecord().ledger_id).ok());
-  EXPECT_TRUE((*registry)->LoadAll()->records.empty());
+  EXPECT_TRUE(Start(**registry)->records.empty());
 }
 
 }  // namespace
@@ -294,7 +348,7 @@ TEST(LedgerRecordFormatTest, RecordOfAnotherVersionIsQuarantined) {
   auto registry = LedgerRegistry::Open(dir);
   ASSERT_TRUE(registry.ok());
   ASSERT_TRUE((*registry)->Save(SampleRecord(), true).ok());
-  ASSERT_TRUE((*registry)->LoadAll().ok());
+  ASSERT_TRUE(Start(**registry).ok());
   std::string path;
   for (const auto& entry : std::filesystem::directory_iterator(dir + "/ledgers")) {
     path = entry.path().string();
@@ -303,11 +357,11 @@ TEST(LedgerRecordFormatTest, RecordOfAnotherVersionIsQuarantined) {
   json["format"] = 2;
   std::ofstream(path, std::ios::trunc) << json.dump();
   auto reopened = LedgerRegistry::Open(dir);
-  auto loaded = (*reopened)->LoadAll();
+  auto loaded = Start(**reopened);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_TRUE(loaded->records.empty());
-  ASSERT_EQ(loaded->quarantined.size(), 1u);
-  EXPECT_EQ(loaded->quarantined[0].reason, "ledger record: not of format version 1");
+  ASSERT_EQ(loaded->recovered.quarantined.size(), 1u);
+  EXPECT_EQ(loaded->recovered.quarantined[0].reason, "ledger record: not of format version 1");
 }
 
 // A head-log line cut at any point, or of another version, is skipped and
@@ -326,16 +380,16 @@ TEST(LedgerRecordFormatTest, DamagedHeadLogLinesAreSkipped) {
       auto registry = LedgerRegistry::Open(dir);
       ASSERT_TRUE(registry.ok());
       ASSERT_TRUE((*registry)->Save(SampleRecord(), true).ok());
-      ASSERT_TRUE((*registry)->LoadAll().ok());
+      ASSERT_TRUE(Start(**registry).ok());
     }
     std::ofstream(dir + "/heads.log", std::ios::app) << damaged[i];
     auto registry = LedgerRegistry::Open(dir);
-    auto loaded = (*registry)->LoadAll();
+    auto loaded = Start(**registry);
     ASSERT_TRUE(loaded.ok()) << loaded.status();
     ASSERT_EQ(loaded->records.size(), 1u) << damaged[i];
     EXPECT_EQ(loaded->records[0].state.head_number, SampleRecord().state.head_number)
         << damaged[i];
-    EXPECT_EQ(loaded->unreadable_head_lines, 1u) << damaged[i];
+    EXPECT_EQ(loaded->recovered.unreadable_head_lines, 1u) << damaged[i];
   }
 }
 

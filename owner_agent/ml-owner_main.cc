@@ -95,6 +95,10 @@ ABSL_FLAG(int64_t, state_flush_ms, 1000,
 ABSL_FLAG(int64_t, max_remembered_requests, 100000,
           "how many AppendEvent request ids (idempotency keys) the agent remembers, "
           "across restarts, to answer retries without appending twice");
+ABSL_FLAG(int64_t, resident_ledgers, 10000,
+          "how many idle ledgers the agent keeps in memory (about 2 KiB each); the "
+          "others stay on disk and are read when used, then synced with their host "
+          "before their next block. Ledgers in use are always kept");
 ABSL_FLAG(std::vector<std::string>, mirror, {},
           "HOST:PORT of a mirror (or any server of the HostService read API) that "
           "GetLedger, VerifyLedger and ExportLedger fall back to when a ledger's host "
@@ -277,6 +281,10 @@ int Run(const std::vector<std::string>& mirrors, const std::vector<std::string>&
   }
   options.max_remembered_requests =
       static_cast<size_t>(absl::GetFlag(FLAGS_max_remembered_requests));
+  if (absl::GetFlag(FLAGS_resident_ledgers) <= 0) {
+    return LogFatal(absl::InvalidArgumentError("--resident_ledgers must be positive"));
+  }
+  options.max_resident_ledgers = static_cast<size_t>(absl::GetFlag(FLAGS_resident_ledgers));
   if (absl::Status host_tls = LoadHostTls(&options.host_client); !host_tls.ok()) {
     return LogFatal(host_tls);
   }

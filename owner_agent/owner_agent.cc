@@ -43,7 +43,7 @@ absl::StatusOr<std::unique_ptr<OwnerAgent>> OwnerAgent::Create(
   absl::StatusOr<std::unique_ptr<LedgerRegistry>> registry =
       LedgerRegistry::Open(keystore->dir() + "/agent");
   if (!registry.ok()) return registry.status();
-  absl::StatusOr<LedgerRegistry::Loaded> loaded = (*registry)->LoadAll();
+  absl::StatusOr<LedgerRegistry::Recovered> loaded = (*registry)->Recover();
   if (!loaded.ok()) return loaded.status();
   if (!options.warn) options.warn = WarnOnStderr;
   absl::StatusOr<std::unique_ptr<RequestJournal>> journal =
@@ -87,7 +87,6 @@ absl::StatusOr<std::unique_ptr<OwnerAgent>> OwnerAgent::Create(
                                                    *std::move(journal), std::move(options),
                                                    std::move(witnesses)));
   agent->quarantined_ = std::move(loaded->quarantined);
-  for (LedgerRecord& record : loaded->records) agent->AddLedger(std::move(record));
   OwnerAgent* raw = agent.get();
   agent->background_ = std::thread([raw] { raw->BackgroundLoop(); });
   return agent;
@@ -110,7 +109,8 @@ OwnerAgent::OwnerAgent(std::unique_ptr<Keystore> keystore,
       auditor_(std::make_unique<HostAuditor>(*registry_, *hosts_, options_.warn,
                                              options_.metrics, witnesses_.get())),
       flusher_(std::make_unique<RecordFlusher>(*registry_, *journal_,
-                                               options_.state_flush_interval, options_.warn)) {
+                                               options_.state_flush_interval, options_.warn)),
+      resident_(options_.max_resident_ledgers) {
   if (options_.metrics != nullptr) {
     registry_->CountWriteFailuresIn(&options_.metrics->registry_write_failures);
   }
@@ -249,13 +249,6 @@ void OwnerAgent::BackgroundLoop() {
   flusher_->Flush();
 }
 
-std::shared_ptr<LedgerState> OwnerAgent::AddLedger(LedgerRecord record) {
-  const std::string id = record.ledger_id;
-  std::shared_ptr<LedgerState> ledger = NewLedger(std::move(record));
-  RegisterLedger(id, ledger);
-  return ledger;
-}
-
 absl::StatusOr<std::shared_ptr<LedgerState>> OwnerAgent::RegisterNewLedger(
     LedgerRecord record, bool needs_sync) {
   // Registered before it is saved: a concurrent call for the same id finds
@@ -275,13 +268,13 @@ absl::StatusOr<std::shared_ptr<LedgerState>> OwnerAgent::RegisterNewLedger(
 
 bool OwnerAgent::RegisterLedger(const std::string& ledger_id,
                                 const std::shared_ptr<LedgerState>& ledger) {
-  absl::MutexLock lock(&mu_);
-  return ledgers_.emplace(ledger_id, ledger).second;
+  absl::MutexLock lock(&registration_mu_);
+  if (registry_->Contains(ledger_id)) return false;
+  return resident_.Add(ledger_id, ledger);
 }
 
 void OwnerAgent::UnregisterLedger(const std::string& ledger_id) {
-  absl::MutexLock lock(&mu_);
-  ledgers_.erase(ledger_id);
+  resident_.Remove(ledger_id);
 }
 
 std::shared_ptr<LedgerState> OwnerAgent::NewLedger(LedgerRecord record) {
@@ -312,13 +305,19 @@ std::shared_ptr<LedgerState> OwnerAgent::NewLedger(LedgerRecord record) {
 
 absl::StatusOr<std::shared_ptr<LedgerState>> OwnerAgent::FindLedger(
     const std::string& ledger_id) {
-  absl::MutexLock lock(&mu_);
-  auto it = ledgers_.find(ledger_id);
-  if (it == ledgers_.end()) {
+  if (std::shared_ptr<LedgerState> ledger = resident_.Find(ledger_id)) return ledger;
+  absl::MutexLock lock(&registration_mu_);
+  // Another call may have loaded or registered it meanwhile.
+  if (std::shared_ptr<LedgerState> ledger = resident_.Find(ledger_id)) return ledger;
+  absl::StatusOr<LedgerRecord> record = registry_->Load(ledger_id);
+  if (absl::IsNotFound(record.status())) {
     return absl::NotFoundError(absl::StrCat("ledger ", QuoteForError(ledger_id),
                                             " is not in this agent's registry"));
   }
-  return it->second;
+  if (!record.ok()) return record.status();
+  std::shared_ptr<LedgerState> ledger = NewLedger(*std::move(record));
+  resident_.Add(ledger_id, ledger);
+  return ledger;
 }
 
 // ---------------------------------------------------------------- keys
@@ -730,19 +729,29 @@ absl::StatusOr<v1::OwnerGetLedgerResponse> OwnerAgent::GetLedger(
 }
 
 v1::ListLedgersResponse OwnerAgent::ListLedgers() {
-  std::vector<std::shared_ptr<LedgerState>> ledgers;
-  {
-    absl::MutexLock lock(&mu_);
-    for (auto& [id, ledger] : ledgers_) ledgers.push_back(ledger);
+  // Saved records, overlaid by the resident states (whose heads may not be
+  // saved yet).
+  absl::flat_hash_map<std::string, v1::ListLedgersResponse::Entry> listed;
+  auto list = [&listed](const LedgerRecord& record) {
+    v1::ListLedgersResponse::Entry& entry = listed[record.ledger_id];
+    entry.set_ledger_id(record.ledger_id);
+    entry.set_host_address(record.host_address);
+    entry.set_head_number(record.state.head_number);
+  };
+  absl::StatusOr<size_t> unreadable = registry_->ForEachRecord(list);
+  if (!unreadable.ok()) {
+    options_.warn(absl::StrCat("cannot list the ledger records: ", unreadable.status().message()));
+  } else if (*unreadable > 0) {
+    options_.warn(absl::StrCat(*unreadable, " ledger record(s) could not be read and are not "
+                               "listed; they are quarantined at the next start"));
+  }
+  for (const std::shared_ptr<LedgerState>& ledger : resident_.All()) {
+    absl::MutexLock lock(&ledger->mu);
+    if (ledger->saved_in_registry) list(ledger->record);
   }
   v1::ListLedgersResponse response;
-  for (auto& ledger : ledgers) {
-    absl::MutexLock lock(&ledger->mu);
-    auto* entry = response.add_ledgers();
-    entry->set_ledger_id(ledger->record.ledger_id);
-    entry->set_host_address(ledger->record.host_address);
-    entry->set_head_number(ledger->record.state.head_number);
-  }
+  response.mutable_ledgers()->Reserve(static_cast<int>(listed.size()));
+  for (auto& [id, entry] : listed) *response.add_ledgers() = std::move(entry);
   std::sort(response.mutable_ledgers()->begin(), response.mutable_ledgers()->end(),
             [](const auto& a, const auto& b) { return a.ledger_id() < b.ledger_id(); });
   return response;

@@ -62,6 +62,11 @@
 // so a machine crash can lose at most that interval of them. An AppendEvents
 // stream writes no record per block: its ledger is marked dirty and saved
 // by one flush (fsync) before the stream's summary is sent.
+// Only the ledgers in use and the `max_resident_ledgers` most recently used
+// idle ones are held in memory (resident_ledgers.h); any other is read from
+// its record on its next use and, like every ledger after a restart, synced
+// with its host before its next block. The start reads no record into memory
+// (LedgerRegistry::Recover), so memory does not grow with the ledgers held.
 // A restarted agent checks each host against the saved checkpoint before the
 // next write: a smaller or different tree is a rollback or fork (evidence,
 // ledger refused), a larger one needs a valid consistency proof, and only
@@ -103,7 +108,6 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "microledger/v1/owner.pb.h"
@@ -113,6 +117,7 @@
 #include "owner_agent/ledger_registry.h"
 #include "owner_agent/ledger_state.h"
 #include "owner_agent/request_journal.h"
+#include "owner_agent/resident_ledgers.h"
 #include "serving/dht_client.h"
 #include "serving/witness_flag.h"
 
@@ -138,6 +143,10 @@ struct OwnerAgentOptions {
   std::chrono::milliseconds state_flush_interval{1000};
   // How many AppendEvent request ids (attempts) are remembered for retries.
   size_t max_remembered_requests = 100000;
+  // How many idle ledgers' states are kept in memory (ResidentLedgers); the
+  // others are read from the registry when used, and synced with their host
+  // before their next block, as after a restart.
+  size_t max_resident_ledgers = 10000;
   // Where warnings go (damaged records, failed saves, evidence a server
   // could not take); default: stderr.
   std::function<void(absl::string_view)> warn;
@@ -265,15 +274,16 @@ class OwnerAgent {
   using CopyRead = std::function<absl::Status(HostClient& server,
                                               const std::string& checkpoint, bool* started)>;
   absl::Status ReadLedgerCopy(const std::string& ledger_id, const CopyRead& read);
+  // The ledger's state: resident, or loaded from its saved record.
   absl::StatusOr<std::shared_ptr<LedgerState>> FindLedger(const std::string& ledger_id)
-      ABSL_LOCKS_EXCLUDED(mu_);
+      ABSL_LOCKS_EXCLUDED(registration_mu_);
   // A ledger's in-memory state from its record (not yet findable).
   std::shared_ptr<LedgerState> NewLedger(LedgerRecord record);
-  // Makes it findable; false when another ledger has that id already.
+  // Makes a ledger that has no saved record findable; false when a ledger
+  // of that id is resident or saved already.
   bool RegisterLedger(const std::string& ledger_id, const std::shared_ptr<LedgerState>& ledger)
-      ABSL_LOCKS_EXCLUDED(mu_);
-  void UnregisterLedger(const std::string& ledger_id) ABSL_LOCKS_EXCLUDED(mu_);
-  std::shared_ptr<LedgerState> AddLedger(LedgerRecord record);
+      ABSL_LOCKS_EXCLUDED(registration_mu_);
+  void UnregisterLedger(const std::string& ledger_id);
   // Saves a new ledger's first record durably and makes it findable.
   absl::StatusOr<std::shared_ptr<LedgerState>> RegisterNewLedger(LedgerRecord record,
                                                                  bool needs_sync);
@@ -296,9 +306,10 @@ class OwnerAgent {
   std::unique_ptr<RecordFlusher> flusher_;
   std::unique_ptr<AppendPipeline> pipeline_;
 
-  absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<LedgerState>> ledgers_
-      ABSL_GUARDED_BY(mu_);
+  // Held while a ledger is made resident (registered or loaded), so that no
+  // two states of one ledger are ever resident.
+  absl::Mutex registration_mu_;
+  ResidentLedgers resident_;
 
   absl::Mutex background_mu_;
   bool stopping_ ABSL_GUARDED_BY(background_mu_) = false;
