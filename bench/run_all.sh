@@ -2,8 +2,8 @@
 # The Micro Ledger benchmark suite (BENCHMARKS.md): builds the binaries, starts
 # ml-host on loopback with temporary directories, runs every ml-load scenario
 # and the Hypercore reference script, prints the table and stops everything.
-# The end-to-end row (agent-append) also starts ml-owner in front of a fresh
-# ml-host. About 4 minutes on a 2-core machine.
+# The end-to-end rows (agent-append, agent-bulk) also start ml-owner in front
+# of a fresh ml-host. About 8 minutes on a 2-core machine with every section.
 #
 #   bench/run_all.sh [--no-build] [--out=DIR] [--flat_blocks=N] [--flat_only] [--agent_only]
 #                    [--bulk_only] [--million [--million_ledgers=N]]
