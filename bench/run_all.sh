@@ -2,14 +2,22 @@
 # The Micro Ledger benchmark suite (BENCHMARKS.md): builds the binaries, starts
 # ml-host on loopback with temporary directories, runs every ml-load scenario
 # and the Hypercore reference script, prints the table and stops everything.
-# The end-to-end row (agent-append) also starts ml-owner in front of a fresh
-# ml-host. About 4 minutes on a 2-core machine.
+# The end-to-end rows (agent-append, agent-bulk) also start ml-owner in front
+# of a fresh ml-host. About 8 minutes on a 2-core machine with every section.
 #
 #   bench/run_all.sh [--no-build] [--out=DIR] [--flat_blocks=N] [--flat_only] [--agent_only]
-#                    [--million [--million_ledgers=N]] [--agent_start [--agent_ledgers=N]]
+#                    [--bulk_only] [--million [--million_ledgers=N]]
+#                    [--agent_start [--agent_ledgers=N]]
 #
 # --agent_only: only the end-to-end agent row, host-append unary (same
 # settings, for comparison) and the Hypercore reference (~2 minutes).
+#
+# The bulk rows (issue #16, one ledger): "agent bulk" streams 100,000 events
+# into one ledger through ml-owner's AppendEvents (ml-load
+# --scenario=agent-bulk, one stream, a fresh ml-host --sync=true behind the
+# agent; target >= 5000 blocks/s), and "hypercore batched append" is its
+# reference: Hypercore appending 512 blocks per awaited call (the agent's
+# window), 200,000 blocks. --bulk_only runs these two rows alone (~25 s).
 #
 # --flat_blocks=N (default 100000): the "append cost vs ledger size" row grows
 # one ledger to N blocks with ml-load --sample_sizes: AppendStream fills it to
@@ -62,6 +70,9 @@ OUT=""
 FLAT_BLOCKS=100000
 FLAT_ONLY=0
 AGENT_ONLY=0
+BULK_ONLY=0
+BULK_BLOCKS=100000
+HYPERCORE_BATCH=512
 MIRROR_ONLY=0
 NO_MIRROR=0
 DISCOVERY_ONLY=0
@@ -82,6 +93,7 @@ for arg in "$@"; do
     --flat_only) FLAT_ONLY=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     --agent_only) AGENT_ONLY=1 ;;
+    --bulk_only) BULK_ONLY=1 ;;
     --mirror_only) MIRROR_ONLY=1 ;;
     --no_mirror) NO_MIRROR=1 ;;
     --discovery_only) DISCOVERY_ONLY=1 ;;
@@ -94,7 +106,7 @@ for arg in "$@"; do
     --million_ledgers=*) MILLION_LEDGERS="${arg#--million_ledgers=}" ;;
     --agent_start) AGENT_START=1 ;;
     --agent_ledgers=*) AGENT_LEDGERS="${arg#--agent_ledgers=}" ;;
-    *) echo "usage: $0 [--no-build] [--out=DIR] [--flat_blocks=N] [--flat_only] [--agent_only] [--mirror_only] [--no_mirror] [--discovery_only] [--no_discovery] [--witness_only] [--no_witness] [--http_only] [--no_http] [--million [--million_ledgers=N]] [--agent_start [--agent_ledgers=N]]"
+    *) echo "usage: $0 [--no-build] [--out=DIR] [--flat_blocks=N] [--flat_only] [--agent_only] [--bulk_only] [--mirror_only] [--no_mirror] [--discovery_only] [--no_discovery] [--witness_only] [--no_witness] [--http_only] [--no_http] [--million [--million_ledgers=N]] [--agent_start [--agent_ledgers=N]]"
        echo "(options: the comment at the top of $0)"; exit 2 ;;
   esac
 done
@@ -218,6 +230,49 @@ run_flat() {
   rm -rf "$WORK/db-flat"
 }
 
+# One ledger, bulk, end to end (issue #16): one AppendEvents stream of
+# BULK_BLOCKS events (256 per message) into one ledger through ml-owner, which
+# keeps up to 512 events unanswered, owner-signs every block, streams it to a
+# fresh durable ml-host and verifies every reply (host signature, checkpoint).
+# The ledger is created through the agent before the clock starts.
+run_agent_bulk() {
+  start_host bulk --storage=rocksdb --data_dir="$WORK/db-bulk" --sync=true
+  start_agent bulk
+  run "agent bulk" "AppendEvents via ml-owner (512 events in flight), ml-host sync=true, 1 ledger, 1 stream of $BULK_BLOCKS events, 256 per message" \
+    --scenario=agent-bulk --addr="$AGENT_ADDR" --concurrency=1 --total="$BULK_BLOCKS" \
+    --events_per_message=256 --host_pid="$HOST_PID" --agent_pid="$AGENT_PID"
+  stop_agent
+  stop_host
+  HOST_PID=""
+  rm -rf "$WORK/db-bulk" "$WORK/db-bulk-keystore"
+}
+
+# Hypercore reference rows (bench/hypercore/append_bench.mjs): on disk, one
+# core, same machine, same run; its node_modules come from package-lock.json.
+hypercore_ready() {
+  [[ -d "$ROOT/bench/hypercore/node_modules/hypercore" ]] ||
+    (cd "$ROOT/bench/hypercore" && npm ci --no-audit --no-fund >&2)
+}
+run_hypercore() {  # run_hypercore LABEL SETTING append_bench.mjs-flags...  (setting after "Hypercore VERSION, ")
+  local label="$1" setting="$2"; shift 2
+  echo ">> $label: node append_bench.mjs $*" >&2
+  local load dir="$WORK/db-hypercore"
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  (cd "$ROOT/bench/hypercore" && node append_bench.mjs --bytes=470 --dir="$dir" "$@") \
+    | python3 -c 'import json, sys
+r = json.loads(sys.stdin.read())
+r["loadavg_before"] = float(sys.argv[3])
+r["label"] = sys.argv[1]
+r["setting"] = "Hypercore " + r["hypercore_version"] + ", " + sys.argv[2]
+print(json.dumps(r))' "$label" "$setting" "$load" >>"$RESULTS" || echo "hypercore script failed for $label" >&2
+  rm -rf "$dir"
+}
+run_hypercore_batched() {
+  run_hypercore "hypercore batched append" \
+    "1 core, awaited append of $HYPERCORE_BATCH blocks per call (one signature per batch), no fsync" \
+    --blocks=200000 --batch="$HYPERCORE_BATCH"
+}
+
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(uname -r)" | tee "$OUT/machine.txt" >&2
 
 # The mirror section: its own processes (bench/mirror_bench.sh) and table.
@@ -322,6 +377,14 @@ if [[ $DISCOVERY_ONLY == 1 ]]; then
   exit 0
 fi
 
+if [[ $BULK_ONLY == 1 ]]; then
+  run_agent_bulk
+  if hypercore_ready; then run_hypercore_batched; fi
+  python3 "$ROOT/bench/table.py" "$RESULTS" | tee "$OUT/table.md"
+  echo "results: $RESULTS" >&2
+  exit 0
+fi
+
 if [[ $FLAT_ONLY == 1 ]]; then
   run_flat
   python3 "$ROOT/bench/table.py" "$RESULTS" | tee "$OUT/table.md"
@@ -385,13 +448,13 @@ stop_agent
 stop_host
 HOST_PID=""
 
-# Hypercore reference: one awaited append per block, on disk, same machine, same run.
-if [[ -d "$ROOT/bench/hypercore/node_modules/hypercore" ]] || \
-   (cd "$ROOT/bench/hypercore" && npm ci --no-audit --no-fund >&2); then
-  echo ">> hypercore" >&2
-  (cd "$ROOT/bench/hypercore" && node append_bench.mjs --blocks=20000 --bytes=470 --dir="$WORK/hypercore") \
-    | python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); r["label"]="hypercore append"; r["setting"]="Hypercore "+r["hypercore_version"]+", 1 core, awaited append, no fsync"; print(json.dumps(r))' \
-    >>"$RESULTS" || echo "hypercore script failed" >&2
+[[ $AGENT_ONLY == 1 ]] || run_agent_bulk
+
+# Hypercore references: one awaited append per block; then (not with
+# --agent_only) HYPERCORE_BATCH blocks per awaited append, for the bulk row.
+if hypercore_ready; then
+  run_hypercore "hypercore append" "1 core, awaited append, no fsync" --blocks=20000
+  [[ $AGENT_ONLY == 1 ]] || run_hypercore_batched
 fi
 
 [[ $NO_MIRROR == 1 || $AGENT_ONLY == 1 ]] || run_mirror
