@@ -243,7 +243,7 @@ class OwnerAgent {
   std::unique_ptr<WitnessSubmitter> MakeWitnessSubmitter(std::vector<AgentWitness> witnesses);
   // Evidence a witness gave (witness_submitter.h): kept, the ledger frozen,
   // handed to its host.
-  void KeepWitnessEvidence(EvidenceRecord evidence) ABSL_LOCKS_EXCLUDED(mu_);
+  void KeepWitnessEvidence(EvidenceRecord evidence) ABSL_LOCKS_EXCLUDED(registration_mu_);
   // FAILED_PRECONDITION for an AppendEventRequest with wait_witnessed when
   // the agent has no witnesses.
   absl::Status CheckWitnessWait(const v1::AppendEventRequest& request) const;
