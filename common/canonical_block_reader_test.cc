@@ -305,13 +305,20 @@ TEST_F(CanonicalBlockReaderTest, AgreesOnEventMutationsThatKeepTheFingerprint) {
 TEST_F(CanonicalBlockReaderTest, AgreesAroundTheNestingLimit) {
   int accepted_depths = 0;
   for (int depth = 26; depth <= 34; ++depth) {
-    const std::string nested =
+    const std::string arrays =
         absl::StrCat(std::string(depth, '['), std::string(depth, ']'));
-    const std::string event = absl::StrCat(R"({"a":)", nested, R"(,"event":"x"})");
-    accepted_depths += ExpectAgreement(WithEvent(event), event) > 0 ? 1 : 0;
+    std::string objects = "{}";
+    for (int level = 1; level < depth; ++level) {
+      objects = absl::StrCat(R"({"a":)", objects, "}");
+    }
+    for (const std::string& nested : {arrays, objects}) {
+      const std::string event = absl::StrCat(R"({"a":)", nested, R"(,"event":"x"})");
+      accepted_depths += ExpectAgreement(WithEvent(event), event) > 0 ? 1 : 0;
+    }
   }
-  // The block is level 1 and the event level 2, so 30 arrays reach level 32.
-  EXPECT_EQ(accepted_depths, 5);
+  // The block is level 1 and the event level 2, so 30 arrays or objects
+  // reach level 32.
+  EXPECT_EQ(accepted_depths, 10);
 }
 
 // The other members written in other ways, reordered, repeated or added.
