@@ -1,11 +1,13 @@
 #include "common/block.h"
 
 #include <cmath>
+#include <optional>
 #include <set>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/canonical_block_reader.h"
 #include "common/ed25519.h"
 #include "common/encoding.h"
 #include "common/error_text.h"
@@ -178,6 +180,14 @@ absl::StatusOr<uint64_t> JsonWholeNumber(const Json& value, uint64_t min,
 }
 
 absl::StatusOr<Block> ParseBlock(absl::string_view bytes, SignatureStage stage) {
+  if (std::optional<Block> block = ReadCanonicalBlock(bytes, stage)) {
+    return *std::move(block);
+  }
+  return ParseBlockThroughJsonTree(bytes, stage);
+}
+
+absl::StatusOr<Block> ParseBlockThroughJsonTree(absl::string_view bytes,
+                                                SignatureStage stage) {
   absl::StatusOr<Json> json = ParseJson(bytes);
   if (!json.ok()) return Broke("json", json.status().message());
   const CanonicalJsonSplit jcs = BlockJcs(*json);

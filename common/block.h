@@ -68,8 +68,16 @@ enum class SignatureStage {
 };
 
 // Parses canonical block bytes. InvalidArgument for malformed input (the message
-// names the rule); the fingerprint is recomputed and must match.
+// names the rule); the fingerprint is recomputed and must match. Tries
+// ReadCanonicalBlock (canonical_block_reader.h) first, then
+// ParseBlockThroughJsonTree, which decides: the result is always the latter's.
 absl::StatusOr<Block> ParseBlock(absl::string_view bytes, SignatureStage stage);
+
+// ParseBlock without its fast path: ParseJson, the check that the bytes are
+// the JCS of what they parse to, then BlockFromJson. Public so that tests can
+// hold the fast path to it.
+absl::StatusOr<Block> ParseBlockThroughJsonTree(absl::string_view bytes,
+                                                SignatureStage stage);
 
 // The JCS of a block's JSON value (`whole`, what canonical block bytes equal)
 // and of its body (`without`: every member but `fingerprint` and `signatures`,

@@ -115,6 +115,25 @@ def block_seeds(bundles):
     return seeds
 
 
+# Event texts for canonical_block_reader_fuzzer ("!" + text: the event of a
+# fixed block): canonical and not, escapes, numbers, names, nesting.
+EVENT_TEXTS = [
+    '{"event":"x"}', '{"event":"caf\\u00e9"}', '{"event":"café 😀"}', '{"event":"a\\/b"}',
+    '{"event":"\\u001f\\n\\"\\\\"}', '{"event":"\\u001F"}', '{"event":"\\u000a"}',
+    '{"event":"\\ud83d\\ude00"}', '{"event":"\ufeff\u2028"}',
+    '{"event":"x","n":[0,-1,0.1,1e+21,1e21,1E2,01,-0,5e-324,1e400,9007199254740993]}',
+    '{"event":"x","b":[true,false,null,{},[]]}', '{"a":1,"event":"x","a":2}',
+    '{"n":1,"event":"x"}', '{"event":"x","\ue000":1,"😀":2}', '{"é":1,"event":"x"}',
+    '{"a":' + "[" * 30 + "]" * 30 + ',"event":"x"}',
+    '{"a":' + "[" * 31 + "]" * 31 + ',"event":"x"}',
+    '{ "event":"x"}', '{"event":1}', '[]',
+]
+
+
+def canonical_block_reader_seeds(bundles):
+    return block_seeds(bundles) + ["!" + text for text in EVENT_TEXTS]
+
+
 def checkpoint_seeds(bundles):
     notes = [json.loads(l)["checkpoint"] for lines in bundles for l in lines
              if l.startswith('{"checkpoint"')]
@@ -430,6 +449,7 @@ def main():
     bundles = sample_bundles(sys.argv[1])
     write("bundle", bundle_seeds(bundles))
     write("block", block_seeds(bundles))
+    write("canonical_block_reader", canonical_block_reader_seeds(bundles))
     write("checkpoint", checkpoint_seeds(bundles))
     write("json", JSON_SEEDS + block_lines(bundles)[:6])
     write("chain", chain_seeds())

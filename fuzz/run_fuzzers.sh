@@ -30,7 +30,8 @@ for arg in "$@"; do
   esac
 done
 [ "${#targets[@]}" -gt 0 ] ||
-  targets=(block_fuzzer bundle_fuzzer chain_fuzzer checkpoint_fuzzer evidence_fuzzer json_fuzzer
+  targets=(block_fuzzer bundle_fuzzer canonical_block_reader_fuzzer chain_fuzzer checkpoint_fuzzer
+           evidence_fuzzer json_fuzzer
            locator_fuzzer merkle_fuzzer)
 
 bazel_flags=(--config=fuzz)
