@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -346,7 +347,37 @@ struct CheckedFile {
 absl::StatusOr<LedgerRegistry::Recovered> LedgerRegistry::Recover() {
   Recovered recovered;
   std::vector<std::string> leftovers;
-  std::vector<CheckedFile> files;
+  std::vector<CheckedFile> damaged;
+  // Checked kCheckBatch files at a time, so that the start's memory does not
+  // grow with the number of records.
+  constexpr size_t kCheckBatch = 4096;
+  std::vector<CheckedFile> batch;
+  auto check_batch = [&]() -> absl::Status {
+    std::atomic<size_t> next{0};
+    std::vector<std::thread> readers;
+    for (int t = 0; t < LoadThreads(); ++t) {
+      readers.emplace_back([&] {
+        for (size_t i = next++; i < batch.size(); i = next++) {
+          ReadRecord read = ReadRecordFile(batch[i].path);
+          batch[i].read_error = std::move(read.read_error);
+          batch[i].damage = read.record.status();
+        }
+      });
+    }
+    for (std::thread& reader : readers) reader.join();
+    for (CheckedFile& file : batch) {
+      // A file that cannot be read (permissions, I/O) stops the start: only
+      // a file that reads but does not parse is damaged and quarantined.
+      if (!file.read_error.ok()) return file.read_error;
+      if (file.damage.ok()) {
+        ++recovered.records;
+      } else {
+        damaged.push_back(std::move(file));
+      }
+    }
+    batch.clear();
+    return absl::OkStatus();
+  };
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(dir_ + "/ledgers", error)) {
     const std::string name = entry.path().filename().string();
@@ -356,29 +387,15 @@ absl::StatusOr<LedgerRegistry::Recovered> LedgerRegistry::Recover() {
       continue;
     }
     if (!IsRecordFileName(name)) continue;
-    files.emplace_back().path = entry.path();
+    batch.emplace_back().path = entry.path();
+    if (batch.size() == kCheckBatch) {
+      if (absl::Status s = check_batch(); !s.ok()) return s;
+    }
   }
   if (error) return absl::InternalError(absl::StrCat("cannot list ", dir_, "/ledgers"));
-  std::atomic<size_t> next{0};
-  std::vector<std::thread> readers;
-  for (int t = 0; t < LoadThreads(); ++t) {
-    readers.emplace_back([&] {
-      for (size_t i = next++; i < files.size(); i = next++) {
-        ReadRecord read = ReadRecordFile(files[i].path);
-        files[i].read_error = std::move(read.read_error);
-        files[i].damage = read.record.status();
-      }
-    });
-  }
-  for (std::thread& reader : readers) reader.join();
-  for (CheckedFile& file : files) {
-    // A file that cannot be read (permissions, I/O) stops the start: only a
-    // file that reads but does not parse is damaged and quarantined.
-    if (!file.read_error.ok()) return file.read_error;
-    if (file.damage.ok()) {
-      ++recovered.records;
-      continue;
-    }
+  if (absl::Status s = check_batch(); !s.ok()) return s;
+  // Moved once the directory has been listed to the end.
+  for (const CheckedFile& file : damaged) {
     const std::string path = file.path.string();
     const std::string moved_to =
         absl::StrCat(dir_, "/quarantine/", file.path.filename().string(), ".", NowMillis());
@@ -390,8 +407,9 @@ absl::StatusOr<LedgerRegistry::Recovered> LedgerRegistry::Recover() {
     recovered.quarantined.push_back(
         QuarantinedRecord{moved_to, std::string(file.damage.message())});
   }
-  files.clear();
-  files.shrink_to_fit();
+  // The readers' parsing freed all it allocated; give the heap back rather
+  // than keep the peak of the start for the life of the process.
+  ::malloc_trim(0);
   for (const std::string& path : leftovers) ::unlink(path.c_str());
   if (!recovered.quarantined.empty()) {
     if (absl::Status s = SyncDirectory(dir_ + "/ledgers"); !s.ok()) return s;

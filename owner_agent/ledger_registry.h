@@ -115,12 +115,12 @@ class LedgerRegistry {
     size_t unreadable_head_lines = 0;
   };
   // Run once at start, before anything else: checks every record file
-  // (parsing them on up to 8 threads; no record is kept in memory), moves
-  // the damaged ones to quarantine/ (and lists them), removes leftover
-  // temporary files, saves the newer heads the head logs hold, and opens a
-  // new head log. Fails when the directory or a record cannot be read (an
-  // I/O or permission error is not damage), when it cannot be written, or
-  // when a damaged file cannot be moved.
+  // (parsing them on up to 8 threads, 4096 at a time; no record is kept in
+  // memory), moves the damaged ones to quarantine/ (and lists them), removes
+  // leftover temporary files, saves the newer heads the head logs hold, and
+  // opens a new head log. Fails when the directory or a record cannot be read
+  // (an I/O or permission error is not damage), when it cannot be written,
+  // or when a damaged file cannot be moved.
   absl::StatusOr<Recovered> Recover();
 
   // The saved record of `ledger_id`: NotFound when there is none, DataLoss
