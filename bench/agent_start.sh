@@ -8,8 +8,9 @@
 # --starts times on the same keystore and measures, each time, the seconds
 # until it logs "listening on" and until its first call (mlctl keys list) is
 # answered, and its RSS then (VmRSS, VmHWM). A fresh agent with no ledger is
-# the baseline. Prints a table; writes agent_start.jsonl and
-# agent_start_table.md under --out.
+# the baseline; the agent that made the ledgers is recorded too, before it
+# stops (its times are its own start's, with no ledger). Prints a table;
+# writes agent_start.jsonl and agent_start_table.md under --out.
 #
 #   bench/agent_start.sh [--no-build] [--ledgers=N] [--starts=K] [--out=DIR]
 #
@@ -112,6 +113,7 @@ echo ">> creating $LEDGERS ledgers through the agent" >&2
 "$BIN/tools/load/ml-load" --scenario=agent-append --addr="$AGENT_ADDR" --ledgers="$LEDGERS" \
   --concurrency=8 --total=1 --format=json >"$OUT/agent_fill.json"
 echo ">> $LEDGERS ledgers in $((SECONDS - fill_start)) s" >&2
+record "the filling agent, after the fill" "$LEDGERS" "$WORK/keystore-full"
 stop_agent
 for i in $(seq 1 "$STARTS"); do
   start_agent "$WORK/keystore-full" "$WORK/agent-start-$i.err"

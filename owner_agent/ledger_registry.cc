@@ -83,9 +83,90 @@ Json LedgerRecordJson(const LedgerRecord& r) {
   return json;
 }
 
+// Appends `text` as a JSON string, escaped as nlohmann::json's dump escapes
+// valid UTF-8 (short escapes, other control characters as lowercase \u00xx,
+// everything else as is).
+void AppendJsonString(std::string& out, absl::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (const char c : text) {
+    const unsigned char byte = static_cast<unsigned char>(c);
+    switch (byte) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\b': out.append("\\b"); break;
+      case '\f': out.append("\\f"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      default:
+        if (byte < 0x20) {
+          out.append("\\u00");
+          out.push_back(kHex[byte >> 4]);
+          out.push_back(kHex[byte & 0xf]);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
 }  // namespace
 
 std::string LedgerRecordToJson(const LedgerRecord& r) { return LedgerRecordJson(r).dump(1); }
+
+std::string LedgerRecordToLine(const LedgerRecord& r) {
+  std::string out;
+  out.reserve(1024 + r.checkpoint.size() + 2 * (r.frontier.size() + r.previous_frontier.size()));
+  auto member = [&out](absl::string_view name, bool first = false) {
+    if (!first) out.push_back(',');
+    out.push_back('"');
+    out.append(name.data(), name.size());
+    out.append("\":");
+  };
+  auto string_member = [&](absl::string_view name, absl::string_view value) {
+    member(name);
+    AppendJsonString(out, value);
+  };
+  // The members in nlohmann::json's order (its objects are sorted by name).
+  out.push_back('{');
+  member("checkpoint", /*first=*/true);
+  AppendJsonString(out, r.checkpoint);
+  member("controllers");
+  out.append("{\"keys\":[");
+  for (size_t i = 0; i < r.state.controllers.keys.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    AppendJsonString(out, r.state.controllers.keys[i]);
+  }
+  absl::StrAppend(&out, "],\"threshold\":", r.state.controllers.threshold, "}");
+  string_member("document type", r.document_type);
+  member("equivocation");
+  out.append(r.equivocation ? "true" : "false");
+  string_member("evidence id", r.evidence_id);
+  member("format");
+  absl::StrAppend(&out, kLedgerRecordFormat);
+  string_member("frontier", EncodeBase64Url(r.frontier));
+  string_member("head fingerprint", r.state.head_fingerprint);
+  member("head number");
+  absl::StrAppend(&out, r.state.head_number);
+  member("head time");
+  absl::StrAppend(&out, r.state.head_time_millis);
+  string_member("host", r.host_address);
+  string_member("ledger", r.ledger_id);
+  string_member("move block", r.move_block_fingerprint);
+  string_member("move host", r.move_host);
+  string_member("move new id", r.move_new_id);
+  string_member("move new key", r.move_new_key);
+  string_member("move token", EncodeBase64Url(r.move_token));
+  string_member("moved to", r.moved_to);
+  string_member("original id", r.original_id);
+  string_member("previous frontier", EncodeBase64Url(r.previous_frontier));
+  string_member("terminal event", r.state.terminal_event);
+  string_member("token", EncodeBase64Url(r.ledger_token));
+  out.push_back('}');
+  return out;
+}
 
 absl::StatusOr<LedgerRecord> LedgerRecordFromJson(const std::string& text) {
   Json json = Json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -208,7 +289,7 @@ absl::Status LedgerRegistry::OpenHeadLogLocked() {
 }
 
 absl::Status LedgerRegistry::AppendHead(const LedgerRecord& record, bool sync) {
-  const std::string line = LedgerRecordJson(record).dump() + "\n";
+  const std::string line = LedgerRecordToLine(record) + "\n";
   absl::MutexLock lock(&head_log_mu_);
   if (!head_log_started_) return absl::FailedPreconditionError("the head log is not open");
   if (head_log_ == nullptr) {

@@ -180,6 +180,12 @@ class LedgerRegistry {
 
 // JSON round trip of a record (exposed for tests).
 std::string LedgerRecordToJson(const LedgerRecord& record);
+// A record as one head-log line (without the "\n"): the compact form of the
+// same JSON object, byte for byte what nlohmann::json's dump() writes for it
+// when every string is valid UTF-8 (others are written as they are, and the
+// line does not parse), written without building a JSON tree: it is written
+// after every ordinary block.
+std::string LedgerRecordToLine(const LedgerRecord& record);
 absl::StatusOr<LedgerRecord> LedgerRecordFromJson(const std::string& text);
 
 }  // namespace microledger

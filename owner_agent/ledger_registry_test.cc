@@ -395,3 +395,83 @@ TEST(LedgerRecordFormatTest, DamagedHeadLogLinesAreSkipped) {
 
 }  // namespace
 }  // namespace microledger
+
+namespace microledger {
+namespace {
+
+// Strings that exercise JSON escaping: every ASCII byte, multi-byte UTF-8.
+std::vector<std::string> AwkwardStrings() {
+  std::string ascii;
+  for (int c = 0; c < 0x80; ++c) ascii.push_back(static_cast<char>(c));
+  return {"",
+          ascii,
+          "quote \" backslash \\ slash / tab \t newline \n",
+          "\xc3\xa9t\xc3\xa9 \xe2\x80\xa8 \xf0\x9f\x98\x80 \xef\xbb\xbf",
+          std::string("nul \0 inside", 12),
+          "\x7f del"};
+}
+
+// The head-log line is written without a JSON tree, but must be exactly what
+// nlohmann::json writes for the record, and read back as the same record.
+TEST(LedgerRecordLineTest, IsTheCompactJsonOfTheRecordByteForByte) {
+  std::vector<LedgerRecord> records;
+  records.push_back(SampleRecord());
+  uint64_t seed = 7;
+  auto next = [&seed] {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return seed >> 33;
+  };
+  const std::vector<std::string> awkward = AwkwardStrings();
+  for (int i = 0; i < 200; ++i) {
+    LedgerRecord r = SampleRecord();
+    auto pick = [&] { return awkward[next() % awkward.size()]; };
+    auto bytes = [&] {
+      std::string b(next() % 100, '\0');
+      for (char& c : b) c = static_cast<char>(next());
+      return b;
+    };
+    r.ledger_id = pick() + "jlinx:u" + std::to_string(i);
+    r.host_address = pick();
+    r.ledger_token = bytes();
+    r.document_type = pick();
+    r.original_id = pick();
+    r.moved_to = pick();
+    r.state.head_number = i % 3 == 0 ? UINT64_MAX : next();
+    r.state.head_time_millis = i % 5 == 0 ? INT64_MIN : static_cast<int64_t>(next()) - 1000000;
+    r.state.head_fingerprint = pick();
+    r.state.controllers.threshold = static_cast<int>(next() % 5);
+    r.state.controllers.keys.clear();
+    for (uint64_t k = next() % 4; k > 0; --k) r.state.controllers.keys.push_back(pick());
+    r.state.terminal_event = pick();
+    r.checkpoint = pick() + "\n2\nroot\n\n\xe2\x80\x94 sig\n";
+    r.frontier = bytes();
+    r.previous_frontier = bytes();
+    r.equivocation = next() % 2 == 0;
+    r.evidence_id = pick();
+    r.move_host = pick();
+    r.move_new_id = pick();
+    r.move_token = bytes();
+    r.move_new_key = pick();
+    r.move_block_fingerprint = pick();
+    records.push_back(r);
+  }
+  for (const LedgerRecord& r : records) {
+    const std::string line = LedgerRecordToLine(r);
+    EXPECT_EQ(line, Json::parse(LedgerRecordToJson(r)).dump()) << r.ledger_id;
+    absl::StatusOr<LedgerRecord> back = LedgerRecordFromJson(line);
+    ASSERT_TRUE(back.ok()) << back.status() << " " << line;
+    EXPECT_EQ(LedgerRecordToJson(*back), LedgerRecordToJson(r));
+  }
+}
+
+// A string that is not UTF-8 (never made by the agent) cannot crash the
+// writer; its line does not parse, so a replay skips it.
+TEST(LedgerRecordLineTest, InvalidUtf8MakesALineThatDoesNotParse) {
+  LedgerRecord r = SampleRecord();
+  r.document_type = "\xff\xfe";
+  const std::string line = LedgerRecordToLine(r);
+  EXPECT_EQ(LedgerRecordFromJson(line).status().code(), absl::StatusCode::kDataLoss);
+}
+
+}  // namespace
+}  // namespace microledger
