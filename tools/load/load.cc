@@ -35,6 +35,23 @@ absl::StatusOr<LoadReport> RunLoad(const LoadOptions& options) {
   const Floor floor = MeasureFloor();
   report.sign_us = floor.sign_us;
   report.verify_us = floor.verify_us;
+  report.sign_cpu_us = floor.sign_cpu_us;
+  report.verify_cpu_us = floor.verify_cpu_us;
+  // What each process must spend on Ed25519 per appended block.
+  auto compare_host = [&] {
+    report.host_ed25519_us_per_block = floor.verify_cpu_us + 2 * floor.sign_cpu_us;
+    if (report.host_cpu_us_per_block.has_value() && *report.host_cpu_us_per_block > 0) {
+      report.host_cpu_over_ed25519 =
+          *report.host_cpu_us_per_block / *report.host_ed25519_us_per_block;
+    }
+  };
+  auto compare_agent = [&] {
+    report.agent_ed25519_us_per_block = floor.sign_cpu_us + 2 * floor.verify_cpu_us;
+    if (report.agent_cpu_us_per_block.has_value() && *report.agent_cpu_us_per_block > 0) {
+      report.agent_cpu_over_ed25519 =
+          *report.agent_cpu_us_per_block / *report.agent_ed25519_us_per_block;
+    }
+  };
   absl::Status status;
   switch (options.scenario) {
     case Scenario::kHostAppend:
@@ -45,6 +62,7 @@ absl::StatusOr<LoadReport> RunLoad(const LoadOptions& options) {
       if (report.host_cpu_us_per_block.has_value() && *report.host_cpu_us_per_block > 0) {
         report.ratio = *report.floor_us_per_block / *report.host_cpu_us_per_block;
       }
+      compare_host();
       break;
     case Scenario::kAgentAppend:
     case Scenario::kAgentBulk:
@@ -54,6 +72,8 @@ absl::StatusOr<LoadReport> RunLoad(const LoadOptions& options) {
       if (report.host_cpu_us_per_block.has_value() && *report.host_cpu_us_per_block > 0) {
         report.ratio = *report.floor_us_per_block / *report.host_cpu_us_per_block;
       }
+      compare_host();
+      compare_agent();
       absl::StrAppend(&report.note,
                       "floor and ratio as for host-append (host CPU); the end-to-end "
                       "Ed25519 work per block is 1 verify + 2 signs (host: owner signature; "

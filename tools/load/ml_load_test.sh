@@ -53,6 +53,23 @@ print(f"PASS {name}: total={r['total']} rps={r['rps']:.0f} p99={r['p99_ms']:.2f}
 PY
 }
 
+# check_over_ed25519 PROCESS JSON: the process's Ed25519 work per block is
+# what its role needs (host: 1 verify + 2 signs; agent: 1 sign + 2
+# verifies) in the run's thread-CPU floor, and its CPU is divided by it.
+check_over_ed25519() {
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+process, r = sys.argv[1], json.loads(sys.argv[2])
+sign, verify = r["sign_cpu_us"], r["verify_cpu_us"]
+assert 0 < sign < verify, r
+work = verify + 2 * sign if process == "host" else sign + 2 * verify
+assert abs(r[f"{process}_ed25519_us_per_block"] - work) < 1e-6, r
+ratio = r[f"{process}_cpu_us_per_block"] / work
+assert abs(r[f"{process}_cpu_over_ed25519"] - ratio) < 1e-6, r
+print(f"PASS {process} CPU / Ed25519 work: {ratio:.2f}")
+PY
+}
+
 COMMON=(--addr="$ADDR" --format=json --draft_threads=1)
 APPEND_FIELDS=(scenario total errors rps p50_ms p99_ms floor_us_per_block host_cpu_us_per_block ratio)
 
@@ -61,8 +78,9 @@ APPEND_FIELDS=(scenario total errors rps p50_ms p99_ms floor_us_per_block host_c
 for scenario in host-append host-append-stream; do
   out=$("$ML_LOAD" --scenario=$scenario "${COMMON[@]}" --ledgers=4 --concurrency=4 \
         --total=400 --host_pid="$HOST_PID")
-  check $scenario "$out" "${APPEND_FIELDS[@]}"
+  check $scenario "$out" "${APPEND_FIELDS[@]}" host_ed25519_us_per_block host_cpu_over_ed25519
   python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['blocks']==400, r" "$out"
+  check_over_ed25519 host "$out"
 done
 
 # --duration ends by itself too.
@@ -138,6 +156,8 @@ out=$("$ML_LOAD" --scenario=agent-append --addr="$AGENT_ADDR" --format=json --le
       --concurrency=4 --total=400 --host_pid="$HOST_PID" --agent_pid="$AGENT_PID")
 check agent-append "$out" "${APPEND_FIELDS[@]}" agent_cpu_us_per_block e2e_cpu_us_per_block
 python3 -c "import json,sys; r=json.loads(sys.argv[1]); assert r['blocks']==400 and r['ledgers']==4, r" "$out"
+check_over_ed25519 host "$out"
+check_over_ed25519 agent "$out"
 # More workers than ledgers: the agent pipelines several appends per ledger.
 out=$("$ML_LOAD" --scenario=agent-append --addr="$AGENT_ADDR" --format=json --ledgers=2 \
       --concurrency=6 --duration=0.5 --agent_pid="$AGENT_PID")

@@ -78,6 +78,19 @@ std::string FormatText(const LoadReport& r) {
     absl::StrAppendFormat(&out, "  host+agent us/block:   %.2f\n", *r.e2e_cpu_us_per_block);
   }
   if (r.ratio) absl::StrAppendFormat(&out, "  ratio (floor/cost):    %.3f\n", *r.ratio);
+  if (r.host_ed25519_us_per_block) {
+    absl::StrAppendFormat(&out,
+                          "  host Ed25519 work:     %.2f us/block (1 verify + 2 signs, thread "
+                          "CPU: sign %.2f, verify %.2f); host CPU / it: %.2f (target <= 1.5)\n",
+                          *r.host_ed25519_us_per_block, r.sign_cpu_us, r.verify_cpu_us,
+                          r.host_cpu_over_ed25519.value_or(0));
+  }
+  if (r.agent_ed25519_us_per_block) {
+    absl::StrAppendFormat(&out,
+                          "  agent Ed25519 work:    %.2f us/block (1 sign + 2 verifies); "
+                          "agent CPU / it: %.2f (target <= 1.5)\n",
+                          *r.agent_ed25519_us_per_block, r.agent_cpu_over_ed25519.value_or(0));
+  }
   absl::StrAppendFormat(&out, "  ml-load CPU:           %.2f s (peak RSS %.0f MiB)\n",
                         r.client_cpu_s, r.client_peak_rss_mib);
   auto sample_text = [](const WindowSample& s) {
@@ -170,10 +183,16 @@ std::string FormatJson(const LoadReport& r) {
   auto optional = [](const std::optional<double>& v) {
     return v ? nlohmann::json(*v) : nlohmann::json();
   };
+  j["sign_cpu_us"] = r.sign_cpu_us;
+  j["verify_cpu_us"] = r.verify_cpu_us;
+  j["host_ed25519_us_per_block"] = optional(r.host_ed25519_us_per_block);
+  j["host_cpu_over_ed25519"] = optional(r.host_cpu_over_ed25519);
   if (r.scenario == "agent-append" || r.scenario == "agent-bulk") {
     j["agent_cpu_us_per_block"] = optional(r.agent_cpu_us_per_block);
     j["agent_cpu_cores"] = optional(r.agent_cpu_cores);
     j["e2e_cpu_us_per_block"] = optional(r.e2e_cpu_us_per_block);
+    j["agent_ed25519_us_per_block"] = optional(r.agent_ed25519_us_per_block);
+    j["agent_cpu_over_ed25519"] = optional(r.agent_cpu_over_ed25519);
   }
   j["client_cpu_s"] = r.client_cpu_s;
   j["client_peak_rss_mib"] = r.client_peak_rss_mib;

@@ -75,6 +75,17 @@ struct LoadReport {
   double p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0, mean_ms = 0;
   std::map<std::string, uint64_t> status_codes;
   double sign_us = 0, verify_us = 0;   // libsodium, this machine, this run.
+  double sign_cpu_us = 0, verify_cpu_us = 0;  // The same in thread CPU time.
+  // Appends: the Ed25519 work the host must do per block (1 verify: the
+  // owner signature; 2 signs: the block and the checkpoint), in thread CPU
+  // time, and the host's CPU per block over it (issue 16's target: <= 1.5).
+  std::optional<double> host_ed25519_us_per_block;
+  std::optional<double> host_cpu_over_ed25519;
+  // Through the agent: the agent's Ed25519 work per block (1 sign: the owner
+  // signature; 2 verifies: the host signature and the checkpoint) and its
+  // CPU per block over it.
+  std::optional<double> agent_ed25519_us_per_block;
+  std::optional<double> agent_cpu_over_ed25519;
   std::optional<double> floor_us_per_block;
   std::optional<double> host_cpu_us_per_block;
   std::optional<double> host_cpu_cores;   // Host CPU seconds / wall seconds.
