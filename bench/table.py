@@ -122,6 +122,9 @@ for r in rows:
     setting = r["setting"] + (f"; host peak RSS {rss:.0f} MiB" if rss else "")
     if r.get("agent_peak_rss_mib"):
         setting += f", agent {r['agent_peak_rss_mib']:.0f} MiB"
+    if scenario in ("agent-append", "agent-bulk") and r.get("blocks"):
+        # The load generator's own cost, measured and not subtracted.
+        setting += f"; ml-load CPU {r['client_cpu_s'] * 1e6 / r['blocks']:.1f} us/block"
     if r.get("db_mib") is not None:
         setting += f"; database on disk {r['db_mib']:.0f} MiB"
     # agent-bulk has one answer per stream, so no per-block latency.
