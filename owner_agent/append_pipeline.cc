@@ -291,7 +291,17 @@ absl::StatusOr<std::optional<v1::CommittedBlock>> AppendPipeline::CommittedAttem
 std::shared_ptr<PendingAppend> AppendPipeline::DraftAndSubmit(
     const std::shared_ptr<LedgerState>& ledger, BlockContent content,
     const std::vector<v1::Attachment>& attachments, const std::string& request_id,
-    absl::StatusOr<v1::BlockOutcome>& outcome, CommittedCallback on_done, HeadSave head_save) {
+    absl::StatusOr<v1::BlockOutcome>& outcome, CommittedCallback on_done, HeadSave head_save,
+    const std::function<absl::Status()>& before_draft) {
+  if (before_draft) {
+    // A sync waits for the appends in flight anyway; their outcomes (which
+    // `before_draft` may depend on) are known once none is left.
+    if (ledger->needs_sync) ledger->mu.Await(absl::Condition(&NoneInflight, ledger.get()));
+    if (absl::Status s = before_draft(); !s.ok()) {
+      outcome = s;
+      return nullptr;
+    }
+  }
   if (absl::Status s = Prepare(*ledger); !s.ok()) {
     outcome = s;
     return nullptr;
@@ -387,7 +397,7 @@ absl::StatusOr<v1::BlockOutcome> AppendPipeline::MakeBlock(
   {
     absl::MutexLock lock(&ledger->mu);
     pending = DraftAndSubmit(ledger, std::move(content), attachments, request_id, outcome,
-                             nullptr, HeadSave::kBeforeReport);
+                             nullptr, HeadSave::kBeforeReport, nullptr);
   }
   if (pending == nullptr) return outcome;
   absl::StatusOr<v1::CommittedBlock> committed = Wait(pending);
@@ -399,7 +409,8 @@ void AppendPipeline::MakeBlockAsync(const std::shared_ptr<LedgerState>& ledger,
                                     BlockContent content,
                                     const std::vector<v1::Attachment>& attachments,
                                     const std::string& request_id, OutcomeCallback done,
-                                    HeadSave head_save) {
+                                    HeadSave head_save,
+                                    const std::function<absl::Status()>& before_draft) {
   std::shared_ptr<PendingAppend> pending;
   absl::StatusOr<v1::BlockOutcome> outcome;
   {
@@ -412,7 +423,7 @@ void AppendPipeline::MakeBlockAsync(const std::shared_ptr<LedgerState>& ledger,
                                }
                                done(CommittedOutcome(*std::move(committed)));
                              },
-                             head_save);
+                             head_save, before_draft);
   }
   if (pending == nullptr) done(std::move(outcome));
 }

@@ -123,10 +123,15 @@ class AppendPipeline {
       ABSL_LOCKS_EXCLUDED(ledger->mu);
   // The same without waiting: `done` gets the outcome exactly once. A retry
   // of a remembered request id waits for the host's answer before `done`.
+  // `before_draft` (may be null) is asked under the ledger's lock before
+  // anything is drafted or synced — once no append of the ledger is in
+  // flight when the ledger must be synced first — and an error from it is
+  // the outcome (AppendEvents: an earlier event of the stream failed).
   void MakeBlockAsync(const std::shared_ptr<LedgerState>& ledger, BlockContent content,
                       const std::vector<v1::Attachment>& attachments,
                       const std::string& request_id, OutcomeCallback done,
-                      HeadSave head_save = HeadSave::kBeforeReport)
+                      HeadSave head_save = HeadSave::kBeforeReport,
+                      const std::function<absl::Status()>& before_draft = nullptr)
       ABSL_LOCKS_EXCLUDED(ledger->mu);
 
   // Fails the async appends past their deadline (cancels their host stream).
@@ -140,7 +145,8 @@ class AppendPipeline {
                                                 const std::vector<v1::Attachment>& attachments,
                                                 const std::string& request_id,
                                                 absl::StatusOr<v1::BlockOutcome>& outcome,
-                                                CommittedCallback on_done, HeadSave head_save)
+                                                CommittedCallback on_done, HeadSave head_save,
+                                                const std::function<absl::Status()>& before_draft)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger->mu);
   // SyncIdle, then RelocateHost when the recorded host is unreachable.
   absl::Status SyncHost(LedgerState& ledger) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);

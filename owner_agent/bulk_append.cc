@@ -3,6 +3,8 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+
 namespace microledger {
 namespace {
 
@@ -11,6 +13,13 @@ bool NoneLeft(size_t* count) { return *count == 0; }
 }  // namespace
 
 bool BulkAppend::FailedOrRoom() const { return failed_ || in_flight_ < max_in_flight_; }
+
+absl::Status BulkAppend::StreamGoesOn() {
+  absl::MutexLock lock(&mu_);
+  if (!failed_) return absl::OkStatus();
+  return absl::CancelledError(
+      absl::StrCat("not appended: event ", failed_index_, " of the stream failed first"));
+}
 
 BulkAppend::~BulkAppend() { AwaitNoneInFlight(); }
 
@@ -38,7 +47,7 @@ bool BulkAppend::Add(v1::BulkEvent event) {
       [this, index](absl::StatusOr<v1::BlockOutcome> outcome) {
         Record(index, std::move(outcome));
       },
-      HeadSave::kAtFlush);
+      HeadSave::kAtFlush, [this] { return StreamGoesOn(); });
   return true;
 }
 

@@ -6,7 +6,8 @@
 // block (HeadSave::kAtFlush): the summary is reported only after Finish's
 // flush, and an agent killed before it re-synchronises with the host. At most `max_in_flight` events are
 // unanswered at a time (Add waits for room). The first failed event stops the
-// stream: Add refuses every later event. Finish waits for every outcome,
+// stream: Add refuses every later event, and an event added before the
+// failure was known is not drafted once it is. Finish waits for every outcome,
 // saves the agent's state with fsync (one flush for the whole stream) and
 // builds the AppendEventsSummary.
 //
@@ -53,6 +54,10 @@ class BulkAppend {
   void Record(uint64_t index, absl::StatusOr<v1::BlockOutcome> outcome) ABSL_LOCKS_EXCLUDED(mu_);
   void AwaitNoneInFlight() ABSL_LOCKS_EXCLUDED(mu_);
   bool FailedOrRoom() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // OK until an event of the stream has failed: asked before each event is
+  // drafted, so that no event added before a failure was known is appended
+  // after it (e.g. after a re-sync with the host).
+  absl::Status StreamGoesOn() ABSL_LOCKS_EXCLUDED(mu_);
 
   OwnerAgent& agent_;
   const std::string ledger_id_;

@@ -73,8 +73,7 @@ absl::Status HostAuditor::Freeze(LedgerState& ledger, const EvidenceRecord& evid
   if (record.evidence_id.empty()) record.evidence_id = evidence.evidence_id;
   record.equivocation = true;
   ledger.server_frozen_id.clear();
-  absl::Status saved =
-      ledger.saved_in_registry ? registry_.Save(record, /*sync=*/true) : absl::OkStatus();
+  absl::Status saved = ledger.saved_in_registry ? flusher_.SaveNow(ledger) : absl::OkStatus();
   return stored.ok() ? saved : stored;
 }
 
@@ -126,7 +125,7 @@ absl::Status HostAuditor::Equivocation(LedgerState& ledger, const std::string& k
   if (evidence.evidence_id.empty()) {
     stored = registry_.AddEvidence(evidence);
     record.equivocation = true;
-    if (ledger.saved_in_registry) stored.Update(registry_.Save(record, /*sync=*/true));
+    if (ledger.saved_in_registry) stored.Update(flusher_.SaveNow(ledger));
   } else {
     stored = Freeze(ledger, evidence);
     Report(evidence.evidence_object, evidence.evidence_id,
@@ -223,7 +222,7 @@ absl::Status HostAuditor::AdoptHost(LedgerState& ledger, HostClient& candidate) 
   LedgerRecord& record = ledger.record;
   record.host_address = candidate.address();
   if (ledger.saved_in_registry) {
-    if (absl::Status s = registry_.Save(record, /*sync=*/true); !s.ok()) return s;
+    if (absl::Status s = flusher_.SaveNow(ledger); !s.ok()) return s;
   }
   warn_(absl::StrCat("a ledger's recorded host did not answer; ", candidate.address(),
                      ", named by its host locator record in the DHT, serves the history the "
@@ -356,7 +355,7 @@ absl::Status HostAuditor::SyncWith(LedgerState& ledger, HostClient& server, bool
     ledger.server_frozen_id.clear();
   }
   if (ledger.saved_in_registry) {
-    if (absl::Status s = registry_.Save(record, /*sync=*/true); !s.ok()) return s;
+    if (absl::Status s = flusher_.SaveNow(ledger); !s.ok()) return s;
   }
   ledger.drafted = record.state;
   ++ledger.draft_epoch;
@@ -458,7 +457,7 @@ absl::Status HostAuditor::CheckAndAcceptReply(LedgerState& ledger, Block block,
     // Genesis and terminal states are promised durable before the call
     // returns: a failed save fails the call (the block is committed; the
     // ledger re-syncs and saves again before its next block).
-    if (absl::Status saved = registry_.Save(record, /*sync=*/true); !saved.ok()) {
+    if (absl::Status saved = flusher_.SaveNow(ledger); !saved.ok()) {
       return absl::InternalError(absl::StrCat(where, "committed, but its ledger record "
                                                      "could not be saved: ",
                                               saved.message()));

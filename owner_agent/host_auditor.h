@@ -43,6 +43,7 @@
 #include "owner_agent/host_pool.h"
 #include "owner_agent/ledger_registry.h"
 #include "owner_agent/ledger_state.h"
+#include "owner_agent/record_flusher.h"
 #include "owner_agent/witness_submitter.h"
 
 namespace microledger {
@@ -61,11 +62,13 @@ class HostAuditor {
   // `metrics` (may be null) counts rejected replies, equivocations and
   // registry write failures; `witnesses` (may be null: the agent has none)
   // is offered every checkpoint the auditor accepts (a reply, a sync). Both
-  // must outlive the auditor.
-  HostAuditor(LedgerRegistry& registry, HostPool& hosts,
+  // must outlive the auditor. Records are saved through `flusher`
+  // (RecordFlusher::SaveNow: a failed save keeps the ledger dirty).
+  HostAuditor(LedgerRegistry& registry, RecordFlusher& flusher, HostPool& hosts,
               std::function<void(absl::string_view)> warn, AgentMetrics* metrics = nullptr,
               WitnessSubmitter* witnesses = nullptr)
       : registry_(registry),
+        flusher_(flusher),
         hosts_(hosts),
         warn_(std::move(warn)),
         metrics_(metrics),
@@ -150,6 +153,7 @@ class HostAuditor {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu);
 
   LedgerRegistry& registry_;
+  RecordFlusher& flusher_;
   HostPool& hosts_;
   const std::function<void(absl::string_view)> warn_;
   AgentMetrics* const metrics_;

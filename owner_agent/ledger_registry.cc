@@ -503,13 +503,25 @@ absl::StatusOr<LedgerRegistry::Recovered> LedgerRegistry::Recover() {
 absl::StatusOr<LedgerRecord> LedgerRegistry::Load(const std::string& ledger_id) const {
   const std::string path = RecordPath(ledger_id);
   struct stat info;
-  if (::stat(path.c_str(), &info) != 0 && errno == ENOENT) {
-    return absl::NotFoundError(absl::StrCat("no record of ", QuoteForError(ledger_id)));
+  if (::stat(path.c_str(), &info) != 0) {
+    if (errno == ENOENT) {
+      return absl::NotFoundError(absl::StrCat("no record of ", QuoteForError(ledger_id)));
+    }
+    return absl::InternalError(
+        absl::StrCat("the ledger's record cannot be read: ", strerror(errno)));
   }
+  // The messages name no path: they reach the agent's clients.
   ReadRecord read = ReadRecordFile(path);
-  if (!read.read_error.ok()) return read.read_error;
+  if (!read.read_error.ok()) {
+    // Registry paths name a ledger only by the SHA-256 of its id.
+    Log(LogLevel::kError, "registry_read_failed",
+        absl::StrCat("a ledger record cannot be read: ", read.read_error.message()));
+    return absl::InternalError("the ledger's record cannot be read (see the agent's log)");
+  }
   if (!read.record.ok()) {
-    return absl::DataLossError(absl::StrCat(path, ": ", read.record.status().message()));
+    return absl::DataLossError(absl::StrCat("the ledger's record is damaged (",
+                                            read.record.status().message(),
+                                            "); it is quarantined at the agent's next start"));
   }
   return read.record;
 }
@@ -526,8 +538,13 @@ absl::StatusOr<size_t> LedgerRegistry::ForEachRecord(
   for (const auto& entry : fs::directory_iterator(dir_ + "/ledgers", error)) {
     if (!IsRecordFileName(entry.path().filename().string())) continue;
     ReadRecord read = ReadRecordFile(entry.path());
-    if (!read.read_error.ok() && absl::IsNotFound(read.read_error)) continue;  // Removed.
-    if (!read.read_error.ok() || !read.record.ok()) {
+    if (!read.read_error.ok()) {
+      struct stat info;
+      if (::stat(entry.path().c_str(), &info) != 0 && errno == ENOENT) continue;  // Removed.
+      ++unreadable;
+      continue;
+    }
+    if (!read.record.ok()) {
       ++unreadable;
       continue;
     }

@@ -26,7 +26,8 @@
 
 namespace microledger {
 
-struct LedgerState {
+// Always owned by a shared_ptr (OwnerAgent::NewLedger).
+struct LedgerState : std::enable_shared_from_this<LedgerState> {
   absl::Mutex mu;
   LedgerRecord record ABSL_GUARDED_BY(mu);  // The verified head.
   MerkleFrontier frontier ABSL_GUARDED_BY(mu);

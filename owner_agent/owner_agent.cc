@@ -106,10 +106,10 @@ OwnerAgent::OwnerAgent(std::unique_ptr<Keystore> keystore,
                    ? nullptr
                    : std::make_unique<LedgerLocator>(options_.dht,
                                                      !options_.host_client.tls_ca_pem.empty())),
-      auditor_(std::make_unique<HostAuditor>(*registry_, *hosts_, options_.warn,
-                                             options_.metrics, witnesses_.get())),
       flusher_(std::make_unique<RecordFlusher>(*registry_, *journal_,
                                                options_.state_flush_interval, options_.warn)),
+      auditor_(std::make_unique<HostAuditor>(*registry_, *flusher_, *hosts_, options_.warn,
+                                             options_.metrics, witnesses_.get())),
       resident_(options_.max_resident_ledgers) {
   if (options_.metrics != nullptr) {
     registry_->CountWriteFailuresIn(&options_.metrics->registry_write_failures);
@@ -166,7 +166,17 @@ std::unique_ptr<WitnessSubmitter> OwnerAgent::MakeWitnessSubmitter(
 
 void OwnerAgent::KeepWitnessEvidence(EvidenceRecord evidence) {
   absl::StatusOr<std::shared_ptr<LedgerState>> found = FindLedger(evidence.ledger_id);
-  if (!found.ok()) return;
+  if (absl::IsNotFound(found.status())) return;  // Not a ledger of this agent.
+  if (!found.ok()) {
+    // The record cannot be read now: the evidence is kept all the same.
+    options_.warn(absl::StrCat("a witness's equivocation evidence ", evidence.evidence_id,
+                               " is kept, but its ledger's record cannot be read to freeze "
+                               "it: ", found.status().message()));
+    if (absl::Status s = registry_->AddEvidence(evidence); !s.ok()) {
+      options_.warn(absl::StrCat("cannot keep equivocation evidence: ", s.message()));
+    }
+    return;
+  }
   std::shared_ptr<LedgerState> ledger = *found;
   bool known = false;
   absl::Status stored;
@@ -259,7 +269,7 @@ absl::StatusOr<std::shared_ptr<LedgerState>> OwnerAgent::RegisterNewLedger(
   if (!RegisterLedger(id, ledger)) return FindLedger(id);
   absl::MutexLock lock(&ledger->mu);
   if (absl::Status s = registry_->Save(saved, /*sync=*/true); !s.ok()) {
-    UnregisterLedger(id);
+    ForgetNewLedger(id);
     return s;
   }
   ledger->needs_sync = needs_sync;
@@ -273,8 +283,12 @@ bool OwnerAgent::RegisterLedger(const std::string& ledger_id,
   return resident_.Add(ledger_id, ledger);
 }
 
-void OwnerAgent::UnregisterLedger(const std::string& ledger_id) {
+void OwnerAgent::ForgetNewLedger(const std::string& ledger_id) {
+  absl::MutexLock lock(&registration_mu_);
   resident_.Remove(ledger_id);
+  if (absl::Status s = registry_->Remove(ledger_id); !s.ok()) {
+    options_.warn(absl::StrCat("cannot remove a failed ledger's record: ", s.message()));
+  }
 }
 
 std::shared_ptr<LedgerState> OwnerAgent::NewLedger(LedgerRecord record) {
@@ -382,10 +396,7 @@ absl::StatusOr<v1::OwnerCreateLedgerResponse> OwnerAgent::CreateLedger(
   if (!genesis.ok()) {
     if (OutcomeIsKnown(genesis.status())) {
       // The host refused the genesis (or it was never sent): no ledger.
-      UnregisterLedger(created->ledger_id());
-      if (absl::Status s = registry_->Remove(created->ledger_id()); !s.ok()) {
-        options_.warn(absl::StrCat("cannot remove a failed ledger's record: ", s.message()));
-      }
+      ForgetNewLedger(created->ledger_id());
     }
     return genesis.status();
   }
@@ -431,7 +442,8 @@ void OwnerAgent::CountRefusedAppend(const absl::Status& refusal) const {
 }
 
 void OwnerAgent::AppendEventAsync(const v1::AppendEventRequest& request,
-                                  OutcomeCallback done, HeadSave head_save) {
+                                  OutcomeCallback done, HeadSave head_save,
+                                  const std::function<absl::Status()>& before_draft) {
   if (options_.metrics != nullptr) {
     done = [metrics = options_.metrics,
             inner = std::move(done)](absl::StatusOr<v1::BlockOutcome> outcome) {
@@ -455,7 +467,7 @@ void OwnerAgent::AppendEventAsync(const v1::AppendEventRequest& request,
     return;
   }
   pipeline_->MakeBlockAsync(*ledger, std::move(append->content), append->attachments,
-                            request.request_id(), std::move(done), head_save);
+                            request.request_id(), std::move(done), head_save, before_draft);
 }
 
 absl::StatusOr<v1::BlockOutcome> OwnerAgent::CloseLedger(
@@ -487,6 +499,8 @@ absl::StatusOr<v1::CommittedBlock> OwnerAgent::FinishMove(
   if (absl::StatusOr<std::shared_ptr<LedgerState>> found = FindLedger(old.move_new_id);
       found.ok()) {
     ledger = *found;
+  } else if (!absl::IsNotFound(found.status())) {
+    return found.status();
   } else {
     LedgerRecord record;
     record.ledger_id = old.move_new_id;
@@ -509,7 +523,7 @@ absl::StatusOr<v1::CommittedBlock> OwnerAgent::FinishMove(
   record.moved_to = record.move_new_id;
   record.move_host.clear();
   record.move_token.clear();
-  if (absl::Status s = registry_->Save(record, /*sync=*/true); !s.ok()) {
+  if (absl::Status s = flusher_->SaveNow(*old_ledger); !s.ok()) {
     return Prefix(s, "became document committed, but the moved ledger's record could not "
                      "be saved: ");
   }
@@ -565,7 +579,7 @@ absl::StatusOr<v1::MoveLedgerResponse> OwnerAgent::MoveLedger(
       record.move_new_id = created->ledger_id();
       record.move_token = created->ledger_token();
       record.move_new_key = new_key;
-      if (absl::Status s = registry_->Save(record, /*sync=*/true); !s.ok()) return s;
+      if (absl::Status s = flusher_->SaveNow(*ledger); !s.ok()) return s;
     }
   }
   if (!resume) {
@@ -585,7 +599,7 @@ absl::StatusOr<v1::MoveLedgerResponse> OwnerAgent::MoveLedger(
     ledger->record.move_block_fingerprint = ledger->record.state.head_fingerprint;
     new_key = ledger->record.move_new_key;
     response.set_new_ledger_id(ledger->record.move_new_id);
-    if (absl::Status s = registry_->Save(ledger->record, /*sync=*/true); !s.ok()) {
+    if (absl::Status s = flusher_->SaveNow(*ledger); !s.ok()) {
       return Prefix(s, "moved document committed, but the ledger's record could not be "
                        "saved (MoveLedger again to finish the move): ");
     }
@@ -609,6 +623,8 @@ absl::StatusOr<v1::BlockOutcome> OwnerAgent::CosignBlock(
   if (absl::StatusOr<std::shared_ptr<LedgerState>> found = FindLedger(block.ledger);
       found.ok()) {
     ledger = *found;
+  } else if (!absl::IsNotFound(found.status())) {
+    return found.status();  // A record that cannot be read is not a new ledger.
   } else {
     if (proposal.host_address().empty()) {
       return absl::InvalidArgumentError("proposal: no host address");
@@ -669,7 +685,7 @@ absl::StatusOr<v1::BlockOutcome> OwnerAgent::CosignBlock(
             "another call added this ledger to the agent meanwhile; retry the CosignBlock");
       }
       if (absl::Status s = registry_->Save(ledger->record, /*sync=*/true); !s.ok()) {
-        UnregisterLedger(block.ledger);
+        ForgetNewLedger(block.ledger);
         return s;
       }
       ledger->saved_in_registry = true;

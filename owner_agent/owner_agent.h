@@ -192,8 +192,10 @@ class OwnerAgent {
   // FlushState only: the caller must call it before it reports the outcome
   // (AppendEvents, one flush for a whole stream).
   using OutcomeCallback = std::function<void(absl::StatusOr<v1::BlockOutcome>)>;
+  // `before_draft`: see AppendPipeline::MakeBlockAsync.
   void AppendEventAsync(const v1::AppendEventRequest& request, OutcomeCallback done,
-                        HeadSave head_save = HeadSave::kBeforeReport);
+                        HeadSave head_save = HeadSave::kBeforeReport,
+                        const std::function<absl::Status()>& before_draft = nullptr);
   // Saves with fsync every verified head written since the last flush, and
   // the request journal (what the background thread does every
   // state_flush_interval); failures are warned about.
@@ -283,7 +285,9 @@ class OwnerAgent {
   // of that id is resident or saved already.
   bool RegisterLedger(const std::string& ledger_id, const std::shared_ptr<LedgerState>& ledger)
       ABSL_LOCKS_EXCLUDED(registration_mu_);
-  void UnregisterLedger(const std::string& ledger_id);
+  // Undoes RegisterLedger (or RegisterNewLedger) of a ledger whose creation
+  // failed: no longer resident, its record (if any was written) removed.
+  void ForgetNewLedger(const std::string& ledger_id) ABSL_LOCKS_EXCLUDED(registration_mu_);
   // Saves a new ledger's first record durably and makes it findable.
   absl::StatusOr<std::shared_ptr<LedgerState>> RegisterNewLedger(LedgerRecord record,
                                                                  bool needs_sync);
@@ -302,8 +306,8 @@ class OwnerAgent {
   std::unique_ptr<WitnessSubmitter> witnesses_;
   // Null without options_.dht.
   std::unique_ptr<LedgerLocator> locator_;
-  std::unique_ptr<HostAuditor> auditor_;
   std::unique_ptr<RecordFlusher> flusher_;
+  std::unique_ptr<HostAuditor> auditor_;
   std::unique_ptr<AppendPipeline> pipeline_;
 
   // Held while a ledger is made resident (registered or loaded), so that no

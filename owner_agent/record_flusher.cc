@@ -4,8 +4,14 @@
 
 namespace microledger {
 
+absl::Status RecordFlusher::SaveNow(LedgerState& ledger) {
+  absl::Status saved = registry_.Save(ledger.record, /*sync=*/true);
+  if (!saved.ok()) MarkDirty(ledger.shared_from_this());
+  return saved;
+}
+
 absl::Status RecordFlusher::SaveHead(const std::shared_ptr<LedgerState>& ledger) {
-  if (flush_interval_.count() <= 0) return registry_.Save(ledger->record, /*sync=*/true);
+  if (flush_interval_.count() <= 0) return SaveNow(*ledger);
   {
     // Marked before the log line is written: a line in a log that Flush
     // rotates away always belongs to a ledger its flush saves.

@@ -4,7 +4,7 @@
 // dirty; Flush, called by the agent's background thread every
 // `state_flush_interval` and at shutdown, rotates the head log, saves every
 // dirty record with fsync, drops the old logs and fsyncs the request journal.
-// With a zero interval SaveHead saves with fsync at once.
+// With a zero interval SaveHead saves with fsync at once (SaveNow).
 //
 // Thread-safe. SaveHead needs the ledger's mutex; Flush takes each dirty
 // ledger's mutex in turn (so an older copy of a record never overwrites a
@@ -41,6 +41,13 @@ class RecordFlusher {
   // The ledger's verified head changed by an ordinary block.
   absl::Status SaveHead(const std::shared_ptr<LedgerState>& ledger)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger->mu) ABSL_LOCKS_EXCLUDED(dirty_mu_);
+  // Saves the ledger's record with fsync now (genesis, terminal, sync, move
+  // and equivocation states). A failed save leaves the ledger dirty: the
+  // next Flush tries again, and until a save succeeds the ledger is held, so
+  // it is never dropped from memory while its newer state exists nowhere
+  // else (resident_ledgers.h).
+  absl::Status SaveNow(LedgerState& ledger) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ledger.mu)
+      ABSL_LOCKS_EXCLUDED(dirty_mu_);
   // The same for a head that only needs to reach the disk at the next Flush
   // (HeadSave::kAtFlush): marked dirty, nothing written now.
   void MarkDirty(const std::shared_ptr<LedgerState>& ledger) ABSL_LOCKS_EXCLUDED(dirty_mu_);

@@ -20,15 +20,17 @@ bool ResidentLedgers::Add(const std::string& ledger_id, std::shared_ptr<LedgerSt
 }
 
 void ResidentLedgers::DropIdleLocked() {
-  size_t checked = 0;
-  auto it = recency_.end();
-  while (entries_.size() > capacity_ && it != recency_.begin() && checked < kMaxChecksPerAdd) {
-    --it;
-    ++checked;
-    auto entry = entries_.find(*it);
-    if (entry->second.ledger.use_count() != 1) continue;
+  for (size_t checked = 0; entries_.size() > capacity_ && checked < kMaxChecksPerAdd;
+       ++checked) {
+    auto last = std::prev(recency_.end());
+    auto entry = entries_.find(*last);
+    if (entry->second.ledger.use_count() != 1) {
+      // Busy: counted as used now, so that the next Add looks at others.
+      recency_.splice(recency_.begin(), recency_, last);
+      continue;
+    }
     entries_.erase(entry);
-    it = recency_.erase(it);
+    recency_.erase(last);
   }
 }
 

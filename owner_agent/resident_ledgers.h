@@ -19,6 +19,7 @@
 #define MICROLEDGER_OWNER_AGENT_RESIDENT_LEDGERS_H_
 
 #include <cstddef>
+#include <iterator>
 #include <list>
 #include <memory>
 #include <string>
@@ -44,7 +45,9 @@ class ResidentLedgers {
   // Makes `ledger` resident under `ledger_id`; false (nothing changes) when
   // another state of that id is resident. Then drops idle ledgers, least
   // recently used first, until at most `capacity` are resident or
-  // `kMaxChecksPerAdd` of them were looked at.
+  // `kMaxChecksPerAdd` of them were looked at; a busy one looked at counts
+  // as just used (so ledgers held for long, e.g. a record that failed to
+  // save, do not stop later Adds from reaching idle ones).
   bool Add(const std::string& ledger_id, std::shared_ptr<LedgerState> ledger)
       ABSL_LOCKS_EXCLUDED(mu_);
   // Forgets the state of `ledger_id` (nothing when none is resident).

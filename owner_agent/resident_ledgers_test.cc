@@ -70,10 +70,15 @@ TEST(ResidentLedgersTest, OneAddLooksAtABoundedNumberOfBusyLedgers) {
     ASSERT_TRUE(resident.Add(Id(static_cast<int>(i)), held.back()));
   }
   ASSERT_TRUE(resident.Add("idle", std::make_shared<LedgerState>()));
-  EXPECT_EQ(resident.size(), busy + 1);
-  ASSERT_TRUE(resident.Add("another", std::make_shared<LedgerState>()));
   // The oldest kMaxChecksPerAdd are busy: nothing was dropped this time.
-  EXPECT_EQ(resident.size(), busy + 2);
+  EXPECT_EQ(resident.size(), busy + 1);
+  EXPECT_NE(resident.Find("idle"), nullptr);
+  // They went to the front as used, so the next Add reaches the idle one
+  // behind the other busy ones (Find made "idle" recent again, so add two).
+  ASSERT_TRUE(resident.Add("another", std::make_shared<LedgerState>()));
+  ASSERT_TRUE(resident.Add("a third", std::make_shared<LedgerState>()));
+  EXPECT_EQ(resident.Find("idle"), nullptr);
+  for (size_t i = 0; i < busy; ++i) EXPECT_EQ(resident.Find(Id(static_cast<int>(i))), held[i]);
 }
 
 TEST(ResidentLedgersTest, ConcurrentUseKeepsOneStatePerLedger) {
