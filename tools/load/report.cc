@@ -78,18 +78,21 @@ std::string FormatText(const LoadReport& r) {
     absl::StrAppendFormat(&out, "  host+agent us/block:   %.2f\n", *r.e2e_cpu_us_per_block);
   }
   if (r.ratio) absl::StrAppendFormat(&out, "  ratio (floor/cost):    %.3f\n", *r.ratio);
+  auto over = [](const std::optional<double>& ratio) {
+    return ratio ? absl::StrFormat("%.2f", *ratio) : std::string("not measured");
+  };
   if (r.host_ed25519_us_per_block) {
     absl::StrAppendFormat(&out,
                           "  host Ed25519 work:     %.2f us/block (1 verify + 2 signs, thread "
-                          "CPU: sign %.2f, verify %.2f); host CPU / it: %.2f (target <= 1.5)\n",
+                          "CPU: sign %.2f, verify %.2f); host CPU / it: %s (target <= 1.5)\n",
                           *r.host_ed25519_us_per_block, r.sign_cpu_us, r.verify_cpu_us,
-                          r.host_cpu_over_ed25519.value_or(0));
+                          over(r.host_cpu_over_ed25519));
   }
   if (r.agent_ed25519_us_per_block) {
     absl::StrAppendFormat(&out,
                           "  agent Ed25519 work:    %.2f us/block (1 sign + 2 verifies); "
-                          "agent CPU / it: %.2f (target <= 1.5)\n",
-                          *r.agent_ed25519_us_per_block, r.agent_cpu_over_ed25519.value_or(0));
+                          "agent CPU / it: %s (target <= 1.5)\n",
+                          *r.agent_ed25519_us_per_block, over(r.agent_cpu_over_ed25519));
   }
   absl::StrAppendFormat(&out, "  ml-load CPU:           %.2f s (peak RSS %.0f MiB)\n",
                         r.client_cpu_s, r.client_peak_rss_mib);
