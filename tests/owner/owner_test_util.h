@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/bundle.h"
 #include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
 #include "microledger/v1/host.grpc.pb.h"
 #include "microledger/v1/owner.grpc.pb.h"
 
@@ -91,6 +92,17 @@ inline BundleVerdict VerifyBundleBytes(const std::string& bytes) {
   absl::StatusOr<BundleVerdict> verdict = VerifyBundle(in);
   if (!verdict.ok()) return BundleVerdict();
   return *verdict;
+}
+
+// What the agent holds of a ledger, without asking its host.
+inline v1::OwnerGetLedgerResponse OfflineInfo(AgentStub& stub, const std::string& ledger) {
+  v1::OwnerGetLedgerRequest request;
+  request.set_ledger_id(ledger);
+  request.set_offline(true);
+  v1::OwnerGetLedgerResponse info;
+  grpc::Status status = stub.GetLedger(Ctx().get(), request, &info);
+  EXPECT_TRUE(status.ok()) << Msg(status);
+  return info;
 }
 
 inline uint64_t HostHead(const std::string& address, const std::string& ledger) {

@@ -33,13 +33,7 @@ std::unique_ptr<AgentProcess> StartAgent(const std::string& keystore, const std:
 }
 
 uint64_t OfflineHead(AgentStub& stub, const std::string& ledger) {
-  v1::OwnerGetLedgerRequest request;
-  request.set_ledger_id(ledger);
-  request.set_offline(true);
-  v1::OwnerGetLedgerResponse info;
-  grpc::Status status = stub.GetLedger(Ctx().get(), request, &info);
-  EXPECT_TRUE(status.ok()) << Msg(status);
-  return info.head_number();
+  return OfflineInfo(stub, ledger).head_number();
 }
 
 std::map<std::string, uint64_t> Listed(AgentStub& stub) {

@@ -70,16 +70,6 @@ grpc::Status AppendWithId(AgentStub& stub, const std::string& ledger,
   return stub.AppendEvent(Ctx().get(), request, out);
 }
 
-v1::OwnerGetLedgerResponse OfflineInfo(AgentStub& stub, const std::string& ledger) {
-  v1::OwnerGetLedgerRequest request;
-  request.set_ledger_id(ledger);
-  request.set_offline(true);
-  v1::OwnerGetLedgerResponse info;
-  grpc::Status status = stub.GetLedger(Ctx().get(), request, &info);
-  EXPECT_TRUE(status.ok()) << Msg(status);
-  return info;
-}
-
 std::vector<v1::Evidence> EvidenceOf(AgentStub& stub, const std::string& ledger) {
   v1::GetEvidenceRequest request;
   request.set_ledger_id(ledger);
