@@ -96,7 +96,7 @@ ABSL_FLAG(int64_t, max_remembered_requests, 100000,
           "how many AppendEvent request ids (idempotency keys) the agent remembers, "
           "across restarts, to answer retries without appending twice");
 ABSL_FLAG(int64_t, resident_ledgers, 10000,
-          "how many idle ledgers the agent keeps in memory (about 2 KiB each); the "
+          "how many idle ledgers the agent keeps in memory (about 3 KiB each); the "
           "others stay on disk and are read when used, then synced with their host "
           "before their next block. Ledgers in use are always kept");
 ABSL_FLAG(std::vector<std::string>, mirror, {},
