@@ -49,9 +49,8 @@ bool WordNeedsEscape(uint64_t word) {
          has_byte_below(word ^ (kOnes * '\\'), 1);
 }
 
-// Appends `text` as a JSON string literal escaped the way JCS (ECMAScript
-// JSON.stringify) does: `"` and `\`, the five short control escapes, \u00xx
-// with lowercase hex for the other control characters, every other byte as is.
+}  // namespace
+
 // The bytes between escapes are appended in runs, skipped 8 at a time.
 void AppendQuoted(std::string_view text, std::string* out) {
   out->push_back('"');
@@ -101,6 +100,8 @@ void AppendQuoted(std::string_view text, std::string* out) {
   out->append(text.data() + run_start, text.size() - run_start);
   out->push_back('"');
 }
+
+namespace {
 
 // Returns the UTF-16 code units of UTF-8 `text`, the order JCS sorts member
 // names in. Ill-formed input (a broken precondition) still yields a

@@ -62,6 +62,12 @@ struct CanonicalJsonSplit {
 CanonicalJsonSplit CanonicalJsonWithout(
     const Json& value, std::initializer_list<absl::string_view> omitted);
 
+// Appends `text` as a JSON string literal escaped the way JCS (ECMAScript
+// JSON.stringify) does: `"` and `\`, the five short control escapes, \u00xx
+// with lowercase hex for the other control characters, every other byte as is
+// (also what nlohmann::json's dump writes for valid UTF-8).
+void AppendQuoted(std::string_view text, std::string* out);
+
 // ParseJson followed by CanonicalJson.
 absl::StatusOr<std::string> Canonicalize(absl::string_view text,
                                          int max_depth = kMaxJsonDepth);

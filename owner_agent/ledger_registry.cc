@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <string_view>
 #include <thread>
 
 #include "absl/strings/escaping.h"
@@ -83,35 +84,6 @@ Json LedgerRecordJson(const LedgerRecord& r) {
   return json;
 }
 
-// Appends `text` as a JSON string, escaped as nlohmann::json's dump escapes
-// valid UTF-8 (short escapes, other control characters as lowercase \u00xx,
-// everything else as is).
-void AppendJsonString(std::string& out, absl::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  for (const char c : text) {
-    const unsigned char byte = static_cast<unsigned char>(c);
-    switch (byte) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      default:
-        if (byte < 0x20) {
-          out.append("\\u00");
-          out.push_back(kHex[byte >> 4]);
-          out.push_back(kHex[byte & 0xf]);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
 }  // namespace
 
 std::string LedgerRecordToJson(const LedgerRecord& r) { return LedgerRecordJson(r).dump(1); }
@@ -125,19 +97,19 @@ std::string LedgerRecordToLine(const LedgerRecord& r) {
     out.append(name.data(), name.size());
     out.append("\":");
   };
-  auto string_member = [&](absl::string_view name, absl::string_view value) {
+  auto string_member = [&](absl::string_view name, std::string_view value) {
     member(name);
-    AppendJsonString(out, value);
+    AppendQuoted(value, &out);
   };
   // The members in nlohmann::json's order (its objects are sorted by name).
   out.push_back('{');
   member("checkpoint", /*first=*/true);
-  AppendJsonString(out, r.checkpoint);
+  AppendQuoted(r.checkpoint, &out);
   member("controllers");
   out.append("{\"keys\":[");
   for (size_t i = 0; i < r.state.controllers.keys.size(); ++i) {
     if (i > 0) out.push_back(',');
-    AppendJsonString(out, r.state.controllers.keys[i]);
+    AppendQuoted(r.state.controllers.keys[i], &out);
   }
   absl::StrAppend(&out, "],\"threshold\":", r.state.controllers.threshold, "}");
   string_member("document type", r.document_type);
