@@ -66,17 +66,6 @@ v1::VerifyLedgerResponse Verify(AgentStub& stub, const std::string& ledger) {
   return response;
 }
 
-v1::OwnerGetLedgerResponse LedgerInfo(AgentStub& stub, const std::string& ledger,
-                                      bool offline) {
-  v1::OwnerGetLedgerRequest request;
-  request.set_ledger_id(ledger);
-  request.set_offline(offline);
-  v1::OwnerGetLedgerResponse info;
-  grpc::Status status = stub.GetLedger(Ctx().get(), request, &info);
-  EXPECT_TRUE(status.ok()) << Msg(status);
-  return info;
-}
-
 class BulkAppendTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -122,13 +122,7 @@ class ForkDrillTest : public ::testing::Test {
   }
 
   v1::OwnerGetLedgerResponse Info(AgentStub& stub, bool offline) {
-    v1::OwnerGetLedgerRequest request;
-    request.set_ledger_id(ledger_);
-    request.set_offline(offline);
-    v1::OwnerGetLedgerResponse info;
-    grpc::Status status = stub.GetLedger(Ctx().get(), request, &info);
-    EXPECT_TRUE(status.ok()) << Msg(status);
-    return info;
+    return LedgerInfo(stub, ledger_, offline);
   }
 
   DiskHost host_;

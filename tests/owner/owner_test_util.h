@@ -94,11 +94,13 @@ inline BundleVerdict VerifyBundleBytes(const std::string& bytes) {
   return *verdict;
 }
 
-// What the agent holds of a ledger, without asking its host.
-inline v1::OwnerGetLedgerResponse OfflineInfo(AgentStub& stub, const std::string& ledger) {
+// The agent's GetLedger of `ledger`; with `offline`, what the agent holds
+// without asking its host.
+inline v1::OwnerGetLedgerResponse LedgerInfo(AgentStub& stub, const std::string& ledger,
+                                             bool offline) {
   v1::OwnerGetLedgerRequest request;
   request.set_ledger_id(ledger);
-  request.set_offline(true);
+  request.set_offline(offline);
   v1::OwnerGetLedgerResponse info;
   grpc::Status status = stub.GetLedger(Ctx().get(), request, &info);
   EXPECT_TRUE(status.ok()) << Msg(status);

@@ -33,7 +33,7 @@ std::unique_ptr<AgentProcess> StartAgent(const std::string& keystore, const std:
 }
 
 uint64_t OfflineHead(AgentStub& stub, const std::string& ledger) {
-  return OfflineInfo(stub, ledger).head_number();
+  return LedgerInfo(stub, ledger, /*offline=*/true).head_number();
 }
 
 std::map<std::string, uint64_t> Listed(AgentStub& stub) {

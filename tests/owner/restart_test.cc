@@ -114,7 +114,7 @@ TEST(AgentRestartTest, RollbackDrillAcrossAgentRestart) {
   auto agent = StartAgent(keystore, host.address());
   ASSERT_NE(agent, nullptr);
   auto stub = agent->Stub();
-  EXPECT_EQ(OfflineInfo(*stub, ledger).head_number(), 10u);  // Remembered.
+  EXPECT_EQ(LedgerInfo(*stub, ledger, /*offline=*/true).head_number(), 10u);  // Remembered.
   v1::BlockOutcome outcome;
   grpc::Status status = Append(*stub, ledger, R"({"event":"would fork"})", &outcome);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DATA_LOSS) << Msg(status);
@@ -133,7 +133,7 @@ TEST(AgentRestartTest, RollbackDrillAcrossAgentRestart) {
   stub = agent->Stub();
   status = Append(*stub, ledger, R"({"event":"still no"})", &outcome);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DATA_LOSS) << Msg(status);
-  EXPECT_TRUE(OfflineInfo(*stub, ledger).equivocation());
+  EXPECT_TRUE(LedgerInfo(*stub, ledger, /*offline=*/true).equivocation());
 }
 
 // A host that answers "unknown ledger" for a ledger the agent holds (data
@@ -178,7 +178,7 @@ TEST(AgentRestartTest, HostThatForgotTheLedgerIsEvidenceNotACrash) {
   EXPECT_THAT(status.error_message(), HasSubstr("no longer knows the ledger"));
   // An unsigned "unknown ledger" proves nothing: no evidence, no freeze.
   EXPECT_TRUE(EvidenceOf(*stub, ledger).empty());
-  EXPECT_FALSE(OfflineInfo(*stub, ledger).equivocation());
+  EXPECT_FALSE(LedgerInfo(*stub, ledger, /*offline=*/true).equivocation());
   EXPECT_EQ(HostHead(host.address(), ledger), 0u);  // Nothing was written there.
   status = Append(*stub, other_ledger, R"({"event":"elsewhere"})", &outcome);
   ASSERT_TRUE(status.ok()) << Msg(status);
@@ -244,7 +244,7 @@ TEST(AgentRestartTest, VerifiedStateIsRememberedWithoutTheHost) {
   {
     auto agent = StartAgent(keystore, host.address());
     ASSERT_NE(agent, nullptr);
-    v1::OwnerGetLedgerResponse info = OfflineInfo(*agent->Stub(), ledger);
+    v1::OwnerGetLedgerResponse info = LedgerInfo(*agent->Stub(), ledger, /*offline=*/true);
     EXPECT_EQ(info.head_number(), 7u);
     EXPECT_EQ(info.checkpoint(), checkpoint);
   }
