@@ -119,6 +119,13 @@ absl::StatusOr<BlockSignature> ParseSignature(Json& value, RawSignature* raw) {
     if (!text.ok()) return text.status();
     *field = *std::move(text);
   }
+  if (absl::Status s = CheckSignatureTexts(signature, raw); !s.ok()) return s;
+  return signature;
+}
+
+}  // namespace
+
+absl::Status CheckSignatureTexts(const BlockSignature& signature, RawSignature* raw) {
   if (signature.alg != kEd25519Alg) {
     return Broke("alg", absl::StrCat("unsupported signature algorithm \"",
                                      QuoteForError(signature.alg),
@@ -132,9 +139,11 @@ absl::StatusOr<BlockSignature> ParseSignature(Json& value, RawSignature* raw) {
   if (!sig.ok() || sig->size() != kEd25519SignatureSize) {
     return Broke("signatures", "sig is not an Ed25519 signature text");
   }
-  raw->key = *std::move(key);
-  raw->sig = *std::move(sig);
-  return signature;
+  if (raw != nullptr) {
+    raw->key = *std::move(key);
+    raw->sig = *std::move(sig);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status CheckSignatureRoles(const std::vector<BlockSignature>& signatures,
@@ -158,6 +167,8 @@ absl::Status CheckSignatureRoles(const std::vector<BlockSignature>& signatures,
   }
   return absl::OkStatus();
 }
+
+namespace {
 
 }  // namespace
 

@@ -90,6 +90,14 @@ struct RawSignature {
   std::string sig;  // 64 bytes.
 };
 
+// The checks of one signature's texts (algorithm, key text, signature text)
+// and of the signatures' role order for `stage` that every reader of a block
+// applies (BlockFromJson, canonical_block_reader); InvalidArgument naming
+// the rule. CheckSignatureTexts also fills `*raw` when it is not null.
+absl::Status CheckSignatureTexts(const BlockSignature& signature, RawSignature* raw);
+absl::Status CheckSignatureRoles(const std::vector<BlockSignature>& signatures,
+                                 SignatureStage stage);
+
 // What BlockFromJson decodes from a block's texts while checking them.
 struct BlockBinaries {
   std::string leaf;  // The fingerprint's raw multihash: the block's Merkle leaf.

@@ -258,28 +258,6 @@ bool ReadSignatures(CanonicalTextReader& reader,
   return reader.Consume("]");
 }
 
-// BlockFromJson's checks of one signature object's texts.
-bool SignatureTextsValid(const BlockSignature& signature) {
-  if (signature.alg != kEd25519Alg || !DecodePublicKeyText(signature.key).ok()) {
-    return false;
-  }
-  const absl::StatusOr<std::string> sig = DecodeMultibase(signature.sig);
-  return sig.ok() && sig->size() == kEd25519SignatureSize;
-}
-
-// BlockFromJson's role order: owners only when owner-signed; owners, then one
-// host signature, last, when complete.
-bool RolesInOrder(const std::vector<BlockSignature>& signatures,
-                  SignatureStage stage) {
-  if (stage == SignatureStage::kComplete && signatures.empty()) return false;
-  for (size_t i = 0; i < signatures.size(); ++i) {
-    const bool host_place =
-        stage == SignatureStage::kComplete && i + 1 == signatures.size();
-    if (signatures[i].role != (host_place ? kHostRole : kOwnerRole)) return false;
-  }
-  return true;
-}
-
 bool EventValid(const Json& event) {
   if (!event.is_object()) return false;
   const auto name = event.find("event");
@@ -337,9 +315,9 @@ std::optional<Block> ReadCanonicalBlock(absl::string_view bytes,
   if (!millis.ok()) return std::nullopt;
   block.time_millis = *millis;
   for (const BlockSignature& signature : block.signatures) {
-    if (!SignatureTextsValid(signature)) return std::nullopt;
+    if (!CheckSignatureTexts(signature, /*raw=*/nullptr).ok()) return std::nullopt;
   }
-  if (!RolesInOrder(block.signatures, stage)) return std::nullopt;
+  if (!CheckSignatureRoles(block.signatures, stage).ok()) return std::nullopt;
 
   const absl::StatusOr<std::string> leaf = DecodeDigest(block.fingerprint);
   if (!leaf.ok()) return std::nullopt;
