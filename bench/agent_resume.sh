@@ -34,19 +34,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-started_address() {  # started_address LOGFILE PROGRAM: the "listening on" address
-  for _ in $(seq 1 400); do
-    local address
-    address=$(sed -n "s/.*$2: listening on \([^ ]*\).*/\1/p" "$1" | head -1)
-    [[ -n "$address" ]] && { echo "$address"; return 0; }
-    sleep 0.05
-  done
-  echo "$2 did not start:" >&2; cat "$1" >&2; return 1
-}
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 "$BIN/host_service/ml-host" --listen=127.0.0.1:0 --data_dir="$WORK/host" 2>"$WORK/host.err" &
 PIDS+=($!)
-HOST=$(started_address "$WORK/host.err" ml-host)
+HOST=$(listening_address "$WORK/host.err" ml-host)
 AGENT_PID=""
 start_agent() {
   : >"$WORK/agent.err"
@@ -54,7 +47,7 @@ start_agent() {
     --keystore_kdf=min --host="$HOST" --listen=127.0.0.1:0 2>>"$WORK/agent.err" &
   AGENT_PID=$!
   PIDS+=("$AGENT_PID")
-  AGENT=$(started_address "$WORK/agent.err" ml-owner)
+  AGENT=$(listening_address "$WORK/agent.err" ml-owner)
 }
 stop_agent() { kill "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true; }
 now_ms() { date +%s%3N; }

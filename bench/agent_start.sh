@@ -47,21 +47,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-listening_address() {  # listening_address LOGFILE PROGRAM (waits up to 120 s)
-  local address
-  for _ in $(seq 1 12000); do
-    address=$(sed -n "s/.*$2: listening on \([^ ]*\).*/\1/p" "$1" | head -1)
-    [[ -n "$address" ]] && { echo "$address"; return 0; }
-    sleep 0.01
-  done
-  echo "$2 did not start:" >&2; cat "$1" >&2; return 1
-}
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 "$BIN/host_service/ml-host" --listen=127.0.0.1:0 --storage=rocksdb --data_dir="$WORK/db-host" \
   --sync=false 2>"$WORK/host.err" &
 HOST_PID=$!
 PIDS+=("$HOST_PID")
-HOST_ADDR=$(listening_address "$WORK/host.err" ml-host)
+HOST_ADDR=$(listening_address "$WORK/host.err" ml-host 120 0.01)
 
 AGENT_PID=""
 start_agent() {  # start_agent KEYSTORE LOG: sets AGENT_PID, AGENT_ADDR, START_S, ANSWER_S
@@ -72,7 +65,7 @@ start_agent() {  # start_agent KEYSTORE LOG: sets AGENT_PID, AGENT_ADDR, START_S
     --keystore_kdf=min --host="$HOST_ADDR" --listen=127.0.0.1:0 2>>"$2" &
   AGENT_PID=$!
   PIDS+=("$AGENT_PID")
-  AGENT_ADDR=$(listening_address "$2" ml-owner)
+  AGENT_ADDR=$(listening_address "$2" ml-owner 120 0.01)
   START_S=$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN {print a - b}')
   for _ in $(seq 1 12000); do
     "$BIN/tools/mlctl" --agent="$AGENT_ADDR" keys list >/dev/null 2>&1 && break

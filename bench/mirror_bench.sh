@@ -53,26 +53,19 @@ cleanup() {  # SIGTERM, up to 10 s, then SIGKILL (and say so: a server that hang
 }
 trap cleanup EXIT
 
-wait_listening() {  # LOG PROGRAM: prints the address of "PROGRAM: listening on ADDR"
-  local addr=""
-  for _ in $(seq 1 400); do
-    addr=$(sed -n "s/.*$2: listening on \([^ ]*\).*/\1/p" "$1" | head -1)
-    [[ -n "$addr" ]] && { echo "$addr"; return 0; }
-    sleep 0.05
-  done
-  echo "$2 did not start:" >&2; cat "$1" >&2; return 1
-}
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 : >"$WORK/host.err"; : >"$WORK/mirror.err"
 "$BIN/host_service/ml-host" --listen=127.0.0.1:0 --storage=rocksdb --data_dir="$WORK/db-host" \
   --sync=true 2>"$WORK/host.err" &
 HOST_PID=$!; PIDS+=("$HOST_PID")
-HOST_ADDR=$(wait_listening "$WORK/host.err" ml-host)
+HOST_ADDR=$(listening_address "$WORK/host.err" ml-host)
 "$BIN/mirror/ml-mirror" --listen=127.0.0.1:0 --storage=rocksdb --data_dir="$WORK/db-mirror" \
   --admin_listen="unix:$WORK/admin.sock" 2>"$WORK/mirror.err" &
 MIRROR_PID=$!; PIDS+=("$MIRROR_PID")
-MIRROR_ADDR=$(wait_listening "$WORK/mirror.err" ml-mirror)
-wait_listening "$WORK/mirror.err" "ml-mirror admin" >/dev/null
+MIRROR_ADDR=$(listening_address "$WORK/mirror.err" ml-mirror)
+listening_address "$WORK/mirror.err" "ml-mirror admin" >/dev/null
 
 LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
 SETTING="ml-host RocksDB sync=true, ml-mirror RocksDB sync=false (default), loopback, $(nproc) cores"
