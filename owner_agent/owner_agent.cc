@@ -320,6 +320,9 @@ std::shared_ptr<LedgerState> OwnerAgent::NewLedger(LedgerRecord record) {
 absl::StatusOr<std::shared_ptr<LedgerState>> OwnerAgent::FindLedger(
     const std::string& ledger_id) {
   if (std::shared_ptr<LedgerState> ledger = resident_.Find(ledger_id)) return ledger;
+  // The record is read under the lock: one read before it, while another call
+  // loaded the ledger, saved a newer head and dropped it again, would bring
+  // the older state back.
   absl::MutexLock lock(&registration_mu_);
   // Another call may have loaded or registered it meanwhile.
   if (std::shared_ptr<LedgerState> ledger = resident_.Find(ledger_id)) return ledger;
