@@ -26,14 +26,20 @@ using ::testing::HasSubstr;
 
 // A stub on a connection of its own (gRPC shares connections between
 // channels unless told not to), so that per-connection limits can be told
-// from total ones.
+// from total ones. The connection is made before it returns: a call is not
+// "wait for ready", so on a loaded machine a burst of first calls on
+// connections still being made could fail for that instead of a limit.
 std::unique_ptr<HostStub> ConnectAlone(const std::string& address) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetMaxSendMessageSize(-1);
   args.SetMaxReceiveMessageSize(-1);
-  return v1::HostService::NewStub(
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  EXPECT_TRUE(channel->WaitForConnected(std::chrono::system_clock::now() +
+                                        std::chrono::seconds(30)))
+      << "no connection to " << address;
+  return v1::HostService::NewStub(channel);
 }
 
 void ExpectLimit(const grpc::Status& status, const std::string& flag) {
