@@ -98,7 +98,8 @@ ABSL_FLAG(int64_t, max_remembered_requests, 100000,
 ABSL_FLAG(int64_t, resident_ledgers, 10000,
           "how many idle ledgers the agent keeps in memory (about 3 KiB each); the "
           "others stay on disk and are read when used, then synced with their host "
-          "before their next block. Ledgers in use are always kept");
+          "before their next block. Ledgers in use are always kept. With --witness, "
+          "also how many idle ledgers' witnessing states are kept");
 ABSL_FLAG(std::vector<std::string>, mirror, {},
           "HOST:PORT of a mirror (or any server of the HostService read API) that "
           "GetLedger, VerifyLedger and ExportLedger fall back to when a ledger's host "

@@ -143,6 +143,7 @@ std::unique_ptr<WitnessSubmitter> OwnerAgent::MakeWitnessSubmitter(
   submitter.quorum = options_.witness_quorum;
   submitter.threads = std::min<size_t>(16, 2 * witnesses.size());
   submitter.warn = options_.warn;
+  submitter.max_ledgers = options_.max_resident_ledgers;
   auto proofs = [this](const std::string& ledger_id, const std::string& host_address,
                        uint64_t old_size,
                        uint64_t new_size) -> absl::StatusOr<HostConsistencyProof> {

@@ -145,7 +145,9 @@ struct OwnerAgentOptions {
   size_t max_remembered_requests = 100000;
   // How many idle ledgers' states are kept in memory (ResidentLedgers); the
   // others are read from the registry when used, and synced with their host
-  // before their next block, as after a restart.
+  // before their next block, as after a restart. With witnesses, also how
+  // many idle ledgers' witnessing states the submitter keeps
+  // (WitnessSubmitterOptions::max_ledgers).
   size_t max_resident_ledgers = 10000;
   // Where warnings go (damaged records, failed saves, evidence a server
   // could not take); default: stderr.

@@ -21,6 +21,8 @@ constexpr char kEmDashSpace[] = "\xE2\x80\x94 ";
 constexpr int kMaxRequestsPerJob = 3;
 // Checkpoints kept per ledger while their cosignatures are gathered.
 constexpr size_t kMaxCosignedPerLedger = 8;
+// Entries DropIdleEntries looks at per call (busy ones move to the front).
+constexpr int kMaxDropChecks = 16;
 
 // A checkpoint note verified by the ledger key, in the parts a witnessed
 // note is put together from.
@@ -125,6 +127,7 @@ absl::StatusOr<std::unique_ptr<WitnessSubmitter>> WitnessSubmitter::Create(
     }
   }
   if (options.threads < 1) options.threads = 1;
+  if (options.max_ledgers < 1) options.max_ledgers = 1;
   if (!options.warn) options.warn = [](absl::string_view) {};
   return std::unique_ptr<WitnessSubmitter>(new WitnessSubmitter(
       std::move(witnesses), std::move(options), std::move(proofs), std::move(evidence)));
@@ -174,13 +177,47 @@ void WitnessSubmitter::Offer(const std::string& ledger_id, uint64_t tree_size,
                              const std::string& checkpoint, const std::string& host_address) {
   absl::MutexLock lock(&mu_);
   if (stopping_) return;
-  LedgerEntry& entry = ledgers_[ledger_id];
-  if (entry.frozen || tree_size <= entry.size) return;
-  entry.checkpoint = checkpoint;
-  entry.size = tree_size;
-  entry.host_address = host_address;
-  entry.slots.resize(witnesses_.size());
-  for (size_t i = 0; i < witnesses_.size(); ++i) Schedule({ledger_id, i}, entry, false);
+  LedgerEntry& entry = UseEntry(ledger_id);
+  if (!entry.frozen && tree_size > entry.size) {
+    entry.checkpoint = checkpoint;
+    entry.size = tree_size;
+    entry.host_address = host_address;
+    entry.slots.resize(witnesses_.size());
+    for (size_t i = 0; i < witnesses_.size(); ++i) Schedule({ledger_id, i}, entry, false);
+  }
+  DropIdleEntries();
+}
+
+size_t WitnessSubmitter::kept_ledgers() const {
+  absl::MutexLock lock(&mu_);
+  return ledgers_.size();
+}
+
+WitnessSubmitter::LedgerEntry& WitnessSubmitter::UseEntry(const std::string& ledger_id) {
+  auto [it, made] = ledgers_.try_emplace(ledger_id);
+  if (made) {
+    recency_.push_front(ledger_id);
+  } else {
+    recency_.splice(recency_.begin(), recency_, it->second.recency);
+  }
+  it->second.recency = recency_.begin();
+  return it->second;
+}
+
+void WitnessSubmitter::DropIdleEntries() {
+  for (int checks = 0; checks < kMaxDropChecks && ledgers_.size() > options_.max_ledgers;
+       ++checks) {
+    const auto it = ledgers_.find(recency_.back());
+    LedgerEntry& entry = it->second;
+    bool idle = !entry.frozen && entry.waiters == 0;
+    for (const Slot& slot : entry.slots) idle = idle && !slot.queued && !slot.busy;
+    if (idle) {
+      recency_.pop_back();
+      ledgers_.erase(it);
+    } else {
+      recency_.splice(recency_.begin(), recency_, entry.recency);
+    }
+  }
 }
 
 void WitnessSubmitter::AwaitWitnessed(const std::string& ledger_id, uint64_t min_size,
@@ -201,6 +238,7 @@ void WitnessSubmitter::AwaitWitnessed(const std::string& ledger_id, uint64_t min
       answer.detail = "not witnessed: a witness proved that the ledger's host key signed "
                       "two histories; the ledger is frozen";
     } else {
+      ++UseEntry(ledger_id).waiters;
       waiters_.push_back({ledger_id, min_size, deadline, std::move(done)});
       return;
     }
@@ -254,18 +292,20 @@ std::string WitnessSubmitter::NotWitnessedDetail(const Waiter& waiter) const {
                       " required witnesses cosigned a checkpoint covering the block", failures);
 }
 
-void WitnessSubmitter::AnswerWaiters(const std::string& ledger_id, const LedgerEntry& entry,
+void WitnessSubmitter::AnswerWaiters(const std::string& ledger_id, LedgerEntry& entry,
                                      Finished* finished) {
   std::vector<Waiter> waiting;
   for (Waiter& waiter : waiters_) {
     std::optional<std::string> note;
     if (waiter.ledger_id == ledger_id) note = WitnessedNote(entry, waiter.min_size);
     if (note.has_value()) {
+      --entry.waiters;
       finished->emplace_back(
           std::move(waiter.done),
           Witnessing{true, *std::move(note),
                      absl::StrCat("witnessed by a quorum of ", options_.quorum, " witnesses")});
     } else if (waiter.ledger_id == ledger_id && entry.frozen) {
+      --entry.waiters;
       finished->emplace_back(
           std::move(waiter.done),
           Witnessing{false, "",
@@ -290,7 +330,7 @@ void WitnessSubmitter::WorkerLoop() {
       if (stopping_) return;
       job = std::move(ready_.front());
       ready_.pop_front();
-      LedgerEntry& entry = ledgers_[job.ledger_id];
+      LedgerEntry& entry = ledgers_.at(job.ledger_id);  // Its job keeps it.
       Slot& slot = entry.slots[job.witness];
       slot.queued = false;
       if (slot.settled || slot.cosigned_size >= entry.size) continue;
@@ -338,7 +378,7 @@ void WitnessSubmitter::TimerLoop() {
       while (!delayed_.empty() && delayed_.begin()->first <= now) {
         Job job = std::move(delayed_.begin()->second);
         delayed_.erase(delayed_.begin());
-        LedgerEntry& entry = ledgers_[job.ledger_id];
+        LedgerEntry& entry = ledgers_.at(job.ledger_id);  // Its job keeps it.
         entry.slots[job.witness].queued = false;
         Schedule(job, entry, false);
       }
@@ -348,6 +388,7 @@ void WitnessSubmitter::TimerLoop() {
           waiting.push_back(std::move(waiter));
           continue;
         }
+        --ledgers_.at(waiter.ledger_id).waiters;
         std::string detail = NotWitnessedDetail(waiter);
         finished.emplace_back(std::move(waiter.done), Witnessing{false, "", std::move(detail)});
       }
@@ -358,7 +399,7 @@ void WitnessSubmitter::TimerLoop() {
 }
 
 void WitnessSubmitter::Apply(const Job& job, Attempt attempt, Finished* finished) {
-  LedgerEntry& entry = ledgers_[job.ledger_id];
+  LedgerEntry& entry = ledgers_.at(job.ledger_id);  // Its job keeps it.
   Slot& slot = entry.slots[job.witness];
   slot.busy = false;
   if (attempt.witness_size.has_value()) slot.witness_size = attempt.witness_size;

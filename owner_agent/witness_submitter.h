@@ -36,6 +36,12 @@
 // line, as a witness's own are (SPEC §12), so the same fork gives the same
 // evidence id at the witness and at the agent.
 //
+// Memory: the state of at most `max_ledgers` ledgers is kept beyond the
+// ledgers with something queued, in flight or awaited (and frozen ones); the
+// least recently offered idle ones are dropped first. A dropped ledger's next
+// checkpoint is submitted as a first one: a witness that holds an older one
+// answers 409 with its size and is sent the proof from it.
+//
 // Thread safety: thread-safe. ProofSource, EvidenceSink and the callbacks of
 // AwaitWitnessed run on the submitter's threads with none of its locks held;
 // Offer never blocks on the network and may be called with a ledger's mutex
@@ -47,6 +53,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -84,6 +91,8 @@ struct WitnessSubmitterOptions {
   absl::Duration max_retry = absl::Seconds(30);
   // Where a witness that starts or stops failing is reported.
   std::function<void(absl::string_view)> warn;
+  // Idle ledgers whose state is kept (at least 1; see Memory above).
+  size_t max_ledgers = 10000;
 };
 
 // A consistency proof from the ledger's host, with its checkpoint of the old
@@ -137,6 +146,9 @@ class WitnessSubmitter {
 
   size_t quorum() const { return options_.quorum; }
 
+  // Ledgers whose state is kept now (for tests).
+  size_t kept_ledgers() const ABSL_LOCKS_EXCLUDED(mu_);
+
  private:
   // What the submitter knows of one witness for one ledger.
   struct Slot {
@@ -165,6 +177,8 @@ class WitnessSubmitter {
     // Evidence found: no new checkpoint is submitted (the last one still
     // goes to each witness once).
     bool frozen = false;
+    size_t waiters = 0;  // In waiters_.
+    std::list<std::string>::iterator recency;  // Its place in recency_.
   };
   struct Job {
     std::string ledger_id;
@@ -210,8 +224,13 @@ class WitnessSubmitter {
   void Schedule(const Job& job, LedgerEntry& entry, bool after_failure)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Waiters of the ledger that a quorum now answers.
-  void AnswerWaiters(const std::string& ledger_id, const LedgerEntry& entry, Finished* finished)
+  void AnswerWaiters(const std::string& ledger_id, LedgerEntry& entry, Finished* finished)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The ledger's entry (made if new), now the most recently used.
+  LedgerEntry& UseEntry(const std::string& ledger_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops least recently used idle entries while more than max_ledgers are
+  // kept, looking at a bounded number of them per call.
+  void DropIdleEntries() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The newest witnessed checkpoint of at least min_size, if any.
   std::optional<std::string> WitnessedNote(const LedgerEntry& entry, uint64_t min_size) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -223,9 +242,11 @@ class WitnessSubmitter {
   const ProofSource proofs_;
   const EvidenceSink evidence_;
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Entries are made by UseEntry only; a job or a waiter keeps its entry.
   absl::flat_hash_map<std::string, LedgerEntry> ledgers_ ABSL_GUARDED_BY(mu_);
+  std::list<std::string> recency_ ABSL_GUARDED_BY(mu_);  // Most recently used first.
   std::deque<Job> ready_ ABSL_GUARDED_BY(mu_);
   std::multimap<absl::Time, Job> delayed_ ABSL_GUARDED_BY(mu_);
   std::vector<Waiter> waiters_ ABSL_GUARDED_BY(mu_);

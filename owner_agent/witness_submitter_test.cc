@@ -7,6 +7,7 @@
 #include "owner_agent/witness_submitter.h"
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,11 +60,12 @@ class FakeLedger {
 
 std::string NoteText(const std::string& note) { return note.substr(0, note.find("\n\n") + 1); }
 
-// One witness of one ledger, in memory.
+// One witness, in memory.
 struct FakeWitnessState {
   absl::Mutex mu;
   bool down ABSL_GUARDED_BY(mu) = false;
-  std::string note ABSL_GUARDED_BY(mu);  // The latest cosigned, with its line.
+  // By ledger id: the latest cosigned, with its line.
+  std::map<std::string, std::string> notes ABSL_GUARDED_BY(mu);
   std::vector<std::string> evidence ABSL_GUARDED_BY(mu);
   std::vector<uint64_t> submitted_sizes ABSL_GUARDED_BY(mu);
 };
@@ -87,17 +89,18 @@ class FakeWitness : public WitnessClient, public WitnessReads {
     if (!submitted.ok()) return Answer(WitnessOutcome::kForbidden);
     state_->submitted_sizes.push_back(submitted->tree_size);
     if (!state_->evidence.empty()) return Answer(WitnessOutcome::kFrozen);
+    std::string& held_note = state_->notes[ledger_id];
     uint64_t held_size = 0;
     MerkleHash held_root{};
-    if (!state_->note.empty()) {
-      absl::StatusOr<Checkpoint> held = VerifyCheckpoint(state_->note, ledger_id);
+    if (!held_note.empty()) {
+      absl::StatusOr<Checkpoint> held = VerifyCheckpoint(held_note, ledger_id);
       held_size = held->tree_size;
       held_root = held->root_hash;
     }
     if (held_size == submitted->tree_size && held_size > 0 &&
         held_root != submitted->root_hash) {
       state_->evidence.push_back(*BuildCheckpointsEvidence(
-          ledger_id, state_->note.substr(0, state_->note.rfind("\xE2\x80\x94 " + signer_.key().name)),
+          ledger_id, held_note.substr(0, held_note.rfind("\xE2\x80\x94 " + signer_.key().name)),
           std::string(note)));
     }
     if (old_size != held_size) {
@@ -113,16 +116,19 @@ class FakeWitness : public WitnessClient, public WitnessReads {
     if (!consistent) return Answer(WitnessOutcome::kInconsistent);
     WitnessResult cosigned = Answer(WitnessOutcome::kCosigned);
     cosigned.cosignature_line = *signer_.Cosign(NoteText(std::string(note)), 1700000000);
-    state_->note = absl::StrCat(NoteText(std::string(note)), "\n",
+    held_note = absl::StrCat(NoteText(std::string(note)), "\n",
                                 note.substr(note.find("\n\n") + 2), cosigned.cosignature_line);
     return cosigned;
   }
 
-  absl::StatusOr<std::string> LatestCheckpoint(const std::string&) override {
+  absl::StatusOr<std::string> LatestCheckpoint(const std::string& ledger_id) override {
     absl::MutexLock lock(&state_->mu);
     if (state_->down) return absl::UnavailableError("down");
-    if (state_->note.empty()) return absl::NotFoundError("none");
-    return state_->note;
+    const auto held = state_->notes.find(ledger_id);
+    if (held == state_->notes.end() || held->second.empty()) {
+      return absl::NotFoundError("none");
+    }
+    return held->second;
   }
   absl::StatusOr<std::vector<std::string>> Evidence(const std::string&) override {
     absl::MutexLock lock(&state_->mu);
@@ -159,7 +165,7 @@ class FakeReads : public WitnessReads {
 
 class WitnessSubmitterTest : public ::testing::Test {
  protected:
-  void Start(int count, size_t quorum) {
+  void Start(int count, size_t quorum, size_t max_ledgers = 10000) {
     std::vector<AgentWitness> witnesses;
     for (int i = 0; i < count; ++i) {
       states_.push_back(std::make_shared<FakeWitnessState>());
@@ -173,6 +179,7 @@ class WitnessSubmitterTest : public ::testing::Test {
     options.quorum = quorum;
     options.first_retry = absl::Milliseconds(20);
     options.max_retry = absl::Milliseconds(100);
+    options.max_ledgers = max_ledgers;
     absl::StatusOr<std::unique_ptr<WitnessSubmitter>> submitter = WitnessSubmitter::Create(
         std::move(witnesses), options,
         [this](const std::string&, const std::string& host, uint64_t old_size,
@@ -368,6 +375,49 @@ TEST_F(WitnessSubmitterTest, AFrozenWitnessHandsOverItsEvidence) {
   EXPECT_EQ(evidence[0].kind, "reported");
   EXPECT_EQ(evidence[0].host_address, "http://w0");
   EXPECT_TRUE(ValidateEvidence(evidence[0].evidence_object).ok());
+}
+
+// The submitter keeps the state of at most max_ledgers idle ledgers: one
+// that was dropped is submitted again from scratch (the witness's 409 names
+// its size, the host's proof goes from there), and a ledger with a waiter is
+// kept however many others come.
+TEST_F(WitnessSubmitterTest, IdleLedgersBeyondTheLimitAreDroppedAndSubmittedAgainLater) {
+  Start(1, 1, /*max_ledgers=*/2);
+  ledger_.Grow(3);
+  ASSERT_TRUE(OfferAndWait(ledger_, 3).witnessed);
+  // A waiter for a size not offered yet keeps its ledger.
+  FakeLedger waited;
+  waited.Grow(2);
+  absl::Notification waited_done;
+  Witnessing waited_witnessing;
+  submitter_->AwaitWitnessed(waited.id(), 2, absl::Now() + absl::Seconds(60),
+                             [&](Witnessing w) {
+                               waited_witnessing = std::move(w);
+                               waited_done.Notify();
+                             });
+  std::vector<std::unique_ptr<FakeLedger>> others;
+  for (int i = 0; i < 6; ++i) {
+    others.push_back(std::make_unique<FakeLedger>());
+    others.back()->Grow(1);
+    ASSERT_TRUE(OfferAndWait(*others.back(), 1).witnessed);
+  }
+  // The waited ledger (kept by its waiter), at most 2 idle ones, and none
+  // busy: ledger_ was the least recently used and is gone.
+  EXPECT_LE(submitter_->kept_ledgers(), 3u);
+  EXPECT_FALSE(waited_done.HasBeenNotified());
+  submitter_->Offer(waited.id(), 2, waited.Checkpoint(2), "host:1");
+  ASSERT_TRUE(waited_done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_TRUE(waited_witnessing.witnessed) << waited_witnessing.detail;
+  // ledger_'s next checkpoint: sent as a first one, refused with the
+  // witness's size 3 (409), then sent with the proof from 3.
+  const int proofs_before = proofs_asked_.load();
+  ledger_.Grow(2);
+  Witnessing witnessing = OfferAndWait(ledger_, 5);
+  ASSERT_TRUE(witnessing.witnessed) << witnessing.detail;
+  EXPECT_EQ(NoteText(witnessing.checkpoint), NoteText(ledger_.Checkpoint(5)));
+  EXPECT_GT(proofs_asked_.load(), proofs_before);
+  EXPECT_LE(submitter_->kept_ledgers(), 3u);
+  EXPECT_TRUE(Evidence().empty());
 }
 
 TEST_F(WitnessSubmitterTest, CreateChecksTheQuorum) {
