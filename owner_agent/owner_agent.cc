@@ -222,13 +222,26 @@ OwnerAgent::OutcomeCallback OwnerAgent::WaitWitnessedIfAsked(
                 std::chrono::milliseconds(request.witness_timeout_millis()),
                 options_.max_witness_timeout);
   WitnessSubmitter* witnesses = witnesses_.get();
-  return [witnesses, ledger_id = request.ledger_id(), timeout,
-          done = std::move(done)](absl::StatusOr<v1::BlockOutcome> outcome) {
+  std::string host_address;
+  if (absl::StatusOr<std::shared_ptr<LedgerState>> ledger = FindLedger(request.ledger_id());
+      ledger.ok()) {
+    absl::MutexLock lock(&(*ledger)->mu);
+    host_address = (*ledger)->record.host_address;
+  }
+  return [witnesses, ledger_id = request.ledger_id(), host_address = std::move(host_address),
+          timeout, done = std::move(done)](absl::StatusOr<v1::BlockOutcome> outcome) {
     if (!outcome.ok() || !outcome->has_committed()) {
       done(std::move(outcome));
       return;
     }
     const uint64_t number = outcome->committed().number();
+    const std::string& checkpoint = outcome->committed().checkpoint();
+    if (!witnesses->Knows(ledger_id, number) && !host_address.empty()) {
+      // Verified when the block was committed; checked again for its size.
+      if (absl::StatusOr<Checkpoint> cp = VerifyCheckpoint(checkpoint, ledger_id); cp.ok()) {
+        witnesses->Offer(ledger_id, cp->tree_size, checkpoint, host_address);
+      }
+    }
     witnesses->AwaitWitnessed(
         ledger_id, number, absl::Now() + absl::FromChrono(timeout),
         [done, committed = *std::move(outcome)](Witnessing witnessing) mutable {

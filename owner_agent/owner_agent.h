@@ -252,7 +252,9 @@ class OwnerAgent {
   // the agent has no witnesses.
   absl::Status CheckWitnessWait(const v1::AppendEventRequest& request) const;
   // `done` wrapped for AppendEventRequest.wait_witnessed: a committed block
-  // waits for the witnesses' quorum; anything else is answered at once.
+  // waits for the witnesses' quorum; anything else is answered at once. The
+  // block's checkpoint is offered again when the submitter has none as new
+  // (witnessed, idle and dropped between the offer and the wait).
   OutcomeCallback WaitWitnessedIfAsked(const v1::AppendEventRequest& request,
                                        OutcomeCallback done);
 

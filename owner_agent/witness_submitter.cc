@@ -188,6 +188,12 @@ void WitnessSubmitter::Offer(const std::string& ledger_id, uint64_t tree_size,
   DropIdleEntries();
 }
 
+bool WitnessSubmitter::Knows(const std::string& ledger_id, uint64_t tree_size) const {
+  absl::MutexLock lock(&mu_);
+  const auto it = ledgers_.find(ledger_id);
+  return it != ledgers_.end() && it->second.size >= tree_size;
+}
+
 size_t WitnessSubmitter::kept_ledgers() const {
   absl::MutexLock lock(&mu_);
   return ledgers_.size();

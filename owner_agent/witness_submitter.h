@@ -37,10 +37,11 @@
 // evidence id at the witness and at the agent.
 //
 // Memory: the state of at most `max_ledgers` ledgers is kept beyond the
-// ledgers with something queued, in flight or awaited (and frozen ones); the
-// least recently offered idle ones are dropped first. A dropped ledger's next
-// checkpoint is submitted as a first one: a witness that holds an older one
-// answers 409 with its size and is sent the proof from it.
+// ledgers with something queued (a retry waiting for a failing witness
+// included), in flight or awaited, and frozen ones; the least recently used
+// idle ones are dropped first. A dropped ledger's next checkpoint is
+// submitted as a first one: a witness that holds an older one answers 409
+// with its size and is sent the proof from it.
 //
 // Thread safety: thread-safe. ProofSource, EvidenceSink and the callbacks of
 // AwaitWitnessed run on the submitter's threads with none of its locks held;
@@ -146,6 +147,10 @@ class WitnessSubmitter {
 
   size_t quorum() const { return options_.quorum; }
 
+  // Whether a checkpoint of at least `tree_size` was offered for the ledger
+  // and its state is kept (false once the idle ledger was dropped).
+  bool Knows(const std::string& ledger_id, uint64_t tree_size) const ABSL_LOCKS_EXCLUDED(mu_);
+
   // Ledgers whose state is kept now (for tests).
   size_t kept_ledgers() const ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -177,7 +182,7 @@ class WitnessSubmitter {
     // Evidence found: no new checkpoint is submitted (the last one still
     // goes to each witness once).
     bool frozen = false;
-    size_t waiters = 0;  // In waiters_.
+    size_t waiters = 0;  // In waiters_ (until Stop).
     std::list<std::string>::iterator recency;  // Its place in recency_.
   };
   struct Job {

@@ -68,6 +68,7 @@ struct FakeWitnessState {
   std::map<std::string, std::string> notes ABSL_GUARDED_BY(mu);
   std::vector<std::string> evidence ABSL_GUARDED_BY(mu);
   std::vector<uint64_t> submitted_sizes ABSL_GUARDED_BY(mu);
+  std::vector<uint64_t> old_sizes ABSL_GUARDED_BY(mu);  // Of each submission.
 };
 
 class FakeWitness : public WitnessClient, public WitnessReads {
@@ -88,6 +89,7 @@ class FakeWitness : public WitnessClient, public WitnessReads {
     absl::StatusOr<Checkpoint> submitted = VerifyCheckpoint(note, ledger_id);
     if (!submitted.ok()) return Answer(WitnessOutcome::kForbidden);
     state_->submitted_sizes.push_back(submitted->tree_size);
+    state_->old_sizes.push_back(old_size);
     if (!state_->evidence.empty()) return Answer(WitnessOutcome::kFrozen);
     std::string& held_note = state_->notes[ledger_id];
     uint64_t held_size = 0;
@@ -378,44 +380,67 @@ TEST_F(WitnessSubmitterTest, AFrozenWitnessHandsOverItsEvidence) {
 }
 
 // The submitter keeps the state of at most max_ledgers idle ledgers: one
-// that was dropped is submitted again from scratch (the witness's 409 names
+// that was dropped is submitted again as a first one (the witness's 409 names
 // its size, the host's proof goes from there), and a ledger with a waiter is
-// kept however many others come.
+// kept however many others come (its waiter is answered, at its deadline or
+// by a quorum).
 TEST_F(WitnessSubmitterTest, IdleLedgersBeyondTheLimitAreDroppedAndSubmittedAgainLater) {
   Start(1, 1, /*max_ledgers=*/2);
   ledger_.Grow(3);
   ASSERT_TRUE(OfferAndWait(ledger_, 3).witnessed);
-  // A waiter for a size not offered yet keeps its ledger.
-  FakeLedger waited;
+  struct Answer {
+    absl::Notification done;
+    Witnessing witnessing;
+  };
+  const auto await = [this](const FakeLedger& ledger, uint64_t size, absl::Duration within) {
+    auto answer = std::make_shared<Answer>();
+    submitter_->AwaitWitnessed(ledger.id(), size, absl::Now() + within,
+                               [answer](Witnessing w) {
+                                 answer->witnessing = std::move(w);
+                                 answer->done.Notify();
+                               });
+    return answer;
+  };
+  // Waiters for checkpoints not offered yet: one answered by a quorum later,
+  // one at its deadline, while others' ledgers come and go.
+  FakeLedger waited, timed_out;
   waited.Grow(2);
-  absl::Notification waited_done;
-  Witnessing waited_witnessing;
-  submitter_->AwaitWitnessed(waited.id(), 2, absl::Now() + absl::Seconds(60),
-                             [&](Witnessing w) {
-                               waited_witnessing = std::move(w);
-                               waited_done.Notify();
-                             });
+  timed_out.Grow(1);
+  const std::shared_ptr<Answer> waited_answer = await(waited, 2, absl::Seconds(60));
+  const std::shared_ptr<Answer> timed_out_answer = await(timed_out, 1, absl::Seconds(1));
   std::vector<std::unique_ptr<FakeLedger>> others;
   for (int i = 0; i < 6; ++i) {
     others.push_back(std::make_unique<FakeLedger>());
     others.back()->Grow(1);
     ASSERT_TRUE(OfferAndWait(*others.back(), 1).witnessed);
   }
-  // The waited ledger (kept by its waiter), at most 2 idle ones, and none
-  // busy: ledger_ was the least recently used and is gone.
-  EXPECT_LE(submitter_->kept_ledgers(), 3u);
-  EXPECT_FALSE(waited_done.HasBeenNotified());
+  // The two waited ledgers and at most 2 idle ones: ledger_, the least
+  // recently used, is gone.
+  EXPECT_LE(submitter_->kept_ledgers(), 4u);
+  EXPECT_FALSE(submitter_->Knows(ledger_.id(), 3));
+  EXPECT_TRUE(submitter_->Knows(others.back()->id(), 1));
+  ASSERT_TRUE(timed_out_answer->done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_FALSE(timed_out_answer->witnessing.witnessed);
+  EXPECT_NE(timed_out_answer->witnessing.detail.find("not witnessed in time"), std::string::npos)
+      << timed_out_answer->witnessing.detail;
+  EXPECT_FALSE(waited_answer->done.HasBeenNotified());
   submitter_->Offer(waited.id(), 2, waited.Checkpoint(2), "host:1");
-  ASSERT_TRUE(waited_done.WaitForNotificationWithTimeout(absl::Seconds(30)));
-  EXPECT_TRUE(waited_witnessing.witnessed) << waited_witnessing.detail;
-  // ledger_'s next checkpoint: sent as a first one, refused with the
-  // witness's size 3 (409), then sent with the proof from 3.
-  const int proofs_before = proofs_asked_.load();
+  ASSERT_TRUE(waited_answer->done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_TRUE(waited_answer->witnessing.witnessed) << waited_answer->witnessing.detail;
+  // ledger_'s next checkpoint: sent as a first one (old size 0), refused with
+  // the witness's size 3 (409), then sent from 3 with the host's proof.
   ledger_.Grow(2);
   Witnessing witnessing = OfferAndWait(ledger_, 5);
   ASSERT_TRUE(witnessing.witnessed) << witnessing.detail;
   EXPECT_EQ(NoteText(witnessing.checkpoint), NoteText(ledger_.Checkpoint(5)));
-  EXPECT_GT(proofs_asked_.load(), proofs_before);
+  std::vector<uint64_t> old_sizes_of_5;
+  {
+    absl::MutexLock lock(&states_[0]->mu);
+    for (size_t i = 0; i < states_[0]->submitted_sizes.size(); ++i) {
+      if (states_[0]->submitted_sizes[i] == 5) old_sizes_of_5.push_back(states_[0]->old_sizes[i]);
+    }
+  }
+  EXPECT_EQ(old_sizes_of_5, (std::vector<uint64_t>{0, 3}));
   EXPECT_LE(submitter_->kept_ledgers(), 3u);
   EXPECT_TRUE(Evidence().empty());
 }

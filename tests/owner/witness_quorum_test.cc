@@ -200,6 +200,55 @@ TEST(WitnessQuorumTest, StoppingTheAgentAnswersAnAppendWaitingForWitnesses) {
   EXPECT_THAT(outcome.witness_detail(), HasSubstr("not witnessed"));
 }
 
+// With --resident_ledgers=3 the submitter keeps three idle ledgers: appends to
+// other ledgers drop the first one's witnessing state (reading that ledger
+// offline keeps it resident in the agent meanwhile). A retried request (same
+// request_id, wait_witnessed) then gets its block back and is still answered
+// "witnessed": telling whether it was committed syncs the ledger with its
+// host, which offers the checkpoint again, and the witness (which holds that
+// size) cosigns it again.
+TEST(WitnessQuorumTest, ARetriedRequestOfALedgerDroppedFromTheSubmitterIsWitnessed) {
+  absl::StatusOr<std::unique_ptr<WitnessSet>> witnesses = WitnessSet::Start(1);
+  ASSERT_TRUE(witnesses.ok()) << witnesses.status();
+  DiskHost host("witness_retry_host");
+  ASSERT_TRUE(host.Start().ok());
+  std::vector<std::string> flags = (*witnesses)->AgentFlags(1);
+  flags.push_back("--resident_ledgers=3");
+  auto agent = StartOwner(NewTempDir("witness_retry_agent") + "/ks", host.address(), flags);
+  ASSERT_NE(agent, nullptr);
+  auto stub = agent->Stub();
+  std::string ledger;
+  ASSERT_TRUE(CreateLedgerWithEvents(*stub, 1, R"({"event":"before"})", &ledger).ok());
+  v1::AppendEventRequest request;
+  request.set_ledger_id(ledger);
+  request.set_event_json(R"({"event":"once"})");
+  request.set_request_id("retried-request");
+  request.set_wait_witnessed(true);
+  request.set_witness_timeout_millis(30000);
+  v1::BlockOutcome first;
+  grpc::Status status = stub->AppendEvent(Ctx(90).get(), request, &first);
+  ASSERT_TRUE(status.ok()) << Msg(status);
+  ExpectWitnessed(first, (*witnesses)->keys(), 1);
+  for (int i = 0; i < 6; ++i) {
+    std::string other;
+    ASSERT_TRUE(CreateLedgerWithEvents(*stub, 1, R"({"event":"other"})", &other).ok());
+    v1::BlockOutcome outcome;
+    status = AppendWitnessed(*stub, other, R"({"event":"other"})", 30000, &outcome);
+    ASSERT_TRUE(status.ok()) << Msg(status);
+    ExpectWitnessed(outcome, (*witnesses)->keys(), 1);
+    EXPECT_EQ(LedgerInfo(*stub, ledger, /*offline=*/true).head_number(),
+              first.committed().number());
+  }
+  v1::BlockOutcome retried;
+  status = stub->AppendEvent(Ctx(90).get(), request, &retried);
+  ASSERT_TRUE(status.ok()) << Msg(status);
+  ASSERT_TRUE(retried.has_committed());
+  EXPECT_EQ(retried.committed().number(), first.committed().number());
+  EXPECT_EQ(retried.committed().fingerprint(), first.committed().fingerprint());
+  ExpectWitnessed(retried, (*witnesses)->keys(), 1);
+  EXPECT_EQ(HostHead(host.address(), ledger), first.committed().number());
+}
+
 TEST(WitnessQuorumTest, BadWitnessFlagsStopTheAgentAtStart) {
   absl::StatusOr<std::unique_ptr<WitnessSet>> witnesses = WitnessSet::Start(1);
   ASSERT_TRUE(witnesses.ok()) << witnesses.status();
