@@ -62,6 +62,13 @@ absl::StatusOr<std::vector<std::string>> ListEvidence(const KvStore& store,
 
 absl::StatusOr<std::string> FirstEvidenceId(const KvStore& store,
                                             absl::string_view ledger_key) {
+  // The count is written with every object (EvidenceStore::Add): a ledger
+  // without it has none, found by a point read that the store's filters
+  // answer without touching its files, where a range read would position an
+  // iterator in every level (~40 µs per uncached ledger at 1M ledgers).
+  absl::StatusOr<uint64_t> count = ReadCount(store, ledger_key);
+  if (!count.ok()) return count.status();
+  if (*count == 0) return std::string();
   const auto [begin, end] = EvidenceKeyRange(ledger_key);
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> first =
       store.Scan(begin, end, 1);

@@ -50,7 +50,7 @@ class EvidenceStore {
 absl::StatusOr<std::vector<std::string>> ListEvidence(const KvStore& store,
                                                       absl::string_view ledger_key);
 // The evidence id of the first evidence object kept for a ledger; empty if
-// there is none.
+// there is none (known from the count, without a range read).
 absl::StatusOr<std::string> FirstEvidenceId(const KvStore& store,
                                             absl::string_view ledger_key);
 
