@@ -91,19 +91,43 @@ std::pair<int, std::string> RunMlctl(const std::vector<std::string>& args) {
       ServerCommand{binary != nullptr ? binary : "tools/mlctl", args, {}});
 }
 
-TEST(WitnessQuorumTest, AQuorumOfThreeWitnessesCosignsAppendsUntilTwoAreDown) {
-  absl::StatusOr<std::unique_ptr<WitnessSet>> witnesses = WitnessSet::Start(3);
-  ASSERT_TRUE(witnesses.ok()) << witnesses.status();
-  DiskHost host("witness_quorum_host");
-  ASSERT_TRUE(host.Start().ok());
-  std::vector<std::string> flags = (*witnesses)->AgentFlags(2);
-  flags.push_back("--witness_timeout_ms=30000");
-  auto agent = StartOwner(NewTempDir("witness_quorum_agent") + "/ks", host.address(), flags);
-  ASSERT_NE(agent, nullptr);
-  auto stub = agent->Stub();
+// `count` ml-witness processes, a durable ml-host and an ml-owner in front of
+// it with --witness_quorum=`quorum` and `extra_flag`, holding one ledger of
+// two blocks.
+struct WitnessedAgent {
+  std::unique_ptr<WitnessSet> witnesses;
+  std::unique_ptr<DiskHost> host;
+  std::unique_ptr<AgentProcess> agent;
+  std::unique_ptr<AgentStub> stub;
   std::string ledger;
-  ASSERT_TRUE(CreateLedgerWithEvents(*stub, 1, R"({"event":"before"})", &ledger).ok());
-  const std::vector<WitnessKey>& keys = (*witnesses)->keys();
+};
+
+void StartWitnessedAgent(const std::string& name, int count, int quorum,
+                         const std::string& extra_flag, WitnessedAgent* out) {
+  absl::StatusOr<std::unique_ptr<WitnessSet>> witnesses = WitnessSet::Start(count);
+  ASSERT_TRUE(witnesses.ok()) << witnesses.status();
+  out->witnesses = *std::move(witnesses);
+  out->host = std::make_unique<DiskHost>(name + "_host");
+  ASSERT_TRUE(out->host->Start().ok());
+  std::vector<std::string> flags = out->witnesses->AgentFlags(quorum);
+  flags.push_back(extra_flag);
+  out->agent = StartOwner(NewTempDir(name + "_agent") + "/ks", out->host->address(), flags);
+  ASSERT_NE(out->agent, nullptr);
+  out->stub = out->agent->Stub();
+  ASSERT_TRUE(
+      CreateLedgerWithEvents(*out->stub, 1, R"({"event":"before"})", &out->ledger).ok());
+}
+
+TEST(WitnessQuorumTest, AQuorumOfThreeWitnessesCosignsAppendsUntilTwoAreDown) {
+  WitnessedAgent setup;
+  ASSERT_NO_FATAL_FAILURE(
+      StartWitnessedAgent("witness_quorum", 3, 2, "--witness_timeout_ms=30000", &setup));
+  WitnessSet* witnesses = setup.witnesses.get();
+  DiskHost& host = *setup.host;
+  AgentProcess* agent = setup.agent.get();
+  AgentStub* stub = setup.stub.get();
+  const std::string& ledger = setup.ledger;
+  const std::vector<WitnessKey>& keys = witnesses->keys();
 
   // All three up: witnessed.
   v1::BlockOutcome outcome;
@@ -118,14 +142,14 @@ TEST(WitnessQuorumTest, AQuorumOfThreeWitnessesCosignsAppendsUntilTwoAreDown) {
   EXPECT_THAT(output, HasSubstr("4\nwitnessed\n"));
 
   // One witness down: still a quorum.
-  (*witnesses)->Stop(0);
+  witnesses->Stop(0);
   status = AppendWitnessed(*stub, ledger, R"({"event":"one down"})", 30000, &outcome);
   ASSERT_TRUE(status.ok()) << Msg(status);
   EXPECT_EQ(outcome.committed().number(), 5u);
   ExpectWitnessed(outcome, {keys[1], keys[2]}, 2);
 
   // Two down: the append succeeds, and says it was not witnessed in time.
-  (*witnesses)->Stop(1);
+  witnesses->Stop(1);
   status = AppendWitnessed(*stub, ledger, R"({"event":"two down"})", 1500, &outcome);
   ASSERT_TRUE(status.ok()) << Msg(status);
   ASSERT_TRUE(outcome.has_committed());
@@ -163,19 +187,15 @@ TEST(WitnessQuorumTest, AQuorumOfThreeWitnessesCosignsAppendsUntilTwoAreDown) {
 // 120 s timeout), the append itself has succeeded, and the agent exits
 // within its drain and grace period.
 TEST(WitnessQuorumTest, StoppingTheAgentAnswersAnAppendWaitingForWitnesses) {
-  absl::StatusOr<std::unique_ptr<WitnessSet>> witnesses = WitnessSet::Start(2);
-  ASSERT_TRUE(witnesses.ok()) << witnesses.status();
-  DiskHost host("witness_stop_host");
-  ASSERT_TRUE(host.Start().ok());
-  std::vector<std::string> flags = (*witnesses)->AgentFlags(2);
-  flags.push_back("--shutdown_grace_seconds=5");
-  auto agent = StartOwner(NewTempDir("witness_stop_agent") + "/ks", host.address(), flags);
-  ASSERT_NE(agent, nullptr);
-  auto stub = agent->Stub();
-  std::string ledger;
-  ASSERT_TRUE(CreateLedgerWithEvents(*stub, 1, R"({"event":"before"})", &ledger).ok());
-  (*witnesses)->Stop(0);
-  (*witnesses)->Stop(1);
+  WitnessedAgent setup;
+  ASSERT_NO_FATAL_FAILURE(
+      StartWitnessedAgent("witness_stop", 2, 2, "--shutdown_grace_seconds=5", &setup));
+  DiskHost& host = *setup.host;
+  AgentProcess* agent = setup.agent.get();
+  AgentStub* stub = setup.stub.get();
+  const std::string& ledger = setup.ledger;
+  setup.witnesses->Stop(0);
+  setup.witnesses->Stop(1);
 
   v1::BlockOutcome outcome;
   grpc::Status status;
@@ -208,17 +228,13 @@ TEST(WitnessQuorumTest, StoppingTheAgentAnswersAnAppendWaitingForWitnesses) {
 // host, which offers the checkpoint again, and the witness (which holds that
 // size) cosigns it again.
 TEST(WitnessQuorumTest, ARetriedRequestOfALedgerDroppedFromTheSubmitterIsWitnessed) {
-  absl::StatusOr<std::unique_ptr<WitnessSet>> witnesses = WitnessSet::Start(1);
-  ASSERT_TRUE(witnesses.ok()) << witnesses.status();
-  DiskHost host("witness_retry_host");
-  ASSERT_TRUE(host.Start().ok());
-  std::vector<std::string> flags = (*witnesses)->AgentFlags(1);
-  flags.push_back("--resident_ledgers=3");
-  auto agent = StartOwner(NewTempDir("witness_retry_agent") + "/ks", host.address(), flags);
-  ASSERT_NE(agent, nullptr);
-  auto stub = agent->Stub();
-  std::string ledger;
-  ASSERT_TRUE(CreateLedgerWithEvents(*stub, 1, R"({"event":"before"})", &ledger).ok());
+  WitnessedAgent setup;
+  ASSERT_NO_FATAL_FAILURE(
+      StartWitnessedAgent("witness_retry", 1, 1, "--resident_ledgers=3", &setup));
+  const std::vector<WitnessKey>& keys = setup.witnesses->keys();
+  DiskHost& host = *setup.host;
+  AgentStub* stub = setup.stub.get();
+  const std::string& ledger = setup.ledger;
   v1::AppendEventRequest request;
   request.set_ledger_id(ledger);
   request.set_event_json(R"({"event":"once"})");
@@ -228,14 +244,14 @@ TEST(WitnessQuorumTest, ARetriedRequestOfALedgerDroppedFromTheSubmitterIsWitness
   v1::BlockOutcome first;
   grpc::Status status = stub->AppendEvent(Ctx(90).get(), request, &first);
   ASSERT_TRUE(status.ok()) << Msg(status);
-  ExpectWitnessed(first, (*witnesses)->keys(), 1);
+  ExpectWitnessed(first, keys, 1);
   for (int i = 0; i < 6; ++i) {
     std::string other;
     ASSERT_TRUE(CreateLedgerWithEvents(*stub, 1, R"({"event":"other"})", &other).ok());
     v1::BlockOutcome outcome;
     status = AppendWitnessed(*stub, other, R"({"event":"other"})", 30000, &outcome);
     ASSERT_TRUE(status.ok()) << Msg(status);
-    ExpectWitnessed(outcome, (*witnesses)->keys(), 1);
+    ExpectWitnessed(outcome, keys, 1);
     EXPECT_EQ(LedgerInfo(*stub, ledger, /*offline=*/true).head_number(),
               first.committed().number());
   }
@@ -245,7 +261,7 @@ TEST(WitnessQuorumTest, ARetriedRequestOfALedgerDroppedFromTheSubmitterIsWitness
   ASSERT_TRUE(retried.has_committed());
   EXPECT_EQ(retried.committed().number(), first.committed().number());
   EXPECT_EQ(retried.committed().fingerprint(), first.committed().fingerprint());
-  ExpectWitnessed(retried, (*witnesses)->keys(), 1);
+  ExpectWitnessed(retried, keys, 1);
   EXPECT_EQ(HostHead(host.address(), ledger), first.committed().number());
 }
 
