@@ -168,10 +168,6 @@ absl::Status CheckSignatureRoles(const std::vector<BlockSignature>& signatures,
   return absl::OkStatus();
 }
 
-namespace {
-
-}  // namespace
-
 const std::string& Block::event_name() const {
   return event.at("event").get_ref<const std::string&>();
 }
