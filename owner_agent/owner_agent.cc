@@ -213,7 +213,7 @@ absl::Status OwnerAgent::CheckWitnessWait(const v1::AppendEventRequest& request)
 }
 
 OwnerAgent::OutcomeCallback OwnerAgent::WaitWitnessedIfAsked(
-    const v1::AppendEventRequest& request, OutcomeCallback done) {
+    const v1::AppendEventRequest& request, LedgerState& ledger, OutcomeCallback done) {
   if (!request.wait_witnessed() || witnesses_ == nullptr) return done;
   const std::chrono::milliseconds timeout =
       request.witness_timeout_millis() == 0
@@ -223,10 +223,9 @@ OwnerAgent::OutcomeCallback OwnerAgent::WaitWitnessedIfAsked(
                 options_.max_witness_timeout);
   WitnessSubmitter* witnesses = witnesses_.get();
   std::string host_address;
-  if (absl::StatusOr<std::shared_ptr<LedgerState>> ledger = FindLedger(request.ledger_id());
-      ledger.ok()) {
-    absl::MutexLock lock(&(*ledger)->mu);
-    host_address = (*ledger)->record.host_address;
+  {
+    absl::MutexLock lock(&ledger.mu);
+    host_address = ledger.record.host_address;
   }
   return [witnesses, ledger_id = request.ledger_id(), host_address = std::move(host_address),
           timeout, done = std::move(done)](absl::StatusOr<v1::BlockOutcome> outcome) {
@@ -427,16 +426,6 @@ absl::StatusOr<v1::OwnerCreateLedgerResponse> OwnerAgent::CreateLedger(
 absl::StatusOr<v1::BlockOutcome> OwnerAgent::AppendEvent(
     const v1::AppendEventRequest& request) {
   absl::StatusOr<v1::BlockOutcome> outcome = AppendEventUncounted(request);
-  if (request.wait_witnessed()) {
-    absl::Notification answered;
-    absl::StatusOr<v1::BlockOutcome> waited;
-    WaitWitnessedIfAsked(request, [&](absl::StatusOr<v1::BlockOutcome> witnessed) {
-      waited = std::move(witnessed);
-      answered.Notify();
-    })(std::move(outcome));
-    answered.WaitForNotification();
-    outcome = std::move(waited);
-  }
   if (options_.metrics != nullptr) options_.metrics->AppendAnswered(outcome.status());
   return outcome;
 }
@@ -448,8 +437,17 @@ absl::StatusOr<v1::BlockOutcome> OwnerAgent::AppendEventUncounted(
   if (!ledger.ok()) return ledger.status();
   absl::StatusOr<EventAppend> append = EventContent(request, NowMillis());
   if (!append.ok()) return append.status();
-  return pipeline_->MakeBlock(*ledger, std::move(append->content), append->attachments,
-                              request.request_id());
+  absl::StatusOr<v1::BlockOutcome> outcome = pipeline_->MakeBlock(
+      *ledger, std::move(append->content), append->attachments, request.request_id());
+  if (!request.wait_witnessed()) return outcome;
+  absl::Notification answered;
+  absl::StatusOr<v1::BlockOutcome> waited;
+  WaitWitnessedIfAsked(request, **ledger, [&](absl::StatusOr<v1::BlockOutcome> witnessed) {
+    waited = std::move(witnessed);
+    answered.Notify();
+  })(std::move(outcome));
+  answered.WaitForNotification();
+  return waited;
 }
 
 void OwnerAgent::FlushState() { flusher_->Flush(); }
@@ -472,12 +470,12 @@ void OwnerAgent::AppendEventAsync(const v1::AppendEventRequest& request,
     done(s);
     return;
   }
-  done = WaitWitnessedIfAsked(request, std::move(done));
   absl::StatusOr<std::shared_ptr<LedgerState>> ledger = FindLedger(request.ledger_id());
   if (!ledger.ok()) {
     done(ledger.status());
     return;
   }
+  done = WaitWitnessedIfAsked(request, **ledger, std::move(done));
   absl::StatusOr<EventAppend> append = EventContent(request, NowMillis());
   if (!append.ok()) {
     done(append.status());

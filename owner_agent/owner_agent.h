@@ -236,7 +236,8 @@ class OwnerAgent {
   }
 
  private:
-  // AppendEvent without counting it in the metrics.
+  // AppendEvent (and its wait for witnesses) without counting it in the
+  // metrics.
   absl::StatusOr<v1::BlockOutcome> AppendEventUncounted(const v1::AppendEventRequest& request);
   OwnerAgent(std::unique_ptr<Keystore> keystore, std::unique_ptr<LedgerRegistry> registry,
              std::unique_ptr<RequestJournal> journal, OwnerAgentOptions options,
@@ -254,9 +255,11 @@ class OwnerAgent {
   // `done` wrapped for AppendEventRequest.wait_witnessed: a committed block
   // waits for the witnesses' quorum; anything else is answered at once. The
   // block's checkpoint is offered again when the submitter has none as new
-  // (witnessed, idle and dropped between the offer and the wait).
+  // (witnessed, idle and dropped between the offer and the wait), with
+  // `ledger`'s host for its proofs.
   OutcomeCallback WaitWitnessedIfAsked(const v1::AppendEventRequest& request,
-                                       OutcomeCallback done);
+                                       LedgerState& ledger, OutcomeCallback done)
+      ABSL_LOCKS_EXCLUDED(ledger.mu);
 
   // After the host failed with `host_error` (unreachable): the ledger synced
   // from the first mirror, then server named in the DHT (a host record's
